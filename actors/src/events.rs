@@ -1,0 +1,72 @@
+//! Events published to rooms, serialised once and shared by every socket in the room.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// A JSON text frame, encoded once per publish however many sockets receive it.
+#[derive(Debug, Clone)]
+pub struct RoomEvent(Arc<str>);
+
+impl RoomEvent {
+    pub fn from_json<T: Serialize>(value: &T) -> Self {
+        // Serialising our own plain structs cannot fail.
+        let text = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned());
+        Self(text.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+pub fn church_room(church_id: i64) -> String {
+    format!("church:{church_id}")
+}
+
+pub fn user_room(user_id: i64) -> String {
+    format!("user:{user_id}")
+}
+
+/// A recipient's status changed; carries the message's running totals.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageEvent {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub message_id: i64,
+    pub recipient_id: i64,
+    pub member_id: i64,
+    /// The recipient's new status.
+    pub status: String,
+    /// The message's status after this change.
+    pub message_status: String,
+    pub timestamp: String,
+    pub recipient_count: i64,
+    pub delivered_count: i64,
+    pub failed_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    #[serde(skip)]
+    pub church_id: i64,
+}
+
+impl MessageEvent {
+    /// The event type a browser sees for a recipient reaching `status`.
+    pub fn kind_for(status: &str) -> &'static str {
+        match status {
+            "sent" => "message:sent",
+            "delivered" => "message:delivered",
+            "failed" | "sending_failed" | "delivery_failed" | "expired" => "message:failed",
+            _ => "message:status_update",
+        }
+    }
+
+    pub fn room(&self) -> String {
+        church_room(self.church_id)
+    }
+
+    pub fn to_room_event(&self) -> RoomEvent {
+        RoomEvent::from_json(self)
+    }
+}

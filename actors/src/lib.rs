@@ -1,0 +1,18 @@
+//! The Belfry supervision tree.
+//!
+//! Everything with a lifetime of its own (rooms that fan events out to sockets, the circuit
+//! breaker in front of the SMS carrier, the pool of sender workers, the dead-letter queue) is an
+//! actor here. This crate knows nothing about HTTP, SQL or Telnyx: it declares the ports it needs
+//! in [`ports`] and the server crate implements them.
+
+pub mod delivery;
+pub mod dlq;
+pub mod events;
+pub mod limiter;
+pub mod ports;
+pub mod rooms;
+pub mod stats;
+mod supervisor;
+mod system;
+
+pub use system::{ActorSystem, Directory, SystemConfig};

@@ -1,0 +1,190 @@
+//! Owns every room: routes by name, spawns on demand, stops when empty, restarts after a panic.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+
+use super::ConnectionId;
+use super::room::{Room, RoomArgs, RoomMsg};
+use crate::events::RoomEvent;
+use crate::ports::EventSink;
+use crate::stats::{ActorStats, Mailbox, StatsRegistry};
+
+pub enum RoomsMsg {
+    Join {
+        room: String,
+        conn: ConnectionId,
+        sink: Arc<dyn EventSink>,
+    },
+    Leave {
+        room: String,
+        conn: ConnectionId,
+    },
+    Publish {
+        room: String,
+        event: RoomEvent,
+    },
+    /// Number of members of a room (0 when it does not exist).
+    Members {
+        room: String,
+        reply: RpcReplyPort<usize>,
+    },
+}
+
+pub struct RoomsSupervisor;
+
+pub struct RoomsSupervisorArgs {
+    pub stats: Arc<ActorStats>,
+    pub registry: Arc<StatsRegistry>,
+}
+
+struct RoomEntry {
+    mailbox: Mailbox<RoomMsg>,
+    actor_id: ActorId,
+    // Kept here as well as in the room so a room that panics comes back with its sockets.
+    members: HashMap<ConnectionId, Arc<dyn EventSink>>,
+    restarts: u64,
+}
+
+pub struct RoomsState {
+    rooms: HashMap<String, RoomEntry>,
+    by_actor: HashMap<ActorId, String>,
+    stats: Arc<ActorStats>,
+    registry: Arc<StatsRegistry>,
+}
+
+impl RoomsState {
+    async fn spawn_room(
+        &mut self,
+        myself: &ActorRef<RoomsMsg>,
+        name: &str,
+        members: HashMap<ConnectionId, Arc<dyn EventSink>>,
+        restarts: u64,
+    ) -> Result<(), ActorProcessingErr> {
+        let stats = ActorStats::new("room", name, restarts);
+        let args = RoomArgs {
+            members: members.clone(),
+            stats: Arc::clone(&stats),
+            registry: Arc::clone(&self.registry),
+        };
+        let (actor, _) = Actor::spawn_linked(None, Room, args, myself.get_cell()).await?;
+        let actor_id = actor.get_id();
+        self.registry.insert(actor_id, Arc::clone(&stats));
+        self.by_actor.insert(actor_id, name.to_owned());
+        self.rooms.insert(
+            name.to_owned(),
+            RoomEntry {
+                mailbox: Mailbox::new(actor, stats),
+                actor_id,
+                members,
+                restarts,
+            },
+        );
+        Ok(())
+    }
+
+    fn forget(&mut self, name: &str) -> Option<RoomEntry> {
+        let entry = self.rooms.remove(name)?;
+        self.by_actor.remove(&entry.actor_id);
+        Some(entry)
+    }
+}
+
+impl Actor for RoomsSupervisor {
+    type Msg = RoomsMsg;
+    type State = RoomsState;
+    type Arguments = RoomsSupervisorArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        args: RoomsSupervisorArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(RoomsState {
+            rooms: HashMap::new(),
+            by_actor: HashMap::new(),
+            stats: args.stats,
+            registry: args.registry,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        msg: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        state.stats.record_handled();
+        match msg {
+            RoomsMsg::Join { room, conn, sink } => {
+                if let Some(entry) = state.rooms.get_mut(&room) {
+                    entry.members.insert(conn, Arc::clone(&sink));
+                    entry.mailbox.send(RoomMsg::Join { conn, sink });
+                } else {
+                    let members = HashMap::from([(conn, sink)]);
+                    state.spawn_room(&myself, &room, members, 0).await?;
+                }
+            }
+            RoomsMsg::Leave { room, conn } => {
+                let now_empty = match state.rooms.get_mut(&room) {
+                    Some(entry) => {
+                        entry.members.remove(&conn);
+                        entry.mailbox.send(RoomMsg::Leave { conn });
+                        entry.members.is_empty()
+                    }
+                    None => false,
+                };
+                if now_empty && let Some(entry) = state.forget(&room) {
+                    entry.mailbox.actor().stop(Some("empty".to_owned()));
+                }
+            }
+            RoomsMsg::Publish { room, event } => {
+                // A room with no sockets does not exist: nobody is there to see the event.
+                if let Some(entry) = state.rooms.get(&room) {
+                    entry.mailbox.send(RoomMsg::Publish(event));
+                }
+            }
+            RoomsMsg::Members { room, reply } => {
+                let count = state.rooms.get(&room).map_or(0, |e| e.members.len());
+                let _ = reply.send(count);
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        // ractor's default would stop this supervisor, and every room with it, on one failure.
+        let (cell, failure) = match event {
+            SupervisionEvent::ActorFailed(cell, err) => (cell, Some(err.to_string())),
+            SupervisionEvent::ActorTerminated(cell, _, _) => (cell, None),
+            _ => return Ok(()),
+        };
+        // Rooms this supervisor stopped on purpose were already forgotten.
+        let Some(name) = state.by_actor.get(&cell.get_id()).cloned() else {
+            return Ok(());
+        };
+        let Some(entry) = state.forget(&name) else {
+            return Ok(());
+        };
+        state.registry.remove(cell.get_id());
+        if entry.members.is_empty() {
+            return Ok(());
+        }
+        tracing::warn!(
+            room = %name,
+            reason = failure.as_deref().unwrap_or("stopped"),
+            members = entry.members.len(),
+            "room stopped unexpectedly; restarting it with its members"
+        );
+        state.stats.record_failure();
+        state
+            .spawn_room(&myself, &name, entry.members, entry.restarts + 1)
+            .await
+    }
+}

@@ -1,0 +1,280 @@
+//! Starting and stopping the tree, and the [`Directory`] through which the rest of the process
+//! reaches the services in it.
+//!
+//! Services are reached through the directory rather than by holding their `ActorRef`, because
+//! a restarted service is a new actor: the start function of each child writes its new mailbox
+//! here, and every later message finds it.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SpawnErr};
+
+use crate::delivery::breaker::{Breaker, BreakerArgs, BreakerMsg, BreakerSnapshot};
+use crate::delivery::{DeliveryConfig, SendJob};
+use crate::dlq::{DeadLetterQueue, DlqArgs, DlqMsg};
+use crate::events::{MessageEvent, RoomEvent};
+use crate::limiter::LimiterSupervisor;
+use crate::ports::{DeadLetter, DeliveryStore, EventSink, PortFuture, SmsGateway};
+use crate::rooms::{ConnectionId, RoomsMsg, RoomsSupervisor, RoomsSupervisorArgs};
+use crate::stats::{ActorNode, ActorStats, Mailbox, StatsRegistry};
+use crate::supervisor::{ChildSpec, RootMsg, RootSupervisor};
+
+#[derive(Debug, Clone, Default)]
+pub struct SystemConfig {
+    pub delivery: DeliveryConfig,
+}
+
+/// The current mailbox of each top-level service.
+#[derive(Default)]
+pub struct Directory {
+    rooms: RwLock<Option<Mailbox<RoomsMsg>>>,
+    delivery: RwLock<Option<Mailbox<BreakerMsg>>>,
+    dlq: RwLock<Option<Mailbox<DlqMsg>>>,
+}
+
+fn current<M: ractor::Message>(slot: &RwLock<Option<Mailbox<M>>>) -> Option<Mailbox<M>> {
+    slot.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+fn replace<M: ractor::Message>(slot: &RwLock<Option<Mailbox<M>>>, mailbox: Mailbox<M>) {
+    *slot.write().unwrap_or_else(|e| e.into_inner()) = Some(mailbox);
+}
+
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Directory {
+    pub fn join(&self, room: String, conn: ConnectionId, sink: Arc<dyn EventSink>) -> bool {
+        current(&self.rooms).is_some_and(|m| m.send(RoomsMsg::Join { room, conn, sink }))
+    }
+
+    pub fn leave(&self, room: String, conn: ConnectionId) {
+        if let Some(m) = current(&self.rooms) {
+            m.send(RoomsMsg::Leave { room, conn });
+        }
+    }
+
+    pub fn publish(&self, room: String, event: RoomEvent) {
+        if let Some(m) = current(&self.rooms) {
+            m.send(RoomsMsg::Publish { room, event });
+        }
+    }
+
+    pub fn publish_message_event(&self, event: &MessageEvent) {
+        self.publish(event.room(), event.to_room_event());
+    }
+
+    /// How many sockets are in a room right now.
+    pub async fn room_members(&self, room: &str) -> Option<usize> {
+        let m = current(&self.rooms)?;
+        let room = room.to_owned();
+        m.actor()
+            .call(
+                |reply| RoomsMsg::Members { room, reply },
+                Some(CALL_TIMEOUT),
+            )
+            .await
+            .ok()?
+            .success_or(())
+            .ok()
+    }
+
+    /// Hands recipients to the breaker. Returns `false` if delivery is not running.
+    pub fn submit(&self, jobs: Vec<SendJob>) -> bool {
+        current(&self.delivery).is_some_and(|m| m.send(BreakerMsg::Submit(jobs)))
+    }
+
+    pub fn dead_letter(&self, letter: DeadLetter) {
+        match current(&self.dlq) {
+            Some(m) if m.send(DlqMsg::Add(letter.clone())) => {}
+            _ => tracing::error!(
+                recipient = letter.recipient_id,
+                reason = %letter.reason,
+                "dead-letter queue is not running; entry only logged"
+            ),
+        }
+    }
+
+    pub async fn breaker_snapshot(&self) -> Option<BreakerSnapshot> {
+        let m = current(&self.delivery)?;
+        m.actor()
+            .call(BreakerMsg::Snapshot, Some(CALL_TIMEOUT))
+            .await
+            .ok()?
+            .success_or(())
+            .ok()
+    }
+}
+
+/// A running tree.
+pub struct ActorSystem {
+    root: ActorRef<RootMsg>,
+    directory: Arc<Directory>,
+    registry: Arc<StatsRegistry>,
+}
+
+async fn spawn_registered<A: Actor>(
+    actor: A,
+    args: A::Arguments,
+    supervisor: ActorCell,
+    registry: &StatsRegistry,
+    stats: &Arc<ActorStats>,
+) -> Result<ActorRef<A::Msg>, ActorProcessingErr> {
+    let (actor_ref, _) = Actor::spawn_linked(None, actor, args, supervisor).await?;
+    registry.insert(actor_ref.get_id(), Arc::clone(stats));
+    Ok(actor_ref)
+}
+
+impl ActorSystem {
+    pub async fn start(
+        config: SystemConfig,
+        gateway: Arc<dyn SmsGateway>,
+        store: Arc<dyn DeliveryStore>,
+    ) -> Result<Self, SpawnErr> {
+        let directory = Arc::new(Directory::default());
+        let registry = Arc::new(StatsRegistry::default());
+
+        let rooms = {
+            let (directory, registry) = (Arc::clone(&directory), Arc::clone(&registry));
+            ChildSpec {
+                name: "rooms",
+                start: Box::new(move |sup, restarts| {
+                    let (directory, registry) = (Arc::clone(&directory), Arc::clone(&registry));
+                    boxed(async move {
+                        let stats = ActorStats::new("supervisor", "rooms", restarts);
+                        let args = RoomsSupervisorArgs {
+                            stats: Arc::clone(&stats),
+                            registry: Arc::clone(&registry),
+                        };
+                        let actor =
+                            spawn_registered(RoomsSupervisor, args, sup, &registry, &stats).await?;
+                        replace(&directory.rooms, Mailbox::new(actor.clone(), stats));
+                        Ok(actor.get_cell())
+                    })
+                }),
+            }
+        };
+        let limiter = {
+            let registry = Arc::clone(&registry);
+            ChildSpec {
+                name: "limiter",
+                start: Box::new(move |sup, restarts| {
+                    let registry = Arc::clone(&registry);
+                    boxed(async move {
+                        let stats = ActorStats::new("supervisor", "limiter", restarts);
+                        let actor = spawn_registered(
+                            LimiterSupervisor,
+                            Arc::clone(&stats),
+                            sup,
+                            &registry,
+                            &stats,
+                        )
+                        .await?;
+                        Ok(actor.get_cell())
+                    })
+                }),
+            }
+        };
+        let dlq = {
+            let (directory, registry, store) = (
+                Arc::clone(&directory),
+                Arc::clone(&registry),
+                Arc::clone(&store),
+            );
+            ChildSpec {
+                name: "dlq",
+                start: Box::new(move |sup, restarts| {
+                    let (directory, registry, store) = (
+                        Arc::clone(&directory),
+                        Arc::clone(&registry),
+                        Arc::clone(&store),
+                    );
+                    boxed(async move {
+                        let stats = ActorStats::new("dead-letter-queue", "dlq", restarts);
+                        let args = DlqArgs {
+                            store,
+                            directory: Arc::clone(&directory),
+                            stats: Arc::clone(&stats),
+                        };
+                        let actor =
+                            spawn_registered(DeadLetterQueue, args, sup, &registry, &stats).await?;
+                        replace(&directory.dlq, Mailbox::new(actor.clone(), stats));
+                        Ok(actor.get_cell())
+                    })
+                }),
+            }
+        };
+        let delivery = {
+            let (directory, registry) = (Arc::clone(&directory), Arc::clone(&registry));
+            let delivery_config = config.delivery.clone();
+            ChildSpec {
+                name: "breaker",
+                start: Box::new(move |sup, restarts| {
+                    let args = BreakerArgs {
+                        config: delivery_config.clone(),
+                        gateway: Arc::clone(&gateway),
+                        store: Arc::clone(&store),
+                        directory: Arc::clone(&directory),
+                        stats: ActorStats::new("circuit-breaker", "breaker", restarts),
+                        registry: Arc::clone(&registry),
+                    };
+                    let (directory, registry) = (Arc::clone(&directory), Arc::clone(&registry));
+                    boxed(async move {
+                        let stats = Arc::clone(&args.stats);
+                        let actor = spawn_registered(Breaker, args, sup, &registry, &stats).await?;
+                        replace(&directory.delivery, Mailbox::new(actor.clone(), stats));
+                        Ok(actor.get_cell())
+                    })
+                }),
+            }
+        };
+
+        let (root, _) = Actor::spawn(
+            None,
+            RootSupervisor,
+            // The DLQ and rooms start before delivery so that its first failures find them.
+            vec![rooms, limiter, dlq, delivery],
+        )
+        .await?;
+        registry.insert(root.get_id(), ActorStats::new("supervisor", "root", 0));
+        Ok(Self {
+            root,
+            directory,
+            registry,
+        })
+    }
+
+    pub fn directory(&self) -> &Arc<Directory> {
+        &self.directory
+    }
+
+    /// The live tree with each actor's counters.
+    pub fn tree(&self) -> ActorNode {
+        self.registry.snapshot(&self.root.get_cell())
+    }
+
+    /// Stops every actor, parents before children so that no supervisor restarts what is
+    /// being stopped.
+    pub async fn shutdown(&self) {
+        stop_tree(self.root.get_cell()).await;
+    }
+}
+
+fn stop_tree(cell: ActorCell) -> PortFuture<'static, ()> {
+    Box::pin(async move {
+        let children = cell.get_children();
+        let _ = cell
+            .stop_and_wait(Some("shutdown".to_owned()), Some(Duration::from_secs(5)))
+            .await;
+        for child in children {
+            stop_tree(child).await;
+        }
+    })
+}
+
+fn boxed<F>(f: F) -> PortFuture<'static, Result<ActorCell, ActorProcessingErr>>
+where
+    F: std::future::Future<Output = Result<ActorCell, ActorProcessingErr>> + Send + 'static,
+{
+    Box::pin(f)
+}

@@ -1,0 +1,177 @@
+//! Building and running the server: the pool, the actor tree, the carrier, the routes.
+//! `Application::build` binds the port (0 for a random one) so tests can start many servers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use belfry_actors::ActorSystem;
+use belfry_actors::ports::SmsGateway;
+use tokio::sync::watch;
+use warp::Filter;
+
+use crate::auth::JwtKeys;
+use crate::config::{CarrierConfig, Config};
+use crate::db::{self, DbPool};
+use crate::delivery_store::PgDeliveryStore;
+use crate::routes;
+use crate::telnyx::client::TelnyxGateway;
+use crate::telnyx::sandbox::SandboxCarrier;
+use crate::telnyx::signature::{WebhookSigner, WebhookVerifier};
+
+/// What every route may use. Holds no business state: that lives in the database and the tree.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub jwt: JwtKeys,
+    pub system: Arc<ActorSystem>,
+    pub verifier: WebhookVerifier,
+    /// Flips to `true` when the server shuts down, so sockets close themselves.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub struct Application {
+    addr: SocketAddr,
+    public_url: String,
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown_tx: watch::Sender<bool>,
+}
+
+/// Stops a running server: closes sockets, stops accepting, stops the actor tree.
+pub struct ShutdownHandle {
+    tx: watch::Sender<bool>,
+}
+
+impl ShutdownHandle {
+    pub fn shutdown(&self) {
+        let _ = self.tx.send(true);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error("cannot start the actor tree: {0}")]
+    Actors(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let webhook_url = format!("{public_url}/webhooks/telnyx");
+
+        let pool = db::connect_and_migrate(&config.database_url, config.db_pool_size).await?;
+        let (gateway, verifier): (Arc<dyn SmsGateway>, WebhookVerifier) = match &config.carrier {
+            CarrierConfig::Telnyx {
+                api_key,
+                base_url,
+                public_key,
+                from_number,
+                messaging_profile_id,
+            } => {
+                let gateway = TelnyxGateway::new(
+                    base_url,
+                    api_key.clone(),
+                    from_number.clone(),
+                    messaging_profile_id.clone(),
+                    webhook_url,
+                    config.system.delivery.send_timeout,
+                )
+                .map_err(|e| StartError::Http(e.to_string()))?;
+                let verifier = WebhookVerifier::from_base64(public_key, config.webhook_tolerance)
+                    .map_err(|e| StartError::Http(e.to_string()))?;
+                (Arc::new(gateway), verifier)
+            }
+            CarrierConfig::Sandbox {
+                failure_rate,
+                report_delay,
+                ..
+            } => {
+                let signer = WebhookSigner::generate();
+                let verifier =
+                    WebhookVerifier::new(signer.verifying_key(), config.webhook_tolerance);
+                tracing::info!("no TELNYX_API_KEY: using the sandbox carrier");
+                let carrier =
+                    SandboxCarrier::new(signer, webhook_url, *failure_rate, *report_delay);
+                (Arc::new(carrier), verifier)
+            }
+        };
+        let store = Arc::new(PgDeliveryStore::new(pool.clone()));
+        let system = ActorSystem::start(config.system.clone(), gateway, store)
+            .await
+            .map_err(|e| StartError::Actors(e.to_string()))?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let state = AppState {
+            pool,
+            jwt: JwtKeys::new(config.jwt.clone()),
+            system: Arc::new(system),
+            verifier,
+            shutdown: shutdown_rx,
+        };
+        Ok(Self {
+            addr,
+            public_url,
+            state,
+            listener,
+            shutdown_tx,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            tx: self.shutdown_tx.clone(),
+        }
+    }
+
+    /// Serves until the shutdown handle fires, then stops the tree.
+    pub async fn run(self) {
+        let routes = routes::all(self.state.clone())
+            .recover(crate::error::recover)
+            .with(warp::trace::request());
+        let mut signal = self.state.shutdown.clone();
+        let graceful = async move {
+            let _ = signal.wait_for(|stop| *stop).await;
+        };
+        warp::serve(routes)
+            .incoming(self.listener)
+            .graceful(graceful)
+            .run()
+            .await;
+        self.state.system.shutdown().await;
+        // Keeps the sender alive until here so receivers never see a closed channel early.
+        drop(self.shutdown_tx);
+    }
+}

@@ -1,0 +1,145 @@
+//! JWTs: minted at login, required on every API call and socket. Validation requires `exp`,
+//! `iss` and `aud` and accepts only the configured algorithm, so `alg: none` and tokens signed
+//! with another key or algorithm are refused.
+
+use std::sync::Arc;
+
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::{Deserialize, Serialize};
+
+use super::AuthUser;
+use crate::config::JwtConfig;
+use crate::domain::Role;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Claims {
+    pub sub: String,
+    pub church_id: i64,
+    pub role: Role,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+}
+
+#[derive(Clone)]
+pub struct JwtKeys {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: JwtConfig,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+pub struct MintedToken {
+    pub token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl JwtKeys {
+    pub fn new(config: JwtConfig) -> Self {
+        let mut validation = Validation::new(config.algorithm);
+        validation.algorithms = vec![config.algorithm];
+        validation.set_issuer(&[&config.issuer]);
+        validation.set_audience(&[&config.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.leeway = 5;
+        Self {
+            inner: Arc::new(Inner {
+                encoding: EncodingKey::from_secret(&config.secret),
+                decoding: DecodingKey::from_secret(&config.secret),
+                validation,
+                config,
+            }),
+        }
+    }
+
+    pub fn mint(
+        &self,
+        user_id: i64,
+        church_id: i64,
+        role: Role,
+    ) -> Result<MintedToken, jsonwebtoken::errors::Error> {
+        let now = chrono::Utc::now();
+        let ttl = chrono::Duration::from_std(self.inner.config.ttl)
+            .unwrap_or_else(|_| chrono::Duration::hours(12));
+        let expires_at = now + ttl;
+        let claims = Claims {
+            sub: user_id.to_string(),
+            church_id,
+            role,
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            iss: self.inner.config.issuer.clone(),
+            aud: self.inner.config.audience.clone(),
+        };
+        let token = encode(
+            &Header::new(self.inner.config.algorithm),
+            &claims,
+            &self.inner.encoding,
+        )?;
+        Ok(MintedToken { token, expires_at })
+    }
+
+    pub fn authenticate(&self, token: &str) -> Result<AuthUser, ApiError> {
+        let data =
+            decode::<Claims>(token, &self.inner.decoding, &self.inner.validation).map_err(|e| {
+                tracing::debug!(error = %e, "token refused");
+                ApiError::unauthorized("invalid or expired token")
+            })?;
+        let user_id = data
+            .claims
+            .sub
+            .parse()
+            .map_err(|_| ApiError::unauthorized("invalid or expired token"))?;
+        Ok(AuthUser {
+            user_id,
+            church_id: data.claims.church_id,
+            role: data.claims.role,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::Algorithm;
+
+    use super::*;
+
+    fn keys(secret: &str) -> JwtKeys {
+        JwtKeys::new(JwtConfig {
+            secret: secret.as_bytes().to_vec(),
+            algorithm: Algorithm::HS256,
+            issuer: "belfry".into(),
+            audience: "belfry-api".into(),
+            ttl: Duration::from_secs(60),
+        })
+    }
+
+    #[test]
+    fn round_trips_and_refuses_other_keys_and_alg_none() {
+        let k = keys("0123456789abcdef0123456789abcdef");
+        let minted = k.mint(7, 3, Role::Staff).unwrap();
+        let user = k.authenticate(&minted.token).unwrap();
+        assert_eq!(
+            (user.user_id, user.church_id, user.role),
+            (7, 3, Role::Staff)
+        );
+
+        let other = keys("another secret of at least 32 bytes!");
+        assert!(other.authenticate(&minted.token).is_err());
+
+        let payload = minted.token.split('.').nth(1).unwrap();
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        assert!(k.authenticate(&format!("{header}.{payload}.")).is_err());
+    }
+}

@@ -1,0 +1,181 @@
+//! The command line: run the server or the demo, and scriptable operations that print only the
+//! new id or token on stdout.
+
+use clap::{Parser, Subcommand};
+
+use crate::app::Application;
+use crate::auth::{JwtKeys, password};
+use crate::config::{Config, ConfigError, DEFAULT_DATABASE_URL, Env, Source};
+use crate::db::{self, churches, users};
+use crate::domain::{EmailAddress, Role};
+
+#[derive(Parser)]
+#[command(name = "belfry", about = "SMS and live delivery status for churches")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the server (configuration from the environment).
+    Serve,
+    /// Run the server with demo data and the sandbox carrier.
+    Demo,
+    /// Create the database if needed and run migrations.
+    Migrate,
+    /// Manage churches and users.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Print a JWT for an existing user.
+    Token {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create a church; prints its id.
+    CreateChurch {
+        #[arg(long)]
+        name: String,
+    },
+    /// Create a user; prints its id.
+    CreateUser {
+        #[arg(long)]
+        church: i64,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        password: String,
+    },
+}
+
+pub type CliResult = Result<(), String>;
+
+fn database_url() -> String {
+    Env.get("DATABASE_URL")
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+}
+
+async fn pool() -> Result<db::DbPool, String> {
+    db::connect_and_migrate(&database_url(), 2)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+pub async fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Serve => serve(Config::from_env().map_err(config_error)?).await,
+        Command::Demo => crate::demo::run().await,
+        Command::Migrate => pool().await.map(|_| ()),
+        Command::Admin(AdminCommand::CreateChurch { name }) => {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err("--name must not be empty".into());
+            }
+            let church = churches::create(&pool().await?, name)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}", church.id);
+            Ok(())
+        }
+        Command::Admin(AdminCommand::CreateUser {
+            church,
+            email,
+            name,
+            role,
+            password,
+        }) => {
+            let id = create_user(&pool().await?, church, &email, &name, &role, password).await?;
+            println!("{id}");
+            Ok(())
+        }
+        Command::Token { email } => {
+            let config = Config::from_env().map_err(config_error)?;
+            let email = EmailAddress::parse(&email).map_err(|e| e.to_string())?;
+            let user = users::find_by_email(&pool().await?, &email)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no user with email {}", email.as_str()))?;
+            let role = Role::parse(&user.role).ok_or("bad role in database")?;
+            let minted = JwtKeys::new(config.jwt)
+                .mint(user.id, user.church_id, role)
+                .map_err(|e| e.to_string())?;
+            println!("{}", minted.token);
+            Ok(())
+        }
+    }
+}
+
+fn config_error(e: ConfigError) -> String {
+    e.to_string()
+}
+
+pub async fn create_user(
+    pool: &db::DbPool,
+    church: i64,
+    email: &str,
+    name: &str,
+    role: &str,
+    password: String,
+) -> Result<i64, String> {
+    let email = EmailAddress::parse(email).map_err(|e| format!("--email: {e}"))?;
+    let role = Role::parse(role).ok_or("--role must be admin or staff")?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("--name must not be empty".into());
+    }
+    if password.chars().count() < password::MIN_PASSWORD_LEN {
+        return Err(format!(
+            "--password must be at least {} characters",
+            password::MIN_PASSWORD_LEN
+        ));
+    }
+    if !churches::exists(pool, church)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Err(format!("--church: no church with id {church}"));
+    }
+    let hash = password::hash(password).await?;
+    let user = users::create(
+        pool,
+        users::NewUser {
+            church_id: church,
+            email: &email,
+            name,
+            role,
+            password_hash: &hash,
+        },
+    )
+    .await
+    .map_err(|e| {
+        if e.is_unique_violation() {
+            format!("--email: a user with {} exists already", email.as_str())
+        } else {
+            e.to_string()
+        }
+    })?;
+    Ok(user.id)
+}
+
+pub async fn serve(config: Config) -> CliResult {
+    let app = Application::build(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(addr = %app.addr(), public_url = app.public_url(), "belfry listening");
+    let handle = app.shutdown_handle();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+        handle.shutdown();
+    });
+    app.run().await;
+    Ok(())
+}

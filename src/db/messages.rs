@@ -1,0 +1,352 @@
+//! Messages and their recipients: creating a send, reading it back, and applying one
+//! recipient status transition together with the message's running totals.
+
+use belfry_actors::events::MessageEvent;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::schema::{members, message_recipients, messages};
+use super::{DbError, DbPool, get};
+use crate::domain::RecipientStatus;
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = messages)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageRow {
+    pub id: i64,
+    #[serde(skip)]
+    pub church_id: i64,
+    pub sender_id: i64,
+    pub body: String,
+    pub status: String,
+    pub recipient_count: i32,
+    pub delivered_count: i32,
+    pub failed_count: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = message_recipients)]
+#[serde(rename_all = "camelCase")]
+pub struct RecipientRow {
+    pub id: i64,
+    pub member_id: i64,
+    pub phone: String,
+    pub status: String,
+    pub provider_message_id: Option<String>,
+    pub attempts: i32,
+    pub failure_reason: Option<String>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Who a new message goes to.
+pub enum Audience<'a> {
+    Members(&'a [i64]),
+    AllMembers,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("these members do not exist in your church: {0:?}")]
+    UnknownMembers(Vec<i64>),
+    #[error("the message has no recipients")]
+    NoRecipients,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for CreateError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(DbError::Query(e))
+    }
+}
+
+pub struct CreatedMessage {
+    pub id: i64,
+    /// `(recipient id, phone)` for each recipient.
+    pub recipients: Vec<(i64, String)>,
+}
+
+pub async fn create(
+    pool: &DbPool,
+    church_id: i64,
+    sender_id: i64,
+    body: &str,
+    audience: Audience<'_>,
+) -> Result<CreatedMessage, CreateError> {
+    let mut conn = get(pool).await?;
+    conn.transaction::<_, CreateError, _>(async |conn| {
+        let mut query = members::table
+            .filter(members::church_id.eq(church_id))
+            .select((members::id, members::phone))
+            .order(members::id.asc())
+            .into_boxed();
+        if let Audience::Members(ids) = audience {
+            query = query.filter(members::id.eq_any(ids));
+        }
+        let found: Vec<(i64, String)> = query.load(conn).await?;
+        if let Audience::Members(ids) = audience {
+            let mut missing: Vec<i64> = ids
+                .iter()
+                .copied()
+                .filter(|id| !found.iter().any(|(f, _)| f == id))
+                .collect();
+            missing.sort_unstable();
+            missing.dedup();
+            if !missing.is_empty() {
+                return Err(CreateError::UnknownMembers(missing));
+            }
+        }
+        if found.is_empty() {
+            return Err(CreateError::NoRecipients);
+        }
+        let message_id: i64 = diesel::insert_into(messages::table)
+            .values((
+                messages::church_id.eq(church_id),
+                messages::sender_id.eq(sender_id),
+                messages::body.eq(body),
+                messages::recipient_count.eq(found.len() as i32),
+            ))
+            .returning(messages::id)
+            .get_result(conn)
+            .await?;
+        let rows: Vec<_> = found
+            .iter()
+            .map(|(member_id, phone)| {
+                (
+                    message_recipients::message_id.eq(message_id),
+                    message_recipients::member_id.eq(*member_id),
+                    message_recipients::phone.eq(phone.as_str()),
+                )
+            })
+            .collect();
+        let mut recipients = Vec::with_capacity(rows.len());
+        // PostgreSQL allows 65,535 bind parameters per statement; 3 per row.
+        for chunk in rows.chunks(10_000) {
+            let inserted: Vec<(i64, String)> = diesel::insert_into(message_recipients::table)
+                .values(chunk)
+                .returning((message_recipients::id, message_recipients::phone))
+                .get_results(conn)
+                .await?;
+            recipients.extend(inserted);
+        }
+        Ok(CreatedMessage {
+            id: message_id,
+            recipients,
+        })
+    })
+    .await
+}
+
+pub async fn find(
+    pool: &DbPool,
+    church_id: i64,
+    message_id: i64,
+) -> Result<Option<(MessageRow, Vec<RecipientRow>)>, DbError> {
+    let mut conn = get(pool).await?;
+    let message: Option<MessageRow> = messages::table
+        .filter(messages::id.eq(message_id))
+        .filter(messages::church_id.eq(church_id))
+        .select(MessageRow::as_select())
+        .first(&mut conn)
+        .await
+        .optional()?;
+    let Some(message) = message else {
+        return Ok(None);
+    };
+    let recipients = message_recipients::table
+        .filter(message_recipients::message_id.eq(message_id))
+        .order(message_recipients::id.asc())
+        .select(RecipientRow::as_select())
+        .load(&mut conn)
+        .await?;
+    Ok(Some((message, recipients)))
+}
+
+/// Which recipient a report is about.
+#[derive(Debug, Clone, Copy)]
+pub enum RecipientKey<'a> {
+    Id(i64),
+    ProviderMessageId(&'a str),
+}
+
+pub struct Transition<'a> {
+    pub key: RecipientKey<'a>,
+    pub status: RecipientStatus,
+    pub provider_message_id: Option<&'a str>,
+    pub attempts: Option<i32>,
+    pub failure_reason: Option<&'a str>,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = message_recipients)]
+struct RecipientChanges<'a> {
+    status: &'a str,
+    status_rank: i16,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    provider_message_id: Option<&'a str>,
+    attempts: Option<i32>,
+    failure_reason: Option<&'a str>,
+}
+
+pub enum TransitionOutcome {
+    /// The recipient moved to the new status.
+    Applied {
+        event: MessageEvent,
+        message_id: i64,
+        phone: String,
+    },
+    /// The recipient is already at this stage or later.
+    Stale,
+    UnknownRecipient,
+}
+
+/// Applies one transition if it moves the recipient forward, and updates the message's totals
+/// in the same transaction. Call inside a transaction.
+pub async fn transition(
+    conn: &mut AsyncPgConnection,
+    t: Transition<'_>,
+) -> Result<TransitionOutcome, diesel::result::Error> {
+    use message_recipients::dsl as r;
+    let rank = t.status.rank();
+    let changes = RecipientChanges {
+        status: t.status.as_str(),
+        status_rank: rank,
+        updated_at: chrono::Utc::now(),
+        provider_message_id: t.provider_message_id,
+        attempts: t.attempts,
+        failure_reason: t.failure_reason,
+    };
+    let returning = (r::id, r::message_id, r::member_id, r::phone);
+    let updated: Option<(i64, i64, i64, String)> = match t.key {
+        RecipientKey::Id(id) => diesel::update(
+            r::message_recipients
+                .filter(r::id.eq(id))
+                .filter(r::status_rank.lt(rank)),
+        )
+        .set(&changes)
+        .returning(returning)
+        .get_result(conn)
+        .await
+        .optional()?,
+        RecipientKey::ProviderMessageId(pid) => diesel::update(
+            r::message_recipients
+                .filter(r::provider_message_id.eq(pid))
+                .filter(r::status_rank.lt(rank)),
+        )
+        .set(&changes)
+        .returning(returning)
+        .get_result(conn)
+        .await
+        .optional()?,
+    };
+    let Some((recipient_id, message_id, member_id, phone)) = updated else {
+        let exists: Option<i64> = match t.key {
+            RecipientKey::Id(id) => r::message_recipients
+                .filter(r::id.eq(id))
+                .select(r::id)
+                .first(conn)
+                .await
+                .optional()?,
+            RecipientKey::ProviderMessageId(pid) => r::message_recipients
+                .filter(r::provider_message_id.eq(pid))
+                .select(r::id)
+                .first(conn)
+                .await
+                .optional()?,
+        };
+        return Ok(match exists {
+            Some(_) => TransitionOutcome::Stale,
+            None => TransitionOutcome::UnknownRecipient,
+        });
+    };
+
+    let (delivered_inc, failed_inc) = match (t.status.is_final(), t.status.is_failure()) {
+        (true, false) => (1, 0),
+        (true, true) => (0, 1),
+        _ => (0, 0),
+    };
+    let (church_id, recipient_count, delivered, failed, old_status): (i64, i32, i32, i32, String) =
+        diesel::update(messages::table.find(message_id))
+            .set((
+                messages::delivered_count.eq(messages::delivered_count + delivered_inc),
+                messages::failed_count.eq(messages::failed_count + failed_inc),
+                messages::updated_at.eq(chrono::Utc::now()),
+            ))
+            .returning((
+                messages::church_id,
+                messages::recipient_count,
+                messages::delivered_count,
+                messages::failed_count,
+                messages::status,
+            ))
+            .get_result(conn)
+            .await?;
+    let message_status = message_status(recipient_count, delivered, failed);
+    if message_status != old_status {
+        diesel::update(messages::table.find(message_id))
+            .set(messages::status.eq(message_status))
+            .execute(conn)
+            .await?;
+    }
+    let event = MessageEvent {
+        kind: MessageEvent::kind_for(t.status.as_str()).to_owned(),
+        message_id,
+        recipient_id,
+        member_id,
+        status: t.status.as_str().to_owned(),
+        message_status: message_status.to_owned(),
+        timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        recipient_count: recipient_count.into(),
+        delivered_count: delivered.into(),
+        failed_count: failed.into(),
+        failure_reason: t.failure_reason.map(str::to_owned),
+        church_id,
+    };
+    Ok(TransitionOutcome::Applied {
+        event,
+        message_id,
+        phone,
+    })
+}
+
+/// `sending` until every recipient is final, then `delivered`, `failed`, or `completed` (some
+/// of each).
+fn message_status(recipients: i32, delivered: i32, failed: i32) -> &'static str {
+    if delivered + failed < recipients {
+        "sending"
+    } else if failed == 0 {
+        "delivered"
+    } else if delivered == 0 {
+        "failed"
+    } else {
+        "completed"
+    }
+}
+
+/// Runs `transition` in its own transaction.
+pub async fn transition_now(
+    pool: &DbPool,
+    t: Transition<'_>,
+) -> Result<TransitionOutcome, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| transition(conn, t).await)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message_status;
+
+    #[test]
+    fn message_status_follows_totals() {
+        assert_eq!(message_status(3, 0, 0), "sending");
+        assert_eq!(message_status(3, 2, 0), "sending");
+        assert_eq!(message_status(3, 3, 0), "delivered");
+        assert_eq!(message_status(3, 0, 3), "failed");
+        assert_eq!(message_status(3, 2, 1), "completed");
+    }
+}

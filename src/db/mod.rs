@@ -1,0 +1,118 @@
+//! PostgreSQL: the pool, creating the database if it is missing, and the embedded migrations.
+//! One submodule per aggregate holds its queries.
+
+pub mod churches;
+pub mod dead_letters;
+pub mod members;
+pub mod messages;
+pub mod schema;
+pub mod users;
+pub mod webhook_events;
+
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("no database connection available: {0}")]
+    Pool(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("migrations failed: {0}")]
+    Migrate(String),
+}
+
+impl DbError {
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+pub async fn get(pool: &DbPool) -> Result<DbConn, DbError> {
+    pool.get().await.map_err(|e| DbError::Pool(e.to_string()))
+}
+
+/// Connects to `database_url`, creating the database first if it does not exist, and runs
+/// pending migrations.
+pub async fn connect_and_migrate(database_url: &str, max_size: usize) -> Result<DbPool, DbError> {
+    create_database_if_missing(database_url).await?;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    let pool = Pool::builder(manager)
+        .max_size(max_size)
+        .build()
+        .map_err(|e| DbError::Connect(e.to_string()))?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+pub async fn migrate(pool: &DbPool) -> Result<(), DbError> {
+    let conn = get(pool).await?;
+    // The harness blocks in place; this needs the multi-thread runtime.
+    let mut harness = AsyncMigrationHarness::new(conn);
+    harness
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|e| DbError::Migrate(e.to_string()))?;
+    Ok(())
+}
+
+/// The database name and the URL of the maintenance database on the same server.
+fn split_database_url(database_url: &str) -> Result<(String, String), DbError> {
+    let mut url =
+        url::Url::parse(database_url).map_err(|e| DbError::Connect(format!("bad URL: {e}")))?;
+    let name = url.path().trim_start_matches('/').to_owned();
+    if name.is_empty() {
+        return Err(DbError::Connect("the URL names no database".to_owned()));
+    }
+    url.set_path("/postgres");
+    Ok((name, url.to_string()))
+}
+
+pub async fn create_database_if_missing(database_url: &str) -> Result<(), DbError> {
+    if AsyncPgConnection::establish(database_url).await.is_ok() {
+        return Ok(());
+    }
+    let (name, admin_url) = split_database_url(database_url)?;
+    let mut admin = AsyncPgConnection::establish(&admin_url)
+        .await
+        .map_err(|e| DbError::Connect(e.to_string()))?;
+    let create = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+    match diesel::sql_query(create).execute(&mut admin).await {
+        Ok(_) => Ok(()),
+        // Another process created it first.
+        Err(diesel::result::Error::DatabaseError(_, info))
+            if info.message().contains("already exists") =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(DbError::Connect(format!("creating database {name}: {e}"))),
+    }
+}
+
+/// Drops a database; used by tests to clean up after themselves.
+pub async fn drop_database(database_url: &str) -> Result<(), DbError> {
+    let (name, admin_url) = split_database_url(database_url)?;
+    let mut admin = AsyncPgConnection::establish(&admin_url)
+        .await
+        .map_err(|e| DbError::Connect(e.to_string()))?;
+    let drop = format!(
+        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+        name.replace('"', "\"\"")
+    );
+    diesel::sql_query(drop).execute(&mut admin).await?;
+    Ok(())
+}

@@ -1,0 +1,98 @@
+// Mirrors migrations/; kept by hand because the tables are few.
+
+diesel::table! {
+    churches (id) {
+        id -> Int8,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        church_id -> Int8,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    members (id) {
+        id -> Int8,
+        church_id -> Int8,
+        name -> Text,
+        phone -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Int8,
+        church_id -> Int8,
+        sender_id -> Int8,
+        body -> Text,
+        status -> Text,
+        recipient_count -> Int4,
+        delivered_count -> Int4,
+        failed_count -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    message_recipients (id) {
+        id -> Int8,
+        message_id -> Int8,
+        member_id -> Int8,
+        phone -> Text,
+        status -> Text,
+        status_rank -> Int2,
+        provider_message_id -> Nullable<Text>,
+        attempts -> Int4,
+        failure_reason -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_events (event_id) {
+        event_id -> Text,
+        event_type -> Text,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    dead_letters (id) {
+        id -> Int8,
+        church_id -> Int8,
+        message_id -> Int8,
+        recipient_id -> Int8,
+        phone -> Text,
+        reason -> Text,
+        attempts -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(users -> churches (church_id));
+diesel::joinable!(members -> churches (church_id));
+diesel::joinable!(messages -> churches (church_id));
+diesel::joinable!(message_recipients -> messages (message_id));
+diesel::joinable!(message_recipients -> members (member_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    churches,
+    users,
+    members,
+    messages,
+    message_recipients,
+    webhook_events,
+    dead_letters,
+);

@@ -1,0 +1,171 @@
+//! `belfry demo`: the server with the sandbox carrier and demo data, created idempotently, so
+//! the product can be tried on a fresh machine with no Telnyx account.
+
+use crate::app::Application;
+use crate::auth::JwtKeys;
+use crate::config::{CarrierConfig, Config, Env, Source};
+use crate::db::{self, churches, members, users};
+use crate::domain::{EmailAddress, PhoneNumber, Role};
+
+pub const DEMO_PASSWORD: &str = "belfry-demo-2026";
+
+struct DemoChurch {
+    name: &'static str,
+    slug: &'static str,
+    members: &'static [&'static str],
+}
+
+const CHURCHES: &[DemoChurch] = &[
+    DemoChurch {
+        name: "Grace Chapel",
+        slug: "grace",
+        members: &[
+            "Ada Whitfield",
+            "Ben Okafor",
+            "Clara Lindqvist",
+            "Dmitri Haas",
+            "Esther Mbeki",
+            "Felix Moreau",
+            "Grace Tanaka",
+            "Hugo Alvarez",
+            "Ines Kowalski",
+            "Jonah Reyes",
+        ],
+    },
+    DemoChurch {
+        name: "St. Brendan's Parish",
+        slug: "stbrendan",
+        members: &[
+            "Aoife Byrne",
+            "Brian Kelly",
+            "Ciara Walsh",
+            "Declan Murphy",
+            "Eimear Doyle",
+            "Fionn Ryan",
+            "Grainne Nolan",
+            "Liam Gallagher",
+            "Niamh Quinn",
+            "Sean Brennan",
+        ],
+    },
+];
+
+/// 555-01xx numbers are reserved for fiction.
+fn demo_phone(church_index: usize, member_index: usize) -> PhoneNumber {
+    let raw = format!("+1202555{:02}{:02}", 1 + church_index, member_index);
+    PhoneNumber::parse(&raw).unwrap_or_else(|_| unreachable!("demo numbers are E.164"))
+}
+
+pub async fn run() -> Result<(), String> {
+    // The demo runs without any setup: a per-run JWT secret and the sandbox carrier unless the
+    // environment says otherwise.
+    let fallback_secret: [u8; 32] = rand::random();
+    let demo_env = |name: &str| match name {
+        "BELFRY_SANDBOX_FAILURE_RATE" => Env.get(name).or_else(|| Some("0.1".into())),
+        _ => Env.get(name),
+    };
+    let config = Config::from_source(&demo_env, Some(fallback_secret.to_vec()))
+        .map_err(|e| e.to_string())?;
+    if !matches!(config.carrier, CarrierConfig::Sandbox { .. }) {
+        tracing::warn!("TELNYX_API_KEY is set: the demo will send real SMS to the demo numbers");
+    }
+    let jwt = JwtKeys::new(config.jwt.clone());
+    let app = Application::build(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let pool = app.state().pool.clone();
+    let mut logins = Vec::new();
+    for (ci, church) in CHURCHES.iter().enumerate() {
+        let church_id = ensure_church(&pool, church, ci).await?;
+        for role in [Role::Admin, Role::Staff] {
+            let email = format!("{}@{}.example", role.as_str(), church.slug);
+            let id = ensure_user(&pool, church_id, &email, role).await?;
+            let token = jwt
+                .mint(id, church_id, role)
+                .map_err(|e| e.to_string())?
+                .token;
+            logins.push((church.name, email, role, token));
+        }
+    }
+    print_instructions(&app.public_url().to_owned(), &logins);
+    let handle = app.shutdown_handle();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        handle.shutdown();
+    });
+    app.run().await;
+    Ok(())
+}
+
+async fn ensure_church(
+    pool: &db::DbPool,
+    church: &DemoChurch,
+    index: usize,
+) -> Result<i64, String> {
+    let id = match churches::find_by_name(pool, church.name)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Some(c) => c.id,
+        None => {
+            churches::create(pool, church.name)
+                .await
+                .map_err(|e| e.to_string())?
+                .id
+        }
+    };
+    for (mi, name) in church.members.iter().enumerate() {
+        match members::create(pool, id, name, &demo_phone(index, mi)).await {
+            Ok(_) => {}
+            Err(e) if e.is_unique_violation() => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(id)
+}
+
+async fn ensure_user(
+    pool: &db::DbPool,
+    church_id: i64,
+    email: &str,
+    role: Role,
+) -> Result<i64, String> {
+    let parsed = EmailAddress::parse(email).map_err(|e| e.to_string())?;
+    if let Some(user) = users::find_by_email(pool, &parsed)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(user.id);
+    }
+    let name = format!("Demo {}", role.as_str());
+    crate::cli::create_user(
+        pool,
+        church_id,
+        email,
+        &name,
+        role.as_str(),
+        DEMO_PASSWORD.into(),
+    )
+    .await
+}
+
+fn print_instructions(url: &str, logins: &[(&str, String, Role, String)]) {
+    println!("\nBelfry demo is running at {url} (sandbox carrier: no real SMS is sent)\n");
+    println!("Logins (password for all: {DEMO_PASSWORD}):");
+    for (church, email, role, _) in logins {
+        println!("  {church:<22} {:<6} {email}", role.as_str());
+    }
+    let (_, email, _, token) = &logins[1];
+    let ws_url = url.replacen("http", "ws", 1);
+    println!("\nTry it:");
+    println!(
+        "  curl -s {url}/api/auth/login -H 'content-type: application/json' \\\n    -d '{{\"email\":\"{email}\",\"password\":\"{DEMO_PASSWORD}\"}}'"
+    );
+    println!("  TOKEN={token}");
+    println!("  curl -s {url}/api/members -H \"authorization: Bearer $TOKEN\"");
+    println!(
+        "  curl -s {url}/api/messages -H \"authorization: Bearer $TOKEN\" -H 'content-type: application/json' \\\n    -d '{{\"body\":\"Choir practice moves to 7pm\",\"allMembers\":true}}'"
+    );
+    println!("\nWatch delivery live (any WebSocket client, e.g. websocat):");
+    println!("  websocat \"{ws_url}/ws?token=$TOKEN\"\n");
+}

@@ -1,0 +1,17 @@
+//! Belfry: church staff send SMS through Telnyx and watch delivery live.
+//!
+//! This crate is the server around the actor tree of `belfry-actors`: configuration, the
+//! database, HTTP routes, the WebSocket gateway, the Telnyx client and the sandbox carrier.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod delivery_store;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod gateway;
+pub mod routes;
+pub mod telnyx;

@@ -1,0 +1,131 @@
+//! `POST /api/messages` stores a message and its recipients, then hands the recipients to the
+//! delivery breaker; `GET /api/messages/{id}` reads it back with every recipient's status.
+
+use belfry_actors::delivery::SendJob;
+use serde::{Deserialize, Serialize};
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::{json_body, json_reply, with_state};
+use crate::app::AppState;
+use crate::auth::{AuthUser, bearer};
+use crate::db::messages::{self, Audience, CreateError};
+use crate::error::{ApiError, ApiResult, into_response};
+
+/// Telnyx splits long texts into parts; ten parts of GSM-7 is 1,530 characters.
+const MAX_BODY_CHARS: usize = 1530;
+const MAX_MEMBER_IDS: usize = 10_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SendRequest {
+    body: String,
+    #[serde(default)]
+    member_ids: Option<Vec<i64>>,
+    #[serde(default)]
+    all_members: Option<bool>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Accepted {
+    id: i64,
+    status: &'static str,
+    recipient_count: usize,
+}
+
+pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let send = warp::path!("api" / "messages")
+        .and(warp::post())
+        .and(with_state(state.clone()))
+        .and(bearer(state.jwt.clone()))
+        .and(json_body::<SendRequest>())
+        .then(|state, user, req| async move { into_response(send(state, user, req).await) });
+    let show = warp::path!("api" / "messages" / i64)
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(bearer(state.jwt.clone()))
+        .then(|id, state, user| async move { into_response(show(state, user, id).await) });
+    send.or(show).unify()
+}
+
+fn audience(req: &SendRequest) -> Result<Audience<'_>, ApiError> {
+    match (&req.member_ids, req.all_members) {
+        (Some(ids), None | Some(false)) => {
+            if ids.is_empty() {
+                return Err(ApiError::bad_request(
+                    "invalid_recipients",
+                    "memberIds must not be empty",
+                ));
+            }
+            if ids.len() > MAX_MEMBER_IDS {
+                return Err(ApiError::bad_request(
+                    "invalid_recipients",
+                    format!("at most {MAX_MEMBER_IDS} memberIds; use allMembers for everyone"),
+                ));
+            }
+            Ok(Audience::Members(ids))
+        }
+        (None, Some(true)) => Ok(Audience::AllMembers),
+        _ => Err(ApiError::bad_request(
+            "invalid_recipients",
+            "give either memberIds or \"allMembers\": true",
+        )),
+    }
+}
+
+async fn send(state: AppState, user: AuthUser, req: SendRequest) -> ApiResult {
+    let body = req.body.trim();
+    if body.is_empty() || body.chars().count() > MAX_BODY_CHARS {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            format!("body must be 1 to {MAX_BODY_CHARS} characters"),
+        ));
+    }
+    let audience = audience(&req)?;
+    let created = messages::create(&state.pool, user.church_id, user.user_id, body, audience)
+        .await
+        .map_err(|e| match e {
+            CreateError::UnknownMembers(ids) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_members",
+                format!("these members do not exist in your church: {ids:?}"),
+            ),
+            CreateError::NoRecipients => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no_recipients",
+                "your church has no members to send to",
+            ),
+            CreateError::Db(e) => e.into(),
+        })?;
+    let recipient_count = created.recipients.len();
+    let jobs = created
+        .recipients
+        .into_iter()
+        .map(|(recipient_id, phone)| SendJob::new(recipient_id, phone, body.to_owned()))
+        .collect();
+    if !state.system.directory().submit(jobs) {
+        tracing::error!(
+            message = created.id,
+            "delivery is not running; the message stays pending"
+        );
+    }
+    Ok(json_reply(
+        StatusCode::ACCEPTED,
+        &Accepted {
+            id: created.id,
+            status: "pending",
+            recipient_count,
+        },
+    ))
+}
+
+async fn show(state: AppState, user: AuthUser, id: i64) -> ApiResult {
+    let (message, recipients) = messages::find(&state.pool, user.church_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no message {id} in your church")))?;
+    let mut view = serde_json::to_value(&message).map_err(ApiError::internal)?;
+    view["recipients"] = serde_json::to_value(&recipients).map_err(ApiError::internal)?;
+    Ok(json_reply(StatusCode::OK, &view))
+}

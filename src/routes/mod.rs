@@ -1,0 +1,78 @@
+//! HTTP routes. Each handler parses its input, calls the database or sends a message into the
+//! actor tree, and answers; none keeps state of its own.
+
+mod admin;
+mod auth;
+mod members;
+mod messages;
+mod webhooks;
+
+use serde::de::DeserializeOwned;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Largest JSON body accepted by the API.
+pub const MAX_JSON_BODY: u64 = 256 * 1024;
+
+pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
+    let health = warp::path!("health")
+        .and(warp::get())
+        .map(|| warp::reply::json(&serde_json::json!({"status": "ok"})).into_response());
+    health
+        .or(auth::routes(state.clone()))
+        .unify()
+        .or(members::routes(state.clone()))
+        .unify()
+        .or(messages::routes(state.clone()))
+        .unify()
+        .or(admin::routes(state.clone()))
+        .unify()
+        .or(webhooks::routes(state.clone()))
+        .unify()
+        .or(crate::gateway::route(state))
+        .unify()
+        .boxed()
+}
+
+pub fn with_state(
+    state: AppState,
+) -> impl Filter<Extract = (AppState,), Error = std::convert::Infallible> + Clone {
+    warp::any().map(move || state.clone())
+}
+
+/// A JSON body: `application/json`, at most [`MAX_JSON_BODY`] bytes, parsed into `T` with a
+/// 400 naming what is wrong.
+pub fn json_body<T: DeserializeOwned + Send>()
+-> impl Filter<Extract = (T,), Error = Rejection> + Clone {
+    warp::header::optional::<String>("content-type")
+        .and(warp::body::content_length_limit(MAX_JSON_BODY))
+        .and(warp::body::bytes())
+        .and_then(
+            |content_type: Option<String>, body: bytes::Bytes| async move {
+                let is_json = content_type.as_deref().is_some_and(|ct| {
+                    ct.trim()
+                        .to_ascii_lowercase()
+                        .starts_with("application/json")
+                });
+                if !is_json {
+                    return Err(warp::reject::custom(ApiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_media_type",
+                        "send the body as application/json",
+                    )));
+                }
+                serde_json::from_slice::<T>(&body).map_err(|e| {
+                    warp::reject::custom(ApiError::bad_request("invalid_json", e.to_string()))
+                })
+            },
+        )
+}
+
+pub fn json_reply<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
+    warp::reply::with_status(warp::reply::json(body), status).into_response()
+}

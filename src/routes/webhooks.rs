@@ -1,0 +1,130 @@
+//! `POST /webhooks/telnyx`: verifies the signature over the raw bytes, ignores events already
+//! applied, and moves the recipient forward (never backward), publishing the change.
+
+use diesel_async::AsyncConnection;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::{json_reply, with_state};
+use crate::app::AppState;
+use crate::db::messages::{RecipientKey, Transition, TransitionOutcome, transition};
+use crate::db::{self, webhook_events};
+use crate::domain::RecipientStatus;
+use crate::error::{ApiError, ApiResult, into_response};
+use crate::telnyx::webhook::Envelope;
+
+const MAX_WEBHOOK_BODY: u64 = 512 * 1024;
+
+pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("webhooks" / "telnyx")
+        .and(warp::post())
+        .and(with_state(state))
+        .and(warp::header::optional::<String>("telnyx-signature-ed25519"))
+        .and(warp::header::optional::<String>("telnyx-timestamp"))
+        .and(warp::body::content_length_limit(MAX_WEBHOOK_BODY))
+        .and(warp::body::bytes())
+        .then(|state, signature, timestamp, body| async move {
+            into_response(receive(state, signature, timestamp, body).await)
+        })
+}
+
+fn ok(outcome: &str) -> ApiResult {
+    Ok(json_reply(
+        StatusCode::OK,
+        &serde_json::json!({ "outcome": outcome }),
+    ))
+}
+
+enum ApplyError {
+    Db(diesel::result::Error),
+    UnknownMessage,
+}
+
+impl From<diesel::result::Error> for ApplyError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(e)
+    }
+}
+
+async fn receive(
+    state: AppState,
+    signature: Option<String>,
+    timestamp: Option<String>,
+    body: bytes::Bytes,
+) -> ApiResult {
+    state
+        .verifier
+        .verify(
+            signature.as_deref(),
+            timestamp.as_deref(),
+            &body,
+            chrono::Utc::now().timestamp(),
+        )
+        .map_err(|e| {
+            tracing::warn!(reason = %e, "webhook refused");
+            ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", e.to_string())
+        })?;
+    let envelope: Envelope = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?;
+    let event = envelope.data;
+    if !matches!(
+        event.event_type.as_str(),
+        "message.sent" | "message.finalized"
+    ) {
+        return ok("ignored");
+    }
+    let Some(status) = event
+        .payload
+        .to
+        .first()
+        .and_then(|to| RecipientStatus::parse(&to.status))
+    else {
+        return ok("ignored");
+    };
+    let failure_reason = status
+        .is_failure()
+        .then(|| event.payload.failure_reason())
+        .flatten()
+        .or_else(|| status.is_failure().then(|| status.as_str().to_owned()));
+
+    let mut conn = db::get(&state.pool).await?;
+    let applied = conn
+        .transaction::<_, ApplyError, _>(async |conn| {
+            if !webhook_events::record_new(conn, &event.id, &event.event_type).await? {
+                return Ok(None);
+            }
+            let outcome = transition(
+                conn,
+                Transition {
+                    key: RecipientKey::ProviderMessageId(&event.payload.id),
+                    status,
+                    provider_message_id: None,
+                    attempts: None,
+                    failure_reason: failure_reason.as_deref(),
+                },
+            )
+            .await?;
+            match outcome {
+                // Not recorded: Telnyx retries, and by then the send may have been recorded.
+                TransitionOutcome::UnknownRecipient => Err(ApplyError::UnknownMessage),
+                TransitionOutcome::Stale => Ok(Some(None)),
+                TransitionOutcome::Applied { event, .. } => Ok(Some(Some(event))),
+            }
+        })
+        .await;
+    match applied {
+        Ok(None) => ok("duplicate"),
+        Ok(Some(None)) => ok("stale"),
+        Ok(Some(Some(change))) => {
+            state.system.directory().publish_message_event(&change);
+            ok("applied")
+        }
+        Err(ApplyError::UnknownMessage) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_message",
+            format!("no recipient has carrier message id {}", event.payload.id),
+        )),
+        Err(ApplyError::Db(e)) => Err(ApiError::internal(e)),
+    }
+}

@@ -1,0 +1,143 @@
+//! The sandbox carrier: an in-process stand-in for Telnyx, used when no API key is configured.
+//!
+//! It accepts every send, then posts correctly signed `message.sent` and `message.finalized`
+//! webhooks to Belfry's own public URL after realistic delays, failing a configurable share of
+//! deliveries, so the whole product can be tried with no Telnyx account.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use belfry_actors::ports::{OutboundSms, PortFuture, SendFailure, SmsGateway};
+use rand::Rng;
+
+use super::signature::WebhookSigner;
+use super::webhook::envelope_json;
+
+pub struct SandboxCarrier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    signer: WebhookSigner,
+    webhook_url: String,
+    failure_rate: f64,
+    delay: Duration,
+}
+
+const WEBHOOK_TRIES: u32 = 3;
+
+impl SandboxCarrier {
+    pub fn new(
+        signer: WebhookSigner,
+        webhook_url: String,
+        failure_rate: f64,
+        delay: Duration,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                http: reqwest::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .build()
+                    .unwrap_or_default(),
+                signer,
+                webhook_url,
+                failure_rate,
+                delay,
+            }),
+        }
+    }
+}
+
+fn random_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+impl Inner {
+    fn jittered_delay(&self) -> Duration {
+        let factor = rand::rng().random_range(0.5..1.5);
+        self.delay.mul_f64(factor)
+    }
+
+    /// Posts like Telnyx: up to three tries, since Belfry may not have recorded the message id
+    /// yet when the first report arrives.
+    async fn post(&self, body: serde_json::Value) {
+        let body = body.to_string();
+        for attempt in 1..=WEBHOOK_TRIES {
+            let timestamp = chrono::Utc::now().timestamp();
+            let result = self
+                .http
+                .post(&self.webhook_url)
+                .header("content-type", "application/json")
+                .header("telnyx-timestamp", timestamp.to_string())
+                .header(
+                    "telnyx-signature-ed25519",
+                    self.signer.sign(timestamp, body.as_bytes()),
+                )
+                .body(body.clone())
+                .send()
+                .await;
+            match result {
+                Ok(r) if r.status().is_success() => return,
+                Ok(r) => tracing::debug!(status = %r.status(), attempt, "sandbox webhook refused"),
+                Err(e) => tracing::debug!(error = %e, attempt, "sandbox webhook failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(attempt.into())).await;
+        }
+        tracing::warn!("sandbox carrier gave up posting a webhook");
+    }
+
+    async fn report(self: Arc<Self>, message_id: String, to: String) {
+        tokio::time::sleep(self.jittered_delay()).await;
+        let sent = envelope_json(
+            &random_id(),
+            "message.sent",
+            &message_id,
+            &to,
+            "sent",
+            serde_json::json!([]),
+            &self.webhook_url,
+        );
+        self.post(sent).await;
+        tokio::time::sleep(self.jittered_delay()).await;
+        let fails = rand::rng().random_bool(self.failure_rate);
+        let (status, errors) = if fails {
+            (
+                "delivery_failed",
+                serde_json::json!([{"code": "40008", "title": "Undeliverable", "detail": "The sandbox carrier could not deliver this message."}]),
+            )
+        } else {
+            ("delivered", serde_json::json!([]))
+        };
+        let finalized = envelope_json(
+            &random_id(),
+            "message.finalized",
+            &message_id,
+            &to,
+            status,
+            errors,
+            &self.webhook_url,
+        );
+        self.post(finalized).await;
+    }
+}
+
+impl SmsGateway for SandboxCarrier {
+    fn send(&self, sms: OutboundSms) -> PortFuture<'_, Result<String, SendFailure>> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move {
+            let message_id = random_id();
+            tokio::spawn(inner.report(message_id.clone(), sms.to));
+            Ok(message_id)
+        })
+    }
+}

@@ -1,0 +1,298 @@
+//! `spawn_app()`: the real server on a random port with a fresh database, a fake Telnyx, and
+//! two churches with users and members; plus HTTP and WebSocket clients that talk to it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use belfry::app::{AppState, Application, ShutdownHandle};
+use belfry::config::Config;
+use belfry::db;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+use super::fake_telnyx::{API_KEY, FakeTelnyx};
+
+pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-0123456789";
+pub const PASSWORD: &str = "correct horse battery";
+const PG: &str = "postgres://postgres@127.0.0.1:5432";
+
+pub struct Church {
+    pub id: i64,
+    pub admin_email: String,
+    pub staff_email: String,
+    pub member_ids: Vec<i64>,
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub telnyx: FakeTelnyx,
+    pub state: AppState,
+    pub grace: Church,
+    pub other: Church,
+    pub http: reqwest::Client,
+    shutdown: ShutdownHandle,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.shutdown();
+    }
+}
+
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+/// Drops test databases left by test processes that no longer run.
+async fn drop_stale_databases() {
+    let Ok(mut conn) = AsyncPgConnection::establish(&format!("{PG}/postgres")).await else {
+        return;
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let names: Vec<Name> =
+        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'belfry_test_%'")
+            .load(&mut conn)
+            .await
+            .unwrap_or_default();
+    for Name { datname } in names {
+        let pid = datname
+            .split('_')
+            .nth(2)
+            .and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = db::drop_database(&format!("{PG}/{datname}")).await;
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// `overrides` replace or add environment variables of the test configuration.
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    static CLEANUP: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    CLEANUP.get_or_init(drop_stale_databases).await;
+
+    let telnyx = FakeTelnyx::start().await;
+    let database = format!(
+        "belfry_test_{}_{}",
+        std::process::id(),
+        NEXT_DB.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut env: HashMap<String, String> = [
+        ("BELFRY_ADDR", "127.0.0.1:0".to_owned()),
+        ("DATABASE_URL", format!("{PG}/{database}")),
+        ("BELFRY_DB_POOL_SIZE", "4".to_owned()),
+        ("BELFRY_JWT_SECRET", JWT_SECRET.to_owned()),
+        ("TELNYX_API_KEY", API_KEY.to_owned()),
+        ("TELNYX_BASE_URL", telnyx.base_url()),
+        ("TELNYX_PUBLIC_KEY", telnyx.public_key_base64()),
+        ("TELNYX_FROM_NUMBER", "+15550001111".to_owned()),
+        ("BELFRY_SEND_BACKOFF_BASE_MS", "20".to_owned()),
+        ("BELFRY_SEND_BACKOFF_MAX_MS", "100".to_owned()),
+        ("BELFRY_SEND_TIMEOUT_MS", "2000".to_owned()),
+        ("BELFRY_SENDER_WORKERS", "4".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in overrides {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let config = Config::from_source(&move |name: &str| env.get(name).cloned(), None)
+        .expect("test configuration");
+    let app = Application::build(config).await.expect("server starts");
+    let url = format!("http://{}", app.addr());
+    let state = app.state().clone();
+    let shutdown = app.shutdown_handle();
+    tokio::spawn(app.run());
+
+    let pool = state.pool.clone();
+    let grace = seed_church(&pool, "Grace Chapel", "grace", 3).await;
+    let other = seed_church(&pool, "Other Church", "other", 1).await;
+    TestApp {
+        url,
+        telnyx,
+        state,
+        grace,
+        other,
+        http: reqwest::Client::new(),
+        shutdown,
+    }
+}
+
+async fn seed_church(pool: &db::DbPool, name: &str, slug: &str, members: usize) -> Church {
+    let id = db::churches::create(pool, name).await.unwrap().id;
+    let admin_email = format!("admin@{slug}.test");
+    let staff_email = format!("staff@{slug}.test");
+    for (email, role) in [(&admin_email, "admin"), (&staff_email, "staff")] {
+        belfry::cli::create_user(pool, id, email, "Test User", role, PASSWORD.into())
+            .await
+            .unwrap();
+    }
+    let mut member_ids = Vec::new();
+    for i in 0..members {
+        let phone =
+            belfry::domain::PhoneNumber::parse(&format!("+1202555{:04}", id * 100 + i as i64))
+                .unwrap();
+        member_ids.push(
+            db::members::create(pool, id, &format!("Member {i}"), &phone)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    Church {
+        id,
+        admin_email,
+        staff_email,
+        member_ids,
+    }
+}
+
+impl TestApp {
+    pub async fn login(&self, email: &str) -> String {
+        let response = self
+            .post_json(
+                "/api/auth/login",
+                None,
+                &json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut request = self.http.post(format!("{}{path}", self.url)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        let response = self.get(path, token).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    /// Sends `body` to `member_ids`; returns the message id.
+    pub async fn send(&self, token: &str, member_ids: &[i64]) -> i64 {
+        let response = self
+            .post_json(
+                "/api/messages",
+                Some(token),
+                &json!({"body": "Service at 10am", "memberIds": member_ids}),
+            )
+            .await;
+        assert_eq!(response.status(), 202);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "pending");
+        assert_eq!(body["recipientCount"], member_ids.len());
+        body["id"].as_i64().unwrap()
+    }
+
+    /// Polls the message until `done` holds for it.
+    pub async fn wait_for_message(
+        &self,
+        token: &str,
+        id: i64,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..300 {
+            last = self.get_json(&format!("/api/messages/{id}"), token).await;
+            if done(&last) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("message {id} never reached the expected state: {last}");
+    }
+
+    pub fn ws_url(&self, token: &str) -> String {
+        format!("{}/ws?token={token}", self.url.replacen("http", "ws", 1))
+    }
+
+    pub async fn connect(&self, token: &str) -> WsClient {
+        let (stream, _) = connect_async(self.ws_url(token))
+            .await
+            .expect("socket connects");
+        let mut client = WsClient { stream };
+        let welcome = client
+            .next_json(Duration::from_secs(5))
+            .await
+            .expect("welcome frame");
+        assert_eq!(welcome["type"], "welcome");
+        client
+    }
+}
+
+pub struct WsClient {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl WsClient {
+    /// The next JSON text frame, or `None` if none arrives in time.
+    pub async fn next_json(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??;
+            match frame.ok()? {
+                tokio_tungstenite::tungstenite::Message::Text(text) => {
+                    return Some(serde_json::from_str(&text).unwrap());
+                }
+                tokio_tungstenite::tungstenite::Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Frames until one satisfies `pred` (returned with everything seen before it).
+    pub async fn until(&mut self, wait: Duration, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_json(left).await {
+                Some(v) => {
+                    let hit = pred(&v);
+                    seen.push(v);
+                    if hit {
+                        return seen;
+                    }
+                }
+                None => panic!("no matching frame in time; saw {seen:?}"),
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+}

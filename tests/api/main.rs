@@ -1,0 +1,11 @@
+//! Integration tests: the real server, a real database and real sockets; only Telnyx is fake.
+
+mod admin;
+mod auth;
+mod delivery;
+mod fake_telnyx;
+mod helpers;
+mod members;
+mod rooms;
+mod webhooks;
+mod websocket;

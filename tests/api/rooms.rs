@@ -1,0 +1,96 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use belfry_actors::events::{RoomEvent, church_room};
+use belfry_actors::ports::EventSink;
+use serde_json::{Value, json};
+
+use super::helpers::spawn_app;
+
+/// A socket stand-in whose first delivery panics inside the room actor.
+struct PanicsOnce(AtomicBool);
+
+impl EventSink for PanicsOnce {
+    fn deliver(&self, _event: &RoomEvent) -> bool {
+        if !self.0.swap(true, Ordering::SeqCst) {
+            panic!("sink failure inside the room");
+        }
+        true
+    }
+}
+
+fn find<'a>(node: &'a Value, name: &str) -> Option<&'a Value> {
+    if node["name"] == name {
+        return Some(node);
+    }
+    node["children"]
+        .as_array()?
+        .iter()
+        .find_map(|c| find(c, name))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panicking_room_is_restarted_with_its_sockets() {
+    let app = spawn_app().await;
+    let token = app.login(&app.grace.staff_email).await;
+    let mut socket = app.connect(&token).await;
+    let room = church_room(app.grace.id);
+    let directory = app.state.system.directory();
+    assert!(directory.join(
+        room.clone(),
+        u64::MAX,
+        Arc::new(PanicsOnce(AtomicBool::new(false)))
+    ));
+
+    directory.publish(
+        room.clone(),
+        RoomEvent::from_json(&json!({"type": "test", "n": 1})),
+    );
+    // The room panics during that fan-out; its supervisor restarts it with both members.
+    let admin = app.login(&app.grace.admin_email).await;
+    let mut restarted = false;
+    for _ in 0..100 {
+        let tree = app.get_json("/api/admin/actors", &admin).await;
+        if find(&tree, &room).is_some_and(|r| r["restarts"] == 1 && r["status"] == "running") {
+            restarted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(restarted, "room was not restarted");
+    assert_eq!(directory.room_members(&room).await, Some(2));
+
+    directory.publish(
+        room.clone(),
+        RoomEvent::from_json(&json!({"type": "test", "n": 2})),
+    );
+    let frames = socket.until(Duration::from_secs(5), |f| f["n"] == 2).await;
+    assert_eq!(frames.last().unwrap()["type"], "test");
+    // The rooms supervisor itself kept running.
+    let tree = app.get_json("/api/admin/actors", &admin).await;
+    assert_eq!(find(&tree, "rooms").unwrap()["restarts"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_room_stops_when_its_last_socket_leaves() {
+    let app = spawn_app().await;
+    let token = app.login(&app.grace.staff_email).await;
+    let room = church_room(app.grace.id);
+    let directory = app.state.system.directory();
+    let first = app.connect(&token).await;
+    let second = app.connect(&token).await;
+    assert_eq!(directory.room_members(&room).await, Some(2));
+    first.close().await;
+    second.close().await;
+    for _ in 0..100 {
+        if directory.room_members(&room).await == Some(0) {
+            let admin = app.login(&app.grace.admin_email).await;
+            let tree = app.get_json("/api/admin/actors", &admin).await;
+            assert!(find(&tree, &room).is_none(), "room actor still in the tree");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("room never emptied");
+}

@@ -1,0 +1,185 @@
+use serde_json::{Value, json};
+
+use super::fake_telnyx::FakeTelnyx;
+use super::helpers::{TestApp, spawn_app};
+
+async fn one_accepted(app: &TestApp) -> (String, i64, String, String) {
+    let token = app.login(&app.grace.staff_email).await;
+    let id = app.send(&token, &[app.grace.member_ids[0]]).await;
+    let message = app
+        .wait_for_message(&token, id, |m| {
+            m["recipients"][0]["providerMessageId"].is_string()
+        })
+        .await;
+    let r = &message["recipients"][0];
+    (
+        token,
+        id,
+        r["phone"].as_str().unwrap().to_owned(),
+        r["providerMessageId"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn recipient_status(app: &TestApp, token: &str, id: i64) -> String {
+    let m = app.get_json(&format!("/api/messages/{id}"), token).await;
+    m["recipients"][0]["status"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_signatures_stale_timestamps_and_replays_change_nothing() {
+    let app = spawn_app().await;
+    let (token, id, phone, carrier_id) = one_accepted(&app).await;
+    let delivered = FakeTelnyx::event(
+        "evt-1",
+        "message.finalized",
+        &carrier_id,
+        &phone,
+        "delivered",
+        json!([]),
+    );
+    let now = chrono::Utc::now().timestamp();
+
+    // Signed over other bytes.
+    let other_bytes = delivered.replace("delivered", "delivered ");
+    let response = app
+        .telnyx
+        .post_webhook_signed(
+            &app.url,
+            &delivered,
+            now,
+            &app.telnyx.sign(now, &other_bytes),
+        )
+        .await;
+    assert_eq!(response.status(), 401);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "invalid_signature");
+    // Correctly signed, but too old, and too far in the future.
+    for ts in [now - 301, now + 301] {
+        let response = app
+            .telnyx
+            .post_webhook_signed(&app.url, &delivered, ts, &app.telnyx.sign(ts, &delivered))
+            .await;
+        assert_eq!(response.status(), 401);
+    }
+    // No signature at all.
+    let response = app
+        .http
+        .post(format!("{}/webhooks/telnyx", app.url))
+        .body(delivered.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(recipient_status(&app, &token, id).await, "queued");
+
+    // Valid: applied once.
+    let response = app.telnyx.post_webhook(&app.url, &delivered).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["outcome"],
+        "applied"
+    );
+    assert_eq!(recipient_status(&app, &token, id).await, "delivered");
+
+    // A replay of the same event id, even claiming another status, changes nothing.
+    let replay = FakeTelnyx::event(
+        "evt-1",
+        "message.finalized",
+        &carrier_id,
+        &phone,
+        "delivery_failed",
+        json!([]),
+    );
+    let response = app.telnyx.post_webhook(&app.url, &replay).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["outcome"],
+        "duplicate"
+    );
+    let message = app.get_json(&format!("/api/messages/{id}"), &token).await;
+    assert_eq!(message["recipients"][0]["status"], "delivered");
+    assert_eq!(message["deliveredCount"], 1);
+    assert_eq!(message["failedCount"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_sent_does_not_undo_delivered() {
+    let app = spawn_app().await;
+    let (token, id, phone, carrier_id) = one_accepted(&app).await;
+    let finalized = FakeTelnyx::event(
+        "fin",
+        "message.finalized",
+        &carrier_id,
+        &phone,
+        "delivered",
+        json!([]),
+    );
+    let sent = FakeTelnyx::event(
+        "sent",
+        "message.sent",
+        &carrier_id,
+        &phone,
+        "sent",
+        json!([]),
+    );
+    assert_eq!(
+        app.telnyx.post_webhook(&app.url, &finalized).await.status(),
+        200
+    );
+    let response = app.telnyx.post_webhook(&app.url, &sent).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["outcome"], "stale");
+    let message = app.get_json(&format!("/api/messages/{id}"), &token).await;
+    assert_eq!(message["status"], "delivered");
+    assert_eq!(message["recipients"][0]["status"], "delivered");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_failure_report_counts_as_failed_with_its_reason() {
+    let app = spawn_app().await;
+    let (token, id, phone, carrier_id) = one_accepted(&app).await;
+    let mut socket = app.connect(&token).await;
+    let errors = json!([{"code": "40008", "title": "Undeliverable", "detail": "Carrier rejected"}]);
+    let failed = FakeTelnyx::event(
+        "fin",
+        "message.finalized",
+        &carrier_id,
+        &phone,
+        "delivery_failed",
+        errors,
+    );
+    assert_eq!(
+        app.telnyx.post_webhook(&app.url, &failed).await.status(),
+        200
+    );
+    let frames = socket
+        .until(std::time::Duration::from_secs(5), |f| {
+            f["type"] == "message:failed"
+        })
+        .await;
+    let event = frames.last().unwrap();
+    assert_eq!(
+        event["failureReason"],
+        "40008 Undeliverable: Carrier rejected"
+    );
+    assert_eq!(event["failedCount"], 1);
+    let message = app.get_json(&format!("/api/messages/{id}"), &token).await;
+    assert_eq!(message["status"], "failed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_for_an_unknown_message_is_refused_so_telnyx_retries_it() {
+    let app = spawn_app().await;
+    let body = FakeTelnyx::event(
+        "evt-x",
+        "message.sent",
+        "40000000-0000-0000-0000-000000000000",
+        "+12025550100",
+        "sent",
+        json!([]),
+    );
+    let response = app.telnyx.post_webhook(&app.url, &body).await;
+    assert_eq!(response.status(), 404);
+    // Not recorded as seen: the retry is looked at again.
+    assert_eq!(app.telnyx.post_webhook(&app.url, &body).await.status(), 404);
+}
