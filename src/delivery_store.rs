@@ -38,7 +38,7 @@ impl PgDeliveryStore {
         .await
         .map_err(|e| StoreError(e.to_string()))?;
         Ok(match outcome {
-            TransitionOutcome::Applied { event, .. } => Some(event),
+            TransitionOutcome::Applied { event, .. } => Some(*event),
             _ => None,
         })
     }
@@ -80,7 +80,7 @@ impl PgDeliveryStore {
                 },
             )
             .await?;
-            Ok(Some(event))
+            Ok(Some(*event))
         })
         .await
         .map_err(|e| StoreError(e.to_string()))

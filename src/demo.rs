@@ -87,7 +87,7 @@ pub async fn run() -> Result<(), String> {
             logins.push((church.name, email, role, token));
         }
     }
-    print_instructions(&app.public_url().to_owned(), &logins);
+    print_instructions(app.public_url(), &logins);
     let handle = app.shutdown_handle();
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;

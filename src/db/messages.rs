@@ -194,7 +194,7 @@ struct RecipientChanges<'a> {
 pub enum TransitionOutcome {
     /// The recipient moved to the new status.
     Applied {
-        event: MessageEvent,
+        event: Box<MessageEvent>,
         message_id: i64,
         phone: String,
     },
@@ -306,7 +306,7 @@ pub async fn transition(
         church_id,
     };
     Ok(TransitionOutcome::Applied {
-        event,
+        event: Box::new(event),
         message_id,
         phone,
     })

@@ -9,7 +9,7 @@ use belfry::app::{AppState, Application, ShutdownHandle};
 use belfry::config::Config;
 use belfry::db;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
