@@ -19,10 +19,22 @@ pub struct ActorStats {
     handled: AtomicU64,
     failures: AtomicU64,
     restarts: u64,
+    /// What the unregistered children of this actor are (a factory's workers, say).
+    children_kind: Option<&'static str>,
 }
 
 impl ActorStats {
     pub fn new(kind: &'static str, name: impl Into<String>, restarts: u64) -> Arc<Self> {
+        Self::with_children_kind(kind, name, restarts, None)
+    }
+
+    /// For an actor whose children ractor spawns for it, such as a factory's workers.
+    pub fn with_children_kind(
+        kind: &'static str,
+        name: impl Into<String>,
+        restarts: u64,
+        children_kind: Option<&'static str>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             kind,
             name: name.into(),
@@ -30,6 +42,7 @@ impl ActorStats {
             handled: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             restarts,
+            children_kind,
         })
     }
 
@@ -73,11 +86,16 @@ impl StatsRegistry {
 
     /// Walks the live tree below `root`, children sorted by name for stable output.
     pub fn snapshot(&self, root: &ActorCell) -> ActorNode {
+        self.node(root, None)
+    }
+
+    fn node(&self, root: &ActorCell, parent_children_kind: Option<&'static str>) -> ActorNode {
         let stats = self.by_actor.get(&root.get_id()).map(|s| Arc::clone(&s));
+        let children_kind = stats.as_ref().and_then(|s| s.children_kind);
         let mut children: Vec<ActorNode> = root
             .get_children()
             .iter()
-            .map(|child| self.snapshot(child))
+            .map(|child| self.node(child, children_kind))
             .collect();
         children.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         let status = format!("{:?}", root.get_status()).to_lowercase();
@@ -95,10 +113,14 @@ impl StatsRegistry {
             },
             None => ActorNode {
                 id: root.get_id().to_string(),
-                name: root
-                    .get_name()
-                    .unwrap_or_else(|| format!("actor-{}", root.get_id())),
-                kind: "internal".to_owned(),
+                name: root.get_name().unwrap_or_else(|| {
+                    format!(
+                        "{}-{}",
+                        parent_children_kind.unwrap_or("actor"),
+                        root.get_id()
+                    )
+                }),
+                kind: parent_children_kind.unwrap_or("internal").to_owned(),
                 status,
                 handled: 0,
                 backlog: 0,

@@ -31,6 +31,17 @@ async fn admins_see_the_live_tree_and_the_breaker_staff_do_not() {
             "{expected} missing from {all:?}"
         );
     }
+    let senders = tree["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "breaker")
+        .unwrap()["children"][0]
+        .clone();
+    assert_eq!(senders["name"], "senders");
+    let workers = senders["children"].as_array().unwrap();
+    assert_eq!(workers.len(), 4, "BELFRY_SENDER_WORKERS=4 in tests");
+    assert!(workers.iter().all(|w| w["kind"] == "sender-worker"));
     let top: Vec<&str> = tree["children"]
         .as_array()
         .unwrap()

@@ -71,24 +71,28 @@ async fn drop_stale_databases() {
     }
 }
 
+/// A database name no other test uses; dropped by a later run once this process is gone.
+pub async fn fresh_database_url() -> String {
+    static CLEANUP: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    CLEANUP.get_or_init(drop_stale_databases).await;
+    format!(
+        "{PG}/belfry_test_{}_{}",
+        std::process::id(),
+        NEXT_DB.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
 /// `overrides` replace or add environment variables of the test configuration.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
-    static CLEANUP: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-    CLEANUP.get_or_init(drop_stale_databases).await;
-
     let telnyx = FakeTelnyx::start().await;
-    let database = format!(
-        "belfry_test_{}_{}",
-        std::process::id(),
-        NEXT_DB.fetch_add(1, Ordering::Relaxed)
-    );
+    let database_url = fresh_database_url().await;
     let mut env: HashMap<String, String> = [
         ("BELFRY_ADDR", "127.0.0.1:0".to_owned()),
-        ("DATABASE_URL", format!("{PG}/{database}")),
+        ("DATABASE_URL", database_url),
         ("BELFRY_DB_POOL_SIZE", "4".to_owned()),
         ("BELFRY_JWT_SECRET", JWT_SECRET.to_owned()),
         ("TELNYX_API_KEY", API_KEY.to_owned()),

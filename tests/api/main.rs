@@ -2,6 +2,8 @@
 
 mod admin;
 mod auth;
+mod breaker;
+mod cli;
 mod delivery;
 mod fake_telnyx;
 mod helpers;

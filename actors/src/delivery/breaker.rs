@@ -327,7 +327,12 @@ impl Actor for Breaker {
             directory: Arc::clone(&args.directory),
             breaker: Mailbox::new(myself.clone(), Arc::clone(&args.stats)),
             send_timeout: args.config.send_timeout,
-            pool_stats: ActorStats::new("sender-pool", "senders", 0),
+            pool_stats: ActorStats::with_children_kind(
+                "sender-pool",
+                "senders",
+                0,
+                Some("sender-worker"),
+            ),
         });
         let senders =
             spawn_senders(&myself, &sender_ctx, args.config.workers, &args.registry).await?;
