@@ -2,6 +2,7 @@
 //! recipient status transition together with the message's running totals.
 
 use belfry_actors::events::MessageEvent;
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -172,6 +173,23 @@ pub enum RecipientKey<'a> {
     ProviderMessageId(&'a str),
 }
 
+type RecipientFilter<'a> = Box<
+    dyn BoxableExpression<message_recipients::table, Pg, SqlType = diesel::sql_types::Bool> + 'a,
+>;
+
+impl<'a> RecipientKey<'a> {
+    fn matches(self) -> RecipientFilter<'a> {
+        match self {
+            RecipientKey::Id(id) => Box::new(message_recipients::id.eq(id)),
+            RecipientKey::ProviderMessageId(pid) => Box::new(
+                message_recipients::provider_message_id
+                    .eq(pid)
+                    .assume_not_null(),
+            ),
+        }
+    }
+}
+
 pub struct Transition<'a> {
     pub key: RecipientKey<'a>,
     pub status: RecipientStatus,
@@ -220,43 +238,23 @@ pub async fn transition(
         failure_reason: t.failure_reason,
     };
     let returning = (r::id, r::message_id, r::member_id, r::phone);
-    let updated: Option<(i64, i64, i64, String)> = match t.key {
-        RecipientKey::Id(id) => diesel::update(
-            r::message_recipients
-                .filter(r::id.eq(id))
-                .filter(r::status_rank.lt(rank)),
-        )
-        .set(&changes)
-        .returning(returning)
-        .get_result(conn)
-        .await
-        .optional()?,
-        RecipientKey::ProviderMessageId(pid) => diesel::update(
-            r::message_recipients
-                .filter(r::provider_message_id.eq(pid))
-                .filter(r::status_rank.lt(rank)),
-        )
-        .set(&changes)
-        .returning(returning)
-        .get_result(conn)
-        .await
-        .optional()?,
-    };
+    let updated: Option<(i64, i64, i64, String)> = diesel::update(
+        r::message_recipients
+            .filter(t.key.matches())
+            .filter(r::status_rank.lt(rank)),
+    )
+    .set(&changes)
+    .returning(returning)
+    .get_result(conn)
+    .await
+    .optional()?;
     let Some((recipient_id, message_id, member_id, phone)) = updated else {
-        let exists: Option<i64> = match t.key {
-            RecipientKey::Id(id) => r::message_recipients
-                .filter(r::id.eq(id))
-                .select(r::id)
-                .first(conn)
-                .await
-                .optional()?,
-            RecipientKey::ProviderMessageId(pid) => r::message_recipients
-                .filter(r::provider_message_id.eq(pid))
-                .select(r::id)
-                .first(conn)
-                .await
-                .optional()?,
-        };
+        let exists: Option<i64> = r::message_recipients
+            .filter(t.key.matches())
+            .select(r::id)
+            .first(conn)
+            .await
+            .optional()?;
         return Ok(match exists {
             Some(_) => TransitionOutcome::Stale,
             None => TransitionOutcome::UnknownRecipient,
