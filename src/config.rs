@@ -253,6 +253,8 @@ impl Config {
                 d.breaker_failure_threshold,
             )?,
             breaker_open_for: millis(src, "BELFRY_BREAKER_OPEN_MS", 30_000)?,
+            outbox_batch: parsed(src, "BELFRY_OUTBOX_BATCH", d.outbox_batch)?.max(1),
+            outbox_poll: millis(src, "BELFRY_OUTBOX_POLL_MS", 1000)?.max(Duration::from_millis(10)),
         })
     }
 }

@@ -1,17 +1,26 @@
 //! The actors' `DeliveryStore` port, implemented on PostgreSQL.
 
+use std::time::Duration;
+
+use belfry_actors::delivery::SendJob;
 use belfry_actors::events::MessageEvent;
-use belfry_actors::ports::{DeadLetter, DeliveryStore, PortFuture, StoreError};
+use belfry_actors::ports::{
+    AttemptRecord, DeadLetter, DeliveryStore, PortFuture, Recovery, StoreError,
+};
 use diesel_async::AsyncConnection;
 
 use crate::db::messages::{
     RecipientKey, Transition, TransitionOutcome, transition, transition_now,
 };
-use crate::db::{self, DbPool, dead_letters};
+use crate::db::{self, DbError, DbPool, dead_letters, outbox};
 use crate::domain::RecipientStatus;
 
 pub struct PgDeliveryStore {
     pool: DbPool,
+}
+
+fn store_error(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
 }
 
 impl PgDeliveryStore {
@@ -23,7 +32,6 @@ impl PgDeliveryStore {
         &self,
         recipient_id: i64,
         provider_message_id: String,
-        attempts: u32,
     ) -> Result<Option<MessageEvent>, StoreError> {
         let outcome = transition_now(
             &self.pool,
@@ -31,12 +39,12 @@ impl PgDeliveryStore {
                 key: RecipientKey::Id(recipient_id),
                 status: RecipientStatus::Queued,
                 provider_message_id: Some(&provider_message_id),
-                attempts: Some(attempts as i32),
                 failure_reason: None,
+                finishes_outbox: true,
             },
         )
         .await
-        .map_err(|e| StoreError(e.to_string()))?;
+        .map_err(store_error)?;
         Ok(match outcome {
             TransitionOutcome::Applied { event, .. } => Some(*event),
             _ => None,
@@ -44,10 +52,7 @@ impl PgDeliveryStore {
     }
 
     async fn dead(&self, letter: DeadLetter) -> Result<Option<MessageEvent>, StoreError> {
-        let mut conn = db::get(&self.pool)
-            .await
-            .map_err(|e| StoreError(e.to_string()))?;
-        let attempts_json = serde_json::to_value(&letter.attempts).unwrap_or_default();
+        let mut conn = db::get(&self.pool).await.map_err(store_error)?;
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
             let outcome = transition(
                 conn,
@@ -55,8 +60,8 @@ impl PgDeliveryStore {
                     key: RecipientKey::Id(letter.recipient_id),
                     status: RecipientStatus::Failed,
                     provider_message_id: None,
-                    attempts: Some(letter.attempts.len() as i32),
                     failure_reason: Some(&letter.reason),
+                    finishes_outbox: true,
                 },
             )
             .await?;
@@ -68,6 +73,10 @@ impl PgDeliveryStore {
             else {
                 return Ok(None);
             };
+            if let Some(last) = &letter.last_attempt {
+                outbox::record_attempt(conn, letter.recipient_id, last).await?;
+            }
+            let attempts = outbox::attempts_of(conn, letter.recipient_id).await?;
             dead_letters::insert(
                 conn,
                 dead_letters::NewDeadLetter {
@@ -76,25 +85,59 @@ impl PgDeliveryStore {
                     recipient_id: letter.recipient_id,
                     phone: &phone,
                     reason: &letter.reason,
-                    attempts: attempts_json,
+                    attempts: serde_json::to_value(&attempts).unwrap_or_default(),
                 },
             )
             .await?;
             Ok(Some(*event))
         })
         .await
-        .map_err(|e| StoreError(e.to_string()))
+        .map_err(store_error)
     }
 }
 
+fn boxed<'a, T: Send + 'a>(
+    f: impl Future<Output = Result<T, DbError>> + Send + 'a,
+) -> PortFuture<'a, Result<T, StoreError>> {
+    Box::pin(async move { f.await.map_err(store_error) })
+}
+
 impl DeliveryStore for PgDeliveryStore {
+    fn claim_due(&self, limit: usize) -> PortFuture<'_, Result<Vec<SendJob>, StoreError>> {
+        boxed(outbox::claim_due(&self.pool, limit))
+    }
+
+    fn next_due_in(&self) -> PortFuture<'_, Result<Option<Duration>, StoreError>> {
+        boxed(outbox::next_due_in(&self.pool))
+    }
+
+    fn begin_attempt(&self, recipient_id: i64) -> PortFuture<'_, Result<Option<u32>, StoreError>> {
+        boxed(outbox::begin_attempt(&self.pool, recipient_id))
+    }
+
     fn mark_accepted(
         &self,
         recipient_id: i64,
         provider_message_id: String,
-        attempts: u32,
     ) -> PortFuture<'_, Result<Option<MessageEvent>, StoreError>> {
-        Box::pin(self.accepted(recipient_id, provider_message_id, attempts))
+        Box::pin(self.accepted(recipient_id, provider_message_id))
+    }
+
+    fn schedule_retry(
+        &self,
+        recipient_id: i64,
+        attempt: AttemptRecord,
+        delay: Duration,
+    ) -> PortFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            outbox::schedule_retry(&self.pool, recipient_id, &attempt, delay)
+                .await
+                .map_err(store_error)
+        })
+    }
+
+    fn recover_interrupted(&self) -> PortFuture<'_, Result<Recovery, StoreError>> {
+        boxed(outbox::recover_interrupted(&self.pool))
     }
 
     fn dead_letter(

@@ -7,6 +7,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use std::time::Duration;
+
+use crate::delivery::SendJob;
 use crate::events::{MessageEvent, RoomEvent};
 
 pub type PortFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -61,12 +64,22 @@ pub struct AttemptRecord {
     pub detail: String,
 }
 
-/// What could not be delivered, and why.
+/// What could not be delivered, and why. Earlier failed attempts are already stored; the last
+/// one, if any, comes with the letter.
 #[derive(Debug, Clone)]
 pub struct DeadLetter {
     pub recipient_id: i64,
     pub reason: String,
-    pub attempts: Vec<AttemptRecord>,
+    pub last_attempt: Option<AttemptRecord>,
+}
+
+/// What start-up found of sends interrupted by the previous process's end.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    /// Claimed but never sent: handed out again.
+    pub requeued: u64,
+    /// A request may have reached the carrier: not resent, dead-lettered for review.
+    pub interrupted: Vec<i64>,
 }
 
 #[derive(Debug)]
@@ -80,16 +93,36 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// The durable side of delivery. Each method applies one recipient transition atomically and
-/// returns the event to publish, or `None` when the transition did not apply (an older status
-/// arriving late, a recipient already final).
+/// The durable side of delivery: the outbox of recipients still to send, and each recipient's
+/// transitions. Methods that move a recipient return the event to publish, or `None` when the
+/// transition did not apply (an older status arriving late, a recipient already final).
 pub trait DeliveryStore: Send + Sync + 'static {
+    /// Claims up to `limit` recipients that are due, oldest first.
+    fn claim_due(&self, limit: usize) -> PortFuture<'_, Result<Vec<SendJob>, StoreError>>;
+
+    /// How long until the next recipient is due, if any is waiting.
+    fn next_due_in(&self) -> PortFuture<'_, Result<Option<Duration>, StoreError>>;
+
+    /// Marks a claimed recipient as being sent and returns its attempt number, or `None` if it
+    /// is no longer claimed (so it must not be sent).
+    fn begin_attempt(&self, recipient_id: i64) -> PortFuture<'_, Result<Option<u32>, StoreError>>;
+
     fn mark_accepted(
         &self,
         recipient_id: i64,
         provider_message_id: String,
-        attempts: u32,
     ) -> PortFuture<'_, Result<Option<MessageEvent>, StoreError>>;
+
+    /// Stores a failed attempt and makes the recipient due again after `delay`.
+    fn schedule_retry(
+        &self,
+        recipient_id: i64,
+        attempt: AttemptRecord,
+        delay: Duration,
+    ) -> PortFuture<'_, Result<(), StoreError>>;
+
+    /// Start-up: hands back claimed recipients and reports those whose send was interrupted.
+    fn recover_interrupted(&self) -> PortFuture<'_, Result<Recovery, StoreError>>;
 
     fn dead_letter(
         &self,

@@ -11,6 +11,7 @@ use std::time::Duration;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SpawnErr};
 
 use crate::delivery::breaker::{Breaker, BreakerArgs, BreakerMsg, BreakerSnapshot};
+use crate::delivery::outbox::{Outbox, OutboxArgs, OutboxMsg};
 use crate::delivery::{DeliveryConfig, SendJob};
 use crate::dlq::{DeadLetterQueue, DlqArgs, DlqMsg};
 use crate::events::{MessageEvent, RoomEvent};
@@ -31,6 +32,7 @@ pub struct Directory {
     rooms: RwLock<Option<Mailbox<RoomsMsg>>>,
     delivery: RwLock<Option<Mailbox<BreakerMsg>>>,
     dlq: RwLock<Option<Mailbox<DlqMsg>>>,
+    outbox: RwLock<Option<Mailbox<OutboxMsg>>>,
 }
 
 fn current<M: ractor::Message>(slot: &RwLock<Option<Mailbox<M>>>) -> Option<Mailbox<M>> {
@@ -79,7 +81,21 @@ impl Directory {
             .ok()
     }
 
-    /// Hands recipients to the breaker. Returns `false` if delivery is not running.
+    /// New due work in the outbox (a message was stored).
+    pub fn wake_outbox(&self) {
+        if let Some(m) = current(&self.outbox) {
+            m.send(OutboxMsg::Wake);
+        }
+    }
+
+    /// Work becomes due in the outbox after `delay` (a retry was scheduled).
+    pub fn wake_outbox_in(&self, delay: Duration) {
+        if let Some(m) = current(&self.outbox) {
+            m.send(OutboxMsg::WakeIn(delay));
+        }
+    }
+
+    /// Hands claimed recipients to the breaker. Returns `false` if it is not running.
     pub fn submit(&self, jobs: Vec<SendJob>) -> bool {
         current(&self.delivery).is_some_and(|m| m.send(BreakerMsg::Submit(jobs)))
     }
@@ -133,6 +149,7 @@ impl ActorSystem {
     ) -> Result<Self, SpawnErr> {
         let directory = Arc::new(Directory::default());
         let registry = Arc::new(StatsRegistry::default());
+        let outbox_store = Arc::clone(&store);
 
         let rooms = {
             let (directory, registry) = (Arc::clone(&directory), Arc::clone(&registry));
@@ -229,11 +246,40 @@ impl ActorSystem {
             }
         };
 
+        let outbox = {
+            let (directory, registry) = (Arc::clone(&directory), Arc::clone(&registry));
+            let (batch, poll) = (config.delivery.outbox_batch, config.delivery.outbox_poll);
+            ChildSpec {
+                name: "outbox",
+                start: Box::new(move |sup, restarts| {
+                    let (directory, registry, store) = (
+                        Arc::clone(&directory),
+                        Arc::clone(&registry),
+                        Arc::clone(&outbox_store),
+                    );
+                    boxed(async move {
+                        let stats = ActorStats::new("outbox", "outbox", restarts);
+                        let args = OutboxArgs {
+                            store,
+                            directory: Arc::clone(&directory),
+                            stats: Arc::clone(&stats),
+                            batch,
+                            poll,
+                        };
+                        let actor = spawn_registered(Outbox, args, sup, &registry, &stats).await?;
+                        replace(&directory.outbox, Mailbox::new(actor.clone(), stats));
+                        Ok(actor.get_cell())
+                    })
+                }),
+            }
+        };
+
         let (root, _) = Actor::spawn(
             None,
             RootSupervisor,
-            // The DLQ and rooms start before delivery so that its first failures find them.
-            vec![rooms, limiter, dlq, delivery],
+            // Rooms, the DLQ and the breaker start before the outbox, so that the work it
+            // recovers and claims finds them.
+            vec![rooms, limiter, dlq, delivery, outbox],
         )
         .await?;
         registry.insert(root.get_id(), ActorStats::new("supervisor", "root", 0));

@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use super::schema::{members, message_recipients, messages};
-use super::{DbError, DbPool, get};
+use super::{DbError, DbPool, get, idempotency};
 use crate::domain::RecipientStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -54,6 +54,8 @@ pub enum CreateError {
     UnknownMembers(Vec<i64>),
     #[error("the message has no recipients")]
     NoRecipients,
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyMismatch,
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -66,8 +68,15 @@ impl From<diesel::result::Error> for CreateError {
 
 pub struct CreatedMessage {
     pub id: i64,
-    /// `(recipient id, phone)` for each recipient.
-    pub recipients: Vec<(i64, String)>,
+    pub recipient_count: usize,
+    /// An earlier request with the same idempotency key created it.
+    pub replayed: bool,
+}
+
+/// An `Idempotency-Key` and the request it was sent with, in a canonical form.
+pub struct IdempotentRequest<'a> {
+    pub key: &'a str,
+    pub request: &'a str,
 }
 
 pub async fn create(
@@ -76,9 +85,27 @@ pub async fn create(
     sender_id: i64,
     body: &str,
     audience: Audience<'_>,
+    idempotency: Option<IdempotentRequest<'_>>,
 ) -> Result<CreatedMessage, CreateError> {
     let mut conn = get(pool).await?;
     conn.transaction::<_, CreateError, _>(async |conn| {
+        if let Some(idem) = &idempotency
+            && let Some(stored) = idempotency::lock_and_find(conn, sender_id, idem.key).await?
+        {
+            if stored.request != idem.request {
+                return Err(CreateError::IdempotencyMismatch);
+            }
+            let count: i32 = messages::table
+                .find(stored.message_id)
+                .select(messages::recipient_count)
+                .first(conn)
+                .await?;
+            return Ok(CreatedMessage {
+                id: stored.message_id,
+                recipient_count: count as usize,
+                replayed: true,
+            });
+        }
         let mut query = members::table
             .filter(members::church_id.eq(church_id))
             .select((members::id, members::phone))
@@ -123,19 +150,20 @@ pub async fn create(
                 )
             })
             .collect();
-        let mut recipients = Vec::with_capacity(rows.len());
         // PostgreSQL allows 65,535 bind parameters per statement; 3 per row.
         for chunk in rows.chunks(10_000) {
-            let inserted: Vec<(i64, String)> = diesel::insert_into(message_recipients::table)
+            diesel::insert_into(message_recipients::table)
                 .values(chunk)
-                .returning((message_recipients::id, message_recipients::phone))
-                .get_results(conn)
+                .execute(conn)
                 .await?;
-            recipients.extend(inserted);
+        }
+        if let Some(idem) = &idempotency {
+            idempotency::remember(conn, sender_id, idem.key, idem.request, message_id).await?;
         }
         Ok(CreatedMessage {
             id: message_id,
-            recipients,
+            recipient_count: rows.len(),
+            replayed: false,
         })
     })
     .await
@@ -194,8 +222,9 @@ pub struct Transition<'a> {
     pub key: RecipientKey<'a>,
     pub status: RecipientStatus,
     pub provider_message_id: Option<&'a str>,
-    pub attempts: Option<i32>,
     pub failure_reason: Option<&'a str>,
+    /// The outbox has nothing more to do for this recipient.
+    pub finishes_outbox: bool,
 }
 
 #[derive(AsChangeset)]
@@ -205,8 +234,8 @@ struct RecipientChanges<'a> {
     status_rank: i16,
     updated_at: chrono::DateTime<chrono::Utc>,
     provider_message_id: Option<&'a str>,
-    attempts: Option<i32>,
     failure_reason: Option<&'a str>,
+    outbox_state: Option<&'a str>,
 }
 
 pub enum TransitionOutcome {
@@ -234,8 +263,8 @@ pub async fn transition(
         status_rank: rank,
         updated_at: chrono::Utc::now(),
         provider_message_id: t.provider_message_id,
-        attempts: t.attempts,
         failure_reason: t.failure_reason,
+        outbox_state: t.finishes_outbox.then_some("done"),
     };
     let returning = (r::id, r::message_id, r::member_id, r::phone);
     let updated: Option<(i64, i64, i64, String)> = diesel::update(

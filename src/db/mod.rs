@@ -3,8 +3,10 @@
 
 pub mod churches;
 pub mod dead_letters;
+pub mod idempotency;
 pub mod members;
 pub mod messages;
+pub mod outbox;
 pub mod schema;
 pub mod users;
 pub mod webhook_events;

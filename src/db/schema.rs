@@ -57,6 +57,30 @@ diesel::table! {
         attempts -> Int4,
         failure_reason -> Nullable<Text>,
         updated_at -> Timestamptz,
+        outbox_state -> Text,
+        next_attempt_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    delivery_attempts (id) {
+        id -> Int8,
+        recipient_id -> Int8,
+        attempt -> Int4,
+        at -> Timestamptz,
+        http_status -> Nullable<Int4>,
+        code -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Int8,
+        key -> Text,
+        request -> Text,
+        message_id -> Int8,
+        created_at -> Timestamptz,
     }
 }
 
@@ -86,6 +110,7 @@ diesel::joinable!(members -> churches (church_id));
 diesel::joinable!(messages -> churches (church_id));
 diesel::joinable!(message_recipients -> messages (message_id));
 diesel::joinable!(message_recipients -> members (member_id));
+diesel::joinable!(delivery_attempts -> message_recipients (recipient_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     churches,
@@ -95,4 +120,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     message_recipients,
     webhook_events,
     dead_letters,
+    delivery_attempts,
+    idempotency_keys,
 );

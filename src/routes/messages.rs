@@ -1,16 +1,15 @@
 //! `POST /api/messages` stores a message and its recipients, then hands the recipients to the
 //! delivery breaker; `GET /api/messages/{id}` reads it back with every recipient's status.
 
-use belfry_actors::delivery::SendJob;
 use serde::{Deserialize, Serialize};
 use warp::http::StatusCode;
 use warp::reply::Response;
-use warp::{Filter, Rejection};
+use warp::{Filter, Rejection, Reply};
 
 use super::{json_body, json_reply, with_state};
 use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
-use crate::db::messages::{self, Audience, CreateError};
+use crate::db::messages::{self, Audience, CreateError, IdempotentRequest};
 use crate::error::{ApiError, ApiResult, into_response};
 
 /// Telnyx splits long texts into parts; ten parts of GSM-7 is 1,530 characters.
@@ -40,8 +39,11 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .and(warp::post())
         .and(with_state(state.clone()))
         .and(bearer(state.jwt.clone()))
+        .and(warp::header::optional::<String>("idempotency-key"))
         .and(json_body::<SendRequest>())
-        .then(|state, user, req| async move { into_response(send(state, user, req).await) });
+        .then(
+            |state, user, key, req| async move { into_response(send(state, user, key, req).await) },
+        );
     let show = warp::path!("api" / "messages" / i64)
         .and(warp::get())
         .and(with_state(state.clone()))
@@ -75,7 +77,27 @@ fn audience(req: &SendRequest) -> Result<Audience<'_>, ApiError> {
     }
 }
 
-async fn send(state: AppState, user: AuthUser, req: SendRequest) -> ApiResult {
+/// Printable ASCII, as most APIs that take an `Idempotency-Key` require.
+fn parse_idempotency_key(raw: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(key) = raw else { return Ok(None) };
+    let valid =
+        !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    if !valid {
+        return Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 printable ASCII characters",
+        ));
+    }
+    Ok(Some(key))
+}
+
+async fn send(
+    state: AppState,
+    user: AuthUser,
+    idempotency_key: Option<String>,
+    req: SendRequest,
+) -> ApiResult {
+    let idempotency_key = parse_idempotency_key(idempotency_key)?;
     let body = req.body.trim();
     if body.is_empty() || body.chars().count() > MAX_BODY_CHARS {
         return Err(ApiError::bad_request(
@@ -84,41 +106,62 @@ async fn send(state: AppState, user: AuthUser, req: SendRequest) -> ApiResult {
         ));
     }
     let audience = audience(&req)?;
-    let created = messages::create(&state.pool, user.church_id, user.user_id, body, audience)
-        .await
-        .map_err(|e| match e {
-            CreateError::UnknownMembers(ids) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_members",
-                format!("these members do not exist in your church: {ids:?}"),
-            ),
-            CreateError::NoRecipients => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "no_recipients",
-                "your church has no members to send to",
-            ),
-            CreateError::Db(e) => e.into(),
-        })?;
-    let recipient_count = created.recipients.len();
-    let jobs = created
-        .recipients
-        .into_iter()
-        .map(|(recipient_id, phone)| SendJob::new(recipient_id, phone, body.to_owned()))
-        .collect();
-    if !state.system.directory().submit(jobs) {
-        tracing::error!(
-            message = created.id,
-            "delivery is not running; the message stays pending"
-        );
+    // The request as it is understood, so that re-encoding the same JSON differently still
+    // counts as the same request.
+    let canonical = serde_json::json!({
+        "body": body,
+        "memberIds": req.member_ids,
+        "allMembers": req.all_members.unwrap_or(false),
+    })
+    .to_string();
+    let idempotency = idempotency_key.as_deref().map(|key| IdempotentRequest {
+        key,
+        request: &canonical,
+    });
+    let created = messages::create(
+        &state.pool,
+        user.church_id,
+        user.user_id,
+        body,
+        audience,
+        idempotency,
+    )
+    .await
+    .map_err(|e| match e {
+        CreateError::UnknownMembers(ids) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_members",
+            format!("these members do not exist in your church: {ids:?}"),
+        ),
+        CreateError::NoRecipients => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_recipients",
+            "your church has no members to send to",
+        ),
+        CreateError::IdempotencyMismatch => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+        ),
+        CreateError::Db(e) => e.into(),
+    })?;
+    if !created.replayed {
+        // The recipients are in the outbox; wake it rather than wait for its next poll.
+        state.system.directory().wake_outbox();
     }
-    Ok(json_reply(
+    let reply = json_reply(
         StatusCode::ACCEPTED,
         &Accepted {
             id: created.id,
             status: "pending",
-            recipient_count,
+            recipient_count: created.recipient_count,
         },
-    ))
+    );
+    Ok(if created.replayed {
+        warp::reply::with_header(reply, "idempotent-replayed", "true").into_response()
+    } else {
+        reply
+    })
 }
 
 async fn show(state: AppState, user: AuthUser, id: i64) -> ApiResult {

@@ -100,8 +100,8 @@ async fn receive(
                     key: RecipientKey::ProviderMessageId(&event.payload.id),
                     status,
                     provider_message_id: None,
-                    attempts: None,
                     failure_reason: failure_reason.as_deref(),
+                    finishes_outbox: false,
                 },
             )
             .await?;

@@ -37,6 +37,7 @@ struct State {
     requests: Vec<Recorded>,
     script: VecDeque<Reply>,
     default: Option<Reply>,
+    latency: Duration,
 }
 
 #[derive(Clone)]
@@ -86,6 +87,11 @@ impl FakeTelnyx {
 
     pub fn always(&self, reply: Reply) {
         self.state.lock().unwrap().default = Some(reply);
+    }
+
+    /// How long each answer takes.
+    pub fn set_latency(&self, latency: Duration) {
+        self.state.lock().unwrap().latency = latency;
     }
 
     pub fn requests(&self) -> Vec<Recorded> {

@@ -1,4 +1,4 @@
-//! The circuit breaker in front of the carrier, and the owner of retries.
+//! The circuit breaker in front of the carrier.
 //!
 //! CLOSED: jobs go to the sender pool; consecutive retryable failures are counted and reaching
 //! the threshold opens the breaker. OPEN: nothing reaches the carrier; jobs are held, not
@@ -20,18 +20,28 @@ use serde::Serialize;
 use super::sender::{SenderContext, SenderFactoryMsg, SenderWorker, now_rfc3339};
 use super::{DeliveryConfig, SendJob};
 use crate::Directory;
-use crate::ports::{DeadLetter, DeliveryStore, SendFailure, SmsGateway};
+use crate::ports::{DeliveryStore, SmsGateway};
 use crate::stats::{ActorStats, Mailbox, StatsRegistry};
+
+/// What became of one job, as its worker reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Accepted,
+    Failed {
+        retryable: bool,
+        retry_scheduled: bool,
+    },
+    /// Not sent: the recipient was no longer claimed.
+    Skipped,
+}
 
 pub enum BreakerMsg {
     Submit(Vec<SendJob>),
     Completed {
-        job: SendJob,
-        outcome: Result<(), SendFailure>,
+        recipient_id: i64,
+        outcome: Outcome,
         elapsed: Duration,
     },
-    /// A backoff wait is over.
-    Retry(SendJob),
     /// The open period is over.
     OpenElapsed,
     Snapshot(RpcReplyPort<BreakerSnapshot>),
@@ -57,6 +67,7 @@ pub struct BreakerSnapshot {
     pub permanent_failures: u64,
     pub retries_scheduled: u64,
     pub dead_lettered: u64,
+    pub skipped: u64,
     pub times_opened: u64,
     /// Jobs waiting for the breaker to close.
     pub held: usize,
@@ -81,7 +92,6 @@ pub struct BreakerActorState {
     config: DeliveryConfig,
     sender_ctx: Arc<SenderContext>,
     senders: ActorRef<SenderFactoryMsg>,
-    directory: Arc<Directory>,
     stats: Arc<ActorStats>,
     registry: Arc<StatsRegistry>,
     state: BreakerState,
@@ -99,6 +109,7 @@ struct Counts {
     permanent_failures: u64,
     retries_scheduled: u64,
     dead_lettered: u64,
+    skipped: u64,
     times_opened: u64,
     in_flight: u64,
 }
@@ -208,24 +219,23 @@ impl BreakerActorState {
         Mailbox::new(myself.clone(), Arc::clone(&self.stats))
     }
 
-    fn completed(
-        &mut self,
-        myself: &ActorRef<BreakerMsg>,
-        job: SendJob,
-        outcome: Result<(), SendFailure>,
-    ) {
+    fn completed(&mut self, myself: &ActorRef<BreakerMsg>, recipient_id: i64, outcome: Outcome) {
         self.counts.in_flight = self.counts.in_flight.saturating_sub(1);
-        let was_probe = self.probe == Some(job.recipient_id);
+        let was_probe = self.probe == Some(recipient_id);
         match outcome {
-            Ok(()) => {
+            Outcome::Accepted => {
                 self.counts.successes += 1;
                 self.consecutive_failures = 0;
                 if was_probe {
                     self.close();
                 }
             }
-            Err(failure) if failure.is_retryable() => {
+            Outcome::Failed {
+                retryable: true,
+                retry_scheduled,
+            } => {
                 self.counts.failures += 1;
+                self.count_next_step(retry_scheduled);
                 self.consecutive_failures += 1;
                 let reopen = was_probe
                     || (self.state == BreakerState::Closed
@@ -233,48 +243,37 @@ impl BreakerActorState {
                 if reopen {
                     self.open(myself);
                 }
-                self.retry_or_give_up(myself, job, &failure);
             }
-            Err(failure) => {
+            Outcome::Failed {
+                retryable: false,
+                retry_scheduled,
+            } => {
                 self.counts.permanent_failures += 1;
+                self.count_next_step(retry_scheduled);
                 if was_probe {
                     // The carrier answered, so it is up; the request itself was bad.
                     self.close();
                 }
-                let reason = describe("rejected by carrier", &failure);
-                self.dead_letter(job, reason);
+            }
+            Outcome::Skipped => {
+                self.counts.skipped += 1;
+                if was_probe {
+                    // Nothing was learnt; let the next job probe.
+                    self.probe = None;
+                    if let Some(job) = self.held.pop_front() {
+                        self.admit(job);
+                    }
+                }
             }
         }
     }
 
-    fn retry_or_give_up(
-        &mut self,
-        myself: &ActorRef<BreakerMsg>,
-        job: SendJob,
-        failure: &SendFailure,
-    ) {
-        let failed = job.attempts.len() as u32;
-        if failed >= self.config.max_attempts {
-            let reason = describe(&format!("gave up after {failed} attempts"), failure);
-            self.dead_letter(job, reason);
-            return;
+    fn count_next_step(&mut self, retry_scheduled: bool) {
+        if retry_scheduled {
+            self.counts.retries_scheduled += 1;
+        } else {
+            self.counts.dead_lettered += 1;
         }
-        self.counts.retries_scheduled += 1;
-        let wait = self.config.backoff.delay(failed);
-        let mailbox = self.mailbox(myself);
-        tokio::spawn(async move {
-            tokio::time::sleep(wait).await;
-            mailbox.send(BreakerMsg::Retry(job));
-        });
-    }
-
-    fn dead_letter(&mut self, job: SendJob, reason: String) {
-        self.counts.dead_lettered += 1;
-        self.directory.dead_letter(DeadLetter {
-            recipient_id: job.recipient_id,
-            reason,
-            attempts: job.attempts,
-        });
     }
 
     fn snapshot(&self) -> BreakerSnapshot {
@@ -288,6 +287,7 @@ impl BreakerActorState {
             permanent_failures: self.counts.permanent_failures,
             retries_scheduled: self.counts.retries_scheduled,
             dead_lettered: self.counts.dead_lettered,
+            skipped: self.counts.skipped,
             times_opened: self.counts.times_opened,
             held: self.held.len(),
             in_flight: self.counts.in_flight,
@@ -295,18 +295,6 @@ impl BreakerActorState {
             probe_in_flight: self.probe.is_some(),
         }
     }
-}
-
-fn describe(prefix: &str, failure: &SendFailure) -> String {
-    let mut reason = prefix.to_owned();
-    if let Some(status) = failure.http_status {
-        reason.push_str(&format!(": HTTP {status}"));
-    }
-    if let Some(code) = &failure.code {
-        reason.push_str(&format!(", code {code}"));
-    }
-    reason.push_str(&format!(" ({})", failure.detail));
-    reason
 }
 
 use ractor::factory::FactoryMessage;
@@ -326,7 +314,7 @@ impl Actor for Breaker {
             store: args.store,
             directory: Arc::clone(&args.directory),
             breaker: Mailbox::new(myself.clone(), Arc::clone(&args.stats)),
-            send_timeout: args.config.send_timeout,
+            config: args.config.clone(),
             pool_stats: ActorStats::with_children_kind(
                 "sender-pool",
                 "senders",
@@ -340,7 +328,6 @@ impl Actor for Breaker {
             config: args.config,
             sender_ctx,
             senders,
-            directory: args.directory,
             stats: args.stats,
             registry: args.registry,
             state: BreakerState::Closed,
@@ -365,8 +352,11 @@ impl Actor for Breaker {
                     state.admit(job);
                 }
             }
-            BreakerMsg::Retry(job) => state.admit(job),
-            BreakerMsg::Completed { job, outcome, .. } => state.completed(&myself, job, outcome),
+            BreakerMsg::Completed {
+                recipient_id,
+                outcome,
+                ..
+            } => state.completed(&myself, recipient_id, outcome),
             BreakerMsg::OpenElapsed => {
                 if state.state == BreakerState::Open {
                     state.half_open();

@@ -1,35 +1,22 @@
 //! Delivery: every recipient goes through the circuit breaker to a pool of sender workers.
 //!
-//! The [`breaker`] decides whether the carrier may be called, schedules retries with backoff
-//! and hands final failures to the dead-letter queue; the [`sender`] workers make the calls.
+//! The [`outbox`] claims due recipients from the database and submits them; the [`breaker`]
+//! decides whether the carrier may be called; the [`sender`] workers make the calls and decide
+//! what follows a failure (a durable retry after a backoff, or the dead-letter queue).
 
 pub mod backoff;
 pub mod breaker;
+pub mod outbox;
 pub mod sender;
 
 use std::time::Duration;
 
-use crate::ports::AttemptRecord;
-
-/// One recipient's SMS on its way to the carrier.
+/// One recipient's SMS on its way to the carrier, as claimed from the outbox.
 #[derive(Debug, Clone)]
 pub struct SendJob {
     pub recipient_id: i64,
     pub to: String,
     pub text: String,
-    /// Attempts made so far.
-    pub attempts: Vec<AttemptRecord>,
-}
-
-impl SendJob {
-    pub fn new(recipient_id: i64, to: String, text: String) -> Self {
-        Self {
-            recipient_id,
-            to,
-            text,
-            attempts: Vec::new(),
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +30,10 @@ pub struct DeliveryConfig {
     pub breaker_failure_threshold: u32,
     /// How long the breaker stays open before it lets one probe through.
     pub breaker_open_for: Duration,
+    /// Recipients claimed from the outbox per query.
+    pub outbox_batch: usize,
+    /// How often the outbox looks for due work it was not told about.
+    pub outbox_poll: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -54,6 +45,8 @@ impl Default for DeliveryConfig {
             workers: 8,
             breaker_failure_threshold: 5,
             breaker_open_for: Duration::from_secs(30),
+            outbox_batch: 500,
+            outbox_poll: Duration::from_secs(1),
         }
     }
 }

@@ -1,18 +1,18 @@
-//! The pool of sender workers (a ractor factory): each takes one job, calls the carrier once,
-//! records an acceptance, and reports the outcome to the breaker, which owns retries.
+//! The pool of sender workers (a ractor factory). Each takes one claimed recipient, marks it as
+//! being sent, calls the carrier once, and records what follows: acceptance, a durable retry
+//! after a backoff, or the dead-letter queue. It then reports the outcome to the breaker.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use ractor::ActorProcessingErr;
 use ractor::ActorRef;
 use ractor::factory::{FactoryMessage, Job, Worker, WorkerId};
 
-use super::SendJob;
-use super::breaker::BreakerMsg;
+use super::breaker::{BreakerMsg, Outcome};
+use super::{DeliveryConfig, SendJob};
 use crate::Directory;
 use crate::ports::{
-    AttemptRecord, DeliveryStore, FailureKind, OutboundSms, SendFailure, SmsGateway,
+    AttemptRecord, DeadLetter, DeliveryStore, FailureKind, OutboundSms, SendFailure, SmsGateway,
 };
 use crate::stats::{ActorStats, Mailbox};
 
@@ -22,7 +22,7 @@ pub struct SenderContext {
     pub store: Arc<dyn DeliveryStore>,
     pub directory: Arc<Directory>,
     pub breaker: Mailbox<BreakerMsg>,
-    pub send_timeout: Duration,
+    pub config: DeliveryConfig,
     pub pool_stats: Arc<ActorStats>,
 }
 
@@ -33,13 +33,14 @@ pub struct SenderWorker {
 pub type SenderFactoryMsg = FactoryMessage<u64, SendJob>;
 
 impl SenderWorker {
-    async fn attempt(&self, job: &SendJob) -> Result<String, SendFailure> {
+    async fn call_carrier(&self, job: &SendJob) -> Result<String, SendFailure> {
         let sms = OutboundSms {
             recipient_id: job.recipient_id,
             to: job.to.clone(),
             text: job.text.clone(),
         };
-        match tokio::time::timeout(self.ctx.send_timeout, self.ctx.gateway.send(sms)).await {
+        let timeout = self.ctx.config.send_timeout;
+        match tokio::time::timeout(timeout, self.ctx.gateway.send(sms)).await {
             Ok(result) => result,
             Err(_) => Err(SendFailure {
                 kind: FailureKind::Retryable,
@@ -47,11 +48,96 @@ impl SenderWorker {
                 code: None,
                 detail: format!(
                     "no answer from the carrier within {} ms",
-                    self.ctx.send_timeout.as_millis()
+                    timeout.as_millis()
                 ),
             }),
         }
     }
+
+    async fn send(&self, job: &SendJob) -> Outcome {
+        let ctx = &self.ctx;
+        let attempt = match ctx.store.begin_attempt(job.recipient_id).await {
+            Ok(Some(attempt)) => attempt,
+            Ok(None) => return Outcome::Skipped,
+            Err(err) => {
+                // Left claimed: the next start-up hands it out again.
+                tracing::error!(recipient = job.recipient_id, %err, "cannot mark the send as started; not sending");
+                return Outcome::Skipped;
+            }
+        };
+        match self.call_carrier(job).await {
+            Ok(provider_id) => {
+                match ctx.store.mark_accepted(job.recipient_id, provider_id).await {
+                    Ok(Some(event)) => ctx.directory.publish_message_event(&event),
+                    Ok(None) => {}
+                    Err(err) => tracing::error!(
+                        recipient = job.recipient_id,
+                        %err,
+                        "carrier accepted the SMS but recording it failed"
+                    ),
+                }
+                Outcome::Accepted
+            }
+            Err(failure) => self.after_failure(job, attempt, failure).await,
+        }
+    }
+
+    async fn after_failure(&self, job: &SendJob, attempt: u32, failure: SendFailure) -> Outcome {
+        let ctx = &self.ctx;
+        let record = AttemptRecord {
+            attempt,
+            at: now_rfc3339(),
+            http_status: failure.http_status,
+            code: failure.code.clone(),
+            detail: failure.detail.clone(),
+        };
+        let retryable = failure.is_retryable();
+        if retryable && attempt < ctx.config.max_attempts {
+            let delay = ctx.config.backoff.delay(attempt);
+            match ctx
+                .store
+                .schedule_retry(job.recipient_id, record.clone(), delay)
+                .await
+            {
+                Ok(()) => {
+                    ctx.directory.wake_outbox_in(delay);
+                    return Outcome::Failed {
+                        retryable,
+                        retry_scheduled: true,
+                    };
+                }
+                Err(err) => {
+                    tracing::error!(recipient = job.recipient_id, %err, "cannot schedule the retry; dead-lettering")
+                }
+            }
+        }
+        let reason = if retryable {
+            describe(&format!("gave up after {attempt} attempts"), &failure)
+        } else {
+            describe("rejected by carrier", &failure)
+        };
+        ctx.directory.dead_letter(DeadLetter {
+            recipient_id: job.recipient_id,
+            reason,
+            last_attempt: Some(record),
+        });
+        Outcome::Failed {
+            retryable,
+            retry_scheduled: false,
+        }
+    }
+}
+
+fn describe(prefix: &str, failure: &SendFailure) -> String {
+    let mut reason = prefix.to_owned();
+    if let Some(status) = failure.http_status {
+        reason.push_str(&format!(": HTTP {status}"));
+    }
+    if let Some(code) = &failure.code {
+        reason.push_str(&format!(", code {code}"));
+    }
+    reason.push_str(&format!(" ({})", failure.detail));
+    reason
 }
 
 impl Worker for SenderWorker {
@@ -76,42 +162,11 @@ impl Worker for SenderWorker {
         Job { key, msg, .. }: Job<u64, SendJob>,
         _state: &mut (),
     ) -> Result<u64, ActorProcessingErr> {
-        let mut job = msg;
         let started = tokio::time::Instant::now();
-        let result = self.attempt(&job).await;
-        let attempt_no = job.attempts.len() as u32 + 1;
-        let outcome = match result {
-            Ok(provider_id) => {
-                match self
-                    .ctx
-                    .store
-                    .mark_accepted(job.recipient_id, provider_id, attempt_no)
-                    .await
-                {
-                    Ok(Some(event)) => self.ctx.directory.publish_message_event(&event),
-                    Ok(None) => {}
-                    Err(err) => tracing::error!(
-                        recipient = job.recipient_id,
-                        %err,
-                        "carrier accepted the SMS but recording it failed"
-                    ),
-                }
-                Ok(())
-            }
-            Err(failure) => {
-                job.attempts.push(AttemptRecord {
-                    attempt: attempt_no,
-                    at: now_rfc3339(),
-                    http_status: failure.http_status,
-                    code: failure.code.clone(),
-                    detail: failure.detail.clone(),
-                });
-                Err(failure)
-            }
-        };
+        let outcome = self.send(&msg).await;
         self.ctx.pool_stats.record_handled();
         self.ctx.breaker.send(BreakerMsg::Completed {
-            job,
+            recipient_id: msg.recipient_id,
             outcome,
             elapsed: started.elapsed(),
         });

@@ -1,0 +1,189 @@
+//! The outbox queries: claiming due recipients, marking attempts, scheduling retries, and
+//! recovering what a previous process left unfinished.
+
+use std::time::Duration;
+
+use belfry_actors::delivery::SendJob;
+use belfry_actors::ports::{AttemptRecord, Recovery};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use super::schema::{delivery_attempts, message_recipients};
+use super::{DbError, DbPool, get};
+
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    phone: String,
+    #[diesel(sql_type = Text)]
+    body: String,
+}
+
+/// Claims up to `limit` due recipients. `SKIP LOCKED` lets several claimers share the outbox.
+pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<SendJob>, DbError> {
+    let mut conn = get(pool).await?;
+    let claimed: Vec<Claimed> = diesel::sql_query(
+        "WITH due AS (
+             SELECT id FROM message_recipients
+             WHERE outbox_state = 'ready' AND next_attempt_at <= now()
+             ORDER BY next_attempt_at, id
+             LIMIT $1
+             FOR UPDATE SKIP LOCKED
+         )
+         UPDATE message_recipients r SET outbox_state = 'claimed'
+         FROM due, messages m
+         WHERE r.id = due.id AND m.id = r.message_id
+         RETURNING r.id, r.phone, m.body",
+    )
+    .bind::<BigInt, _>(limit as i64)
+    .load(&mut conn)
+    .await?;
+    let mut jobs: Vec<SendJob> = claimed
+        .into_iter()
+        .map(|c| SendJob {
+            recipient_id: c.id,
+            to: c.phone,
+            text: c.body,
+        })
+        .collect();
+    // UPDATE … RETURNING does not keep the CTE's order.
+    jobs.sort_by_key(|j| j.recipient_id);
+    Ok(jobs)
+}
+
+pub async fn next_due_in(pool: &DbPool) -> Result<Option<Duration>, DbError> {
+    use message_recipients::dsl as r;
+    let mut conn = get(pool).await?;
+    let next: Option<chrono::DateTime<chrono::Utc>> = r::message_recipients
+        .filter(r::outbox_state.eq("ready"))
+        .select(diesel::dsl::min(r::next_attempt_at))
+        .first(&mut conn)
+        .await?;
+    Ok(next.map(|at| (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)))
+}
+
+pub async fn begin_attempt(pool: &DbPool, recipient_id: i64) -> Result<Option<u32>, DbError> {
+    use message_recipients::dsl as r;
+    let mut conn = get(pool).await?;
+    let attempts: Option<i32> = diesel::update(
+        r::message_recipients
+            .filter(r::id.eq(recipient_id))
+            .filter(r::outbox_state.eq("claimed")),
+    )
+    .set((
+        r::outbox_state.eq("attempting"),
+        r::attempts.eq(r::attempts + 1),
+        r::updated_at.eq(chrono::Utc::now()),
+    ))
+    .returning(r::attempts)
+    .get_result(&mut conn)
+    .await
+    .optional()?;
+    Ok(attempts.map(|a| a as u32))
+}
+
+pub async fn record_attempt(
+    conn: &mut diesel_async::AsyncPgConnection,
+    recipient_id: i64,
+    attempt: &AttemptRecord,
+) -> Result<(), diesel::result::Error> {
+    let at = chrono::DateTime::parse_from_rfc3339(&attempt.at)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|_| chrono::Utc::now());
+    diesel::insert_into(delivery_attempts::table)
+        .values((
+            delivery_attempts::recipient_id.eq(recipient_id),
+            delivery_attempts::attempt.eq(attempt.attempt as i32),
+            delivery_attempts::at.eq(at),
+            delivery_attempts::http_status.eq(attempt.http_status.map(i32::from)),
+            delivery_attempts::code.eq(attempt.code.as_deref()),
+            delivery_attempts::detail.eq(&attempt.detail),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+type AttemptRow = (
+    i32,
+    chrono::DateTime<chrono::Utc>,
+    Option<i32>,
+    Option<String>,
+    String,
+);
+
+/// Every stored attempt of a recipient, oldest first.
+pub async fn attempts_of(
+    conn: &mut diesel_async::AsyncPgConnection,
+    recipient_id: i64,
+) -> Result<Vec<AttemptRecord>, diesel::result::Error> {
+    use delivery_attempts::dsl as a;
+    let rows: Vec<AttemptRow> = a::delivery_attempts
+        .filter(a::recipient_id.eq(recipient_id))
+        .order((a::attempt.asc(), a::id.asc()))
+        .select((a::attempt, a::at, a::http_status, a::code, a::detail))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(attempt, at, http_status, code, detail)| AttemptRecord {
+            attempt: attempt as u32,
+            at: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            http_status: http_status.and_then(|s| u16::try_from(s).ok()),
+            code,
+            detail,
+        })
+        .collect())
+}
+
+pub async fn schedule_retry(
+    pool: &DbPool,
+    recipient_id: i64,
+    attempt: &AttemptRecord,
+    delay: Duration,
+) -> Result<(), DbError> {
+    use message_recipients::dsl as r;
+    let due = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+    let mut conn = get(pool).await?;
+    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        record_attempt(conn, recipient_id, attempt).await?;
+        diesel::update(
+            r::message_recipients
+                .filter(r::id.eq(recipient_id))
+                .filter(r::outbox_state.eq("attempting")),
+        )
+        .set((
+            r::outbox_state.eq("ready"),
+            r::next_attempt_at.eq(due),
+            r::updated_at.eq(chrono::Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+/// Claimed rows go back to ready; attempting rows are reported, not resent.
+pub async fn recover_interrupted(pool: &DbPool) -> Result<Recovery, DbError> {
+    use message_recipients::dsl as r;
+    let mut conn = get(pool).await?;
+    let requeued = diesel::update(r::message_recipients.filter(r::outbox_state.eq("claimed")))
+        .set(r::outbox_state.eq("ready"))
+        .execute(&mut conn)
+        .await?;
+    let interrupted: Vec<i64> = r::message_recipients
+        .filter(r::outbox_state.eq("attempting"))
+        .select(r::id)
+        .order(r::id.asc())
+        .load(&mut conn)
+        .await?;
+    Ok(Recovery {
+        requeued: requeued as u64,
+        interrupted,
+    })
+}
