@@ -5,14 +5,14 @@ use std::time::Duration;
 use belfry_actors::delivery::SendJob;
 use belfry_actors::events::MessageEvent;
 use belfry_actors::ports::{
-    AttemptRecord, DeadLetter, DeliveryStore, PortFuture, Recovery, StoreError,
+    AttemptRecord, AttemptStart, DeadLetter, DeliveryStore, PortFuture, Recovery, StoreError,
 };
 use diesel_async::AsyncConnection;
 
 use crate::db::messages::{
     RecipientKey, Transition, TransitionOutcome, transition, transition_now,
 };
-use crate::db::{self, DbError, DbPool, dead_letters, outbox};
+use crate::db::{self, DbError, DbPool, dead_letters, members, outbox};
 use crate::domain::RecipientStatus;
 
 pub struct PgDeliveryStore {
@@ -111,8 +111,12 @@ impl DeliveryStore for PgDeliveryStore {
         boxed(outbox::next_due_in(&self.pool))
     }
 
-    fn begin_attempt(&self, recipient_id: i64) -> PortFuture<'_, Result<Option<u32>, StoreError>> {
+    fn begin_attempt(&self, recipient_id: i64) -> PortFuture<'_, Result<AttemptStart, StoreError>> {
         boxed(outbox::begin_attempt(&self.pool, recipient_id))
+    }
+
+    fn opt_out_recipient(&self, recipient_id: i64) -> PortFuture<'_, Result<(), StoreError>> {
+        boxed(members::opt_out_recipient(&self.pool, recipient_id))
     }
 
     fn mark_accepted(

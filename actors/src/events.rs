@@ -57,7 +57,9 @@ impl MessageEvent {
         match status {
             "sent" => "message:sent",
             "delivered" => "message:delivered",
-            "failed" | "sending_failed" | "delivery_failed" | "expired" => "message:failed",
+            "failed" | "sending_failed" | "delivery_failed" | "expired" | "skipped" => {
+                "message:failed"
+            }
             _ => "message:status_update",
         }
     }

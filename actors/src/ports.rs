@@ -73,6 +73,17 @@ pub struct DeadLetter {
     pub last_attempt: Option<AttemptRecord>,
 }
 
+/// Whether a claimed recipient may be sent now.
+#[derive(Debug)]
+pub enum AttemptStart {
+    /// Send it; this is attempt number `.0`.
+    Go(u32),
+    /// No longer claimed (handled elsewhere): do nothing.
+    Gone,
+    /// The member opted out since the message was created: not sent, reported with this event.
+    OptedOut(Option<MessageEvent>),
+}
+
 /// What start-up found of sends interrupted by the previous process's end.
 #[derive(Debug, Default)]
 pub struct Recovery {
@@ -103,9 +114,11 @@ pub trait DeliveryStore: Send + Sync + 'static {
     /// How long until the next recipient is due, if any is waiting.
     fn next_due_in(&self) -> PortFuture<'_, Result<Option<Duration>, StoreError>>;
 
-    /// Marks a claimed recipient as being sent and returns its attempt number, or `None` if it
-    /// is no longer claimed (so it must not be sent).
-    fn begin_attempt(&self, recipient_id: i64) -> PortFuture<'_, Result<Option<u32>, StoreError>>;
+    /// Marks a claimed recipient as being sent, the last moment to find it must not be.
+    fn begin_attempt(&self, recipient_id: i64) -> PortFuture<'_, Result<AttemptStart, StoreError>>;
+
+    /// The carrier says the recipient replied STOP: the member is opted out.
+    fn opt_out_recipient(&self, recipient_id: i64) -> PortFuture<'_, Result<(), StoreError>>;
 
     fn mark_accepted(
         &self,

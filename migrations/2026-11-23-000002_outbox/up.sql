@@ -32,6 +32,8 @@ CREATE TABLE idempotency_keys (
     key TEXT NOT NULL,
     request TEXT NOT NULL,
     message_id BIGINT NOT NULL REFERENCES messages (id),
+    -- The JSON answered the first time, returned as it was.
+    response TEXT NOT NULL,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, key)
 );

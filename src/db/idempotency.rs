@@ -11,7 +11,7 @@ pub const KEY_LIFETIME_HOURS: i64 = 24;
 
 pub struct Stored {
     pub request: String,
-    pub message_id: i64,
+    pub response: String,
 }
 
 /// Serialises requests with the same key until the transaction ends, then returns the live
@@ -35,17 +35,14 @@ pub async fn lock_and_find(
     )
     .execute(conn)
     .await?;
-    let found: Option<(String, i64)> = k::idempotency_keys
+    let found: Option<(String, String)> = k::idempotency_keys
         .filter(k::user_id.eq(user_id))
         .filter(k::key.eq(key))
-        .select((k::request, k::message_id))
+        .select((k::request, k::response))
         .first(conn)
         .await
         .optional()?;
-    Ok(found.map(|(request, message_id)| Stored {
-        request,
-        message_id,
-    }))
+    Ok(found.map(|(request, response)| Stored { request, response }))
 }
 
 pub async fn remember(
@@ -54,6 +51,7 @@ pub async fn remember(
     key: &str,
     request: &str,
     message_id: i64,
+    response: &str,
 ) -> Result<(), diesel::result::Error> {
     diesel::insert_into(idempotency_keys::table)
         .values((
@@ -61,6 +59,7 @@ pub async fn remember(
             idempotency_keys::key.eq(key),
             idempotency_keys::request.eq(request),
             idempotency_keys::message_id.eq(message_id),
+            idempotency_keys::response.eq(response),
         ))
         .execute(conn)
         .await?;

@@ -18,6 +18,8 @@ pub struct Member {
     pub name: String,
     pub phone: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When the member texted STOP; `None` while they receive messages.
+    pub opted_out_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub async fn create(
@@ -46,4 +48,39 @@ pub async fn list(pool: &DbPool, church_id: i64) -> Result<Vec<Member>, DbError>
         .select(Member::as_select())
         .load(&mut conn)
         .await?)
+}
+
+/// Opts out (`true`) or back in (`false`) every member with this phone, in every church: they
+/// all receive from the same sender number. Returns how many members changed.
+pub async fn set_opted_out_by_phone(
+    conn: &mut diesel_async::AsyncPgConnection,
+    phone: &str,
+    opted_out: bool,
+) -> Result<usize, diesel::result::Error> {
+    let value = opted_out.then(chrono::Utc::now);
+    let query = members::table.filter(members::phone.eq(phone));
+    if opted_out {
+        diesel::update(query.filter(members::opted_out_at.is_null()))
+            .set(members::opted_out_at.eq(value))
+            .execute(conn)
+            .await
+    } else {
+        diesel::update(query.filter(members::opted_out_at.is_not_null()))
+            .set(members::opted_out_at.eq(value))
+            .execute(conn)
+            .await
+    }
+}
+
+/// Opts out the member a recipient row belongs to (the carrier reported 40300).
+pub async fn opt_out_recipient(pool: &DbPool, recipient_id: i64) -> Result<(), DbError> {
+    use super::schema::message_recipients::dsl as r;
+    let mut conn = get(pool).await?;
+    let phone: String = r::message_recipients
+        .find(recipient_id)
+        .select(r::phone)
+        .first(&mut conn)
+        .await?;
+    set_opted_out_by_phone(&mut conn, &phone, true).await?;
+    Ok(())
 }

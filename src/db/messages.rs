@@ -1,5 +1,5 @@
-//! Messages and their recipients: creating a send, reading it back, and applying one
-//! recipient status transition together with the message's running totals.
+//! Messages and their recipients: reading a send back, and applying one recipient status
+//! transition together with the message's running totals.
 
 use belfry_actors::events::MessageEvent;
 use diesel::pg::Pg;
@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use super::schema::{members, message_recipients, messages};
-use super::{DbError, DbPool, get, idempotency};
+use super::schema::{message_recipients, messages};
+use super::{DbError, DbPool, get};
 use crate::domain::RecipientStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -40,133 +40,6 @@ pub struct RecipientRow {
     pub attempts: i32,
     pub failure_reason: Option<String>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// Who a new message goes to.
-pub enum Audience<'a> {
-    Members(&'a [i64]),
-    AllMembers,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CreateError {
-    #[error("these members do not exist in your church: {0:?}")]
-    UnknownMembers(Vec<i64>),
-    #[error("the message has no recipients")]
-    NoRecipients,
-    #[error("this Idempotency-Key was used with a different request")]
-    IdempotencyMismatch,
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<diesel::result::Error> for CreateError {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Db(DbError::Query(e))
-    }
-}
-
-pub struct CreatedMessage {
-    pub id: i64,
-    pub recipient_count: usize,
-    /// An earlier request with the same idempotency key created it.
-    pub replayed: bool,
-}
-
-/// An `Idempotency-Key` and the request it was sent with, in a canonical form.
-pub struct IdempotentRequest<'a> {
-    pub key: &'a str,
-    pub request: &'a str,
-}
-
-pub async fn create(
-    pool: &DbPool,
-    church_id: i64,
-    sender_id: i64,
-    body: &str,
-    audience: Audience<'_>,
-    idempotency: Option<IdempotentRequest<'_>>,
-) -> Result<CreatedMessage, CreateError> {
-    let mut conn = get(pool).await?;
-    conn.transaction::<_, CreateError, _>(async |conn| {
-        if let Some(idem) = &idempotency
-            && let Some(stored) = idempotency::lock_and_find(conn, sender_id, idem.key).await?
-        {
-            if stored.request != idem.request {
-                return Err(CreateError::IdempotencyMismatch);
-            }
-            let count: i32 = messages::table
-                .find(stored.message_id)
-                .select(messages::recipient_count)
-                .first(conn)
-                .await?;
-            return Ok(CreatedMessage {
-                id: stored.message_id,
-                recipient_count: count as usize,
-                replayed: true,
-            });
-        }
-        let mut query = members::table
-            .filter(members::church_id.eq(church_id))
-            .select((members::id, members::phone))
-            .order(members::id.asc())
-            .into_boxed();
-        if let Audience::Members(ids) = audience {
-            query = query.filter(members::id.eq_any(ids));
-        }
-        let found: Vec<(i64, String)> = query.load(conn).await?;
-        if let Audience::Members(ids) = audience {
-            let mut missing: Vec<i64> = ids
-                .iter()
-                .copied()
-                .filter(|id| !found.iter().any(|(f, _)| f == id))
-                .collect();
-            missing.sort_unstable();
-            missing.dedup();
-            if !missing.is_empty() {
-                return Err(CreateError::UnknownMembers(missing));
-            }
-        }
-        if found.is_empty() {
-            return Err(CreateError::NoRecipients);
-        }
-        let message_id: i64 = diesel::insert_into(messages::table)
-            .values((
-                messages::church_id.eq(church_id),
-                messages::sender_id.eq(sender_id),
-                messages::body.eq(body),
-                messages::recipient_count.eq(found.len() as i32),
-            ))
-            .returning(messages::id)
-            .get_result(conn)
-            .await?;
-        let rows: Vec<_> = found
-            .iter()
-            .map(|(member_id, phone)| {
-                (
-                    message_recipients::message_id.eq(message_id),
-                    message_recipients::member_id.eq(*member_id),
-                    message_recipients::phone.eq(phone.as_str()),
-                )
-            })
-            .collect();
-        // PostgreSQL allows 65,535 bind parameters per statement; 3 per row.
-        for chunk in rows.chunks(10_000) {
-            diesel::insert_into(message_recipients::table)
-                .values(chunk)
-                .execute(conn)
-                .await?;
-        }
-        if let Some(idem) = &idempotency {
-            idempotency::remember(conn, sender_id, idem.key, idem.request, message_id).await?;
-        }
-        Ok(CreatedMessage {
-            id: message_id,
-            recipient_count: rows.len(),
-            replayed: false,
-        })
-    })
-    .await
 }
 
 pub async fn find(

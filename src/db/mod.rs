@@ -6,6 +6,7 @@ pub mod dead_letters;
 pub mod idempotency;
 pub mod members;
 pub mod messages;
+pub mod new_message;
 pub mod outbox;
 pub mod schema;
 pub mod users;

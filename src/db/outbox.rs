@@ -4,13 +4,15 @@
 use std::time::Duration;
 
 use belfry_actors::delivery::SendJob;
-use belfry_actors::ports::{AttemptRecord, Recovery};
+use belfry_actors::ports::{AttemptRecord, AttemptStart, Recovery};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use super::messages::{RecipientKey, Transition, TransitionOutcome, transition};
 use super::schema::{delivery_attempts, message_recipients};
 use super::{DbError, DbPool, get};
+use crate::domain::RecipientStatus;
 
 #[derive(QueryableByName)]
 struct Claimed {
@@ -65,24 +67,63 @@ pub async fn next_due_in(pool: &DbPool) -> Result<Option<Duration>, DbError> {
     Ok(next.map(|at| (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)))
 }
 
-pub async fn begin_attempt(pool: &DbPool, recipient_id: i64) -> Result<Option<u32>, DbError> {
-    use message_recipients::dsl as r;
+#[derive(QueryableByName)]
+struct Started {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    attempts: i32,
+}
+
+pub const SKIPPED_OPTED_OUT: &str = "skipped: the member opted out (replied STOP)";
+
+/// Moves a claimed recipient to `attempting` unless its member has opted out meanwhile, in
+/// which case the recipient ends `skipped`.
+pub async fn begin_attempt(pool: &DbPool, recipient_id: i64) -> Result<AttemptStart, DbError> {
     let mut conn = get(pool).await?;
-    let attempts: Option<i32> = diesel::update(
-        r::message_recipients
-            .filter(r::id.eq(recipient_id))
-            .filter(r::outbox_state.eq("claimed")),
+    let started: Option<Started> = diesel::sql_query(
+        "UPDATE message_recipients r
+         SET outbox_state = 'attempting', attempts = r.attempts + 1, updated_at = now()
+         FROM members m
+         WHERE r.id = $1 AND r.outbox_state = 'claimed'
+           AND m.id = r.member_id AND m.opted_out_at IS NULL
+         RETURNING r.attempts",
     )
-    .set((
-        r::outbox_state.eq("attempting"),
-        r::attempts.eq(r::attempts + 1),
-        r::updated_at.eq(chrono::Utc::now()),
-    ))
-    .returning(r::attempts)
+    .bind::<BigInt, _>(recipient_id)
     .get_result(&mut conn)
     .await
     .optional()?;
-    Ok(attempts.map(|a| a as u32))
+    if let Some(started) = started {
+        return Ok(AttemptStart::Go(started.attempts as u32));
+    }
+    use message_recipients::dsl as r;
+    let still_claimed: Option<i64> = r::message_recipients
+        .filter(r::id.eq(recipient_id))
+        .filter(r::outbox_state.eq("claimed"))
+        .select(r::id)
+        .first(&mut conn)
+        .await
+        .optional()?;
+    if still_claimed.is_none() {
+        return Ok(AttemptStart::Gone);
+    }
+    let outcome = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            transition(
+                conn,
+                Transition {
+                    key: RecipientKey::Id(recipient_id),
+                    status: RecipientStatus::Skipped,
+                    provider_message_id: None,
+                    failure_reason: Some(SKIPPED_OPTED_OUT),
+                    finishes_outbox: true,
+                },
+            )
+            .await
+        })
+        .await?;
+    Ok(AttemptStart::OptedOut(match outcome {
+        TransitionOutcome::Applied { event, .. } => Some(*event),
+        _ => None,
+    }))
 }
 
 pub async fn record_attempt(

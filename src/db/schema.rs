@@ -27,6 +27,7 @@ diesel::table! {
         name -> Text,
         phone -> Text,
         created_at -> Timestamptz,
+        opted_out_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -80,6 +81,7 @@ diesel::table! {
         key -> Text,
         request -> Text,
         message_id -> Int8,
+        response -> Text,
         created_at -> Timestamptz,
     }
 }

@@ -17,6 +17,8 @@ pub enum RecipientStatus {
     Expired,
     /// Given up by Belfry (dead-lettered).
     Failed,
+    /// Not sent: the member opted out before it was their turn.
+    Skipped,
 }
 
 impl RecipientStatus {
@@ -33,6 +35,7 @@ impl RecipientStatus {
             "sending_failed" => Self::SendingFailed,
             "expired" => Self::Expired,
             "failed" => Self::Failed,
+            "skipped" => Self::Skipped,
             _ => return None,
         })
     }
@@ -49,6 +52,7 @@ impl RecipientStatus {
             Self::SendingFailed => "sending_failed",
             Self::Expired => "expired",
             Self::Failed => "failed",
+            Self::Skipped => "skipped",
         }
     }
 
@@ -70,7 +74,11 @@ impl RecipientStatus {
     pub fn is_failure(self) -> bool {
         matches!(
             self,
-            Self::DeliveryFailed | Self::SendingFailed | Self::Expired | Self::Failed
+            Self::DeliveryFailed
+                | Self::SendingFailed
+                | Self::Expired
+                | Self::Failed
+                | Self::Skipped
         )
     }
 }

@@ -1,7 +1,7 @@
 //! `POST /api/messages` stores a message and its recipients, then hands the recipients to the
 //! delivery breaker; `GET /api/messages/{id}` reads it back with every recipient's status.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
@@ -9,7 +9,8 @@ use warp::{Filter, Rejection, Reply};
 use super::{json_body, json_reply, with_state};
 use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
-use crate::db::messages::{self, Audience, CreateError, IdempotentRequest};
+use crate::db::messages;
+use crate::db::new_message::{self, Audience, CreateError, IdempotentRequest};
 use crate::error::{ApiError, ApiResult, into_response};
 
 /// Telnyx splits long texts into parts; ten parts of GSM-7 is 1,530 characters.
@@ -24,14 +25,6 @@ struct SendRequest {
     member_ids: Option<Vec<i64>>,
     #[serde(default)]
     all_members: Option<bool>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Accepted {
-    id: i64,
-    status: &'static str,
-    recipient_count: usize,
 }
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -118,7 +111,7 @@ async fn send(
         key,
         request: &canonical,
     });
-    let created = messages::create(
+    let created = new_message::create(
         &state.pool,
         user.church_id,
         user.user_id,
@@ -138,6 +131,11 @@ async fn send(
             "no_recipients",
             "your church has no members to send to",
         ),
+        CreateError::AllOptedOut(ids) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "all_opted_out",
+            format!("every chosen member has opted out: {ids:?}"),
+        ),
         CreateError::IdempotencyMismatch => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_key_reused",
@@ -149,14 +147,7 @@ async fn send(
         // The recipients are in the outbox; wake it rather than wait for its next poll.
         state.system.directory().wake_outbox();
     }
-    let reply = json_reply(
-        StatusCode::ACCEPTED,
-        &Accepted {
-            id: created.id,
-            status: "pending",
-            recipient_count: created.recipient_count,
-        },
-    );
+    let reply = json_reply(StatusCode::ACCEPTED, &created.receipt);
     Ok(if created.replayed {
         warp::reply::with_header(reply, "idempotent-replayed", "true").into_response()
     } else {

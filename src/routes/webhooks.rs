@@ -1,5 +1,6 @@
-//! `POST /webhooks/telnyx`: verifies the signature over the raw bytes, ignores events already
-//! applied, and moves the recipient forward (never backward), publishing the change.
+//! `POST /webhooks/telnyx`: verifies the signature over the raw bytes and ignores events already
+//! applied. Status reports move a recipient forward (never backward) and publish the change;
+//! inbound STOP or START messages opt the sender out or back in.
 
 use diesel_async::AsyncConnection;
 use warp::http::StatusCode;
@@ -9,10 +10,10 @@ use warp::{Filter, Rejection};
 use super::{json_reply, with_state};
 use crate::app::AppState;
 use crate::db::messages::{RecipientKey, Transition, TransitionOutcome, transition};
-use crate::db::{self, webhook_events};
-use crate::domain::RecipientStatus;
+use crate::db::{self, members, webhook_events};
+use crate::domain::{OptKeyword, RecipientStatus};
 use crate::error::{ApiError, ApiResult, into_response};
-use crate::telnyx::webhook::Envelope;
+use crate::telnyx::webhook::{Envelope, EventData};
 
 const MAX_WEBHOOK_BODY: u64 = 512 * 1024;
 
@@ -68,12 +69,46 @@ async fn receive(
     let envelope: Envelope = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?;
     let event = envelope.data;
-    if !matches!(
-        event.event_type.as_str(),
-        "message.sent" | "message.finalized"
-    ) {
-        return ok("ignored");
+    match event.event_type.as_str() {
+        "message.sent" | "message.finalized" => status_report(state, event).await,
+        "message.received" => inbound(state, event).await,
+        _ => ok("ignored"),
     }
+}
+
+/// A member texted us: STOP and its synonyms opt them out, START opts them back in.
+async fn inbound(state: AppState, event: EventData) -> ApiResult {
+    let (Some(from), Some(text)) = (&event.payload.from, &event.payload.text) else {
+        return ok("ignored");
+    };
+    let Some(keyword) = OptKeyword::parse(text) else {
+        return ok("ignored");
+    };
+    let mut conn = db::get(&state.pool).await?;
+    let changed = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            if !webhook_events::record_new(conn, &event.id, &event.event_type).await? {
+                return Ok(None);
+            }
+            let opt_out = keyword == OptKeyword::OptOut;
+            members::set_opted_out_by_phone(conn, &from.phone_number, opt_out)
+                .await
+                .map(Some)
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    let Some(changed) = changed else {
+        return ok("duplicate");
+    };
+    tracing::info!(?keyword, members = changed, "inbound opt keyword");
+    ok(match keyword {
+        OptKeyword::OptOut => "opted_out",
+        OptKeyword::OptIn => "opted_in",
+    })
+}
+
+/// Telnyx reports a recipient's progress.
+async fn status_report(state: AppState, event: EventData) -> ApiResult {
     let Some(status) = event
         .payload
         .to

@@ -19,10 +19,20 @@ pub struct EventData {
 #[derive(Debug, Deserialize)]
 pub struct MessagePayload {
     pub id: String,
+    /// The sender of an inbound message.
+    #[serde(default)]
+    pub from: Option<FromEntry>,
+    #[serde(default)]
+    pub text: Option<String>,
     #[serde(default)]
     pub to: Vec<ToEntry>,
     #[serde(default)]
     pub errors: Vec<ErrorEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FromEntry {
+    pub phone_number: String,
 }
 
 #[derive(Debug, Deserialize)]

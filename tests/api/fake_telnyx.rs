@@ -151,6 +151,30 @@ impl FakeTelnyx {
         .to_string()
     }
 
+    /// An inbound SMS from a member, as Telnyx reports it.
+    pub fn inbound(event_id: &str, from: &str, text: &str) -> String {
+        json!({
+            "data": {
+                "record_type": "event",
+                "event_type": "message.received",
+                "id": event_id,
+                "occurred_at": "2026-11-23T10:00:00.000+00:00",
+                "payload": {
+                    "record_type": "message",
+                    "direction": "inbound",
+                    "id": format!("in-{event_id}"),
+                    "type": "SMS",
+                    "from": {"phone_number": from, "carrier": "T-Mobile USA", "line_type": "Wireless"},
+                    "to": [{"phone_number": "+15550001111", "status": "webhook_delivered", "carrier": "Telnyx", "line_type": "Wireless"}],
+                    "text": text,
+                    "errors": []
+                }
+            },
+            "meta": {"attempt": 1, "delivered_to": "http://belfry/webhooks/telnyx"}
+        })
+        .to_string()
+    }
+
     /// Posts a signed webhook to the app, as Telnyx would.
     pub async fn post_webhook(&self, app_url: &str, body: &str) -> reqwest::Response {
         let now = chrono::Utc::now().timestamp();

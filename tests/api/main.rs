@@ -8,6 +8,7 @@ mod delivery;
 mod fake_telnyx;
 mod helpers;
 mod members;
+mod opt_out;
 mod outbox;
 mod rooms;
 mod webhooks;

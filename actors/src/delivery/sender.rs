@@ -12,7 +12,8 @@ use super::breaker::{BreakerMsg, Outcome};
 use super::{DeliveryConfig, SendJob};
 use crate::Directory;
 use crate::ports::{
-    AttemptRecord, DeadLetter, DeliveryStore, FailureKind, OutboundSms, SendFailure, SmsGateway,
+    AttemptRecord, AttemptStart, DeadLetter, DeliveryStore, FailureKind, OutboundSms, SendFailure,
+    SmsGateway,
 };
 use crate::stats::{ActorStats, Mailbox};
 
@@ -57,8 +58,14 @@ impl SenderWorker {
     async fn send(&self, job: &SendJob) -> Outcome {
         let ctx = &self.ctx;
         let attempt = match ctx.store.begin_attempt(job.recipient_id).await {
-            Ok(Some(attempt)) => attempt,
-            Ok(None) => return Outcome::Skipped,
+            Ok(AttemptStart::Go(attempt)) => attempt,
+            Ok(AttemptStart::Gone) => return Outcome::Skipped,
+            Ok(AttemptStart::OptedOut(event)) => {
+                if let Some(event) = event {
+                    ctx.directory.publish_message_event(&event);
+                }
+                return Outcome::Skipped;
+            }
             Err(err) => {
                 // Left claimed: the next start-up hands it out again.
                 tracing::error!(recipient = job.recipient_id, %err, "cannot mark the send as started; not sending");
@@ -92,6 +99,11 @@ impl SenderWorker {
             detail: failure.detail.clone(),
         };
         let retryable = failure.is_retryable();
+        if failure.code.as_deref() == Some(RECIPIENT_OPTED_OUT)
+            && let Err(err) = ctx.store.opt_out_recipient(job.recipient_id).await
+        {
+            tracing::error!(recipient = job.recipient_id, %err, "cannot record the opt-out");
+        }
         if retryable && attempt < ctx.config.max_attempts {
             let delay = ctx.config.backoff.delay(attempt);
             match ctx
@@ -127,6 +139,9 @@ impl SenderWorker {
         }
     }
 }
+
+/// Telnyx: blocked because the recipient replied STOP.
+const RECIPIENT_OPTED_OUT: &str = "40300";
 
 fn describe(prefix: &str, failure: &SendFailure) -> String {
     let mut reason = prefix.to_owned();

@@ -1,0 +1,216 @@
+//! Creating a send: the message, one outbox row per recipient, and the receipt answered to the
+//! caller (kept with the idempotency key, so a replay answers exactly the same).
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+
+use super::schema::{members, message_recipients, messages};
+use super::{DbError, DbPool, get, idempotency};
+
+/// Who a new message goes to.
+pub enum Audience<'a> {
+    Members(&'a [i64]),
+    AllMembers,
+}
+
+/// An `Idempotency-Key` and the request it came with, in a canonical form.
+pub struct IdempotentRequest<'a> {
+    pub key: &'a str,
+    pub request: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("these members do not exist in your church: {0:?}")]
+    UnknownMembers(Vec<i64>),
+    #[error("the message has no recipients")]
+    NoRecipients,
+    #[error("every chosen member has opted out")]
+    AllOptedOut(Vec<i64>),
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyMismatch,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for CreateError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(DbError::Query(e))
+    }
+}
+
+/// What `POST /api/messages` answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendReceipt {
+    pub id: i64,
+    pub status: String,
+    pub recipient_count: usize,
+    /// Chosen members who were not sent to, and why.
+    pub skipped: Vec<SkippedMember>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedMember {
+    pub member_id: i64,
+    pub reason: String,
+}
+
+pub struct Created {
+    pub receipt: SendReceipt,
+    /// An earlier request with the same idempotency key created it.
+    pub replayed: bool,
+}
+
+struct Candidate {
+    member_id: i64,
+    phone: String,
+    opted_out: bool,
+}
+
+pub async fn create(
+    pool: &DbPool,
+    church_id: i64,
+    sender_id: i64,
+    body: &str,
+    audience: Audience<'_>,
+    idempotency: Option<IdempotentRequest<'_>>,
+) -> Result<Created, CreateError> {
+    let mut conn = get(pool).await?;
+    conn.transaction::<_, CreateError, _>(async |conn| {
+        if let Some(idem) = &idempotency
+            && let Some(stored) = idempotency::lock_and_find(conn, sender_id, idem.key).await?
+        {
+            if stored.request != idem.request {
+                return Err(CreateError::IdempotencyMismatch);
+            }
+            let receipt = serde_json::from_str(&stored.response)
+                .map_err(|e| DbError::Migrate(format!("stored receipt unreadable: {e}")))?;
+            return Ok(Created {
+                receipt,
+                replayed: true,
+            });
+        }
+        let candidates = candidates(conn, church_id, &audience).await?;
+        let (to_send, opted_out): (Vec<_>, Vec<_>) =
+            candidates.into_iter().partition(|c| !c.opted_out);
+        let skipped: Vec<SkippedMember> = opted_out
+            .iter()
+            .map(|c| SkippedMember {
+                member_id: c.member_id,
+                reason: "opted_out".to_owned(),
+            })
+            .collect();
+        if to_send.is_empty() {
+            return Err(if skipped.is_empty() {
+                CreateError::NoRecipients
+            } else {
+                CreateError::AllOptedOut(skipped.iter().map(|s| s.member_id).collect())
+            });
+        }
+        let message_id = insert(conn, church_id, sender_id, body, &to_send).await?;
+        let receipt = SendReceipt {
+            id: message_id,
+            status: "pending".to_owned(),
+            recipient_count: to_send.len(),
+            skipped,
+        };
+        if let Some(idem) = &idempotency {
+            let response = serde_json::to_string(&receipt).unwrap_or_default();
+            idempotency::remember(
+                conn,
+                sender_id,
+                idem.key,
+                idem.request,
+                message_id,
+                &response,
+            )
+            .await?;
+        }
+        Ok(Created {
+            receipt,
+            replayed: false,
+        })
+    })
+    .await
+}
+
+/// The chosen members of the church; an id that is not one of them is an error.
+async fn candidates(
+    conn: &mut AsyncPgConnection,
+    church_id: i64,
+    audience: &Audience<'_>,
+) -> Result<Vec<Candidate>, CreateError> {
+    let mut query = members::table
+        .filter(members::church_id.eq(church_id))
+        .select((
+            members::id,
+            members::phone,
+            members::opted_out_at.is_not_null(),
+        ))
+        .order(members::id.asc())
+        .into_boxed();
+    if let Audience::Members(ids) = audience {
+        query = query.filter(members::id.eq_any(*ids));
+    }
+    let found: Vec<(i64, String, bool)> = query.load(conn).await?;
+    if let Audience::Members(ids) = audience {
+        let mut missing: Vec<i64> = ids
+            .iter()
+            .copied()
+            .filter(|id| !found.iter().any(|(f, ..)| f == id))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            return Err(CreateError::UnknownMembers(missing));
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|(member_id, phone, opted_out)| Candidate {
+            member_id,
+            phone,
+            opted_out,
+        })
+        .collect())
+}
+
+async fn insert(
+    conn: &mut AsyncPgConnection,
+    church_id: i64,
+    sender_id: i64,
+    body: &str,
+    recipients: &[Candidate],
+) -> Result<i64, diesel::result::Error> {
+    let message_id: i64 = diesel::insert_into(messages::table)
+        .values((
+            messages::church_id.eq(church_id),
+            messages::sender_id.eq(sender_id),
+            messages::body.eq(body),
+            messages::recipient_count.eq(recipients.len() as i32),
+        ))
+        .returning(messages::id)
+        .get_result(conn)
+        .await?;
+    let rows: Vec<_> = recipients
+        .iter()
+        .map(|c| {
+            (
+                message_recipients::message_id.eq(message_id),
+                message_recipients::member_id.eq(c.member_id),
+                message_recipients::phone.eq(c.phone.as_str()),
+            )
+        })
+        .collect();
+    // PostgreSQL allows 65,535 bind parameters per statement; 3 per row.
+    for chunk in rows.chunks(10_000) {
+        diesel::insert_into(message_recipients::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    Ok(message_id)
+}
