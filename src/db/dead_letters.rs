@@ -19,6 +19,10 @@ pub struct DeadLetterRow {
     pub reason: String,
     pub attempts: serde_json::Value,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    pub resolution: Option<String>,
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub resolved_by: Option<i64>,
+    pub resolution_note: Option<String>,
 }
 
 pub struct NewDeadLetter<'a> {
@@ -50,20 +54,105 @@ pub async fn insert(
     Ok(())
 }
 
-/// Newest first.
+/// Which dead letters a list or a redrive is about.
+#[derive(Debug, Default, Clone)]
+pub struct DlqFilter {
+    pub reason_contains: Option<String>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    pub message_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DlqState {
+    /// Not yet reviewed.
+    Open,
+    Retried,
+    Discarded,
+    All,
+}
+
+type Boxed<'a> = dead_letters::BoxedQuery<'a, diesel::pg::Pg>;
+
+pub(super) fn filtered<'a>(church_id: i64, filter: &'a DlqFilter, state: DlqState) -> Boxed<'a> {
+    use dead_letters::dsl as d;
+    let mut query = d::dead_letters
+        .filter(d::church_id.eq(church_id))
+        .into_boxed();
+    if let Some(text) = &filter.reason_contains {
+        let pattern = format!(
+            "%{}%",
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        query = query.filter(d::reason.ilike(pattern));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(d::created_at.ge(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(d::created_at.lt(until));
+    }
+    if let Some(message_id) = filter.message_id {
+        query = query.filter(d::message_id.eq(message_id));
+    }
+    match state {
+        DlqState::Open => query.filter(d::resolution.is_null()),
+        DlqState::Retried => query.filter(d::resolution.eq("retried")),
+        DlqState::Discarded => query.filter(d::resolution.eq("discarded")),
+        DlqState::All => query,
+    }
+}
+
+/// One page, newest first, and how many match in all.
 pub async fn list(
     pool: &DbPool,
     church_id: i64,
+    filter: &DlqFilter,
+    state: DlqState,
     limit: i64,
     offset: i64,
-) -> Result<Vec<DeadLetterRow>, DbError> {
+) -> Result<(Vec<DeadLetterRow>, i64), DbError> {
     let mut conn = get(pool).await?;
-    Ok(dead_letters::table
-        .filter(dead_letters::church_id.eq(church_id))
+    let total: i64 = filtered(church_id, filter, state)
+        .count()
+        .get_result(&mut conn)
+        .await?;
+    let items = filtered(church_id, filter, state)
         .order((dead_letters::created_at.desc(), dead_letters::id.desc()))
         .limit(limit)
         .offset(offset)
         .select(DeadLetterRow::as_select())
         .load(&mut conn)
-        .await?)
+        .await?;
+    Ok((items, total))
+}
+
+/// Marks one open dead letter discarded. `None` if there is no such open entry.
+pub async fn discard(
+    pool: &DbPool,
+    church_id: i64,
+    id: i64,
+    user_id: i64,
+    note: &str,
+) -> Result<Option<DeadLetterRow>, DbError> {
+    use dead_letters::dsl as d;
+    let mut conn = get(pool).await?;
+    Ok(diesel::update(
+        d::dead_letters
+            .filter(d::id.eq(id))
+            .filter(d::church_id.eq(church_id))
+            .filter(d::resolution.is_null()),
+    )
+    .set((
+        d::resolution.eq("discarded"),
+        d::resolved_at.eq(chrono::Utc::now()),
+        d::resolved_by.eq(user_id),
+        d::resolution_note.eq(note),
+    ))
+    .returning(DeadLetterRow::as_returning())
+    .get_result(&mut conn)
+    .await
+    .optional()?)
 }

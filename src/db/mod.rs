@@ -8,6 +8,7 @@ pub mod members;
 pub mod messages;
 pub mod new_message;
 pub mod outbox;
+pub mod redrive;
 pub mod schema;
 pub mod users;
 pub mod webhook_events;

@@ -104,6 +104,10 @@ diesel::table! {
         reason -> Text,
         attempts -> Jsonb,
         created_at -> Timestamptz,
+        resolution -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamptz>,
+        resolved_by -> Nullable<Int8>,
+        resolution_note -> Nullable<Text>,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod dlq;
 mod members;
 mod messages;
 mod webhooks;
@@ -31,6 +32,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .or(messages::routes(state.clone()))
         .unify()
         .or(admin::routes(state.clone()))
+        .unify()
+        .or(dlq::routes(state.clone()))
         .unify()
         .or(webhooks::routes(state.clone()))
         .unify()

@@ -5,6 +5,7 @@ mod auth;
 mod breaker;
 mod cli;
 mod delivery;
+mod dlq;
 mod fake_telnyx;
 mod helpers;
 mod members;

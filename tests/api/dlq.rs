@@ -1,0 +1,157 @@
+//! Reviewing the dead-letter queue: filters and paging, retry one, redrive all, discard.
+
+use serde_json::{Value, json};
+
+use super::fake_telnyx::Reply;
+use super::helpers::spawn_app;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admins_filter_page_retry_redrive_and_discard_dead_letters() {
+    let app = spawn_app().await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    app.telnyx.always(Reply::Fail {
+        status: 400,
+        code: "40310",
+        title: "Invalid 'to' address",
+    });
+    let id = app.send(&staff, &app.grace.member_ids).await;
+    app.wait_for_message(&staff, id, |m| m["failedCount"] == 3)
+        .await;
+
+    let get = |query: &str| {
+        let path = format!("/api/admin/dlq{query}");
+        let (app, admin) = (&app, &admin);
+        async move { app.get_json(&path, admin).await }
+    };
+    assert_eq!(get("").await["total"], 3);
+    assert_eq!(get("?reason=40310").await["total"], 3);
+    assert_eq!(get("?reason=timeout").await["total"], 0);
+    assert_eq!(get(&format!("?messageId={id}")).await["total"], 3);
+    assert_eq!(get("?since=2999-01-01T00:00:00Z").await["total"], 0);
+    assert_eq!(get("?until=2999-01-01T00:00:00Z").await["total"], 3);
+    let page = get("?limit=2").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let rest = get("?limit=2&offset=2").await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    let bad = app.get("/api/admin/dlq?state=lost", &admin).await;
+    assert_eq!(bad.status(), 400);
+    let bad = app.get("/api/admin/dlq?since=yesterday", &admin).await;
+    assert_eq!(bad.status(), 400);
+
+    let mut ids: Vec<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["items"].as_array().unwrap())
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    ids.sort();
+    app.telnyx.always(Reply::Accept);
+
+    // Retry one: it goes back through the outbox and Telnyx accepts it.
+    let response = app
+        .post_json(
+            &format!("/api/admin/dlq/{}/retry", ids[0]),
+            Some(&staff),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+    let response = app
+        .post_json(
+            &format!("/api/admin/dlq/{}/retry", ids[0]),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let again = app
+        .post_json(
+            &format!("/api/admin/dlq/{}/retry", ids[0]),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(again.status(), 404, "a retried entry is no longer open");
+    app.wait_for_message(&staff, id, |m| {
+        m["failedCount"] == 2
+            && m["recipients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["status"] == "queued")
+    })
+    .await;
+    assert_eq!(get("").await["total"], 2);
+    assert_eq!(get("?state=retried").await["total"], 1);
+
+    // Discard one, with who and why.
+    let delete = |id: i64, body: Value| {
+        app.http
+            .delete(format!("{}/api/admin/dlq/{id}", app.url))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        delete(ids[1], json!({"note": ""})).await.unwrap().status(),
+        400
+    );
+    let discarded = delete(ids[1], json!({"note": "number disconnected"}))
+        .await
+        .unwrap();
+    assert_eq!(discarded.status(), 200);
+    let discarded: Value = discarded.json().await.unwrap();
+    assert_eq!(discarded["resolution"], "discarded");
+    assert_eq!(discarded["resolutionNote"], "number disconnected");
+    assert!(discarded["resolvedBy"].is_i64());
+    assert_eq!(
+        delete(ids[1], json!({"note": "again"}))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // Redrive every open entry matching a filter: only the last one is left.
+    let redrive = app
+        .post_json(
+            "/api/admin/dlq/retry",
+            Some(&admin),
+            &json!({"reason": "40310"}),
+        )
+        .await;
+    assert_eq!(redrive.status(), 202);
+    assert_eq!(redrive.json::<Value>().await.unwrap()["retried"], 1);
+    let message = app
+        .wait_for_message(&staff, id, |m| {
+            m["recipients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["status"] == "queued")
+                .count()
+                == 2
+        })
+        .await;
+    assert_eq!(message["failedCount"], 1);
+    assert_eq!(message["status"], "sending");
+    assert_eq!(get("").await["total"], 0);
+    assert_eq!(get("?state=all").await["total"], 3);
+
+    // Another church's admin sees and touches none of it.
+    let other = app.login(&app.other.admin_email).await;
+    assert_eq!(
+        app.get_json("/api/admin/dlq?state=all", &other).await["total"],
+        0
+    );
+    let response = app
+        .post_json(
+            &format!("/api/admin/dlq/{}/retry", ids[2]),
+            Some(&other),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(response.status(), 404);
+}
