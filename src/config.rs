@@ -7,6 +7,7 @@ use std::time::Duration;
 use belfry_actors::SystemConfig;
 use belfry_actors::delivery::DeliveryConfig;
 use belfry_actors::delivery::backoff::Backoff;
+use belfry_actors::delivery::breaker::BreakerConfig;
 use jsonwebtoken::Algorithm;
 
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +222,39 @@ impl Config {
         })
     }
 
+    fn breaker(src: &dyn Source) -> Result<BreakerConfig, ConfigError> {
+        let d = BreakerConfig::default();
+        let percent = |var: &'static str, default: f64| -> Result<f64, ConfigError> {
+            let v: f64 = parsed(src, var, default)?;
+            if !(0.0..=100.0).contains(&v) || v == 0.0 {
+                return Err(err(var, "must be a percentage above 0 and at most 100"));
+            }
+            Ok(v)
+        };
+        let at_least_one = |var: &'static str, default: usize| -> Result<usize, ConfigError> {
+            let v: usize = parsed(src, var, default)?;
+            if v == 0 {
+                return Err(err(var, "must be at least 1"));
+            }
+            Ok(v)
+        };
+        Ok(BreakerConfig {
+            window_size: at_least_one("BELFRY_BREAKER_WINDOW", d.window_size)?,
+            minimum_calls: at_least_one("BELFRY_BREAKER_MIN_CALLS", d.minimum_calls)?,
+            failure_rate_threshold: percent(
+                "BELFRY_BREAKER_FAILURE_RATE",
+                d.failure_rate_threshold,
+            )?,
+            slow_call_threshold: millis(src, "BELFRY_BREAKER_SLOW_CALL_MS", 5_000)?,
+            slow_call_rate_threshold: percent(
+                "BELFRY_BREAKER_SLOW_CALL_RATE",
+                d.slow_call_rate_threshold,
+            )?,
+            wait_in_open: millis(src, "BELFRY_BREAKER_OPEN_MS", 30_000)?,
+            half_open_calls: at_least_one("BELFRY_BREAKER_HALF_OPEN_CALLS", d.half_open_calls)?,
+        })
+    }
+
     fn delivery(src: &dyn Source) -> Result<DeliveryConfig, ConfigError> {
         let d = DeliveryConfig::default();
         let max_attempts: u32 = parsed(src, "BELFRY_SEND_MAX_ATTEMPTS", d.max_attempts)?;
@@ -247,12 +281,7 @@ impl Config {
             },
             send_timeout: millis(src, "BELFRY_SEND_TIMEOUT_MS", 10_000)?,
             workers,
-            breaker_failure_threshold: parsed(
-                src,
-                "BELFRY_BREAKER_FAILURE_THRESHOLD",
-                d.breaker_failure_threshold,
-            )?,
-            breaker_open_for: millis(src, "BELFRY_BREAKER_OPEN_MS", 30_000)?,
+            breaker: Self::breaker(src)?,
             outbox_batch: parsed(src, "BELFRY_OUTBOX_BATCH", d.outbox_batch)?.max(1),
             outbox_poll: millis(src, "BELFRY_OUTBOX_POLL_MS", 1000)?.max(Duration::from_millis(10)),
         })

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use belfry_actors::delivery::breaker::ADMINS_ROOM;
 use belfry_actors::events::{RoomEvent, church_room, user_room};
 use belfry_actors::ports::EventSink;
 use futures_util::{SinkExt, StreamExt};
@@ -18,6 +19,7 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
+use crate::domain::Role;
 use crate::error::ApiError;
 use crate::routes::with_state;
 
@@ -88,7 +90,10 @@ async fn session(socket: WebSocket, state: AppState, user: AuthUser) {
         outbox,
         too_slow: Arc::clone(&too_slow),
     });
-    let rooms = [church_room(user.church_id), user_room(user.user_id)];
+    let mut rooms = vec![church_room(user.church_id), user_room(user.user_id)];
+    if user.role == Role::Admin {
+        rooms.push(ADMINS_ROOM.to_owned());
+    }
     let directory = Arc::clone(state.system.directory());
     for room in &rooms {
         directory.join(room.clone(), conn, Arc::clone(&sink));

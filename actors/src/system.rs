@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SpawnErr};
 
-use crate::delivery::breaker::{Breaker, BreakerArgs, BreakerMsg, BreakerSnapshot};
+use crate::delivery::breaker::{Breaker, BreakerArgs, BreakerMsg, BreakerSnapshot, BreakerState};
 use crate::delivery::outbox::{Outbox, OutboxArgs, OutboxMsg};
 use crate::delivery::{DeliveryConfig, SendJob};
 use crate::dlq::{DeadLetterQueue, DlqArgs, DlqMsg};
@@ -109,6 +109,20 @@ impl Directory {
                 "dead-letter queue is not running; entry only logged"
             ),
         }
+    }
+
+    /// An admin's order to the breaker. `None` if it is not running.
+    pub async fn set_breaker(
+        &self,
+        state: BreakerState,
+    ) -> Option<Result<BreakerSnapshot, String>> {
+        let m = current(&self.delivery)?;
+        m.actor()
+            .call(|reply| BreakerMsg::Set { state, reply }, Some(CALL_TIMEOUT))
+            .await
+            .ok()?
+            .success_or(())
+            .ok()
     }
 
     pub async fn breaker_snapshot(&self) -> Option<BreakerSnapshot> {

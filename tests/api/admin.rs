@@ -63,14 +63,15 @@ async fn admins_see_the_live_tree_and_the_breaker_staff_do_not() {
     let mut breaker = Value::Null;
     for _ in 0..100 {
         breaker = app.get_json("/api/admin/breaker", &admin).await;
-        if breaker["successes"] == 3 {
+        if breaker["counts"]["successes"] == 3 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(breaker["state"], "closed");
-    assert_eq!(breaker["successes"], 3);
-    assert_eq!(breaker["failures"], 0);
+    assert_eq!(breaker["counts"]["successes"], 3);
+    assert_eq!(breaker["counts"]["failures"], 0);
+    assert_eq!(breaker["window"].as_array().unwrap().len(), 3);
     let tree = app.get_json("/api/admin/actors", &admin).await;
     let breaker_node = tree["children"]
         .as_array()

@@ -1,13 +1,13 @@
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::fake_telnyx::Reply;
 use super::helpers::{TestApp, spawn_app_with};
 
 async fn breaker_until(app: &TestApp, admin: &str, pred: impl Fn(&Value) -> bool) -> Value {
     let mut last = Value::Null;
-    for _ in 0..250 {
+    for _ in 0..300 {
         last = app.get_json("/api/admin/breaker", admin).await;
         if pred(&last) {
             return last;
@@ -17,16 +17,20 @@ async fn breaker_until(app: &TestApp, admin: &str, pred: impl Fn(&Value) -> bool
     panic!("breaker never reached the expected state: {last}");
 }
 
+const OPENS_AFTER_TWO_FAILURES: [(&str, &str); 5] = [
+    ("BELFRY_BREAKER_MIN_CALLS", "2"),
+    ("BELFRY_BREAKER_FAILURE_RATE", "100"),
+    ("BELFRY_BREAKER_OPEN_MS", "800"),
+    ("BELFRY_BREAKER_HALF_OPEN_CALLS", "1"),
+    ("BELFRY_SEND_MAX_ATTEMPTS", "5"),
+];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_breaker_opens_holds_sends_then_probes_and_releases_them() {
-    let app = spawn_app_with(&[
-        ("BELFRY_BREAKER_FAILURE_THRESHOLD", "2"),
-        ("BELFRY_BREAKER_OPEN_MS", "800"),
-        ("BELFRY_SEND_MAX_ATTEMPTS", "5"),
-    ])
-    .await;
+    let app = spawn_app_with(&OPENS_AFTER_TWO_FAILURES).await;
     let staff = app.login(&app.grace.staff_email).await;
     let admin = app.login(&app.grace.admin_email).await;
+    let mut admin_socket = app.connect(&admin).await;
     let fail = Reply::Fail {
         status: 503,
         code: "10007",
@@ -36,8 +40,21 @@ async fn the_breaker_opens_holds_sends_then_probes_and_releases_them() {
 
     let first = app.send(&staff, &app.grace.member_ids[..1]).await;
     let open = breaker_until(&app, &admin, |b| b["state"] == "open").await;
-    assert_eq!(open["timesOpened"], 1);
-    assert_eq!(open["failures"], 2);
+    assert_eq!(open["counts"]["timesOpened"], 1);
+    assert_eq!(open["counts"]["failures"], 2);
+    assert_eq!(open["rates"]["failureRate"], 100.0);
+    assert!(open["nextProbeAt"].is_string());
+    let frames = admin_socket
+        .until(Duration::from_secs(5), |f| {
+            f["type"] == "breaker:state_changed"
+        })
+        .await;
+    let opened = frames.last().unwrap();
+    assert_eq!(
+        (opened["from"].as_str(), opened["to"].as_str()),
+        (Some("closed"), Some("open"))
+    );
+    assert!(opened["reason"].as_str().unwrap().contains("failure rate"));
 
     // While open, nothing reaches Telnyx: the retry and a new send are held.
     let second = app.send(&staff, &app.grace.member_ids[1..]).await;
@@ -55,10 +72,19 @@ async fn the_breaker_opens_holds_sends_then_probes_and_releases_them() {
 
     // After the wait one probe goes through, succeeds, and everything held follows.
     let closed = breaker_until(&app, &admin, |b| {
-        b["state"] == "closed" && b["successes"] == 3
+        b["state"] == "closed" && b["counts"]["successes"] == 3
     })
     .await;
     assert_eq!(closed["held"], 0);
+    let frames = admin_socket
+        .until(Duration::from_secs(5), |f| f["to"] == "closed")
+        .await;
+    let moves: Vec<(&str, &str)> = frames
+        .iter()
+        .filter(|f| f["type"] == "breaker:state_changed")
+        .map(|f| (f["from"].as_str().unwrap(), f["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(moves, [("open", "half_open"), ("half_open", "closed")]);
     app.telnyx.wait_for_requests(5).await;
     for (id, n) in [(first, 1), (second, 2)] {
         app.wait_for_message(&staff, id, |m| {
@@ -73,4 +99,107 @@ async fn the_breaker_opens_holds_sends_then_probes_and_releases_them() {
         .await;
     }
     assert_eq!(app.telnyx.requests().len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_probe_opens_the_breaker_again() {
+    let app = spawn_app_with(&[
+        ("BELFRY_BREAKER_MIN_CALLS", "2"),
+        ("BELFRY_BREAKER_FAILURE_RATE", "100"),
+        ("BELFRY_BREAKER_OPEN_MS", "300"),
+        ("BELFRY_BREAKER_HALF_OPEN_CALLS", "1"),
+        ("BELFRY_SEND_MAX_ATTEMPTS", "10"),
+    ])
+    .await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    app.telnyx.always(Reply::Fail {
+        status: 500,
+        code: "10007",
+        title: "Unexpected error",
+    });
+    app.send(&staff, &app.grace.member_ids[..2]).await;
+    breaker_until(&app, &admin, |b| {
+        b["counts"]["timesOpened"] == 2 && b["state"] == "open"
+    })
+    .await;
+    // Two calls opened it; each wait since let exactly one probe through.
+    let requests = app.telnyx.requests().len();
+    assert_eq!(requests, 3, "one probe per half-open period");
+    app.telnyx.always(Reply::Accept);
+    breaker_until(&app, &admin, |b| b["state"] == "closed").await;
+    app.telnyx.wait_for_requests(5).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_calls_open_the_breaker() {
+    let app = spawn_app_with(&[
+        ("BELFRY_BREAKER_MIN_CALLS", "2"),
+        ("BELFRY_BREAKER_SLOW_CALL_MS", "100"),
+        ("BELFRY_BREAKER_SLOW_CALL_RATE", "100"),
+    ])
+    .await;
+    app.telnyx.set_latency(Duration::from_millis(150));
+    let staff = app.login(&app.grace.staff_email).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    app.send(&staff, &app.grace.member_ids[..2]).await;
+    let open = breaker_until(&app, &admin, |b| b["state"] == "open").await;
+    assert_eq!(open["counts"]["slowCalls"], 2);
+    assert_eq!(open["rates"]["slowCallRate"], 100.0);
+    assert_eq!(open["counts"]["failures"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admins_force_the_breaker_open_disable_it_and_close_it() {
+    let app = spawn_app_with(&OPENS_AFTER_TWO_FAILURES).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let set = |token: &str, state: &str| {
+        let (app, token, body) = (&app, token.to_owned(), json!({"state": state}));
+        async move {
+            app.post_json("/api/admin/breaker", Some(&token), &body)
+                .await
+        }
+    };
+
+    assert_eq!(set(&staff, "forced_open").await.status(), 403);
+    let bad = set(&admin, "half_open").await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(
+        bad.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_state"
+    );
+
+    let forced = set(&admin, "forced_open").await;
+    assert_eq!(forced.status(), 200);
+    assert_eq!(
+        forced.json::<Value>().await.unwrap()["state"],
+        "forced_open"
+    );
+    app.send(&staff, &app.grace.member_ids).await;
+    breaker_until(&app, &admin, |b| b["held"] == 3).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let still = app.get_json("/api/admin/breaker", &admin).await;
+    assert_eq!(
+        still["state"], "forced_open",
+        "forced open does not time out"
+    );
+    assert!(app.telnyx.requests().is_empty());
+
+    // Disabled: everything goes through and failures change nothing.
+    app.telnyx.always(Reply::Fail {
+        status: 500,
+        code: "10007",
+        title: "Unexpected error",
+    });
+    assert_eq!(set(&admin, "disabled").await.status(), 200);
+    app.telnyx.wait_for_requests(6).await;
+    let disabled = app.get_json("/api/admin/breaker", &admin).await;
+    assert_eq!(disabled["state"], "disabled");
+    assert_eq!(disabled["held"], 0);
+
+    app.telnyx.always(Reply::Accept);
+    let closed = set(&admin, "closed").await.json::<Value>().await.unwrap();
+    assert_eq!(closed["state"], "closed");
+    assert!(closed["counts"]["transitions"].as_u64().unwrap() >= 3);
 }

@@ -218,6 +218,21 @@ async fn exhausted_retries_and_timeouts_end_in_the_dead_letter_queue() {
     let reason = message["recipients"][0]["failureReason"].as_str().unwrap();
     assert!(reason.contains("gave up after 3 attempts"), "{reason}");
     assert_eq!(app.telnyx.requests().len(), 3);
+    // Timeouts counted as failures, and no worker is left waiting on the hung calls.
+    let admin = app.login(&app.grace.admin_email).await;
+    let breaker = app.get_json("/api/admin/breaker", &admin).await;
+    assert_eq!(breaker["counts"]["failures"], 3);
+    assert_eq!(breaker["inFlight"], 0);
+    app.telnyx.always(Reply::Accept);
+    let next = app.send(&token, &app.grace.member_ids).await;
+    app.wait_for_message(&token, next, |m| {
+        m["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "queued")
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

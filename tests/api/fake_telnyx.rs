@@ -203,12 +203,13 @@ impl FakeTelnyx {
 
 async fn answer(state: &Mutex<State>, auth: Option<String>, body: Value) -> warp::reply::Response {
     use warp::Reply as _;
-    let reply = {
+    let (reply, latency) = {
         let mut s = state.lock().unwrap();
         let scripted = s.script.pop_front();
-        scripted
+        let reply = scripted
             .or_else(|| s.default.clone())
-            .unwrap_or(Reply::Accept)
+            .unwrap_or(Reply::Accept);
+        (reply, s.latency)
     };
     let authorized = auth.as_deref() == Some(&format!("Bearer {API_KEY}"));
     let reply = if authorized {
@@ -232,10 +233,12 @@ async fn answer(state: &Mutex<State>, auth: Option<String>, body: Value) -> warp
             &hex[20..32]
         )
     });
+    // Recorded on arrival: a request whose answer never reaches Belfry was still received.
     state.lock().unwrap().requests.push(Recorded {
         authorization: auth,
         body: body.clone(),
     });
+    tokio::time::sleep(latency).await;
     match reply {
         Reply::Accept => {
             let data = json!({"data": {

@@ -26,10 +26,7 @@ pub struct DeliveryConfig {
     /// A carrier call slower than this counts as a retryable failure.
     pub send_timeout: Duration,
     pub workers: usize,
-    /// Consecutive retryable failures that open the breaker.
-    pub breaker_failure_threshold: u32,
-    /// How long the breaker stays open before it lets one probe through.
-    pub breaker_open_for: Duration,
+    pub breaker: breaker::BreakerConfig,
     /// Recipients claimed from the outbox per query.
     pub outbox_batch: usize,
     /// How often the outbox looks for due work it was not told about.
@@ -43,8 +40,7 @@ impl Default for DeliveryConfig {
             backoff: backoff::Backoff::default(),
             send_timeout: Duration::from_secs(10),
             workers: 8,
-            breaker_failure_threshold: 5,
-            breaker_open_for: Duration::from_secs(30),
+            breaker: breaker::BreakerConfig::default(),
             outbox_batch: 500,
             outbox_poll: Duration::from_secs(1),
         }

@@ -1,0 +1,496 @@
+//! The circuit breaker in front of the carrier, after resilience4j's model.
+//!
+//! CLOSED: jobs go to the sender pool and each call's outcome enters a count-based sliding
+//! window; once it holds `minimum_calls`, a failure rate or slow-call rate at or above its
+//! threshold opens the breaker. OPEN: nothing reaches the carrier; jobs are held, not dropped.
+//! After `wait_in_open` the breaker goes HALF_OPEN and lets `half_open_calls` held jobs through
+//! as probes; when they have all answered it closes (releasing every held job) or opens again.
+//! An admin may force it open (hold everything until told otherwise), disable it (send
+//! everything, judge nothing) or close it. Every transition is logged, counted, and published to
+//! the `admins` room.
+//!
+//! Permanent rejections mean the carrier answered: they count as successful calls.
+
+mod pool;
+pub mod window;
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::factory::{FactoryMessage, Job, JobOptions};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use serde::{Deserialize, Serialize};
+
+use self::window::{Call, Rates, SlidingWindow};
+use super::sender::{SenderContext, SenderFactoryMsg, now_rfc3339};
+use super::{DeliveryConfig, SendJob};
+use crate::Directory;
+use crate::events::RoomEvent;
+use crate::ports::{DeliveryStore, SmsGateway};
+use crate::stats::{ActorStats, Mailbox, StatsRegistry};
+
+/// The room every admin socket joins.
+pub const ADMINS_ROOM: &str = "admins";
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakerConfig {
+    pub window_size: usize,
+    pub minimum_calls: usize,
+    /// Percent.
+    pub failure_rate_threshold: f64,
+    #[serde(serialize_with = "as_millis", rename = "slowCallThresholdMs")]
+    pub slow_call_threshold: Duration,
+    /// Percent.
+    pub slow_call_rate_threshold: f64,
+    #[serde(serialize_with = "as_millis", rename = "waitInOpenMs")]
+    pub wait_in_open: Duration,
+    pub half_open_calls: usize,
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            window_size: 20,
+            minimum_calls: 10,
+            failure_rate_threshold: 50.0,
+            slow_call_threshold: Duration::from_secs(5),
+            slow_call_rate_threshold: 100.0,
+            wait_in_open: Duration::from_secs(30),
+            half_open_calls: 3,
+        }
+    }
+}
+
+/// What became of one job, as its worker reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Accepted,
+    Failed {
+        retryable: bool,
+        retry_scheduled: bool,
+    },
+    /// Not sent: the recipient was no longer claimed, or opted out.
+    Skipped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+    ForcedOpen,
+    Disabled,
+}
+
+pub enum BreakerMsg {
+    Submit(Vec<SendJob>),
+    Completed {
+        recipient_id: i64,
+        outcome: Outcome,
+        elapsed: Duration,
+    },
+    /// The wait in OPEN that began with transition number `.0` is over.
+    OpenElapsed(u64),
+    /// An admin's order: `closed`, `forced_open` or `disabled`.
+    Set {
+        state: BreakerState,
+        reply: RpcReplyPort<Result<BreakerSnapshot, String>>,
+    },
+    Snapshot(RpcReplyPort<BreakerSnapshot>),
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub successes: u64,
+    pub failures: u64,
+    pub permanent_failures: u64,
+    pub slow_calls: u64,
+    pub retries_scheduled: u64,
+    pub dead_lettered: u64,
+    pub skipped: u64,
+    pub times_opened: u64,
+    pub transitions: u64,
+    /// Jobs that had to wait because the breaker did not permit them at once.
+    pub held_total: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakerSnapshot {
+    pub state: BreakerState,
+    pub config: BreakerConfig,
+    /// The closed-state window, oldest call first.
+    pub window: Vec<Call>,
+    pub rates: Rates,
+    pub counts: Counts,
+    /// Jobs waiting for the breaker to let them through.
+    pub held: usize,
+    /// Jobs handed to the sender pool and not yet reported back.
+    pub in_flight: u64,
+    pub probes_in_flight: usize,
+    pub opened_at: Option<String>,
+    pub next_probe_at: Option<String>,
+}
+
+pub struct Breaker;
+
+pub struct BreakerArgs {
+    pub config: DeliveryConfig,
+    pub gateway: Arc<dyn SmsGateway>,
+    pub store: Arc<dyn DeliveryStore>,
+    pub directory: Arc<Directory>,
+    pub stats: Arc<ActorStats>,
+    pub registry: Arc<StatsRegistry>,
+}
+
+pub struct BreakerActorState {
+    config: BreakerConfig,
+    workers: usize,
+    sender_ctx: Arc<SenderContext>,
+    senders: ActorRef<SenderFactoryMsg>,
+    directory: Arc<Directory>,
+    stats: Arc<ActorStats>,
+    registry: Arc<StatsRegistry>,
+    state: BreakerState,
+    window: SlidingWindow,
+    probe_results: SlidingWindow,
+    probes: HashSet<i64>,
+    permits_left: usize,
+    held: VecDeque<SendJob>,
+    counts: Counts,
+    in_flight: u64,
+    opened_at: Option<String>,
+    next_probe_at: Option<String>,
+}
+
+impl BreakerActorState {
+    fn dispatch(&mut self, job: SendJob) {
+        self.in_flight += 1;
+        let key = job.recipient_id as u64;
+        let sent = self.senders.send_message(FactoryMessage::Dispatch(Job {
+            key,
+            msg: job,
+            options: JobOptions::default(),
+            accepted: None,
+        }));
+        if sent.is_err() {
+            // Left claimed in the outbox: the next start-up hands it out again.
+            tracing::error!("sender pool is gone; job waits for the next start");
+        }
+    }
+
+    fn hold(&mut self, job: SendJob) {
+        self.counts.held_total += 1;
+        self.held.push_back(job);
+    }
+
+    /// Sends now, holds, or sends as a probe, depending on the state.
+    fn admit(&mut self, job: SendJob) {
+        match self.state {
+            BreakerState::Closed | BreakerState::Disabled => self.dispatch(job),
+            BreakerState::Open | BreakerState::ForcedOpen => self.hold(job),
+            BreakerState::HalfOpen if self.permits_left > 0 => {
+                self.permits_left -= 1;
+                self.probes.insert(job.recipient_id);
+                self.dispatch(job);
+            }
+            BreakerState::HalfOpen => self.hold(job),
+        }
+    }
+
+    fn release_held(&mut self) {
+        while let Some(job) = self.held.pop_front() {
+            let before = self.held.len();
+            self.admit(job);
+            if self.held.len() > before {
+                // Admitting held it again: no more permits.
+                break;
+            }
+        }
+    }
+
+    fn transition(&mut self, myself: &ActorRef<BreakerMsg>, to: BreakerState, reason: &str) {
+        let from = self.state;
+        if from == to {
+            return;
+        }
+        self.state = to;
+        self.counts.transitions += 1;
+        self.next_probe_at = None;
+        tracing::warn!(
+            ?from,
+            ?to,
+            reason,
+            held = self.held.len(),
+            "circuit breaker transition"
+        );
+        match to {
+            BreakerState::Open => {
+                self.counts.times_opened += 1;
+                self.opened_at = Some(now_rfc3339());
+                let wait = self.config.wait_in_open;
+                self.next_probe_at = Some(
+                    (chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default())
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                );
+                let epoch = self.counts.transitions;
+                let mailbox = Mailbox::new(myself.clone(), Arc::clone(&self.stats));
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    mailbox.send(BreakerMsg::OpenElapsed(epoch));
+                });
+            }
+            BreakerState::ForcedOpen => self.opened_at = Some(now_rfc3339()),
+            BreakerState::HalfOpen => {
+                self.permits_left = self.config.half_open_calls.max(1);
+                self.probes.clear();
+                self.probe_results.clear();
+                self.release_held();
+            }
+            BreakerState::Closed | BreakerState::Disabled => {
+                self.opened_at = None;
+                self.window.clear();
+                self.probes.clear();
+                self.release_held();
+            }
+        }
+        let event = serde_json::json!({
+            "type": "breaker:state_changed",
+            "from": from,
+            "to": to,
+            "reason": reason,
+            "timestamp": now_rfc3339(),
+        });
+        self.directory
+            .publish(ADMINS_ROOM.to_owned(), RoomEvent::from_json(&event));
+    }
+
+    fn too_unhealthy(&self, rates: &Rates) -> Option<String> {
+        if rates.failure_rate >= self.config.failure_rate_threshold {
+            Some(format!(
+                "failure rate {:.0}% over {} calls",
+                rates.failure_rate, rates.calls
+            ))
+        } else if rates.slow_call_rate >= self.config.slow_call_rate_threshold {
+            Some(format!(
+                "slow-call rate {:.0}% over {} calls",
+                rates.slow_call_rate, rates.calls
+            ))
+        } else {
+            None
+        }
+    }
+
+    fn completed(
+        &mut self,
+        myself: &ActorRef<BreakerMsg>,
+        recipient_id: i64,
+        outcome: Outcome,
+        elapsed: Duration,
+    ) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let was_probe = self.probes.remove(&recipient_id);
+        let slow = elapsed >= self.config.slow_call_threshold;
+        let call = match outcome {
+            Outcome::Accepted => {
+                self.counts.successes += 1;
+                Some(Call {
+                    failed: false,
+                    slow,
+                })
+            }
+            Outcome::Failed {
+                retryable,
+                retry_scheduled,
+            } => {
+                if retryable {
+                    self.counts.failures += 1;
+                } else {
+                    self.counts.permanent_failures += 1;
+                }
+                if retry_scheduled {
+                    self.counts.retries_scheduled += 1;
+                } else {
+                    self.counts.dead_lettered += 1;
+                }
+                Some(Call {
+                    failed: retryable,
+                    slow,
+                })
+            }
+            Outcome::Skipped => {
+                self.counts.skipped += 1;
+                None
+            }
+        };
+        if slow && call.is_some() {
+            self.counts.slow_calls += 1;
+        }
+        let Some(call) = call else {
+            if was_probe {
+                // Nothing was learnt: give the permit to the next held job.
+                self.permits_left += 1;
+                self.release_held();
+            }
+            return;
+        };
+        match self.state {
+            BreakerState::Closed => {
+                self.window.record(call);
+                if self.window.len() >= self.config.minimum_calls.max(1) {
+                    let rates = self.window.rates();
+                    if let Some(reason) = self.too_unhealthy(&rates) {
+                        self.transition(myself, BreakerState::Open, &reason);
+                    }
+                }
+            }
+            BreakerState::HalfOpen if was_probe => {
+                self.probe_results.record(call);
+                if self.probe_results.len() >= self.config.half_open_calls.max(1) {
+                    let rates = self.probe_results.rates();
+                    match self.too_unhealthy(&rates) {
+                        Some(reason) => self.transition(
+                            myself,
+                            BreakerState::Open,
+                            &format!("probes failed: {reason}"),
+                        ),
+                        None => self.transition(myself, BreakerState::Closed, "probes succeeded"),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn snapshot(&self) -> BreakerSnapshot {
+        BreakerSnapshot {
+            state: self.state,
+            config: self.config.clone(),
+            window: self.window.calls().copied().collect(),
+            rates: self.window.rates(),
+            counts: self.counts.clone(),
+            held: self.held.len(),
+            in_flight: self.in_flight,
+            probes_in_flight: self.probes.len(),
+            opened_at: self.opened_at.clone(),
+            next_probe_at: self.next_probe_at.clone(),
+        }
+    }
+}
+
+impl Actor for Breaker {
+    type Msg = BreakerMsg;
+    type State = BreakerActorState;
+    type Arguments = BreakerArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: BreakerArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let sender_ctx = Arc::new(SenderContext {
+            gateway: args.gateway,
+            store: args.store,
+            directory: Arc::clone(&args.directory),
+            breaker: Mailbox::new(myself.clone(), Arc::clone(&args.stats)),
+            config: args.config.clone(),
+            pool_stats: ActorStats::with_children_kind(
+                "sender-pool",
+                "senders",
+                0,
+                Some("sender-worker"),
+            ),
+        });
+        let workers = args.config.workers;
+        let senders = pool::spawn_senders(&myself, &sender_ctx, workers, &args.registry).await?;
+        let config = args.config.breaker;
+        Ok(BreakerActorState {
+            window: SlidingWindow::new(config.window_size),
+            probe_results: SlidingWindow::new(config.half_open_calls.max(1)),
+            config,
+            workers,
+            sender_ctx,
+            senders,
+            directory: args.directory,
+            stats: args.stats,
+            registry: args.registry,
+            state: BreakerState::Closed,
+            probes: HashSet::new(),
+            permits_left: 0,
+            held: VecDeque::new(),
+            counts: Counts::default(),
+            in_flight: 0,
+            opened_at: None,
+            next_probe_at: None,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        msg: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        state.stats.record_handled();
+        match msg {
+            BreakerMsg::Submit(jobs) => {
+                for job in jobs {
+                    state.admit(job);
+                }
+            }
+            BreakerMsg::Completed {
+                recipient_id,
+                outcome,
+                elapsed,
+            } => state.completed(&myself, recipient_id, outcome, elapsed),
+            BreakerMsg::OpenElapsed(epoch) => {
+                // A later transition (an admin's, say) makes an older timer moot.
+                if state.state == BreakerState::Open && state.counts.transitions == epoch {
+                    state.transition(&myself, BreakerState::HalfOpen, "wait in open is over");
+                }
+            }
+            BreakerMsg::Set { state: to, reply } => {
+                let result = match to {
+                    BreakerState::Closed | BreakerState::ForcedOpen | BreakerState::Disabled => {
+                        state.transition(&myself, to, "set by an admin");
+                        Ok(state.snapshot())
+                    }
+                    other => Err(format!("{other:?} cannot be set by hand")),
+                };
+                let _ = reply.send(result);
+            }
+            BreakerMsg::Snapshot(reply) => {
+                let _ = reply.send(state.snapshot());
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        if let SupervisionEvent::ActorFailed(cell, _) | SupervisionEvent::ActorTerminated(cell, ..) =
+            &event
+            && cell.get_id() == state.senders.get_id()
+        {
+            tracing::error!("sender pool stopped; starting a new one");
+            state.stats.record_failure();
+            state.registry.remove(cell.get_id());
+            state.senders =
+                pool::spawn_senders(&myself, &state.sender_ctx, state.workers, &state.registry)
+                    .await?;
+        }
+        Ok(())
+    }
+}
