@@ -281,6 +281,13 @@ impl Config {
             },
             send_timeout: millis(src, "BELFRY_SEND_TIMEOUT_MS", 10_000)?,
             workers,
+            send_rate: {
+                let rate: f64 = parsed(src, "BELFRY_SEND_RATE", d.send_rate)?;
+                if !rate.is_finite() || rate < 0.0 {
+                    return Err(err("BELFRY_SEND_RATE", "must be 0 (unpaced) or more"));
+                }
+                rate
+            },
             breaker: Self::breaker(src)?,
             outbox_batch: parsed(src, "BELFRY_OUTBOX_BATCH", d.outbox_batch)?.max(1),
             outbox_poll: millis(src, "BELFRY_OUTBOX_POLL_MS", 1000)?.max(Duration::from_millis(10)),

@@ -39,9 +39,26 @@ pub struct SendFailure {
     pub http_status: Option<u16>,
     pub code: Option<String>,
     pub detail: String,
+    /// The carrier is throttling this sender; it may say for how long.
+    pub throttled: Option<Option<Duration>>,
 }
 
 impl SendFailure {
+    pub fn new(
+        kind: FailureKind,
+        http_status: Option<u16>,
+        code: Option<String>,
+        detail: String,
+    ) -> Self {
+        Self {
+            kind,
+            http_status,
+            code,
+            detail,
+            throttled: None,
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         self.kind == FailureKind::Retryable
     }

@@ -53,6 +53,13 @@ struct ErrorItem {
 
 /// Telnyx codes that mean "later", whatever the HTTP status: API rate limit, queue full.
 const RETRYABLE_CODES: &[&str] = &["10011", "40318"];
+/// A reset hint longer than this is not believed.
+const MAX_RESET_SECS: f64 = 3600.0;
+
+/// The answers that mean this sender is going too fast.
+pub fn is_throttle(status: u16, code: Option<&str>) -> bool {
+    status == 429 || code.is_some_and(|c| RETRYABLE_CODES.contains(&c))
+}
 
 pub fn classify(status: u16, code: Option<&str>) -> FailureKind {
     let retryable_status = status == 408 || status == 429 || status >= 500;
@@ -101,28 +108,41 @@ impl TelnyxGateway {
             .json(&request)
             .send()
             .await
-            .map_err(|e| SendFailure {
-                kind: FailureKind::Retryable,
-                http_status: None,
-                code: None,
-                detail: format!("transport error: {e}"),
+            .map_err(|e| {
+                SendFailure::new(
+                    FailureKind::Retryable,
+                    None,
+                    None,
+                    format!("transport error: {e}"),
+                )
             })?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| SendFailure {
-            kind: FailureKind::Retryable,
-            http_status: Some(status),
-            code: None,
-            detail: format!("reading the response: {e}"),
+        let reset = response
+            .headers()
+            .get("x-ratelimit-reset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|secs| secs.is_finite() && *secs >= 0.0 && *secs <= MAX_RESET_SECS)
+            .map(Duration::from_secs_f64);
+        let body = response.bytes().await.map_err(|e| {
+            SendFailure::new(
+                FailureKind::Retryable,
+                Some(status),
+                None,
+                format!("reading the response: {e}"),
+            )
         })?;
         if (200..300).contains(&status) {
             return serde_json::from_slice::<SendResponse>(&body)
                 .map(|r| r.data.id)
                 // Telnyx accepted it; sending again could deliver it twice, so do not retry.
-                .map_err(|e| SendFailure {
-                    kind: FailureKind::Permanent,
-                    http_status: Some(status),
-                    code: None,
-                    detail: format!("accepted, but the response has no message id: {e}"),
+                .map_err(|e| {
+                    SendFailure::new(
+                        FailureKind::Permanent,
+                        Some(status),
+                        None,
+                        format!("accepted, but the response has no message id: {e}"),
+                    )
                 });
         }
         let first = serde_json::from_slice::<ErrorBody>(&body)
@@ -139,12 +159,15 @@ impl TelnyxGateway {
             })
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
-        Err(SendFailure {
-            kind: classify(status, code.as_deref()),
-            http_status: Some(status),
+        let throttled = is_throttle(status, code.as_deref()).then_some(reset);
+        let mut failure = SendFailure::new(
+            classify(status, code.as_deref()),
+            Some(status),
             code,
             detail,
-        })
+        );
+        failure.throttled = throttled;
+        Err(failure)
     }
 }
 

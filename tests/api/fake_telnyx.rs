@@ -18,6 +18,10 @@ pub const API_KEY: &str = "KEYtest0123456789";
 #[derive(Debug, Clone)]
 pub enum Reply {
     Accept,
+    /// 429 with code 10011 and an `x-ratelimit-reset` header, in seconds.
+    RateLimited {
+        reset_secs: u64,
+    },
     Fail {
         status: u16,
         code: &'static str,
@@ -28,6 +32,7 @@ pub enum Reply {
 
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    pub at: std::time::Instant,
     pub authorization: Option<String>,
     pub body: Value,
 }
@@ -235,6 +240,7 @@ async fn answer(state: &Mutex<State>, auth: Option<String>, body: Value) -> warp
     });
     // Recorded on arrival: a request whose answer never reaches Belfry was still received.
     state.lock().unwrap().requests.push(Recorded {
+        at: std::time::Instant::now(),
         authorization: auth,
         body: body.clone(),
     });
@@ -272,6 +278,15 @@ async fn answer(state: &Mutex<State>, auth: Option<String>, body: Value) -> warp
                 StatusCode::from_u16(status).unwrap(),
             )
             .into_response()
+        }
+        Reply::RateLimited { reset_secs } => {
+            let data = json!({"errors": [{"code": "10011", "title": "Too many requests", "detail": "You have exceeded the rate limit"}]});
+            let reply =
+                warp::reply::with_status(warp::reply::json(&data), StatusCode::TOO_MANY_REQUESTS);
+            let reply = warp::reply::with_header(reply, "x-ratelimit-limit", "20");
+            let reply = warp::reply::with_header(reply, "x-ratelimit-remaining", "0");
+            warp::reply::with_header(reply, "x-ratelimit-reset", reset_secs.to_string())
+                .into_response()
         }
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(60)).await;

@@ -82,6 +82,27 @@ pub async fn fresh_database_url() -> String {
     )
 }
 
+impl TestApp {
+    /// Adds `n` members to the Grace church; returns their ids.
+    pub async fn add_members(&mut self, n: usize) -> Vec<i64> {
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            let phone = belfry::domain::PhoneNumber::parse(&format!("+1404555{i:04}")).unwrap();
+            let member = db::members::create(
+                &self.state.pool,
+                self.grace.id,
+                &format!("Extra {i}"),
+                &phone,
+            )
+            .await
+            .unwrap();
+            ids.push(member.id);
+        }
+        self.grace.member_ids.extend(&ids);
+        ids
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
@@ -103,6 +124,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("BELFRY_SEND_BACKOFF_MAX_MS", "100".to_owned()),
         ("BELFRY_SEND_TIMEOUT_MS", "2000".to_owned()),
         ("BELFRY_SENDER_WORKERS", "4".to_owned()),
+        // Unpaced unless a test is about pacing.
+        ("BELFRY_SEND_RATE", "0".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

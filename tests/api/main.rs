@@ -11,6 +11,7 @@ mod helpers;
 mod members;
 mod opt_out;
 mod outbox;
+mod pacing;
 mod rooms;
 mod webhooks;
 mod websocket;

@@ -78,6 +78,7 @@ fn start_server(database_url: &str, port: u16, telnyx: &FakeTelnyx) -> Child {
         .env("TELNYX_FROM_NUMBER", "+15550001111")
         .env("BELFRY_SENDER_WORKERS", "8")
         .env("BELFRY_OUTBOX_BATCH", "50")
+        .env("BELFRY_SEND_RATE", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .kill_on_drop(true)

@@ -7,6 +7,7 @@
 pub mod backoff;
 pub mod breaker;
 pub mod outbox;
+pub mod pacer;
 pub mod sender;
 
 use std::time::Duration;
@@ -26,6 +27,8 @@ pub struct DeliveryConfig {
     /// A carrier call slower than this counts as a retryable failure.
     pub send_timeout: Duration,
     pub workers: usize,
+    /// Messages per second per sender number; 0 sends as fast as the workers go.
+    pub send_rate: f64,
     pub breaker: breaker::BreakerConfig,
     /// Recipients claimed from the outbox per query.
     pub outbox_batch: usize,
@@ -40,6 +43,7 @@ impl Default for DeliveryConfig {
             backoff: backoff::Backoff::default(),
             send_timeout: Duration::from_secs(10),
             workers: 8,
+            send_rate: 50.0,
             breaker: breaker::BreakerConfig::default(),
             outbox_batch: 500,
             outbox_poll: Duration::from_secs(1),

@@ -9,6 +9,7 @@ use ractor::ActorRef;
 use ractor::factory::{FactoryMessage, Job, Worker, WorkerId};
 
 use super::breaker::{BreakerMsg, Outcome};
+use super::pacer::Pacer;
 use super::{DeliveryConfig, SendJob};
 use crate::Directory;
 use crate::ports::{
@@ -24,6 +25,7 @@ pub struct SenderContext {
     pub directory: Arc<Directory>,
     pub breaker: Mailbox<BreakerMsg>,
     pub config: DeliveryConfig,
+    pub pacer: Arc<Pacer>,
     pub pool_stats: Arc<ActorStats>,
 }
 
@@ -43,20 +45,23 @@ impl SenderWorker {
         let timeout = self.ctx.config.send_timeout;
         match tokio::time::timeout(timeout, self.ctx.gateway.send(sms)).await {
             Ok(result) => result,
-            Err(_) => Err(SendFailure {
-                kind: FailureKind::Retryable,
-                http_status: None,
-                code: None,
-                detail: format!(
+            Err(_) => Err(SendFailure::new(
+                FailureKind::Retryable,
+                None,
+                None,
+                format!(
                     "no answer from the carrier within {} ms",
                     timeout.as_millis()
                 ),
-            }),
+            )),
         }
     }
 
     async fn send(&self, job: &SendJob) -> Outcome {
         let ctx = &self.ctx;
+        // Waiting for the slot comes before marking the attempt, so a crash while waiting
+        // leaves nothing that looks like it may have been sent.
+        ctx.pacer.acquire().await;
         let attempt = match ctx.store.begin_attempt(job.recipient_id).await {
             Ok(AttemptStart::Go(attempt)) => attempt,
             Ok(AttemptStart::Gone) => return Outcome::Skipped,
@@ -74,6 +79,7 @@ impl SenderWorker {
         };
         match self.call_carrier(job).await {
             Ok(provider_id) => {
+                ctx.pacer.succeeded().await;
                 match ctx.store.mark_accepted(job.recipient_id, provider_id).await {
                     Ok(Some(event)) => ctx.directory.publish_message_event(&event),
                     Ok(None) => {}
@@ -99,13 +105,21 @@ impl SenderWorker {
             detail: failure.detail.clone(),
         };
         let retryable = failure.is_retryable();
+        if let Some(reset) = failure.throttled {
+            tracing::warn!(?reset, "carrier is throttling; slowing down");
+            ctx.pacer.throttled(reset).await;
+        }
         if failure.code.as_deref() == Some(RECIPIENT_OPTED_OUT)
             && let Err(err) = ctx.store.opt_out_recipient(job.recipient_id).await
         {
             tracing::error!(recipient = job.recipient_id, %err, "cannot record the opt-out");
         }
         if retryable && attempt < ctx.config.max_attempts {
-            let delay = ctx.config.backoff.delay(attempt);
+            let delay = ctx
+                .config
+                .backoff
+                .delay(attempt)
+                .max(failure.throttled.flatten().unwrap_or_default());
             match ctx
                 .store
                 .schedule_retry(job.recipient_id, record.clone(), delay)

@@ -23,6 +23,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent
 use serde::{Deserialize, Serialize};
 
 use self::window::{Call, Rates, SlidingWindow};
+use super::pacer::Pacer;
 use super::sender::{SenderContext, SenderFactoryMsg, now_rfc3339};
 use super::{DeliveryConfig, SendJob};
 use crate::Directory;
@@ -402,6 +403,7 @@ impl Actor for Breaker {
             directory: Arc::clone(&args.directory),
             breaker: Mailbox::new(myself.clone(), Arc::clone(&args.stats)),
             config: args.config.clone(),
+            pacer: Arc::new(Pacer::new(args.config.send_rate)),
             pool_stats: ActorStats::with_children_kind(
                 "sender-pool",
                 "senders",

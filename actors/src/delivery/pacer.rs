@@ -1,0 +1,155 @@
+//! Pacing of sends per sender number: requests start at least `1/rate` apart across all
+//! workers (a reservation per request, so concurrent workers never burst), and the carrier's
+//! "too many requests" answers slow the sender down, honouring the reset hint it gives.
+
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// The longest a throttle answer stretches the spacing: 16 times the configured interval.
+const MAX_SLOWDOWN: f64 = 16.0;
+/// Each accepted call takes back this share of the slowdown.
+const RECOVERY: f64 = 0.9;
+/// How long sends pause after a throttle answer without a reset hint.
+const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
+
+pub struct Pacer {
+    /// `None`: not paced, only throttle pauses apply.
+    interval: Option<Duration>,
+    state: Mutex<PacerState>,
+}
+
+struct PacerState {
+    next_slot: Instant,
+    /// No request starts before this (a throttle answer's reset).
+    paused_until: Instant,
+    slowdown: f64,
+}
+
+impl Pacer {
+    /// `rate_per_second` of 0 means unpaced.
+    pub fn new(rate_per_second: f64) -> Self {
+        let interval =
+            (rate_per_second > 0.0).then(|| Duration::from_secs_f64(1.0 / rate_per_second));
+        Self {
+            interval,
+            state: Mutex::new(PacerState {
+                next_slot: Instant::now(),
+                paused_until: Instant::now(),
+                slowdown: 1.0,
+            }),
+        }
+    }
+
+    /// Waits for this request's slot. A throttle answer that arrives while waiting moves the
+    /// slot past the pause.
+    pub async fn acquire(&self) {
+        loop {
+            let slot = {
+                let mut state = self.state.lock().await;
+                let slot = state.next_slot.max(state.paused_until).max(Instant::now());
+                let spacing = self
+                    .interval
+                    .map_or(Duration::ZERO, |i| i.mul_f64(state.slowdown));
+                state.next_slot = slot + spacing;
+                slot
+            };
+            tokio::time::sleep_until(slot).await;
+            if self.state.lock().await.paused_until <= Instant::now() {
+                return;
+            }
+        }
+    }
+
+    /// The carrier said "too many requests": pause until its reset hint, and space requests
+    /// further apart until calls succeed again.
+    pub async fn throttled(&self, reset: Option<Duration>) {
+        let mut state = self.state.lock().await;
+        let resume = Instant::now() + reset.unwrap_or(DEFAULT_PAUSE);
+        state.paused_until = state.paused_until.max(resume);
+        state.slowdown = (state.slowdown * 2.0).min(MAX_SLOWDOWN);
+    }
+
+    pub async fn succeeded(&self) {
+        let mut state = self.state.lock().await;
+        state.slowdown = (state.slowdown * RECOVERY).max(1.0);
+    }
+
+    /// Current spacing between requests, for the admin view.
+    pub async fn current_interval(&self) -> Option<Duration> {
+        let state = self.state.lock().await;
+        self.interval.map(|i| i.mul_f64(state.slowdown))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_are_spaced_by_the_interval() {
+        let pacer = Pacer::new(10.0);
+        let start = Instant::now();
+        for _ in 0..5 {
+            pacer.acquire().await;
+        }
+        // Slots at 0, 100, 200, 300, 400 ms.
+        assert_eq!(start.elapsed(), Duration::from_millis(400));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_pauses_until_the_reset_and_slows_down() {
+        let pacer = Pacer::new(10.0);
+        pacer.acquire().await;
+        let start = Instant::now();
+        pacer.throttled(Some(Duration::from_secs(2))).await;
+        pacer.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        assert_eq!(
+            pacer.current_interval().await,
+            Some(Duration::from_millis(200))
+        );
+        for _ in 0..20 {
+            pacer.succeeded().await;
+        }
+        assert_eq!(
+            pacer.current_interval().await,
+            Some(Duration::from_millis(100))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_while_waiting_moves_the_slot() {
+        let pacer = std::sync::Arc::new(Pacer::new(10.0));
+        pacer.acquire().await;
+        let start = Instant::now();
+        let waiting = {
+            let pacer = std::sync::Arc::clone(&pacer);
+            tokio::spawn(async move {
+                pacer.acquire().await;
+                Instant::now()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        pacer.throttled(Some(Duration::from_secs(1))).await;
+        let started = waiting.await.unwrap();
+        assert!(
+            started - start >= Duration::from_millis(1010),
+            "{:?}",
+            started - start
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unpaced_still_honours_throttles() {
+        let pacer = Pacer::new(0.0);
+        let start = Instant::now();
+        pacer.acquire().await;
+        pacer.acquire().await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        pacer.throttled(None).await;
+        pacer.acquire().await;
+        assert_eq!(start.elapsed(), DEFAULT_PAUSE);
+    }
+}
