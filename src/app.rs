@@ -18,10 +18,15 @@ use crate::telnyx::client::TelnyxGateway;
 use crate::telnyx::sandbox::SandboxCarrier;
 use crate::telnyx::signature::{WebhookSigner, WebhookVerifier};
 
+/// Connections for running totals; each update holds them for microseconds.
+const COUNTER_CONNECTIONS: usize = 4;
+
 /// What every route may use. Holds no business state: that lives in the database and the tree.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
+    /// Connections for messages' running totals only (see `db::totals`).
+    pub counters: DbPool,
     pub jwt: JwtKeys,
     pub system: Arc<ActorSystem>,
     pub verifier: WebhookVerifier,
@@ -117,13 +122,22 @@ impl Application {
                 (Arc::new(carrier), verifier)
             }
         };
-        let store = Arc::new(PgDeliveryStore::new(pool.clone()));
+        let counters = db::totals::counters_pool(&config.database_url, COUNTER_CONNECTIONS)?;
+        let repaired = db::totals::repair(&pool).await?;
+        if repaired > 0 {
+            tracing::warn!(
+                messages = repaired,
+                "recomputed message totals after an unclean stop"
+            );
+        }
+        let store = Arc::new(PgDeliveryStore::new(pool.clone(), counters.clone()));
         let system = ActorSystem::start(config.system.clone(), gateway, store)
             .await
             .map_err(|e| StartError::Actors(e.to_string()))?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let state = AppState {
             pool,
+            counters,
             jwt: JwtKeys::new(config.jwt.clone()),
             system: Arc::new(system),
             verifier,

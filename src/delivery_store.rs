@@ -9,14 +9,15 @@ use belfry_actors::ports::{
 };
 use diesel_async::AsyncConnection;
 
-use crate::db::messages::{
-    RecipientKey, Transition, TransitionOutcome, transition, transition_now,
-};
-use crate::db::{self, DbError, DbPool, dead_letters, members, outbox};
+use crate::db::messages::{Applied, RecipientKey, Transition, TransitionOutcome, transition};
+use crate::db::outbox::Begin;
+use crate::db::{self, DbError, DbPool, dead_letters, members, outbox, totals};
 use crate::domain::RecipientStatus;
 
 pub struct PgDeliveryStore {
     pool: DbPool,
+    /// For the messages' running totals (see `db::totals`).
+    counters: DbPool,
 }
 
 fn store_error(e: impl std::fmt::Display) -> StoreError {
@@ -24,8 +25,36 @@ fn store_error(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl PgDeliveryStore {
-    pub fn new(pool: DbPool) -> Self {
-        Self { pool }
+    pub fn new(pool: DbPool, counters: DbPool) -> Self {
+        Self { pool, counters }
+    }
+
+    async fn publishable(
+        &self,
+        applied: Option<Applied>,
+    ) -> Result<Option<MessageEvent>, StoreError> {
+        match applied {
+            Some(applied) => totals::record(&self.counters, &applied)
+                .await
+                .map(Some)
+                .map_err(store_error),
+            None => Ok(None),
+        }
+    }
+
+    async fn begin(&self, recipient_id: i64) -> Result<AttemptStart, StoreError> {
+        Ok(
+            match outbox::begin_attempt(&self.pool, recipient_id)
+                .await
+                .map_err(store_error)?
+            {
+                Begin::Go(attempt) => AttemptStart::Go(attempt),
+                Begin::Gone => AttemptStart::Gone,
+                Begin::OptedOut(applied) => {
+                    AttemptStart::OptedOut(self.publishable(applied).await?)
+                }
+            },
+        )
     }
 
     async fn accepted(
@@ -33,8 +62,9 @@ impl PgDeliveryStore {
         recipient_id: i64,
         provider_message_id: String,
     ) -> Result<Option<MessageEvent>, StoreError> {
-        let outcome = transition_now(
-            &self.pool,
+        let mut conn = db::get(&self.pool).await.map_err(store_error)?;
+        let outcome = transition(
+            &mut conn,
             Transition {
                 key: RecipientKey::Id(recipient_id),
                 status: RecipientStatus::Queued,
@@ -45,54 +75,53 @@ impl PgDeliveryStore {
         )
         .await
         .map_err(store_error)?;
-        Ok(match outcome {
-            TransitionOutcome::Applied { event, .. } => Some(*event),
+        drop(conn);
+        self.publishable(match outcome {
+            TransitionOutcome::Applied(applied) => Some(applied),
             _ => None,
         })
+        .await
     }
 
     async fn dead(&self, letter: DeadLetter) -> Result<Option<MessageEvent>, StoreError> {
         let mut conn = db::get(&self.pool).await.map_err(store_error)?;
-        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            let outcome = transition(
-                conn,
-                Transition {
-                    key: RecipientKey::Id(letter.recipient_id),
-                    status: RecipientStatus::Failed,
-                    provider_message_id: None,
-                    failure_reason: Some(&letter.reason),
-                    finishes_outbox: true,
-                },
-            )
-            .await?;
-            let TransitionOutcome::Applied {
-                event,
-                message_id,
-                phone,
-            } = outcome
-            else {
-                return Ok(None);
-            };
-            if let Some(last) = &letter.last_attempt {
-                outbox::record_attempt(conn, letter.recipient_id, last).await?;
-            }
-            let attempts = outbox::attempts_of(conn, letter.recipient_id).await?;
-            dead_letters::insert(
-                conn,
-                dead_letters::NewDeadLetter {
-                    church_id: event.church_id,
-                    message_id,
-                    recipient_id: letter.recipient_id,
-                    phone: &phone,
-                    reason: &letter.reason,
-                    attempts: serde_json::to_value(&attempts).unwrap_or_default(),
-                },
-            )
-            .await?;
-            Ok(Some(*event))
-        })
-        .await
-        .map_err(store_error)
+        let applied = conn
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                let outcome = transition(
+                    conn,
+                    Transition {
+                        key: RecipientKey::Id(letter.recipient_id),
+                        status: RecipientStatus::Failed,
+                        provider_message_id: None,
+                        failure_reason: Some(&letter.reason),
+                        finishes_outbox: true,
+                    },
+                )
+                .await?;
+                let TransitionOutcome::Applied(applied) = outcome else {
+                    return Ok(None);
+                };
+                if let Some(last) = &letter.last_attempt {
+                    outbox::record_attempt(conn, letter.recipient_id, last).await?;
+                }
+                let attempts = outbox::attempts_of(conn, letter.recipient_id).await?;
+                dead_letters::insert(
+                    conn,
+                    dead_letters::NewDeadLetter {
+                        message_id: applied.message_id,
+                        recipient_id: letter.recipient_id,
+                        phone: &applied.phone,
+                        reason: &letter.reason,
+                        attempts: serde_json::to_value(&attempts).unwrap_or_default(),
+                    },
+                )
+                .await?;
+                Ok(Some(applied))
+            })
+            .await
+            .map_err(store_error)?;
+        drop(conn);
+        self.publishable(applied).await
     }
 }
 
@@ -112,7 +141,7 @@ impl DeliveryStore for PgDeliveryStore {
     }
 
     fn begin_attempt(&self, recipient_id: i64) -> PortFuture<'_, Result<AttemptStart, StoreError>> {
-        boxed(outbox::begin_attempt(&self.pool, recipient_id))
+        Box::pin(self.begin(recipient_id))
     }
 
     fn opt_out_recipient(&self, recipient_id: i64) -> PortFuture<'_, Result<(), StoreError>> {

@@ -52,23 +52,36 @@ async fn start_fake_telnyx() -> FakeTelnyx {
             let to = body["to"].as_str().unwrap_or_default().to_owned();
             let url = body["webhook_url"].as_str().unwrap_or_default().to_owned();
             let _ = tx.send((id.clone(), to, url));
-            warp::reply::json(&json!({"data": {"id": id, "record_type": "message", "direction": "outbound"}}))
+            warp::reply::json(
+                &json!({"data": {"id": id, "record_type": "message", "direction": "outbound"}}),
+            )
         });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(warp::serve(route).incoming(listener).run());
 
-    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
     let webhook_signer = Arc::clone(&signer);
     let webhook_posted = Arc::clone(&posted);
     tokio::spawn(async move {
         // Reports go out from a small pool of tasks, as Telnyx's webhook senders would.
-        let permits = Arc::new(tokio::sync::Semaphore::new(32));
+        let permits = Arc::new(tokio::sync::Semaphore::new(128));
         while let Some((id, to, url)) = rx.recv().await {
-            let (http, signer, posted) = (http.clone(), Arc::clone(&webhook_signer), Arc::clone(&webhook_posted));
+            let (http, signer, posted) = (
+                http.clone(),
+                Arc::clone(&webhook_signer),
+                Arc::clone(&webhook_posted),
+            );
             let permit = Arc::clone(&permits).acquire_owned().await.unwrap();
             tokio::spawn(async move {
-                for (n, (kind, status)) in [("message.sent", "sent"), ("message.finalized", "delivered")].into_iter().enumerate() {
+                for (n, (kind, status)) in
+                    [("message.sent", "sent"), ("message.finalized", "delivered")]
+                        .into_iter()
+                        .enumerate()
+                {
                     let body = json!({
                         "data": {"record_type": "event", "event_type": kind, "id": format!("{id}-{n}"),
                                  "occurred_at": "2026-11-23T00:00:00.000Z",
@@ -110,9 +123,16 @@ async fn seed(pool: &db::DbPool, recipients: usize) -> i64 {
     use belfry::db::schema::members;
     use diesel::ExpressionMethods;
     let church = db::churches::create(pool, "Bench Chapel").await.unwrap().id;
-    belfry::cli::create_user(pool, church, "staff@bench.test", "Bench", "staff", "bench-password".into())
-        .await
-        .unwrap();
+    belfry::cli::create_user(
+        pool,
+        church,
+        "staff@bench.test",
+        "Bench",
+        "staff",
+        "bench-password".into(),
+    )
+    .await
+    .unwrap();
     let rows: Vec<_> = (0..recipients)
         .map(|i| {
             (
@@ -124,7 +144,11 @@ async fn seed(pool: &db::DbPool, recipients: usize) -> i64 {
         .collect();
     let mut conn = db::get(pool).await.unwrap();
     for chunk in rows.chunks(5000) {
-        diesel::insert_into(members::table).values(chunk).execute(&mut conn).await.unwrap();
+        diesel::insert_into(members::table)
+            .values(chunk)
+            .execute(&mut conn)
+            .await
+            .unwrap();
     }
     church
 }
@@ -138,9 +162,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let recipients: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
-    let write_to = args.iter().position(|a| a == "--write").and_then(|i| args.get(i + 1)).cloned();
+    let write_to = args
+        .iter()
+        .position(|a| a == "--write")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
 
-    let base = std::env::var("DATABASE_URL").unwrap_or_else(|_| belfry::config::DEFAULT_DATABASE_URL.into());
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| belfry::config::DEFAULT_DATABASE_URL.into());
     let mut url = url::Url::parse(&base).expect("DATABASE_URL");
     url.set_path(&format!("/belfry_bench_{}", std::process::id()));
     let database_url = url.to_string();
@@ -149,7 +178,7 @@ async fn main() {
     let env: HashMap<&str, String> = HashMap::from([
         ("BELFRY_ADDR", "127.0.0.1:0".to_owned()),
         ("DATABASE_URL", database_url.clone()),
-        ("BELFRY_DB_POOL_SIZE", "32".to_owned()),
+        ("BELFRY_DB_POOL_SIZE", "48".to_owned()),
         ("BELFRY_JWT_SECRET", JWT_SECRET.to_owned()),
         ("TELNYX_API_KEY", "bench-key".to_owned()),
         ("TELNYX_BASE_URL", telnyx.base_url.clone()),
@@ -158,7 +187,8 @@ async fn main() {
         ("BELFRY_SEND_RATE", "0".to_owned()),
         ("BELFRY_SENDER_WORKERS", "32".to_owned()),
     ]);
-    let config = Config::from_source(&move |name: &str| env.get(name).cloned(), None).expect("config");
+    let config =
+        Config::from_source(&move |name: &str| env.get(name).cloned(), None).expect("config");
     let app = Application::build(config).await.expect("server starts");
     let app_url = format!("http://{}", app.addr());
     let pool = app.state().pool.clone();
@@ -170,12 +200,19 @@ async fn main() {
     let login: Value = http
         .post(format!("{app_url}/api/auth/login"))
         .json(&json!({"email": "staff@bench.test", "password": "bench-password"}))
-        .send().await.unwrap().json().await.unwrap();
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let token = login["token"].as_str().unwrap().to_owned();
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async(format!("{}/ws?token={token}", app_url.replacen("http", "ws", 1)))
-            .await
-            .expect("socket");
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!(
+        "{}/ws?token={token}",
+        app_url.replacen("http", "ws", 1)
+    ))
+    .await
+    .expect("socket");
     socket.next().await; // welcome
 
     let started = Instant::now();
@@ -200,7 +237,9 @@ async fn main() {
             .expect("frame");
         let now = Instant::now();
         frames += 1;
-        let Ok(text) = frame.into_text() else { continue };
+        let Ok(text) = frame.into_text() else {
+            continue;
+        };
         let event: Value = serde_json::from_str(&text).unwrap_or_default();
         if event["type"] == "message:delivered" {
             delivered_at.insert(event["recipientId"].as_i64().unwrap(), now);
@@ -244,9 +283,15 @@ async fn main() {
     if let Some(path) = write_to {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
-            .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+            .and_then(|c| {
+                c.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+            })
             .unwrap_or_else(|| "unknown".into());
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0);
         let section = format!(
             "\n### Pipeline run, {}\n\nMachine: {cores} cores ({cpu}); PostgreSQL, the fake Telnyx, the server and the \
              socket client on the same machine.\nCommand: `cargo run --release --bin belfry-bench -- {recipients} --write {path}`\n\n```\n{report}\n```\n",

@@ -26,7 +26,6 @@ pub struct DeadLetterRow {
 }
 
 pub struct NewDeadLetter<'a> {
-    pub church_id: i64,
     pub message_id: i64,
     pub recipient_id: i64,
     pub phone: &'a str,
@@ -40,7 +39,11 @@ pub async fn insert(
 ) -> Result<(), diesel::result::Error> {
     diesel::insert_into(dead_letters::table)
         .values((
-            dead_letters::church_id.eq(letter.church_id),
+            dead_letters::church_id.eq(super::schema::messages::table
+                .find(letter.message_id)
+                .select(super::schema::messages::church_id)
+                .single_value()
+                .assume_not_null()),
             dead_letters::message_id.eq(letter.message_id),
             dead_letters::recipient_id.eq(letter.recipient_id),
             dead_letters::phone.eq(letter.phone),

@@ -1,10 +1,9 @@
 //! Messages and their recipients: reading a send back, and applying one recipient status
 //! transition together with the message's running totals.
 
-use belfry_actors::events::MessageEvent;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use super::schema::{message_recipients, messages};
@@ -111,20 +110,27 @@ struct RecipientChanges<'a> {
     outbox_state: Option<&'a str>,
 }
 
+/// A recipient transition that was applied.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub recipient_id: i64,
+    pub message_id: i64,
+    pub member_id: i64,
+    pub phone: String,
+    pub status: RecipientStatus,
+    pub failure_reason: Option<String>,
+}
+
 pub enum TransitionOutcome {
     /// The recipient moved to the new status.
-    Applied {
-        event: Box<MessageEvent>,
-        message_id: i64,
-        phone: String,
-    },
+    Applied(Applied),
     /// The recipient is already at this stage or later.
     Stale,
     UnknownRecipient,
 }
 
-/// Applies one transition if it moves the recipient forward, and updates the message's totals
-/// in the same transaction. Call inside a transaction.
+/// Applies one transition if it moves the recipient forward. The message's running totals are
+/// updated afterwards by [`super::totals::record`], outside the caller's transaction.
 pub async fn transition(
     conn: &mut AsyncPgConnection,
     t: Transition<'_>,
@@ -162,91 +168,12 @@ pub async fn transition(
             None => TransitionOutcome::UnknownRecipient,
         });
     };
-
-    let (delivered_inc, failed_inc) = match (t.status.is_final(), t.status.is_failure()) {
-        (true, false) => (1, 0),
-        (true, true) => (0, 1),
-        _ => (0, 0),
-    };
-    let (church_id, recipient_count, delivered, failed, old_status): (i64, i32, i32, i32, String) =
-        diesel::update(messages::table.find(message_id))
-            .set((
-                messages::delivered_count.eq(messages::delivered_count + delivered_inc),
-                messages::failed_count.eq(messages::failed_count + failed_inc),
-                messages::updated_at.eq(chrono::Utc::now()),
-            ))
-            .returning((
-                messages::church_id,
-                messages::recipient_count,
-                messages::delivered_count,
-                messages::failed_count,
-                messages::status,
-            ))
-            .get_result(conn)
-            .await?;
-    let message_status = message_status(recipient_count, delivered, failed);
-    if message_status != old_status {
-        diesel::update(messages::table.find(message_id))
-            .set(messages::status.eq(message_status))
-            .execute(conn)
-            .await?;
-    }
-    let event = MessageEvent {
-        kind: MessageEvent::kind_for(t.status.as_str()).to_owned(),
-        message_id,
+    Ok(TransitionOutcome::Applied(Applied {
         recipient_id,
-        member_id,
-        status: t.status.as_str().to_owned(),
-        message_status: message_status.to_owned(),
-        timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        recipient_count: recipient_count.into(),
-        delivered_count: delivered.into(),
-        failed_count: failed.into(),
-        failure_reason: t.failure_reason.map(str::to_owned),
-        church_id,
-    };
-    Ok(TransitionOutcome::Applied {
-        event: Box::new(event),
         message_id,
+        member_id,
         phone,
-    })
-}
-
-/// `sending` until every recipient is final, then `delivered`, `failed`, or `completed` (some
-/// of each).
-fn message_status(recipients: i32, delivered: i32, failed: i32) -> &'static str {
-    if delivered + failed < recipients {
-        "sending"
-    } else if failed == 0 {
-        "delivered"
-    } else if delivered == 0 {
-        "failed"
-    } else {
-        "completed"
-    }
-}
-
-/// Runs `transition` in its own transaction.
-pub async fn transition_now(
-    pool: &DbPool,
-    t: Transition<'_>,
-) -> Result<TransitionOutcome, DbError> {
-    let mut conn = get(pool).await?;
-    Ok(conn
-        .transaction::<_, diesel::result::Error, _>(async |conn| transition(conn, t).await)
-        .await?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::message_status;
-
-    #[test]
-    fn message_status_follows_totals() {
-        assert_eq!(message_status(3, 0, 0), "sending");
-        assert_eq!(message_status(3, 2, 0), "sending");
-        assert_eq!(message_status(3, 3, 0), "delivered");
-        assert_eq!(message_status(3, 0, 3), "failed");
-        assert_eq!(message_status(3, 2, 1), "completed");
-    }
+        status: t.status,
+        failure_reason: t.failure_reason.map(str::to_owned),
+    }))
 }

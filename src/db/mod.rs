@@ -10,6 +10,7 @@ pub mod new_message;
 pub mod outbox;
 pub mod redrive;
 pub mod schema;
+pub mod totals;
 pub mod users;
 pub mod webhook_events;
 

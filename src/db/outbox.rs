@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use belfry_actors::delivery::SendJob;
-use belfry_actors::ports::{AttemptRecord, AttemptStart, Recovery};
+use belfry_actors::ports::{AttemptRecord, Recovery};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::messages::{RecipientKey, Transition, TransitionOutcome, transition};
+use super::messages::{Applied, RecipientKey, Transition, TransitionOutcome, transition};
 use super::schema::{delivery_attempts, message_recipients};
 use super::{DbError, DbPool, get};
 use crate::domain::RecipientStatus;
@@ -75,9 +75,18 @@ struct Started {
 
 pub const SKIPPED_OPTED_OUT: &str = "skipped: the member opted out (replied STOP)";
 
+pub enum Begin {
+    /// Send it: attempt number `.0`.
+    Go(u32),
+    /// No longer claimed.
+    Gone,
+    /// The member opted out; the recipient was moved to `skipped` if this call did it.
+    OptedOut(Option<Applied>),
+}
+
 /// Moves a claimed recipient to `attempting` unless its member has opted out meanwhile, in
 /// which case the recipient ends `skipped`.
-pub async fn begin_attempt(pool: &DbPool, recipient_id: i64) -> Result<AttemptStart, DbError> {
+pub async fn begin_attempt(pool: &DbPool, recipient_id: i64) -> Result<Begin, DbError> {
     let mut conn = get(pool).await?;
     let started: Option<Started> = diesel::sql_query(
         "UPDATE message_recipients r
@@ -92,7 +101,7 @@ pub async fn begin_attempt(pool: &DbPool, recipient_id: i64) -> Result<AttemptSt
     .await
     .optional()?;
     if let Some(started) = started {
-        return Ok(AttemptStart::Go(started.attempts as u32));
+        return Ok(Begin::Go(started.attempts as u32));
     }
     use message_recipients::dsl as r;
     let still_claimed: Option<i64> = r::message_recipients
@@ -103,7 +112,7 @@ pub async fn begin_attempt(pool: &DbPool, recipient_id: i64) -> Result<AttemptSt
         .await
         .optional()?;
     if still_claimed.is_none() {
-        return Ok(AttemptStart::Gone);
+        return Ok(Begin::Gone);
     }
     let outcome = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
@@ -120,8 +129,8 @@ pub async fn begin_attempt(pool: &DbPool, recipient_id: i64) -> Result<AttemptSt
             .await
         })
         .await?;
-    Ok(AttemptStart::OptedOut(match outcome {
-        TransitionOutcome::Applied { event, .. } => Some(*event),
+    Ok(Begin::OptedOut(match outcome {
+        TransitionOutcome::Applied(applied) => Some(applied),
         _ => None,
     }))
 }

@@ -10,7 +10,7 @@ use warp::{Filter, Rejection};
 use super::{json_reply, with_state};
 use crate::app::AppState;
 use crate::db::messages::{RecipientKey, Transition, TransitionOutcome, transition};
-use crate::db::{self, members, webhook_events};
+use crate::db::{self, members, totals, webhook_events};
 use crate::domain::{OptKeyword, RecipientStatus};
 use crate::error::{ApiError, ApiResult, into_response};
 use crate::telnyx::webhook::{Envelope, EventData};
@@ -144,14 +144,16 @@ async fn status_report(state: AppState, event: EventData) -> ApiResult {
                 // Not recorded: Telnyx retries, and by then the send may have been recorded.
                 TransitionOutcome::UnknownRecipient => Err(ApplyError::UnknownMessage),
                 TransitionOutcome::Stale => Ok(Some(None)),
-                TransitionOutcome::Applied { event, .. } => Ok(Some(Some(event))),
+                TransitionOutcome::Applied(applied) => Ok(Some(Some(applied))),
             }
         })
         .await;
     match applied {
         Ok(None) => ok("duplicate"),
         Ok(Some(None)) => ok("stale"),
-        Ok(Some(Some(change))) => {
+        Ok(Some(Some(applied))) => {
+            drop(conn);
+            let change = totals::record(&state.counters, &applied).await?;
             state.system.directory().publish_message_event(&change);
             ok("applied")
         }

@@ -13,5 +13,6 @@ mod opt_out;
 mod outbox;
 mod pacing;
 mod rooms;
+mod totals;
 mod webhooks;
 mod websocket;
