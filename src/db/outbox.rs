@@ -67,12 +67,6 @@ pub async fn next_due_in(pool: &DbPool) -> Result<Option<Duration>, DbError> {
     Ok(next.map(|at| (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)))
 }
 
-#[derive(QueryableByName)]
-struct Started {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    attempts: i32,
-}
-
 pub const SKIPPED_OPTED_OUT: &str = "skipped: the member opted out (replied STOP)";
 
 pub enum Begin {
@@ -87,23 +81,30 @@ pub enum Begin {
 /// Moves a claimed recipient to `attempting` unless its member has opted out meanwhile, in
 /// which case the recipient ends `skipped`.
 pub async fn begin_attempt(pool: &DbPool, recipient_id: i64) -> Result<Begin, DbError> {
+    use super::schema::members::dsl as mem;
+    use message_recipients::dsl as r;
     let mut conn = get(pool).await?;
-    let started: Option<Started> = diesel::sql_query(
-        "UPDATE message_recipients r
-         SET outbox_state = 'attempting', attempts = r.attempts + 1, updated_at = now()
-         FROM members m
-         WHERE r.id = $1 AND r.outbox_state = 'claimed'
-           AND m.id = r.member_id AND m.opted_out_at IS NULL
-         RETURNING r.attempts",
+    let opted_out = mem::members
+        .filter(mem::id.eq(r::member_id))
+        .filter(mem::opted_out_at.is_not_null());
+    let started: Option<i32> = diesel::update(
+        r::message_recipients
+            .filter(r::id.eq(recipient_id))
+            .filter(r::outbox_state.eq("claimed"))
+            .filter(diesel::dsl::not(diesel::dsl::exists(opted_out))),
     )
-    .bind::<BigInt, _>(recipient_id)
+    .set((
+        r::outbox_state.eq("attempting"),
+        r::attempts.eq(r::attempts + 1),
+        r::updated_at.eq(chrono::Utc::now()),
+    ))
+    .returning(r::attempts)
     .get_result(&mut conn)
     .await
     .optional()?;
-    if let Some(started) = started {
-        return Ok(Begin::Go(started.attempts as u32));
+    if let Some(attempts) = started {
+        return Ok(Begin::Go(attempts as u32));
     }
-    use message_recipients::dsl as r;
     let still_claimed: Option<i64> = r::message_recipients
         .filter(r::id.eq(recipient_id))
         .filter(r::outbox_state.eq("claimed"))

@@ -9,7 +9,7 @@
 //! database crash lost the last asynchronous commits.
 
 use belfry_actors::events::MessageEvent;
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::prelude::*;
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -38,18 +38,18 @@ pub fn counters_pool(database_url: &str, max_size: usize) -> Result<DbPool, DbEr
         .map_err(|e| DbError::Connect(e.to_string()))
 }
 
-#[derive(diesel::QueryableByName)]
-struct Totals {
-    #[diesel(sql_type = BigInt)]
-    church_id: i64,
-    #[diesel(sql_type = Integer)]
-    recipient_count: i32,
-    #[diesel(sql_type = Integer)]
-    delivered_count: i32,
-    #[diesel(sql_type = Integer)]
-    failed_count: i32,
-    #[diesel(sql_type = Text)]
-    status: String,
+/// `sending` until every recipient is final, then `delivered`, `failed`, or `completed` (some
+/// of each).
+pub fn message_status(recipients: i32, delivered: i32, failed: i32) -> &'static str {
+    if delivered + failed < recipients {
+        "sending"
+    } else if failed == 0 {
+        "delivered"
+    } else if delivered == 0 {
+        "failed"
+    } else {
+        "completed"
+    }
 }
 
 /// Counts an applied transition into its message's totals and returns the event to publish.
@@ -59,41 +59,55 @@ pub async fn record(counters: &DbPool, applied: &Applied) -> Result<MessageEvent
         (true, true) => (0, 1),
         _ => (0, 0),
     };
+    use super::schema::messages::dsl as m;
     let mut conn = get(counters).await?;
-    // Expressions in SET see the old row, so the status is computed from the incremented
-    // values: `sending` until every recipient is final, then `delivered`, `failed`, or
-    // `completed` (some of each).
-    let totals: Totals = diesel::sql_query(
-        "UPDATE messages SET
-           delivered_count = delivered_count + $2,
-           failed_count = failed_count + $3,
-           updated_at = now(),
-           status = CASE
-             WHEN delivered_count + $2 + failed_count + $3 < recipient_count THEN 'sending'
-             WHEN failed_count + $3 = 0 THEN 'delivered'
-             WHEN delivered_count + $2 = 0 THEN 'failed'
-             ELSE 'completed' END
-         WHERE id = $1
-         RETURNING church_id, recipient_count, delivered_count, failed_count, status",
-    )
-    .bind::<BigInt, _>(applied.message_id)
-    .bind::<Integer, _>(delivered)
-    .bind::<Integer, _>(failed)
-    .get_result(&mut conn)
-    .await?;
+    let (church_id, recipient_count, delivered_count, failed_count, old_status): (
+        i64,
+        i32,
+        i32,
+        i32,
+        String,
+    ) = diesel::update(m::messages.find(applied.message_id))
+        .set((
+            m::delivered_count.eq(m::delivered_count + delivered),
+            m::failed_count.eq(m::failed_count + failed),
+            m::updated_at.eq(chrono::Utc::now()),
+        ))
+        .returning((
+            m::church_id,
+            m::recipient_count,
+            m::delivered_count,
+            m::failed_count,
+            m::status,
+        ))
+        .get_result(&mut conn)
+        .await?;
+    let status = message_status(recipient_count, delivered_count, failed_count);
+    if status != old_status {
+        // Only if no later change moved the totals on: the last writer is the latest state.
+        diesel::update(
+            m::messages
+                .find(applied.message_id)
+                .filter(m::delivered_count.eq(delivered_count))
+                .filter(m::failed_count.eq(failed_count)),
+        )
+        .set(m::status.eq(status))
+        .execute(&mut conn)
+        .await?;
+    }
     Ok(MessageEvent {
         kind: MessageEvent::kind_for(applied.status.as_str()).to_owned(),
         message_id: applied.message_id,
         recipient_id: applied.recipient_id,
         member_id: applied.member_id,
         status: applied.status.as_str().to_owned(),
-        message_status: totals.status,
+        message_status: status.to_owned(),
         timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        recipient_count: totals.recipient_count.into(),
-        delivered_count: totals.delivered_count.into(),
-        failed_count: totals.failed_count.into(),
+        recipient_count: recipient_count.into(),
+        delivered_count: delivered_count.into(),
+        failed_count: failed_count.into(),
         failure_reason: applied.failure_reason.clone(),
-        church_id: totals.church_id,
+        church_id,
     })
 }
 
@@ -114,4 +128,18 @@ pub async fn repair(pool: &DbPool) -> Result<usize, DbError> {
          WHERE m.id = t.message_id \
            AND (m.delivered_count, m.failed_count) IS DISTINCT FROM (t.delivered, t.failed)";
     Ok(diesel::sql_query(query).execute(&mut conn).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message_status;
+
+    #[test]
+    fn message_status_follows_totals() {
+        assert_eq!(message_status(3, 0, 0), "sending");
+        assert_eq!(message_status(3, 2, 0), "sending");
+        assert_eq!(message_status(3, 3, 0), "delivered");
+        assert_eq!(message_status(3, 0, 3), "failed");
+        assert_eq!(message_status(3, 2, 1), "completed");
+    }
 }

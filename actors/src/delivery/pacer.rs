@@ -1,10 +1,10 @@
 //! Pacing of sends per sender number: requests start at least `1/rate` apart across all
-//! workers (a reservation per request, so concurrent workers never burst), and the carrier's
-//! "too many requests" answers slow the sender down, honouring the reset hint it gives.
+//! workers (one at a time, measured between the moments they really start, so a late request
+//! never lets the next ones bunch up), and the carrier's "too many requests" answers slow the
+//! sender down, honouring the reset hint it gives.
 
 use std::time::Duration;
 
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 /// The longest a throttle answer stretches the spacing: 16 times the configured interval.
@@ -17,11 +17,13 @@ const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
 pub struct Pacer {
     /// `None`: not paced, only throttle pauses apply.
     interval: Option<Duration>,
-    state: Mutex<PacerState>,
+    /// When the last request was let go. Held while a request waits for its turn, so requests
+    /// go one at a time and the spacing is measured between the moments they really start.
+    turn: tokio::sync::Mutex<Option<Instant>>,
+    tuning: std::sync::Mutex<Tuning>,
 }
 
-struct PacerState {
-    next_slot: Instant,
+struct Tuning {
     /// No request starts before this (a throttle answer's reset).
     paused_until: Instant,
     slowdown: f64,
@@ -34,52 +36,61 @@ impl Pacer {
             (rate_per_second > 0.0).then(|| Duration::from_secs_f64(1.0 / rate_per_second));
         Self {
             interval,
-            state: Mutex::new(PacerState {
-                next_slot: Instant::now(),
+            turn: tokio::sync::Mutex::new(None),
+            tuning: std::sync::Mutex::new(Tuning {
                 paused_until: Instant::now(),
                 slowdown: 1.0,
             }),
         }
     }
 
-    /// Waits for this request's slot. A throttle answer that arrives while waiting moves the
-    /// slot past the pause.
+    fn tuning(&self) -> std::sync::MutexGuard<'_, Tuning> {
+        self.tuning.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits for this request's turn. A throttle answer that arrives while waiting moves the
+    /// turn past the pause.
     pub async fn acquire(&self) {
+        let mut last = self.turn.lock().await;
         loop {
-            let slot = {
-                let mut state = self.state.lock().await;
-                let slot = state.next_slot.max(state.paused_until).max(Instant::now());
+            let (paused_until, spacing) = {
+                let t = self.tuning();
                 let spacing = self
                     .interval
-                    .map_or(Duration::ZERO, |i| i.mul_f64(state.slowdown));
-                state.next_slot = slot + spacing;
-                slot
+                    .map_or(Duration::ZERO, |i| i.mul_f64(t.slowdown));
+                (t.paused_until, spacing)
             };
-            tokio::time::sleep_until(slot).await;
-            if self.state.lock().await.paused_until <= Instant::now() {
-                return;
+            let now = Instant::now();
+            let target = last
+                .map_or(now, |at| at + spacing)
+                .max(paused_until)
+                .max(now);
+            tokio::time::sleep_until(target).await;
+            if self.tuning().paused_until <= Instant::now() {
+                break;
             }
         }
+        *last = Some(Instant::now());
     }
 
     /// The carrier said "too many requests": pause until its reset hint, and space requests
     /// further apart until calls succeed again.
     pub async fn throttled(&self, reset: Option<Duration>) {
-        let mut state = self.state.lock().await;
+        let mut t = self.tuning();
         let resume = Instant::now() + reset.unwrap_or(DEFAULT_PAUSE);
-        state.paused_until = state.paused_until.max(resume);
-        state.slowdown = (state.slowdown * 2.0).min(MAX_SLOWDOWN);
+        t.paused_until = t.paused_until.max(resume);
+        t.slowdown = (t.slowdown * 2.0).min(MAX_SLOWDOWN);
     }
 
     pub async fn succeeded(&self) {
-        let mut state = self.state.lock().await;
-        state.slowdown = (state.slowdown * RECOVERY).max(1.0);
+        let mut t = self.tuning();
+        t.slowdown = (t.slowdown * RECOVERY).max(1.0);
     }
 
     /// Current spacing between requests, for the admin view.
     pub async fn current_interval(&self) -> Option<Duration> {
-        let state = self.state.lock().await;
-        self.interval.map(|i| i.mul_f64(state.slowdown))
+        let slowdown = self.tuning().slowdown;
+        self.interval.map(|i| i.mul_f64(slowdown))
     }
 }
 
