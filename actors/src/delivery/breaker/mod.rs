@@ -12,15 +12,19 @@
 //! Permanent rejections mean the carrier answered: they count as successful calls.
 
 mod pool;
+mod types;
 pub mod window;
+
+pub use types::{
+    ADMINS_ROOM, BreakerConfig, BreakerMsg, BreakerSnapshot, BreakerState, Counts, Outcome,
+};
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::factory::{FactoryMessage, Job, JobOptions};
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
-use serde::{Deserialize, Serialize};
+use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use self::window::{Call, Rates, SlidingWindow};
 use super::pacer::Pacer;
@@ -30,116 +34,6 @@ use crate::Directory;
 use crate::events::RoomEvent;
 use crate::ports::{DeliveryStore, SmsGateway};
 use crate::stats::{ActorStats, Mailbox, StatsRegistry};
-
-/// The room every admin socket joins.
-pub const ADMINS_ROOM: &str = "admins";
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BreakerConfig {
-    pub window_size: usize,
-    pub minimum_calls: usize,
-    /// Percent.
-    pub failure_rate_threshold: f64,
-    #[serde(serialize_with = "as_millis", rename = "slowCallThresholdMs")]
-    pub slow_call_threshold: Duration,
-    /// Percent.
-    pub slow_call_rate_threshold: f64,
-    #[serde(serialize_with = "as_millis", rename = "waitInOpenMs")]
-    pub wait_in_open: Duration,
-    pub half_open_calls: usize,
-}
-
-fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(d.as_millis() as u64)
-}
-
-impl Default for BreakerConfig {
-    fn default() -> Self {
-        Self {
-            window_size: 20,
-            minimum_calls: 10,
-            failure_rate_threshold: 50.0,
-            slow_call_threshold: Duration::from_secs(5),
-            slow_call_rate_threshold: 100.0,
-            wait_in_open: Duration::from_secs(30),
-            half_open_calls: 3,
-        }
-    }
-}
-
-/// What became of one job, as its worker reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Accepted,
-    Failed {
-        retryable: bool,
-        retry_scheduled: bool,
-    },
-    /// Not sent: the recipient was no longer claimed, or opted out.
-    Skipped,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BreakerState {
-    Closed,
-    Open,
-    HalfOpen,
-    ForcedOpen,
-    Disabled,
-}
-
-pub enum BreakerMsg {
-    Submit(Vec<SendJob>),
-    Completed {
-        recipient_id: i64,
-        outcome: Outcome,
-        elapsed: Duration,
-    },
-    /// The wait in OPEN that began with transition number `.0` is over.
-    OpenElapsed(u64),
-    /// An admin's order: `closed`, `forced_open` or `disabled`.
-    Set {
-        state: BreakerState,
-        reply: RpcReplyPort<Result<BreakerSnapshot, String>>,
-    },
-    Snapshot(RpcReplyPort<BreakerSnapshot>),
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Counts {
-    pub successes: u64,
-    pub failures: u64,
-    pub permanent_failures: u64,
-    pub slow_calls: u64,
-    pub retries_scheduled: u64,
-    pub dead_lettered: u64,
-    pub skipped: u64,
-    pub times_opened: u64,
-    pub transitions: u64,
-    /// Jobs that had to wait because the breaker did not permit them at once.
-    pub held_total: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BreakerSnapshot {
-    pub state: BreakerState,
-    pub config: BreakerConfig,
-    /// The closed-state window, oldest call first.
-    pub window: Vec<Call>,
-    pub rates: Rates,
-    pub counts: Counts,
-    /// Jobs waiting for the breaker to let them through.
-    pub held: usize,
-    /// Jobs handed to the sender pool and not yet reported back.
-    pub in_flight: u64,
-    pub probes_in_flight: usize,
-    pub opened_at: Option<String>,
-    pub next_probe_at: Option<String>,
-}
 
 pub struct Breaker;
 
