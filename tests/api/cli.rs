@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use belfry::auth::JwtKeys;
 use belfry::config::Config;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use tokio_tungstenite::connect_async;
 
-use super::helpers::{JWT_SECRET, fresh_database_url};
+use super::helpers::{JWT_SECRET, broadcast_at, fresh_database_url, login_at};
 
 const BIN: &str = env!("CARGO_BIN_EXE_belfry");
 
@@ -166,20 +166,11 @@ async fn start_demo(db: &str) -> (tokio::process::Child, String, String) {
 async fn the_demo_delivers_through_the_sandbox_carrier_and_reseeds_idempotently() {
     let db = fresh_database_url().await;
     let (mut child, url, token) = start_demo(&db).await;
-    let http = reqwest::Client::new();
 
     let ws_url = format!("{}/ws?token={token}", url.replacen("http", "ws", 1));
     let (mut socket, _) = connect_async(ws_url).await.unwrap();
     use futures_util::StreamExt;
-    let response = http
-        .post(format!("{url}/api/messages"))
-        .bearer_auth(&token)
-        .json(&json!({"body": "Potluck on Sunday", "allMembers": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
-    let accepted: Value = response.json().await.unwrap();
+    let accepted = broadcast_at(&url, &token, "Potluck on Sunday").await;
     assert_eq!(accepted["recipientCount"], 10);
 
     // The sandbox posts signed webhooks back; the socket sees every recipient delivered.
@@ -202,19 +193,10 @@ async fn the_demo_delivers_through_the_sandbox_carrier_and_reseeds_idempotently(
 
     // Again on the same database: the same churches, users and members, no duplicates.
     let (mut child, url, _) = start_demo(&db).await;
-    let login: Value = http
-        .post(format!("{url}/api/auth/login"))
-        .json(&json!({"email": "staff@grace.example", "password": belfry::demo::DEMO_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap();
-    let members: Value = http
+    let token = login_at(&url, "staff@grace.example", belfry::demo::DEMO_PASSWORD).await;
+    let members: Value = reqwest::Client::new()
         .get(format!("{url}/api/members"))
-        .bearer_auth(token)
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()

@@ -278,6 +278,34 @@ impl TestApp {
     }
 }
 
+/// Logs in to a server started as a child process; returns the token.
+pub async fn login_at(url: &str, email: &str, password: &str) -> String {
+    let login: Value = reqwest::Client::new()
+        .post(format!("{url}/api/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["token"].as_str().expect("logged in").to_owned()
+}
+
+/// Sends `body` to every member through a server started as a child process; returns the
+/// receipt.
+pub async fn broadcast_at(url: &str, token: &str, body: &str) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{url}/api/messages"))
+        .bearer_auth(token)
+        .json(&json!({"body": body, "allMembers": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    response.json().await.unwrap()
+}
+
 pub struct WsClient {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
 use super::fake_telnyx::{API_KEY, FakeTelnyx};
-use super::helpers::{JWT_SECRET, PASSWORD, fresh_database_url, spawn_app};
+use super::helpers::{JWT_SECRET, PASSWORD, broadcast_at, fresh_database_url, login_at, spawn_app};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_idempotency_key_replays_the_first_answer_and_sends_nothing_new() {
@@ -133,27 +133,9 @@ async fn a_server_killed_mid_send_resumes_and_every_recipient_ends_final_without
     wait_until_up(&url).await;
 
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{url}/api/auth/login"))
-        .json(&json!({"email": "staff@crash.test", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_owned();
-    let accepted = http
-        .post(format!("{url}/api/messages"))
-        .bearer_auth(&token)
-        .json(&json!({"body": "Evacuation drill at noon", "allMembers": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(accepted.status(), 202);
-    let message_id = accepted.json::<Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let token = login_at(&url, "staff@crash.test", PASSWORD).await;
+    let receipt = broadcast_at(&url, &token, "Evacuation drill at noon").await;
+    let message_id = receipt["id"].as_i64().unwrap();
 
     // Mid-send: some recipients sent, some in flight, most not yet started.
     telnyx.wait_for_requests(120).await;
