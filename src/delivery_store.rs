@@ -5,7 +5,8 @@ use std::time::Duration;
 use belfry_actors::delivery::SendJob;
 use belfry_actors::events::MessageEvent;
 use belfry_actors::ports::{
-    AttemptRecord, AttemptStart, DeadLetter, DeliveryStore, PortFuture, Recovery, StoreError,
+    AttemptRecord, AttemptStart, DeadLetter, DeliveryStore, PortFuture, Recovery, ReportOutcome,
+    StatusReport, StoreError,
 };
 use diesel_async::AsyncConnection;
 
@@ -164,6 +165,17 @@ impl DeliveryStore for PgDeliveryStore {
     ) -> PortFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             outbox::schedule_retry(&self.pool, recipient_id, &attempt, delay)
+                .await
+                .map_err(store_error)
+        })
+    }
+
+    fn apply_reports(
+        &self,
+        reports: Vec<StatusReport>,
+    ) -> PortFuture<'_, Result<Vec<ReportOutcome>, StoreError>> {
+        Box::pin(async move {
+            db::reports::apply(&self.pool, &reports)
                 .await
                 .map_err(store_error)
         })

@@ -10,6 +10,7 @@ pub mod dlq;
 pub mod events;
 pub mod limiter;
 pub mod ports;
+pub mod reports;
 pub mod rooms;
 pub mod stats;
 mod supervisor;

@@ -101,6 +101,39 @@ pub enum AttemptStart {
     OptedOut(Option<MessageEvent>),
 }
 
+/// How a status counts towards its message's totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalCount {
+    NotFinal,
+    Delivered,
+    Failed,
+}
+
+/// A carrier's report about one recipient, as it arrived in a webhook.
+#[derive(Debug, Clone)]
+pub struct StatusReport {
+    pub event_id: String,
+    pub event_type: String,
+    pub provider_message_id: String,
+    pub status: String,
+    /// Statuses are ordered; a report ranked at or below the recipient's status is stale.
+    pub rank: i16,
+    pub counts_as: FinalCount,
+    pub failure_reason: Option<String>,
+}
+
+/// What became of one report.
+#[derive(Debug, Clone)]
+pub enum ReportOutcome {
+    Applied(Box<MessageEvent>),
+    /// The recipient is already at this stage or later (the event id is recorded).
+    Stale,
+    /// This event id was applied before.
+    Duplicate,
+    /// No recipient has this carrier message id yet; nothing was recorded.
+    Unknown,
+}
+
 /// What start-up found of sends interrupted by the previous process's end.
 #[derive(Debug, Default)]
 pub struct Recovery {
@@ -150,6 +183,12 @@ pub trait DeliveryStore: Send + Sync + 'static {
         attempt: AttemptRecord,
         delay: Duration,
     ) -> PortFuture<'_, Result<(), StoreError>>;
+
+    /// Applies a batch of carrier reports in one transaction, in order; one outcome per report.
+    fn apply_reports(
+        &self,
+        reports: Vec<StatusReport>,
+    ) -> PortFuture<'_, Result<Vec<ReportOutcome>, StoreError>>;
 
     /// Start-up: hands back claimed recipients and reports those whose send was interrupted.
     fn recover_interrupted(&self) -> PortFuture<'_, Result<Recovery, StoreError>>;

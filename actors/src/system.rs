@@ -16,7 +16,10 @@ use crate::delivery::{DeliveryConfig, SendJob};
 use crate::dlq::{DeadLetterQueue, DlqArgs, DlqMsg};
 use crate::events::{MessageEvent, RoomEvent};
 use crate::limiter::LimiterSupervisor;
-use crate::ports::{DeadLetter, DeliveryStore, EventSink, PortFuture, SmsGateway};
+use crate::ports::{
+    DeadLetter, DeliveryStore, EventSink, PortFuture, ReportOutcome, SmsGateway, StatusReport,
+};
+use crate::reports::{ReportMsg, ReportWriter, ReportWriterArgs};
 use crate::rooms::{ConnectionId, RoomsMsg, RoomsSupervisor, RoomsSupervisorArgs};
 use crate::stats::{ActorNode, ActorStats, Mailbox, StatsRegistry};
 use crate::supervisor::{ChildSpec, RootMsg, RootSupervisor};
@@ -33,6 +36,7 @@ pub struct Directory {
     delivery: RwLock<Option<Mailbox<BreakerMsg>>>,
     dlq: RwLock<Option<Mailbox<DlqMsg>>>,
     outbox: RwLock<Option<Mailbox<OutboxMsg>>>,
+    reports: RwLock<Option<Mailbox<ReportMsg>>>,
 }
 
 fn current<M: ractor::Message>(slot: &RwLock<Option<Mailbox<M>>>) -> Option<Mailbox<M>> {
@@ -75,6 +79,21 @@ impl Directory {
                 |reply| RoomsMsg::Members { room, reply },
                 Some(CALL_TIMEOUT),
             )
+            .await
+            .ok()?
+            .success_or(())
+            .ok()
+    }
+
+    /// Applies a carrier report (batched with others) and returns what became of it. `None` if
+    /// the report writer is not running or did not answer in time.
+    pub async fn report_status(
+        &self,
+        report: StatusReport,
+    ) -> Option<Result<ReportOutcome, String>> {
+        let m = current(&self.reports)?;
+        m.actor()
+            .call(|reply| ReportMsg::Report(report, reply), Some(CALL_TIMEOUT))
             .await
             .ok()?
             .success_or(())
@@ -164,6 +183,7 @@ impl ActorSystem {
         let directory = Arc::new(Directory::default());
         let registry = Arc::new(StatsRegistry::default());
         let outbox_store = Arc::clone(&store);
+        let reports_store = Arc::clone(&store);
 
         let rooms = {
             let (directory, registry) = (Arc::clone(&directory), Arc::clone(&registry));
@@ -288,12 +308,42 @@ impl ActorSystem {
             }
         };
 
+        let reports = {
+            let (directory, registry, store) = (
+                Arc::clone(&directory),
+                Arc::clone(&registry),
+                Arc::clone(&reports_store),
+            );
+            ChildSpec {
+                name: "reports",
+                start: Box::new(move |sup, restarts| {
+                    let (directory, registry, store) = (
+                        Arc::clone(&directory),
+                        Arc::clone(&registry),
+                        Arc::clone(&store),
+                    );
+                    boxed(async move {
+                        let stats = ActorStats::new("report-writer", "reports", restarts);
+                        let args = ReportWriterArgs {
+                            store,
+                            directory: Arc::clone(&directory),
+                            stats: Arc::clone(&stats),
+                        };
+                        let actor =
+                            spawn_registered(ReportWriter, args, sup, &registry, &stats).await?;
+                        replace(&directory.reports, Mailbox::new(actor.clone(), stats));
+                        Ok(actor.get_cell())
+                    })
+                }),
+            }
+        };
+
         let (root, _) = Actor::spawn(
             None,
             RootSupervisor,
             // Rooms, the DLQ and the breaker start before the outbox, so that the work it
             // recovers and claims finds them.
-            vec![rooms, limiter, dlq, delivery, outbox],
+            vec![rooms, limiter, dlq, reports, delivery, outbox],
         )
         .await?;
         registry.insert(root.get_id(), ActorStats::new("supervisor", "root", 0));

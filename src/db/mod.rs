@@ -9,6 +9,7 @@ pub mod messages;
 pub mod new_message;
 pub mod outbox;
 pub mod redrive;
+pub mod reports;
 pub mod schema;
 pub mod totals;
 pub mod users;

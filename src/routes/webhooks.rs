@@ -2,6 +2,7 @@
 //! applied. Status reports move a recipient forward (never backward) and publish the change;
 //! inbound STOP or START messages opt the sender out or back in.
 
+use belfry_actors::ports::{FinalCount, ReportOutcome, StatusReport};
 use diesel_async::AsyncConnection;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -9,8 +10,7 @@ use warp::{Filter, Rejection};
 
 use super::{json_reply, with_state};
 use crate::app::AppState;
-use crate::db::messages::{RecipientKey, Transition, TransitionOutcome, transition};
-use crate::db::{self, members, totals, webhook_events};
+use crate::db::{self, members, webhook_events};
 use crate::domain::{OptKeyword, RecipientStatus};
 use crate::error::{ApiError, ApiResult, into_response};
 use crate::telnyx::webhook::{Envelope, EventData};
@@ -35,17 +35,6 @@ fn ok(outcome: &str) -> ApiResult {
         StatusCode::OK,
         &serde_json::json!({ "outcome": outcome }),
     ))
-}
-
-enum ApplyError {
-    Db(diesel::result::Error),
-    UnknownMessage,
-}
-
-impl From<diesel::result::Error> for ApplyError {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Db(e)
-    }
 }
 
 async fn receive(
@@ -123,45 +112,36 @@ async fn status_report(state: AppState, event: EventData) -> ApiResult {
         .flatten()
         .or_else(|| status.is_failure().then(|| status.as_str().to_owned()));
 
-    let mut conn = db::get(&state.pool).await?;
-    let applied = conn
-        .transaction::<_, ApplyError, _>(async |conn| {
-            if !webhook_events::record_new(conn, &event.id, &event.event_type).await? {
-                return Ok(None);
-            }
-            let outcome = transition(
-                conn,
-                Transition {
-                    key: RecipientKey::ProviderMessageId(&event.payload.id),
-                    status,
-                    provider_message_id: None,
-                    failure_reason: failure_reason.as_deref(),
-                    finishes_outbox: false,
-                },
-            )
-            .await?;
-            match outcome {
-                // Not recorded: Telnyx retries, and by then the send may have been recorded.
-                TransitionOutcome::UnknownRecipient => Err(ApplyError::UnknownMessage),
-                TransitionOutcome::Stale => Ok(Some(None)),
-                TransitionOutcome::Applied(applied) => Ok(Some(Some(applied))),
-            }
-        })
-        .await;
-    match applied {
-        Ok(None) => ok("duplicate"),
-        Ok(Some(None)) => ok("stale"),
-        Ok(Some(Some(applied))) => {
-            drop(conn);
-            let change = totals::record(&state.counters, &applied).await?;
-            state.system.directory().publish_message_event(&change);
-            ok("applied")
-        }
-        Err(ApplyError::UnknownMessage) => Err(ApiError::new(
+    let report = StatusReport {
+        event_id: event.id,
+        event_type: event.event_type,
+        provider_message_id: event.payload.id,
+        status: status.as_str().to_owned(),
+        rank: status.rank(),
+        counts_as: match (status.is_final(), status.is_failure()) {
+            (true, false) => FinalCount::Delivered,
+            (true, true) => FinalCount::Failed,
+            _ => FinalCount::NotFinal,
+        },
+        failure_reason,
+    };
+    let carrier_id = report.provider_message_id.clone();
+    let outcome = state
+        .system
+        .directory()
+        .report_status(report)
+        .await
+        .ok_or_else(|| ApiError::unavailable("status reports cannot be applied right now"))?
+        .map_err(ApiError::internal)?;
+    match outcome {
+        ReportOutcome::Applied(_) => ok("applied"),
+        ReportOutcome::Stale => ok("stale"),
+        ReportOutcome::Duplicate => ok("duplicate"),
+        // Not recorded: Telnyx retries, and by then the send may have been recorded.
+        ReportOutcome::Unknown => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_message",
-            format!("no recipient has carrier message id {}", event.payload.id),
+            format!("no recipient has carrier message id {carrier_id}"),
         )),
-        Err(ApplyError::Db(e)) => Err(ApiError::internal(e)),
     }
 }

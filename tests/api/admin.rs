@@ -25,7 +25,9 @@ async fn admins_see_the_live_tree_and_the_breaker_staff_do_not() {
     assert_eq!(tree["name"], "root");
     let mut all = Vec::new();
     names(&tree, &mut all);
-    for expected in ["rooms", "limiter", "dlq", "breaker", "senders", "outbox"] {
+    for expected in [
+        "rooms", "limiter", "dlq", "breaker", "senders", "outbox", "reports",
+    ] {
         assert!(
             all.iter().any(|n| n == expected),
             "{expected} missing from {all:?}"
@@ -48,7 +50,10 @@ async fn admins_see_the_live_tree_and_the_breaker_staff_do_not() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(top, ["breaker", "dlq", "limiter", "outbox", "rooms"]);
+    assert_eq!(
+        top,
+        ["breaker", "dlq", "limiter", "outbox", "reports", "rooms"]
+    );
     assert!(
         tree["children"]
             .as_array()

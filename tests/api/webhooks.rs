@@ -183,3 +183,91 @@ async fn a_report_for_an_unknown_message_is_refused_so_telnyx_retries_it() {
     // Not recorded as seen: the retry is looked at again.
     assert_eq!(app.telnyx.post_webhook(&app.url, &body).await.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_arriving_together_are_applied_once_each_with_increasing_totals() {
+    let app = spawn_app().await;
+    let token = app.login(&app.grace.staff_email).await;
+    let mut socket = app.connect(&token).await;
+    let id = app.send(&token, &app.grace.member_ids).await;
+    let message = app
+        .wait_for_message(&token, id, |m| {
+            m["recipients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["providerMessageId"].is_string())
+        })
+        .await;
+    let mut bodies = Vec::new();
+    for (i, r) in message["recipients"].as_array().unwrap().iter().enumerate() {
+        let (pid, phone) = (
+            r["providerMessageId"].as_str().unwrap(),
+            r["phone"].as_str().unwrap(),
+        );
+        bodies.push(FakeTelnyx::event(
+            &format!("s{i}"),
+            "message.sent",
+            pid,
+            phone,
+            "sent",
+            json!([]),
+        ));
+        let done = FakeTelnyx::event(
+            &format!("f{i}"),
+            "message.finalized",
+            pid,
+            phone,
+            "delivered",
+            json!([]),
+        );
+        bodies.push(done.clone());
+        bodies.push(done);
+    }
+    bodies.push(FakeTelnyx::event(
+        "x",
+        "message.sent",
+        "40000000-0000-0000-0000-00000000000f",
+        "+12025550100",
+        "sent",
+        json!([]),
+    ));
+    let responses =
+        futures_util::future::join_all(bodies.iter().map(|b| app.telnyx.post_webhook(&app.url, b)))
+            .await;
+    let mut outcomes = Vec::new();
+    for response in responses {
+        if response.status() == 404 {
+            outcomes.push("unknown".to_owned());
+            continue;
+        }
+        assert_eq!(response.status(), 200);
+        outcomes.push(
+            response.json::<Value>().await.unwrap()["outcome"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let count = |o: &str| outcomes.iter().filter(|x| *x == o).count();
+    assert_eq!(count("unknown"), 1);
+    assert_eq!(count("duplicate"), 3, "{outcomes:?}");
+    // A `sent` may arrive after its `delivered` in the same burst and be stale.
+    assert_eq!(count("applied") + count("stale"), 6, "{outcomes:?}");
+    assert!(count("applied") >= 3);
+
+    let frames = socket
+        .until(std::time::Duration::from_secs(5), |f| {
+            f["deliveredCount"] == 3
+        })
+        .await;
+    let delivered: Vec<i64> = frames
+        .iter()
+        .filter(|f| f["type"] == "message:delivered")
+        .map(|f| f["deliveredCount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(delivered, [1, 2, 3], "each delivery counted once, in order");
+    let message = app.get_json(&format!("/api/messages/{id}"), &token).await;
+    assert_eq!(message["status"], "delivered");
+    assert_eq!(message["deliveredCount"], 3);
+}
