@@ -5,8 +5,8 @@ use std::time::Duration;
 use belfry_actors::delivery::SendJob;
 use belfry_actors::events::MessageEvent;
 use belfry_actors::ports::{
-    AttemptRecord, AttemptStart, DeadLetter, DeliveryStore, PortFuture, Recovery, ReportOutcome,
-    StatusReport, StoreError,
+    AttemptRecord, AttemptStart, DeadLetter, DeliveryStore, PortFuture, Recovery, Report,
+    ReportOutcome, StoreError,
 };
 use diesel_async::AsyncConnection;
 
@@ -56,32 +56,6 @@ impl PgDeliveryStore {
                 }
             },
         )
-    }
-
-    async fn accepted(
-        &self,
-        recipient_id: i64,
-        provider_message_id: String,
-    ) -> Result<Option<MessageEvent>, StoreError> {
-        let mut conn = db::get(&self.pool).await.map_err(store_error)?;
-        let outcome = transition(
-            &mut conn,
-            Transition {
-                key: RecipientKey::Id(recipient_id),
-                status: RecipientStatus::Queued,
-                provider_message_id: Some(&provider_message_id),
-                failure_reason: None,
-                finishes_outbox: true,
-            },
-        )
-        .await
-        .map_err(store_error)?;
-        drop(conn);
-        self.publishable(match outcome {
-            TransitionOutcome::Applied(applied) => Some(applied),
-            _ => None,
-        })
-        .await
     }
 
     async fn dead(&self, letter: DeadLetter) -> Result<Option<MessageEvent>, StoreError> {
@@ -149,14 +123,6 @@ impl DeliveryStore for PgDeliveryStore {
         boxed(members::opt_out_recipient(&self.pool, recipient_id))
     }
 
-    fn mark_accepted(
-        &self,
-        recipient_id: i64,
-        provider_message_id: String,
-    ) -> PortFuture<'_, Result<Option<MessageEvent>, StoreError>> {
-        Box::pin(self.accepted(recipient_id, provider_message_id))
-    }
-
     fn schedule_retry(
         &self,
         recipient_id: i64,
@@ -172,7 +138,7 @@ impl DeliveryStore for PgDeliveryStore {
 
     fn apply_reports(
         &self,
-        reports: Vec<StatusReport>,
+        reports: Vec<Report>,
     ) -> PortFuture<'_, Result<Vec<ReportOutcome>, StoreError>> {
         Box::pin(async move {
             db::reports::apply(&self.pool, &reports)

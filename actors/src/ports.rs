@@ -122,6 +122,18 @@ pub struct StatusReport {
     pub failure_reason: Option<String>,
 }
 
+/// Something that moves a recipient forward, applied in batches by the report writer.
+#[derive(Debug, Clone)]
+pub enum Report {
+    /// The carrier accepted the send and gave it this id.
+    Accepted {
+        recipient_id: i64,
+        provider_message_id: String,
+    },
+    /// A carrier webhook about a send.
+    Carrier(StatusReport),
+}
+
 /// What became of one report.
 #[derive(Debug, Clone)]
 pub enum ReportOutcome {
@@ -170,12 +182,6 @@ pub trait DeliveryStore: Send + Sync + 'static {
     /// The carrier says the recipient replied STOP: the member is opted out.
     fn opt_out_recipient(&self, recipient_id: i64) -> PortFuture<'_, Result<(), StoreError>>;
 
-    fn mark_accepted(
-        &self,
-        recipient_id: i64,
-        provider_message_id: String,
-    ) -> PortFuture<'_, Result<Option<MessageEvent>, StoreError>>;
-
     /// Stores a failed attempt and makes the recipient due again after `delay`.
     fn schedule_retry(
         &self,
@@ -184,10 +190,11 @@ pub trait DeliveryStore: Send + Sync + 'static {
         delay: Duration,
     ) -> PortFuture<'_, Result<(), StoreError>>;
 
-    /// Applies a batch of carrier reports in one transaction, in order; one outcome per report.
+    /// Applies a batch of reports in one transaction, acceptances first, then carrier reports
+    /// in order; one outcome per report, in the order given.
     fn apply_reports(
         &self,
-        reports: Vec<StatusReport>,
+        reports: Vec<Report>,
     ) -> PortFuture<'_, Result<Vec<ReportOutcome>, StoreError>>;
 
     /// Start-up: hands back claimed recipients and reports those whose send was interrupted.

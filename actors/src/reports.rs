@@ -1,10 +1,11 @@
-//! The report writer: applies carrier status reports (webhooks) to the database in batches.
+//! The report writer: applies what moves recipients forward (the carrier's acceptance of a
+//! send, and its webhooks) to the database in batches.
 //!
-//! Webhooks arrive thousands per second during a broadcast. Applied one by one, each costs a
+//! Both arrive thousands per second during a broadcast. Applied one by one, each costs a
 //! transaction of several round trips; here they queue for at most a couple of milliseconds
 //! (or until a batch is full) and a batch is applied in one transaction of a few statements.
-//! Each webhook request waits for its own outcome, so nothing is acknowledged to the carrier
-//! before it is committed; applied changes are published in the order they were applied.
+//! Each caller waits for its own outcome, so no webhook is acknowledged to the carrier before
+//! it is committed; applied changes are published in the order they were applied.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use crate::Directory;
-use crate::ports::{DeliveryStore, ReportOutcome, StatusReport};
+use crate::ports::{DeliveryStore, Report, ReportOutcome};
 use crate::stats::{ActorStats, Mailbox};
 
 /// Reports in one batch at most.
@@ -23,7 +24,7 @@ const BATCH_WINDOW: Duration = Duration::from_millis(2);
 pub type ReportReply = RpcReplyPort<Result<ReportOutcome, String>>;
 
 pub enum ReportMsg {
-    Report(StatusReport, ReportReply),
+    Report(Report, ReportReply),
     Flush,
 }
 
@@ -37,7 +38,7 @@ pub struct ReportWriterArgs {
 
 pub struct ReportWriterState {
     args: ReportWriterArgs,
-    pending: Vec<(StatusReport, ReportReply)>,
+    pending: Vec<(Report, ReportReply)>,
     flush_scheduled: bool,
 }
 

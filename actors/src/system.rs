@@ -17,7 +17,7 @@ use crate::dlq::{DeadLetterQueue, DlqArgs, DlqMsg};
 use crate::events::{MessageEvent, RoomEvent};
 use crate::limiter::LimiterSupervisor;
 use crate::ports::{
-    DeadLetter, DeliveryStore, EventSink, PortFuture, ReportOutcome, SmsGateway, StatusReport,
+    DeadLetter, DeliveryStore, EventSink, PortFuture, Report, ReportOutcome, SmsGateway,
 };
 use crate::reports::{ReportMsg, ReportWriter, ReportWriterArgs};
 use crate::rooms::{ConnectionId, RoomsMsg, RoomsSupervisor, RoomsSupervisorArgs};
@@ -85,12 +85,9 @@ impl Directory {
             .ok()
     }
 
-    /// Applies a carrier report (batched with others) and returns what became of it. `None` if
-    /// the report writer is not running or did not answer in time.
-    pub async fn report_status(
-        &self,
-        report: StatusReport,
-    ) -> Option<Result<ReportOutcome, String>> {
+    /// Applies a report (batched with others) and returns what became of it. `None` if the
+    /// report writer is not running or did not answer in time.
+    pub async fn report(&self, report: Report) -> Option<Result<ReportOutcome, String>> {
         let m = current(&self.reports)?;
         m.actor()
             .call(|reply| ReportMsg::Report(report, reply), Some(CALL_TIMEOUT))

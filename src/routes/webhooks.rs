@@ -2,7 +2,7 @@
 //! applied. Status reports move a recipient forward (never backward) and publish the change;
 //! inbound STOP or START messages opt the sender out or back in.
 
-use belfry_actors::ports::{FinalCount, ReportOutcome, StatusReport};
+use belfry_actors::ports::{FinalCount, Report, ReportOutcome, StatusReport};
 use diesel_async::AsyncConnection;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -129,7 +129,7 @@ async fn status_report(state: AppState, event: EventData) -> ApiResult {
     let outcome = state
         .system
         .directory()
-        .report_status(report)
+        .report(Report::Carrier(report))
         .await
         .ok_or_else(|| ApiError::unavailable("status reports cannot be applied right now"))?
         .map_err(ApiError::internal)?;

@@ -13,8 +13,8 @@ use super::pacer::Pacer;
 use super::{DeliveryConfig, SendJob};
 use crate::Directory;
 use crate::ports::{
-    AttemptRecord, AttemptStart, DeadLetter, DeliveryStore, FailureKind, OutboundSms, SendFailure,
-    SmsGateway,
+    AttemptRecord, AttemptStart, DeadLetter, DeliveryStore, FailureKind, OutboundSms, Report,
+    SendFailure, SmsGateway,
 };
 use crate::stats::{ActorStats, Mailbox};
 
@@ -80,13 +80,20 @@ impl SenderWorker {
         match self.call_carrier(job).await {
             Ok(provider_id) => {
                 ctx.pacer.succeeded().await;
-                match ctx.store.mark_accepted(job.recipient_id, provider_id).await {
-                    Ok(Some(event)) => ctx.directory.publish_message_event(&event),
-                    Ok(None) => {}
-                    Err(err) => tracing::error!(
+                let accepted = Report::Accepted {
+                    recipient_id: job.recipient_id,
+                    provider_message_id: provider_id,
+                };
+                match ctx.directory.report(accepted).await {
+                    Some(Ok(_)) => {}
+                    Some(Err(err)) => tracing::error!(
                         recipient = job.recipient_id,
                         %err,
                         "carrier accepted the SMS but recording it failed"
+                    ),
+                    None => tracing::error!(
+                        recipient = job.recipient_id,
+                        "carrier accepted the SMS but the report writer did not answer"
                     ),
                 }
                 Outcome::Accepted
