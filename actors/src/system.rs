@@ -179,160 +179,112 @@ impl ActorSystem {
     ) -> Result<Self, SpawnErr> {
         let directory = Arc::new(Directory::default());
         let registry = Arc::new(StatsRegistry::default());
-        let outbox_store = Arc::clone(&store);
-        let reports_store = Arc::clone(&store);
 
         let rooms = {
-            let (directory, registry) = (Arc::clone(&directory), Arc::clone(&registry));
-            ChildSpec {
-                name: "rooms",
-                start: Box::new(move |sup, restarts| {
-                    let (directory, registry) = (Arc::clone(&directory), Arc::clone(&registry));
-                    boxed(async move {
-                        let stats = ActorStats::new("supervisor", "rooms", restarts);
-                        let args = RoomsSupervisorArgs {
-                            stats: Arc::clone(&stats),
-                            registry: Arc::clone(&registry),
-                        };
-                        let actor =
-                            spawn_registered(RoomsSupervisor, args, sup, &registry, &stats).await?;
-                        replace(&directory.rooms, Mailbox::new(actor.clone(), stats));
-                        Ok(actor.get_cell())
-                    })
-                }),
-            }
+            let registry_for_rooms = Arc::clone(&registry);
+            service(
+                ("rooms", "supervisor"),
+                &directory,
+                &registry,
+                Some(|d, m| replace(&d.rooms, m)),
+                move |stats| {
+                    let registry = Arc::clone(&registry_for_rooms);
+                    (RoomsSupervisor, RoomsSupervisorArgs { stats, registry })
+                },
+            )
         };
-        let limiter = {
-            let registry = Arc::clone(&registry);
-            ChildSpec {
-                name: "limiter",
-                start: Box::new(move |sup, restarts| {
-                    let registry = Arc::clone(&registry);
-                    boxed(async move {
-                        let stats = ActorStats::new("supervisor", "limiter", restarts);
-                        let actor = spawn_registered(
-                            LimiterSupervisor,
-                            Arc::clone(&stats),
-                            sup,
-                            &registry,
-                            &stats,
-                        )
-                        .await?;
-                        Ok(actor.get_cell())
-                    })
-                }),
-            }
-        };
+        let limiter = service(
+            ("limiter", "supervisor"),
+            &directory,
+            &registry,
+            None,
+            |stats| (LimiterSupervisor, stats),
+        );
         let dlq = {
-            let (directory, registry, store) = (
-                Arc::clone(&directory),
-                Arc::clone(&registry),
-                Arc::clone(&store),
-            );
-            ChildSpec {
-                name: "dlq",
-                start: Box::new(move |sup, restarts| {
-                    let (directory, registry, store) = (
-                        Arc::clone(&directory),
-                        Arc::clone(&registry),
-                        Arc::clone(&store),
-                    );
-                    boxed(async move {
-                        let stats = ActorStats::new("dead-letter-queue", "dlq", restarts);
-                        let args = DlqArgs {
+            let (store, dir) = (Arc::clone(&store), Arc::clone(&directory));
+            service(
+                ("dlq", "dead-letter-queue"),
+                &directory,
+                &registry,
+                Some(|d, m| replace(&d.dlq, m)),
+                move |stats| {
+                    let (store, directory) = (Arc::clone(&store), Arc::clone(&dir));
+                    (
+                        DeadLetterQueue,
+                        DlqArgs {
                             store,
-                            directory: Arc::clone(&directory),
-                            stats: Arc::clone(&stats),
-                        };
-                        let actor =
-                            spawn_registered(DeadLetterQueue, args, sup, &registry, &stats).await?;
-                        replace(&directory.dlq, Mailbox::new(actor.clone(), stats));
-                        Ok(actor.get_cell())
-                    })
-                }),
-            }
+                            directory,
+                            stats,
+                        },
+                    )
+                },
+            )
+        };
+        let reports = {
+            let (store, dir) = (Arc::clone(&store), Arc::clone(&directory));
+            service(
+                ("reports", "report-writer"),
+                &directory,
+                &registry,
+                Some(|d, m| replace(&d.reports, m)),
+                move |stats| {
+                    let (store, directory) = (Arc::clone(&store), Arc::clone(&dir));
+                    (
+                        ReportWriter,
+                        ReportWriterArgs {
+                            store,
+                            directory,
+                            stats,
+                        },
+                    )
+                },
+            )
         };
         let delivery = {
-            let (directory, registry) = (Arc::clone(&directory), Arc::clone(&registry));
-            let delivery_config = config.delivery.clone();
-            ChildSpec {
-                name: "breaker",
-                start: Box::new(move |sup, restarts| {
-                    let args = BreakerArgs {
-                        config: delivery_config.clone(),
-                        gateway: Arc::clone(&gateway),
-                        store: Arc::clone(&store),
-                        directory: Arc::clone(&directory),
-                        stats: ActorStats::new("circuit-breaker", "breaker", restarts),
-                        registry: Arc::clone(&registry),
-                    };
-                    let (directory, registry) = (Arc::clone(&directory), Arc::clone(&registry));
-                    boxed(async move {
-                        let stats = Arc::clone(&args.stats);
-                        let actor = spawn_registered(Breaker, args, sup, &registry, &stats).await?;
-                        replace(&directory.delivery, Mailbox::new(actor.clone(), stats));
-                        Ok(actor.get_cell())
-                    })
-                }),
-            }
-        };
-
-        let outbox = {
-            let (directory, registry) = (Arc::clone(&directory), Arc::clone(&registry));
-            let (batch, poll) = (config.delivery.outbox_batch, config.delivery.outbox_poll);
-            ChildSpec {
-                name: "outbox",
-                start: Box::new(move |sup, restarts| {
-                    let (directory, registry, store) = (
-                        Arc::clone(&directory),
-                        Arc::clone(&registry),
-                        Arc::clone(&outbox_store),
-                    );
-                    boxed(async move {
-                        let stats = ActorStats::new("outbox", "outbox", restarts);
-                        let args = OutboxArgs {
-                            store,
-                            directory: Arc::clone(&directory),
-                            stats: Arc::clone(&stats),
-                            batch,
-                            poll,
-                        };
-                        let actor = spawn_registered(Outbox, args, sup, &registry, &stats).await?;
-                        replace(&directory.outbox, Mailbox::new(actor.clone(), stats));
-                        Ok(actor.get_cell())
-                    })
-                }),
-            }
-        };
-
-        let reports = {
-            let (directory, registry, store) = (
+            let (store, dir, reg) = (
+                Arc::clone(&store),
                 Arc::clone(&directory),
                 Arc::clone(&registry),
-                Arc::clone(&reports_store),
             );
-            ChildSpec {
-                name: "reports",
-                start: Box::new(move |sup, restarts| {
-                    let (directory, registry, store) = (
-                        Arc::clone(&directory),
-                        Arc::clone(&registry),
-                        Arc::clone(&store),
-                    );
-                    boxed(async move {
-                        let stats = ActorStats::new("report-writer", "reports", restarts);
-                        let args = ReportWriterArgs {
-                            store,
-                            directory: Arc::clone(&directory),
-                            stats: Arc::clone(&stats),
-                        };
-                        let actor =
-                            spawn_registered(ReportWriter, args, sup, &registry, &stats).await?;
-                        replace(&directory.reports, Mailbox::new(actor.clone(), stats));
-                        Ok(actor.get_cell())
-                    })
-                }),
-            }
+            let config = config.delivery.clone();
+            service(
+                ("breaker", "circuit-breaker"),
+                &directory,
+                &registry,
+                Some(|d, m| replace(&d.delivery, m)),
+                move |stats| {
+                    let args = BreakerArgs {
+                        config: config.clone(),
+                        gateway: Arc::clone(&gateway),
+                        store: Arc::clone(&store),
+                        directory: Arc::clone(&dir),
+                        stats,
+                        registry: Arc::clone(&reg),
+                    };
+                    (Breaker, args)
+                },
+            )
+        };
+        let outbox = {
+            let (store, dir) = (Arc::clone(&store), Arc::clone(&directory));
+            let (batch, poll) = (config.delivery.outbox_batch, config.delivery.outbox_poll);
+            service(
+                ("outbox", "outbox"),
+                &directory,
+                &registry,
+                Some(|d, m| replace(&d.outbox, m)),
+                move |stats| {
+                    let (store, directory) = (Arc::clone(&store), Arc::clone(&dir));
+                    let args = OutboxArgs {
+                        store,
+                        directory,
+                        stats,
+                        batch,
+                        poll,
+                    };
+                    (Outbox, args)
+                },
+            )
         };
 
         let (root, _) = Actor::spawn(
@@ -364,6 +316,40 @@ impl ActorSystem {
     /// being stopped.
     pub async fn shutdown(&self) {
         stop_tree(self.root.get_cell()).await;
+    }
+}
+
+/// Where a service's new mailbox goes in the directory.
+type Register<M> = fn(&Directory, Mailbox<M>);
+
+/// A top-level child: on every (re)start, fresh counters, the actor and its arguments from
+/// `build`, and its mailbox written to the directory.
+fn service<A, F>(
+    (name, kind): (&'static str, &'static str),
+    directory: &Arc<Directory>,
+    registry: &Arc<StatsRegistry>,
+    register: Option<Register<A::Msg>>,
+    build: F,
+) -> ChildSpec
+where
+    A: Actor,
+    F: Fn(Arc<ActorStats>) -> (A, A::Arguments) + Send + Sync + 'static,
+{
+    let (directory, registry) = (Arc::clone(directory), Arc::clone(registry));
+    ChildSpec {
+        name,
+        start: Box::new(move |sup, restarts| {
+            let stats = ActorStats::new(kind, name, restarts);
+            let (actor, args) = build(Arc::clone(&stats));
+            let (directory, registry) = (Arc::clone(&directory), Arc::clone(&registry));
+            boxed(async move {
+                let actor_ref = spawn_registered(actor, args, sup, &registry, &stats).await?;
+                if let Some(register) = register {
+                    register(&directory, Mailbox::new(actor_ref.clone(), stats));
+                }
+                Ok(actor_ref.get_cell())
+            })
+        }),
     }
 }
 
