@@ -210,6 +210,32 @@ async fn a_server_killed_mid_send_resumes_and_every_recipient_ends_final_without
     assert_eq!(dead.len(), failed);
     assert!(dead.iter().all(|reason| reason.starts_with("interrupted")));
 
+    // Telnyx reports the accepted ones delivered: every recipient is then delivered or in the
+    // DLQ, each exactly once.
+    let accepted: Vec<(String, Option<String>)> = r::message_recipients
+        .filter(r::message_id.eq(message_id))
+        .filter(r::status.eq("queued"))
+        .select((r::phone, r::provider_message_id))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    for (n, chunk) in accepted.chunks(50).enumerate() {
+        let posts = chunk.iter().enumerate().map(|(i, (phone, pid))| {
+            let body = FakeTelnyx::event(
+                &format!("crash-{n}-{i}"),
+                "message.finalized",
+                pid.as_deref().unwrap(),
+                phone,
+                "delivered",
+                json!([]),
+            );
+            let (telnyx, url) = (&telnyx, &url);
+            async move { telnyx.post_webhook(url, &body).await.status() }
+        });
+        for status in futures_util::future::join_all(posts).await {
+            assert_eq!(status, 200);
+        }
+    }
     let message: Value = http
         .get(format!("{url}/api/messages/{message_id}"))
         .bearer_auth(&token)
@@ -220,5 +246,14 @@ async fn a_server_killed_mid_send_resumes_and_every_recipient_ends_final_without
         .await
         .unwrap();
     assert_eq!(message["failedCount"], failed);
+    assert_eq!(message["deliveredCount"], MEMBERS - failed);
+    assert_eq!(
+        message["status"],
+        if failed == 0 {
+            "delivered"
+        } else {
+            "completed"
+        }
+    );
     server.kill().await.unwrap();
 }
