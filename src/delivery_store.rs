@@ -10,7 +10,7 @@ use belfry_actors::ports::{
 };
 use diesel_async::AsyncConnection;
 
-use crate::db::messages::{Applied, RecipientKey, Transition, TransitionOutcome, transition};
+use crate::db::messages::{Applied, finish};
 use crate::db::outbox::Begin;
 use crate::db::{self, DbError, DbPool, dead_letters, members, outbox, totals};
 use crate::domain::RecipientStatus;
@@ -62,18 +62,9 @@ impl PgDeliveryStore {
         let mut conn = db::get(&self.pool).await.map_err(store_error)?;
         let applied = conn
             .transaction::<_, diesel::result::Error, _>(async |conn| {
-                let outcome = transition(
-                    conn,
-                    Transition {
-                        key: RecipientKey::Id(letter.recipient_id),
-                        status: RecipientStatus::Failed,
-                        provider_message_id: None,
-                        failure_reason: Some(&letter.reason),
-                        finishes_outbox: true,
-                    },
-                )
-                .await?;
-                let TransitionOutcome::Applied(applied) = outcome else {
+                let reason = &letter.reason;
+                let failed = RecipientStatus::Failed;
+                let Some(applied) = finish(conn, letter.recipient_id, failed, reason).await? else {
                     return Ok(None);
                 };
                 if let Some(last) = &letter.last_attempt {

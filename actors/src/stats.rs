@@ -58,10 +58,6 @@ impl ActorStats {
         self.handled.load(Ordering::Relaxed)
     }
 
-    pub fn restarts(&self) -> u64 {
-        self.restarts
-    }
-
     fn backlog(&self) -> u64 {
         self.sent
             .load(Ordering::Relaxed)
@@ -145,16 +141,6 @@ pub struct ActorNode {
     pub failures: u64,
     pub restarts: u64,
     pub children: Vec<ActorNode>,
-}
-
-impl ActorNode {
-    /// Depth-first search by name, for tests and tools.
-    pub fn find(&self, name: &str) -> Option<&ActorNode> {
-        if self.name == name {
-            return Some(self);
-        }
-        self.children.iter().find_map(|c| c.find(name))
-    }
 }
 
 /// An actor reference that counts what is sent through it.

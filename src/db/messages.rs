@@ -1,7 +1,6 @@
-//! Messages and their recipients: reading a send back, and applying one recipient status
-//! transition together with the message's running totals.
+//! Messages and their recipients: reading a send back, and ending a recipient Belfry gives up
+//! on (its running totals follow in `totals`).
 
-use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -66,48 +65,14 @@ pub async fn find(
     Ok(Some((message, recipients)))
 }
 
-/// Which recipient a report is about.
-#[derive(Debug, Clone, Copy)]
-pub enum RecipientKey<'a> {
-    Id(i64),
-    ProviderMessageId(&'a str),
-}
-
-type RecipientFilter<'a> = Box<
-    dyn BoxableExpression<message_recipients::table, Pg, SqlType = diesel::sql_types::Bool> + 'a,
->;
-
-impl<'a> RecipientKey<'a> {
-    fn matches(self) -> RecipientFilter<'a> {
-        match self {
-            RecipientKey::Id(id) => Box::new(message_recipients::id.eq(id)),
-            RecipientKey::ProviderMessageId(pid) => Box::new(
-                message_recipients::provider_message_id
-                    .eq(pid)
-                    .assume_not_null(),
-            ),
-        }
-    }
-}
-
-pub struct Transition<'a> {
-    pub key: RecipientKey<'a>,
-    pub status: RecipientStatus,
-    pub provider_message_id: Option<&'a str>,
-    pub failure_reason: Option<&'a str>,
-    /// The outbox has nothing more to do for this recipient.
-    pub finishes_outbox: bool,
-}
-
 #[derive(AsChangeset)]
 #[diesel(table_name = message_recipients)]
-struct RecipientChanges<'a> {
+struct FinalChanges<'a> {
     status: &'a str,
     status_rank: i16,
     updated_at: chrono::DateTime<chrono::Utc>,
-    provider_message_id: Option<&'a str>,
-    failure_reason: Option<&'a str>,
-    outbox_state: Option<&'a str>,
+    failure_reason: &'a str,
+    outbox_state: &'a str,
 }
 
 /// A recipient transition that was applied.
@@ -121,59 +86,43 @@ pub struct Applied {
     pub failure_reason: Option<String>,
 }
 
-pub enum TransitionOutcome {
-    /// The recipient moved to the new status.
-    Applied(Applied),
-    /// The recipient is already at this stage or later.
-    Stale,
-    UnknownRecipient,
-}
-
-/// Applies one transition if it moves the recipient forward. The message's running totals are
-/// updated afterwards by [`super::totals::record`], outside the caller's transaction.
-pub async fn transition(
+/// Ends a recipient Belfry gives up on (dead-lettered, or skipped because the member opted
+/// out): a final failure status with its reason, out of the outbox. `None` if the recipient is
+/// already final. The message's running totals are updated afterwards by
+/// [`super::totals::record`], outside the caller's transaction.
+pub async fn finish(
     conn: &mut AsyncPgConnection,
-    t: Transition<'_>,
-) -> Result<TransitionOutcome, diesel::result::Error> {
+    recipient_id: i64,
+    status: RecipientStatus,
+    reason: &str,
+) -> Result<Option<Applied>, diesel::result::Error> {
     use message_recipients::dsl as r;
-    let rank = t.status.rank();
-    let changes = RecipientChanges {
-        status: t.status.as_str(),
-        status_rank: rank,
+    debug_assert!(status.is_final() && status.is_failure());
+    let changes = FinalChanges {
+        status: status.as_str(),
+        status_rank: status.rank(),
         updated_at: chrono::Utc::now(),
-        provider_message_id: t.provider_message_id,
-        failure_reason: t.failure_reason,
-        outbox_state: t.finishes_outbox.then_some("done"),
+        failure_reason: reason,
+        outbox_state: "done",
     };
-    let returning = (r::id, r::message_id, r::member_id, r::phone);
     let updated: Option<(i64, i64, i64, String)> = diesel::update(
         r::message_recipients
-            .filter(t.key.matches())
-            .filter(r::status_rank.lt(rank)),
+            .filter(r::id.eq(recipient_id))
+            .filter(r::status_rank.lt(status.rank())),
     )
     .set(&changes)
-    .returning(returning)
+    .returning((r::id, r::message_id, r::member_id, r::phone))
     .get_result(conn)
     .await
     .optional()?;
-    let Some((recipient_id, message_id, member_id, phone)) = updated else {
-        let exists: Option<i64> = r::message_recipients
-            .filter(t.key.matches())
-            .select(r::id)
-            .first(conn)
-            .await
-            .optional()?;
-        return Ok(match exists {
-            Some(_) => TransitionOutcome::Stale,
-            None => TransitionOutcome::UnknownRecipient,
-        });
-    };
-    Ok(TransitionOutcome::Applied(Applied {
-        recipient_id,
-        message_id,
-        member_id,
-        phone,
-        status: t.status,
-        failure_reason: t.failure_reason.map(str::to_owned),
-    }))
+    Ok(
+        updated.map(|(recipient_id, message_id, member_id, phone)| Applied {
+            recipient_id,
+            message_id,
+            member_id,
+            phone,
+            status,
+            failure_reason: Some(reason.to_owned()),
+        }),
+    )
 }

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::messages::{Applied, RecipientKey, Transition, TransitionOutcome, transition};
+use super::messages::{Applied, finish};
 use super::schema::{delivery_attempts, message_recipients};
 use super::{DbError, DbPool, get};
 use crate::domain::RecipientStatus;
@@ -115,25 +115,14 @@ pub async fn begin_attempt(pool: &DbPool, recipient_id: i64) -> Result<Begin, Db
     if still_claimed.is_none() {
         return Ok(Begin::Gone);
     }
-    let outcome = conn
-        .transaction::<_, diesel::result::Error, _>(async |conn| {
-            transition(
-                conn,
-                Transition {
-                    key: RecipientKey::Id(recipient_id),
-                    status: RecipientStatus::Skipped,
-                    provider_message_id: None,
-                    failure_reason: Some(SKIPPED_OPTED_OUT),
-                    finishes_outbox: true,
-                },
-            )
-            .await
-        })
-        .await?;
-    Ok(Begin::OptedOut(match outcome {
-        TransitionOutcome::Applied(applied) => Some(applied),
-        _ => None,
-    }))
+    let skipped = finish(
+        &mut conn,
+        recipient_id,
+        RecipientStatus::Skipped,
+        SKIPPED_OPTED_OUT,
+    )
+    .await?;
+    Ok(Begin::OptedOut(skipped))
 }
 
 pub async fn record_attempt(

@@ -87,8 +87,9 @@ impl Pacer {
         t.slowdown = (t.slowdown * RECOVERY).max(1.0);
     }
 
-    /// Current spacing between requests, for the admin view.
-    pub async fn current_interval(&self) -> Option<Duration> {
+    /// Current spacing between requests.
+    #[cfg(test)]
+    async fn current_interval(&self) -> Option<Duration> {
         let slowdown = self.tuning().slowdown;
         self.interval.map(|i| i.mul_f64(slowdown))
     }
