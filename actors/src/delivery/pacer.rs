@@ -60,12 +60,12 @@ impl Pacer {
                     .map_or(Duration::ZERO, |i| i.mul_f64(t.slowdown));
                 (t.paused_until, spacing)
             };
-            let now = Instant::now();
-            let target = last
-                .map_or(now, |at| at + spacing)
-                .max(paused_until)
-                .max(now);
-            tokio::time::sleep_until(target).await;
+            // A timer, even one already due, fires on the timer's next millisecond tick: with
+            // the turn held, sleeping when there is nothing to wait for would alone cap sends
+            // at about a thousand a second.
+            if let Some(target) = wait_until(*last, spacing, paused_until, Instant::now()) {
+                tokio::time::sleep_until(target).await;
+            }
             if self.tuning().paused_until <= Instant::now() {
                 break;
             }
@@ -95,6 +95,17 @@ impl Pacer {
     }
 }
 
+/// When the next request may start, if that is later than `now`.
+fn wait_until(
+    last: Option<Instant>,
+    spacing: Duration,
+    paused_until: Instant,
+    now: Instant,
+) -> Option<Instant> {
+    let target = last.map_or(now, |at| at + spacing).max(paused_until);
+    (target > now).then_some(target)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +119,29 @@ mod tests {
         }
         // Slots at 0, 100, 200, 300, 400 ms.
         assert_eq!(start.elapsed(), Duration::from_millis(400));
+    }
+
+    #[test]
+    fn nothing_to_wait_for_means_no_timer() {
+        let now = Instant::now();
+        let ms = Duration::from_millis;
+        // Unpaced, not paused: go at once, whether or not a request went before.
+        assert_eq!(wait_until(None, Duration::ZERO, now, now), None);
+        assert_eq!(
+            wait_until(Some(now), Duration::ZERO, now - ms(5), now),
+            None
+        );
+        // A slot already past: go at once.
+        assert_eq!(wait_until(Some(now - ms(200)), ms(100), now, now), None);
+        // Otherwise, wait for the slot or the end of the pause, whichever is later.
+        assert_eq!(
+            wait_until(Some(now), ms(100), now, now),
+            Some(now + ms(100))
+        );
+        assert_eq!(
+            wait_until(Some(now), ms(100), now + ms(300), now),
+            Some(now + ms(300))
+        );
     }
 
     #[tokio::test(start_paused = true)]
