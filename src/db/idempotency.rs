@@ -1,6 +1,7 @@
 //! Idempotency keys for `POST /api/messages`: the same key and the same request from the same
 //! user within 24 hours is answered with the first message instead of a new send.
 
+use super::prepared::Prepare;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -24,6 +25,7 @@ pub async fn lock_and_find(
     use idempotency_keys::dsl as k;
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind::<Text, _>(format!("idempotency:{user_id}:{key}"))
+        .prepared()
         .execute(conn)
         .await?;
     let cutoff = chrono::Utc::now() - chrono::Duration::hours(KEY_LIFETIME_HOURS);

@@ -2,17 +2,24 @@
 //! lock the recipients the webhooks name, record the new event ids, move each recipient to the
 //! furthest status reported for it, and update each message's totals once, giving every
 //! applied report its own event with exact, increasing totals.
+//!
+//! The whole transaction takes three round trips (see [`PipelinedTransaction`]): on a loaded
+//! machine each round trip costs far more than the statements themselves, and webhooks wait
+//! for their batch to commit.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::LazyLock;
 
+use super::prepared::Prepare;
 use belfry_actors::events::MessageEvent;
 use belfry_actors::ports::{FinalCount, Report, ReportOutcome, StatusReport};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Nullable, SmallInt, Text};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, SmallInt, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::schema::{message_recipients, messages, webhook_events};
-use super::totals::message_status;
+use super::pipelined::PipelinedTransaction;
+use super::schema::message_recipients;
+use super::totals::{message_status, status_sql};
 use super::{DbError, DbPool, get};
 
 struct Recipient {
@@ -53,55 +60,84 @@ struct AcceptedRow {
 }
 
 pub async fn apply(pool: &DbPool, reports: &[Report]) -> Result<Vec<ReportOutcome>, DbError> {
-    let mut conn = get(pool).await?;
-    Ok(conn
-        .transaction::<_, diesel::result::Error, _>(async |conn| {
-            let mut outcomes: Vec<Option<ReportOutcome>> = vec![None; reports.len()];
-            let mut changes = accept(conn, reports, &mut outcomes).await?;
-            let carrier: Vec<(usize, &StatusReport)> = reports
-                .iter()
-                .enumerate()
-                .filter_map(|(i, r)| match r {
-                    Report::Carrier(c) => Some((i, c)),
-                    Report::Accepted { .. } => None,
-                })
-                .collect();
-            if !carrier.is_empty() {
-                changes.extend(carrier_reports(conn, &carrier, &mut outcomes).await?);
+    let batch = Batch::sort(reports);
+    let tx = PipelinedTransaction::new(get(pool).await?);
+    let conn = tx.conn();
+    let applied = async {
+        let mut outcomes: Vec<Option<ReportOutcome>> = vec![None; reports.len()];
+        // Statements run in the order sent: the acceptances are recorded before the webhooks
+        // of the same batch look for their sends.
+        let (_, accepted, named, new_events) = futures_util::try_join!(
+            tx.begin(),
+            accept(conn, &batch),
+            lock_named(conn, &batch),
+            record_events(conn, &batch),
+        )?;
+        let mut changes = accepted_changes(accepted, &batch, &mut outcomes);
+        let (carrier_changes, furthest) = carrier_changes(named, new_events, &batch, &mut outcomes);
+        changes.extend(carrier_changes);
+        let (_, totals) = futures_util::try_join!(
+            move_recipients(conn, &furthest),
+            count_totals(conn, &changes),
+        )?;
+        publishable(changes, totals, &mut outcomes);
+        Ok::<_, diesel::result::Error>(outcomes)
+    }
+    .await;
+    let outcomes = tx.finish(applied).await?;
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(ReportOutcome::Stale))
+        .collect())
+}
+
+/// A batch split by kind, each report keeping its place.
+struct Batch<'a> {
+    accepted_ids: Vec<i64>,
+    accepted_carrier_ids: Vec<&'a str>,
+    accepted_index: HashMap<i64, usize>,
+    carrier: Vec<(usize, &'a StatusReport)>,
+    carrier_ids: Vec<&'a str>,
+}
+
+impl<'a> Batch<'a> {
+    fn sort(reports: &'a [Report]) -> Self {
+        let mut batch = Batch {
+            accepted_ids: Vec::new(),
+            accepted_carrier_ids: Vec::new(),
+            accepted_index: HashMap::new(),
+            carrier: Vec::new(),
+            carrier_ids: Vec::new(),
+        };
+        for (i, report) in reports.iter().enumerate() {
+            match report {
+                Report::Accepted {
+                    recipient_id,
+                    provider_message_id,
+                } => {
+                    batch.accepted_ids.push(*recipient_id);
+                    batch.accepted_carrier_ids.push(provider_message_id);
+                    batch.accepted_index.insert(*recipient_id, i);
+                }
+                Report::Carrier(c) => {
+                    batch.carrier.push((i, c));
+                    batch.carrier_ids.push(&c.provider_message_id);
+                }
             }
-            publishable(conn, changes, &mut outcomes).await?;
-            Ok(outcomes
-                .into_iter()
-                .map(|o| o.unwrap_or(ReportOutcome::Stale))
-                .collect())
-        })
-        .await?)
+        }
+        batch
+    }
 }
 
 /// Records the carrier ids of accepted sends: the recipient is `queued` and leaves the outbox.
 async fn accept(
-    conn: &mut AsyncPgConnection,
-    reports: &[Report],
-    outcomes: &mut [Option<ReportOutcome>],
-) -> Result<Vec<Change>, diesel::result::Error> {
-    let mut ids = Vec::new();
-    let mut carrier_ids = Vec::new();
-    let mut index_of = HashMap::new();
-    for (i, report) in reports.iter().enumerate() {
-        if let Report::Accepted {
-            recipient_id,
-            provider_message_id,
-        } = report
-        {
-            ids.push(*recipient_id);
-            carrier_ids.push(provider_message_id.as_str());
-            index_of.insert(*recipient_id, i);
-        }
-    }
-    if ids.is_empty() {
+    mut conn: &AsyncPgConnection,
+    batch: &Batch<'_>,
+) -> Result<Vec<AcceptedRow>, diesel::result::Error> {
+    if batch.accepted_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<AcceptedRow> = diesel::sql_query(
+    diesel::sql_query(
         "UPDATE message_recipients r
          SET provider_message_id = v.pid, outbox_state = 'done', updated_at = now(),
              status = CASE WHEN r.status_rank < 1 THEN 'queued' ELSE r.status END,
@@ -110,13 +146,21 @@ async fn accept(
          WHERE r.id = v.id
          RETURNING r.id, r.message_id, r.member_id, r.status",
     )
-    .bind::<Array<BigInt>, _>(&ids)
-    .bind::<Array<Text>, _>(&carrier_ids)
-    .load(conn)
-    .await?;
+    .bind::<Array<BigInt>, _>(&batch.accepted_ids)
+    .bind::<Array<Text>, _>(&batch.accepted_carrier_ids)
+    .prepared()
+    .load(&mut conn)
+    .await
+}
+
+fn accepted_changes(
+    rows: Vec<AcceptedRow>,
+    batch: &Batch<'_>,
+    outcomes: &mut [Option<ReportOutcome>],
+) -> Vec<Change> {
     let mut changes = Vec::new();
     for row in rows {
-        let index = index_of[&row.id];
+        let index = batch.accepted_index[&row.id];
         if row.status == "queued" {
             changes.push(Change {
                 index,
@@ -131,22 +175,22 @@ async fn accept(
             outcomes[index] = Some(ReportOutcome::Stale);
         }
     }
-    Ok(changes)
+    changes
 }
 
-/// Applies carrier webhooks, given with their places in the batch.
-async fn carrier_reports(
-    conn: &mut AsyncPgConnection,
-    reports: &[(usize, &StatusReport)],
-    outcomes: &mut [Option<ReportOutcome>],
-) -> Result<Vec<Change>, diesel::result::Error> {
+type NamedRow = (i64, i64, i64, Option<String>, i16);
+
+/// Locks the recipients the webhooks name, in id order.
+async fn lock_named(
+    mut conn: &AsyncPgConnection,
+    batch: &Batch<'_>,
+) -> Result<Vec<NamedRow>, diesel::result::Error> {
     use message_recipients::dsl as r;
-    let carrier_ids: Vec<&str> = reports
-        .iter()
-        .map(|(_, p)| p.provider_message_id.as_str())
-        .collect();
-    let rows: Vec<(i64, i64, i64, Option<String>, i16)> = r::message_recipients
-        .filter(r::provider_message_id.eq_any(&carrier_ids))
+    if batch.carrier.is_empty() {
+        return Ok(Vec::new());
+    }
+    r::message_recipients
+        .filter(r::provider_message_id.eq_any(&batch.carrier_ids))
         .select((
             r::id,
             r::message_id,
@@ -156,9 +200,59 @@ async fn carrier_reports(
         ))
         .order(r::id.asc())
         .for_update()
-        .load(conn)
-        .await?;
-    let mut recipients: HashMap<String, Recipient> = rows
+        .load(&mut conn)
+        .await
+}
+
+#[derive(diesel::QueryableByName)]
+struct NewEvent {
+    #[diesel(sql_type = Text)]
+    event_id: String,
+}
+
+/// Records the event ids of webhooks about known sends, returning those not seen before. An
+/// unknown send's event is not recorded, so that the carrier's retry is looked at again.
+async fn record_events(
+    mut conn: &AsyncPgConnection,
+    batch: &Batch<'_>,
+) -> Result<HashSet<String>, diesel::result::Error> {
+    let mut seen = HashSet::new();
+    let (mut ids, mut types, mut carrier_ids) = (Vec::new(), Vec::new(), Vec::new());
+    for (_, report) in &batch.carrier {
+        if seen.insert(report.event_id.as_str()) {
+            ids.push(report.event_id.as_str());
+            types.push(report.event_type.as_str());
+            carrier_ids.push(report.provider_message_id.as_str());
+        }
+    }
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows: Vec<NewEvent> = diesel::sql_query(
+        "INSERT INTO webhook_events (event_id, event_type)
+         SELECT e.event_id, e.event_type
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS e(event_id, event_type, pid)
+         WHERE EXISTS (SELECT 1 FROM message_recipients r WHERE r.provider_message_id = e.pid)
+         ON CONFLICT DO NOTHING
+         RETURNING event_id",
+    )
+    .bind::<Array<Text>, _>(&ids)
+    .bind::<Array<Text>, _>(&types)
+    .bind::<Array<Text>, _>(&carrier_ids)
+    .prepared()
+    .load(&mut conn)
+    .await?;
+    Ok(rows.into_iter().map(|e| e.event_id).collect())
+}
+
+/// Decides each webhook's outcome, in order, and the furthest status of each recipient.
+fn carrier_changes(
+    named: Vec<NamedRow>,
+    mut new_events: HashSet<String>,
+    batch: &Batch<'_>,
+    outcomes: &mut [Option<ReportOutcome>],
+) -> (Vec<Change>, HashMap<i64, Furthest>) {
+    let mut recipients: HashMap<String, Recipient> = named
         .into_iter()
         .filter_map(|(id, message_id, member_id, pid, rank)| {
             Some((
@@ -172,38 +266,9 @@ async fn carrier_reports(
             ))
         })
         .collect();
-
-    // Event ids of reports about known recipients; an unknown one is not recorded, so the
-    // carrier's retry is looked at again.
-    let mut seen = HashSet::new();
-    let events: Vec<_> = reports
-        .iter()
-        .map(|(_, p)| *p)
-        .filter(|p| recipients.contains_key(&p.provider_message_id))
-        .filter(|p| seen.insert(p.event_id.as_str()))
-        .map(|p| {
-            (
-                webhook_events::event_id.eq(p.event_id.as_str()),
-                webhook_events::event_type.eq(p.event_type.as_str()),
-            )
-        })
-        .collect();
-    let mut new_events: HashSet<String> = if events.is_empty() {
-        HashSet::new()
-    } else {
-        diesel::insert_into(webhook_events::table)
-            .values(&events)
-            .on_conflict_do_nothing()
-            .returning(webhook_events::event_id)
-            .get_results::<String>(conn)
-            .await?
-            .into_iter()
-            .collect()
-    };
-
     let mut changes: Vec<Change> = Vec::new();
     let mut furthest: HashMap<i64, Furthest> = HashMap::new();
-    for &(index, report) in reports {
+    for &(index, report) in &batch.carrier {
         let Some(recipient) = recipients.get_mut(&report.provider_message_id) else {
             outcomes[index] = Some(ReportOutcome::Unknown);
             continue;
@@ -235,19 +300,26 @@ async fn carrier_reports(
             reason: report.failure_reason.clone(),
         });
     }
-    if changes.is_empty() {
-        return Ok(changes);
-    }
+    (changes, furthest)
+}
 
+/// Moves each recipient to the furthest status the batch reported for it.
+async fn move_recipients(
+    mut conn: &AsyncPgConnection,
+    furthest: &HashMap<i64, Furthest>,
+) -> Result<usize, diesel::result::Error> {
+    if furthest.is_empty() {
+        return Ok(0);
+    }
     let mut ids = Vec::with_capacity(furthest.len());
     let mut statuses = Vec::with_capacity(furthest.len());
     let mut ranks = Vec::with_capacity(furthest.len());
     let mut reasons = Vec::with_capacity(furthest.len());
-    for (id, f) in &furthest {
+    for (id, f) in furthest {
         ids.push(*id);
-        statuses.push(f.status.clone());
+        statuses.push(f.status.as_str());
         ranks.push(f.rank);
-        reasons.push(f.reason.clone());
+        reasons.push(f.reason.as_deref());
     }
     diesel::sql_query(
         "UPDATE message_recipients r
@@ -260,19 +332,34 @@ async fn carrier_reports(
     .bind::<Array<Text>, _>(&statuses)
     .bind::<Array<SmallInt>, _>(&ranks)
     .bind::<Array<Nullable<Text>>, _>(&reasons)
-    .execute(conn)
-    .await?;
-    Ok(changes)
+    .prepared()
+    .execute(&mut conn)
+    .await
 }
 
-/// Updates each message's totals once for the batch and gives every change its event.
-async fn publishable(
-    conn: &mut AsyncPgConnection,
-    changes: Vec<Change>,
-    outcomes: &mut [Option<ReportOutcome>],
-) -> Result<(), diesel::result::Error> {
-    let mut increments: HashMap<i64, (i32, i32)> = HashMap::new();
-    for change in &changes {
+/// A message's totals before this batch: church, recipients, delivered, failed.
+type Before = (i64, i32, i32, i32);
+
+#[derive(diesel::QueryableByName)]
+struct Totals {
+    #[diesel(sql_type = BigInt)]
+    church_id: i64,
+    #[diesel(sql_type = Integer)]
+    recipient_count: i32,
+    #[diesel(sql_type = Integer)]
+    delivered_count: i32,
+    #[diesel(sql_type = Integer)]
+    failed_count: i32,
+}
+
+/// Updates each message's totals (and status) once for the batch, returning each message's
+/// totals from before it, so that every change can be counted in turn.
+async fn count_totals(
+    conn: &AsyncPgConnection,
+    changes: &[Change],
+) -> Result<HashMap<i64, Before>, diesel::result::Error> {
+    let mut increments: BTreeMap<i64, (i32, i32)> = BTreeMap::new();
+    for change in changes {
         let entry = increments.entry(change.message_id).or_default();
         match change.counts_as {
             FinalCount::Delivered => entry.0 += 1,
@@ -280,51 +367,57 @@ async fn publishable(
             FinalCount::NotFinal => {}
         }
     }
-    // Totals before this batch, per message, to count each report in turn.
-    let mut running: HashMap<i64, (i64, i32, i32, i32)> = HashMap::new();
-    let mut message_ids: Vec<_> = increments.keys().copied().collect();
-    message_ids.sort_unstable();
-    for message_id in message_ids {
-        let (d, f) = increments[&message_id];
-        let (church_id, recipient_count, delivered, failed, old_status): (
-            i64,
-            i32,
-            i32,
-            i32,
-            String,
-        ) = diesel::update(messages::table.find(message_id))
-            .set((
-                messages::delivered_count.eq(messages::delivered_count + d),
-                messages::failed_count.eq(messages::failed_count + f),
-                messages::updated_at.eq(chrono::Utc::now()),
-            ))
-            .returning((
-                messages::church_id,
-                messages::recipient_count,
-                messages::delivered_count,
-                messages::failed_count,
-                messages::status,
-            ))
-            .get_result(conn)
-            .await?;
-        let status = message_status(recipient_count, delivered, failed);
-        if status != old_status {
-            diesel::update(messages::table.find(message_id))
-                .set(messages::status.eq(status))
-                .execute(conn)
+    let updates = increments
+        .into_iter()
+        .map(|(message_id, (d, f))| async move {
+            let mut conn = conn;
+            let after: Totals = diesel::sql_query(COUNT_TOTALS.as_str())
+                .bind::<BigInt, _>(message_id)
+                .bind::<Integer, _>(d)
+                .bind::<Integer, _>(f)
+                .prepared()
+                .get_result(&mut conn)
                 .await?;
-        }
-        running.insert(
-            message_id,
-            (church_id, recipient_count, delivered - d, failed - f),
-        );
-    }
+            let before = (
+                after.church_id,
+                after.recipient_count,
+                after.delivered_count - d,
+                after.failed_count - f,
+            );
+            Ok::<_, diesel::result::Error>((message_id, before))
+        });
+    Ok(futures_util::future::try_join_all(updates)
+        .await?
+        .into_iter()
+        .collect())
+}
 
+static COUNT_TOTALS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE messages SET delivered_count = delivered_count + $2,
+             failed_count = failed_count + $3, updated_at = now(), status = {}
+         WHERE id = $1
+         RETURNING church_id, recipient_count, delivered_count, failed_count",
+        status_sql(
+            "recipient_count",
+            "delivered_count + $2",
+            "failed_count + $3"
+        )
+    )
+});
+
+/// Gives every change its event, with the totals as they stood just after it.
+fn publishable(
+    changes: Vec<Change>,
+    mut running: HashMap<i64, Before>,
+    outcomes: &mut [Option<ReportOutcome>],
+) {
     let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     for change in changes {
-        let totals = running
-            .get_mut(&change.message_id)
-            .expect("every change's message has totals");
+        let Some(totals) = running.get_mut(&change.message_id) else {
+            // Its message is gone (deleted meanwhile): nothing to count it into.
+            continue;
+        };
         match change.counts_as {
             FinalCount::Delivered => totals.2 += 1,
             FinalCount::Failed => totals.3 += 1,
@@ -346,5 +439,4 @@ async fn publishable(
             church_id,
         })));
     }
-    Ok(())
 }

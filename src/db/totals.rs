@@ -11,7 +11,9 @@
 use belfry_actors::events::MessageEvent;
 use diesel::prelude::*;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::messages::Applied;
@@ -20,6 +22,8 @@ use super::{DbError, DbPool, get};
 /// A pool whose connections commit without waiting for the WAL flush. Only for derived data.
 pub fn counters_pool(database_url: &str, max_size: usize) -> Result<DbPool, DbError> {
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    // No ping before each use, as for the main pool (see `db::connect_and_migrate`).
+    config.recycling_method = RecyclingMethod::Fast;
     config.custom_setup = Box::new(|url| {
         let url = url.to_owned();
         Box::pin(async move {
@@ -50,6 +54,15 @@ pub fn message_status(recipients: i32, delivered: i32, failed: i32) -> &'static 
     } else {
         "completed"
     }
+}
+
+/// [`message_status`] as SQL, over the given expressions.
+pub fn status_sql(recipients: &str, delivered: &str, failed: &str) -> String {
+    format!(
+        "CASE WHEN {delivered} + {failed} < {recipients} THEN 'sending' \
+         WHEN {failed} = 0 THEN 'delivered' WHEN {delivered} = 0 THEN 'failed' \
+         ELSE 'completed' END"
+    )
 }
 
 /// Counts an applied transition into its message's totals and returns the event to publish.

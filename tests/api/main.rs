@@ -12,6 +12,8 @@ mod members;
 mod opt_out;
 mod outbox;
 mod pacing;
+mod pipelined;
+mod prepared;
 mod rooms;
 mod totals;
 mod webhooks;
