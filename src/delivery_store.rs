@@ -43,19 +43,26 @@ impl PgDeliveryStore {
         }
     }
 
-    async fn begin(&self, recipient_id: i64) -> Result<AttemptStart, StoreError> {
-        Ok(
-            match outbox::begin_attempt(&self.pool, recipient_id)
-                .await
-                .map_err(store_error)?
-            {
+    async fn begin(&self, recipient_ids: Vec<i64>) -> Result<Vec<AttemptStart>, StoreError> {
+        let begun = outbox::begin_attempts(&self.pool, &recipient_ids)
+            .await
+            .map_err(store_error)?;
+        let mut starts = Vec::with_capacity(begun.len());
+        for begin in begun {
+            starts.push(match begin {
                 Begin::Go(attempt) => AttemptStart::Go(attempt),
                 Begin::Gone => AttemptStart::Gone,
+                // The others in the batch are marked already: a failure here costs only the
+                // skipped recipient's event, not their sends.
                 Begin::OptedOut(applied) => {
-                    AttemptStart::OptedOut(self.publishable(applied).await?)
+                    AttemptStart::OptedOut(self.publishable(applied).await.unwrap_or_else(|err| {
+                        tracing::error!(%err, "cannot count a skipped recipient in its totals");
+                        None
+                    }))
                 }
-            },
-        )
+            });
+        }
+        Ok(starts)
     }
 
     async fn dead(&self, letter: DeadLetter) -> Result<Option<MessageEvent>, StoreError> {
@@ -106,8 +113,11 @@ impl DeliveryStore for PgDeliveryStore {
         boxed(outbox::next_due_in(&self.pool))
     }
 
-    fn begin_attempt(&self, recipient_id: i64) -> PortFuture<'_, Result<AttemptStart, StoreError>> {
-        Box::pin(self.begin(recipient_id))
+    fn begin_attempts(
+        &self,
+        recipient_ids: Vec<i64>,
+    ) -> PortFuture<'_, Result<Vec<AttemptStart>, StoreError>> {
+        Box::pin(self.begin(recipient_ids))
     }
 
     fn opt_out_recipient(&self, recipient_id: i64) -> PortFuture<'_, Result<(), StoreError>> {

@@ -5,6 +5,7 @@
 //! actor here. This crate knows nothing about HTTP, SQL or Telnyx: it declares the ports it needs
 //! in [`ports`] and the server crate implements them.
 
+pub mod batcher;
 pub mod delivery;
 pub mod dlq;
 pub mod events;

@@ -176,8 +176,12 @@ pub trait DeliveryStore: Send + Sync + 'static {
     /// How long until the next recipient is due, if any is waiting.
     fn next_due_in(&self) -> PortFuture<'_, Result<Option<Duration>, StoreError>>;
 
-    /// Marks a claimed recipient as being sent, the last moment to find it must not be.
-    fn begin_attempt(&self, recipient_id: i64) -> PortFuture<'_, Result<AttemptStart, StoreError>>;
+    /// Marks claimed recipients as being sent, the last moment to find one must not be; one
+    /// answer per recipient, in the order given.
+    fn begin_attempts(
+        &self,
+        recipient_ids: Vec<i64>,
+    ) -> PortFuture<'_, Result<Vec<AttemptStart>, StoreError>>;
 
     /// The carrier says the recipient replied STOP: the member is opted out.
     fn opt_out_recipient(&self, recipient_id: i64) -> PortFuture<'_, Result<(), StoreError>>;

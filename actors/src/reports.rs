@@ -1,117 +1,41 @@
 //! The report writer: applies what moves recipients forward (the carrier's acceptance of a
-//! send, and its webhooks) to the database in batches.
+//! send, and its webhooks) to the database in batches (see [`crate::batcher`]).
 //!
 //! Both arrive thousands per second during a broadcast. Applied one by one, each costs a
-//! transaction of several round trips; here they queue for at most a couple of milliseconds
-//! (or until a batch is full) and a batch is applied in one transaction of a few statements.
-//! Each caller waits for its own outcome, so no webhook is acknowledged to the carrier before
-//! it is committed; applied changes are published in the order they were applied.
+//! transaction of several round trips; batched, a transaction of a few statements carries many.
+//! A webhook's caller waits for its outcome, so no webhook is acknowledged to the carrier
+//! before it is committed. A sender worker does not wait for its acceptance to be recorded:
+//! the send is over either way (a crash before the commit leaves the recipient `attempting`,
+//! which recovery dead-letters), and not waiting lets it take its next job at once. Applied
+//! changes are published in the order they were applied.
 
 use std::sync::Arc;
-use std::time::Duration;
-
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use crate::Directory;
-use crate::ports::{DeliveryStore, Report, ReportOutcome};
-use crate::stats::{ActorStats, Mailbox};
+use crate::batcher::BatchOp;
+use crate::ports::{DeliveryStore, PortFuture, Report, ReportOutcome, StoreError};
 
-/// Reports in one batch at most.
-const MAX_BATCH: usize = 256;
-/// How long the first report of a batch waits for others.
-const BATCH_WINDOW: Duration = Duration::from_millis(2);
-
-pub type ReportReply = RpcReplyPort<Result<ReportOutcome, String>>;
-
-pub enum ReportMsg {
-    Report(Report, ReportReply),
-    Flush,
-}
-
-pub struct ReportWriter;
-
-pub struct ReportWriterArgs {
+pub struct ApplyReports {
     pub store: Arc<dyn DeliveryStore>,
     pub directory: Arc<Directory>,
-    pub stats: Arc<ActorStats>,
 }
 
-pub struct ReportWriterState {
-    args: ReportWriterArgs,
-    pending: Vec<(Report, ReportReply)>,
-    flush_scheduled: bool,
-}
+impl BatchOp for ApplyReports {
+    type Item = Report;
+    type Outcome = ReportOutcome;
+    const WHAT: &'static str = "carrier reports";
+    const MAX_BATCH: usize = 256;
 
-impl ReportWriterState {
-    async fn flush(&mut self) {
-        let batch = std::mem::take(&mut self.pending);
-        if batch.is_empty() {
-            return;
-        }
-        let (reports, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-        match self.args.store.apply_reports(reports).await {
-            Ok(outcomes) => {
-                for (outcome, reply) in outcomes.into_iter().zip(replies) {
-                    if let ReportOutcome::Applied(event) = &outcome {
-                        self.args.directory.publish_message_event(event);
-                    }
-                    let _ = reply.send(Ok(outcome));
-                }
-            }
-            Err(err) => {
-                self.args.stats.record_failure();
-                tracing::error!(%err, "a batch of carrier reports could not be applied");
-                for reply in replies {
-                    let _ = reply.send(Err(err.to_string()));
-                }
-            }
-        }
-    }
-}
-
-impl Actor for ReportWriter {
-    type Msg = ReportMsg;
-    type State = ReportWriterState;
-    type Arguments = ReportWriterArgs;
-
-    async fn pre_start(
+    fn apply(
         &self,
-        _myself: ActorRef<Self::Msg>,
-        args: ReportWriterArgs,
-    ) -> Result<Self::State, ActorProcessingErr> {
-        Ok(ReportWriterState {
-            args,
-            pending: Vec::new(),
-            flush_scheduled: false,
-        })
+        reports: Vec<Report>,
+    ) -> PortFuture<'_, Result<Vec<ReportOutcome>, StoreError>> {
+        self.store.apply_reports(reports)
     }
 
-    async fn handle(
-        &self,
-        myself: ActorRef<Self::Msg>,
-        msg: Self::Msg,
-        state: &mut Self::State,
-    ) -> Result<(), ActorProcessingErr> {
-        state.args.stats.record_handled();
-        match msg {
-            ReportMsg::Report(report, reply) => {
-                state.pending.push((report, reply));
-                if state.pending.len() >= MAX_BATCH {
-                    state.flush().await;
-                } else if !state.flush_scheduled {
-                    state.flush_scheduled = true;
-                    let mailbox = Mailbox::new(myself, Arc::clone(&state.args.stats));
-                    tokio::spawn(async move {
-                        tokio::time::sleep(BATCH_WINDOW).await;
-                        mailbox.send(ReportMsg::Flush);
-                    });
-                }
-            }
-            ReportMsg::Flush => {
-                state.flush_scheduled = false;
-                state.flush().await;
-            }
+    fn applied(&self, outcome: &ReportOutcome) {
+        if let ReportOutcome::Applied(event) = outcome {
+            self.directory.publish_message_event(event);
         }
-        Ok(())
     }
 }

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SpawnErr};
 
+use crate::batcher::{BatchMsg, BatchOp, Batcher, BatcherArgs};
+use crate::delivery::attempts::MarkAttempts;
 use crate::delivery::breaker::{Breaker, BreakerArgs, BreakerMsg, BreakerSnapshot, BreakerState};
 use crate::delivery::outbox::{Outbox, OutboxArgs, OutboxMsg};
 use crate::delivery::{DeliveryConfig, SendJob};
@@ -17,9 +19,10 @@ use crate::dlq::{DeadLetterQueue, DlqArgs, DlqMsg};
 use crate::events::{MessageEvent, RoomEvent};
 use crate::limiter::LimiterSupervisor;
 use crate::ports::{
-    DeadLetter, DeliveryStore, EventSink, PortFuture, Report, ReportOutcome, SmsGateway,
+    AttemptStart, DeadLetter, DeliveryStore, EventSink, PortFuture, Report, ReportOutcome,
+    SmsGateway,
 };
-use crate::reports::{ReportMsg, ReportWriter, ReportWriterArgs};
+use crate::reports::ApplyReports;
 use crate::rooms::{ConnectionId, RoomsMsg, RoomsSupervisor, RoomsSupervisorArgs};
 use crate::stats::{ActorNode, ActorStats, Mailbox, StatsRegistry};
 use crate::supervisor::{ChildSpec, RootMsg, RootSupervisor};
@@ -36,7 +39,8 @@ pub struct Directory {
     delivery: RwLock<Option<Mailbox<BreakerMsg>>>,
     dlq: RwLock<Option<Mailbox<DlqMsg>>>,
     outbox: RwLock<Option<Mailbox<OutboxMsg>>>,
-    reports: RwLock<Option<Mailbox<ReportMsg>>>,
+    reports: RwLock<Option<Mailbox<BatchMsg<ApplyReports>>>>,
+    attempts: RwLock<Option<Mailbox<BatchMsg<MarkAttempts>>>>,
 }
 
 fn current<M: ractor::Message>(slot: &RwLock<Option<Mailbox<M>>>) -> Option<Mailbox<M>> {
@@ -48,6 +52,22 @@ fn replace<M: ractor::Message>(slot: &RwLock<Option<Mailbox<M>>>, mailbox: Mailb
 }
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+async fn submit_and_wait<Op: BatchOp>(
+    slot: &RwLock<Option<Mailbox<BatchMsg<Op>>>>,
+    item: Op::Item,
+) -> Option<Result<Op::Outcome, String>> {
+    let m = current(slot)?;
+    m.actor()
+        .call(
+            |reply| BatchMsg::Submit(item, Some(reply)),
+            Some(CALL_TIMEOUT),
+        )
+        .await
+        .ok()?
+        .success_or(())
+        .ok()
+}
 
 impl Directory {
     pub fn join(&self, room: String, conn: ConnectionId, sink: Arc<dyn EventSink>) -> bool {
@@ -88,13 +108,19 @@ impl Directory {
     /// Applies a report (batched with others) and returns what became of it. `None` if the
     /// report writer is not running or did not answer in time.
     pub async fn report(&self, report: Report) -> Option<Result<ReportOutcome, String>> {
-        let m = current(&self.reports)?;
-        m.actor()
-            .call(|reply| ReportMsg::Report(report, reply), Some(CALL_TIMEOUT))
-            .await
-            .ok()?
-            .success_or(())
-            .ok()
+        submit_and_wait(&self.reports, report).await
+    }
+
+    /// Queues a report without waiting for it to be applied. Returns `false` if the report
+    /// writer is not running.
+    pub fn report_later(&self, report: Report) -> bool {
+        current(&self.reports).is_some_and(|m| m.send(BatchMsg::Submit(report, None)))
+    }
+
+    /// Marks a claimed recipient as being sent (batched with other workers' marks). `None` if
+    /// the attempt marker is not running or did not answer in time.
+    pub async fn begin_attempt(&self, recipient_id: i64) -> Option<Result<AttemptStart, String>> {
+        submit_and_wait(&self.attempts, recipient_id).await
     }
 
     /// New due work in the outbox (a message was stored).
@@ -222,22 +248,30 @@ impl ActorSystem {
         };
         let reports = {
             let (store, dir) = (Arc::clone(&store), Arc::clone(&directory));
+            let op = Arc::new(ApplyReports {
+                store,
+                directory: dir,
+            });
             service(
                 ("reports", "report-writer"),
                 &directory,
                 &registry,
                 Some(|d, m| replace(&d.reports, m)),
-                move |stats| {
-                    let (store, directory) = (Arc::clone(&store), Arc::clone(&dir));
-                    (
-                        ReportWriter,
-                        ReportWriterArgs {
-                            store,
-                            directory,
-                            stats,
-                        },
-                    )
-                },
+                move |stats| batcher(&op, stats),
+            )
+        };
+        let attempts = {
+            let (store, dir) = (Arc::clone(&store), Arc::clone(&directory));
+            let op = Arc::new(MarkAttempts {
+                store,
+                directory: dir,
+            });
+            service(
+                ("attempts", "attempt-marker"),
+                &directory,
+                &registry,
+                Some(|d, m| replace(&d.attempts, m)),
+                move |stats| batcher(&op, stats),
             )
         };
         let delivery = {
@@ -292,7 +326,7 @@ impl ActorSystem {
             RootSupervisor,
             // Rooms, the DLQ and the breaker start before the outbox, so that the work it
             // recovers and claims finds them.
-            vec![rooms, limiter, dlq, reports, delivery, outbox],
+            vec![rooms, limiter, dlq, reports, attempts, delivery, outbox],
         )
         .await?;
         registry.insert(root.get_id(), ActorStats::new("supervisor", "root", 0));
@@ -351,6 +385,11 @@ where
             })
         }),
     }
+}
+
+fn batcher<Op: BatchOp>(op: &Arc<Op>, stats: Arc<ActorStats>) -> (Batcher<Op>, BatcherArgs<Op>) {
+    let op = Arc::clone(op);
+    (Batcher::default(), BatcherArgs { op, stats })
 }
 
 fn stop_tree(cell: ActorCell) -> PortFuture<'static, ()> {

@@ -1,13 +1,15 @@
 //! The outbox queries: claiming due recipients, marking attempts, scheduling retries, and
 //! recovering what a previous process left unfinished.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use super::prepared::Prepare;
 use belfry_actors::delivery::SendJob;
 use belfry_actors::ports::{AttemptRecord, Recovery};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel::sql_types::{Array, BigInt, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::messages::{Applied, finish};
 use super::schema::{delivery_attempts, message_recipients};
@@ -41,6 +43,7 @@ pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<SendJob>, DbEr
          RETURNING r.id, r.phone, m.body",
     )
     .bind::<BigInt, _>(limit as i64)
+    .prepared()
     .load(&mut conn)
     .await?;
     let mut jobs: Vec<SendJob> = claimed
@@ -78,45 +81,56 @@ pub enum Begin {
     OptedOut(Option<Applied>),
 }
 
-/// Moves a claimed recipient to `attempting` unless its member has opted out meanwhile, in
-/// which case the recipient ends `skipped`.
-pub async fn begin_attempt(pool: &DbPool, recipient_id: i64) -> Result<Begin, DbError> {
-    use super::schema::members::dsl as mem;
-    use message_recipients::dsl as r;
+#[derive(QueryableByName)]
+struct Started {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    attempts: i32,
+}
+
+/// Moves claimed recipients to `attempting` in one statement, unless their member has opted
+/// out meanwhile, in which case the recipient ends `skipped`. One answer per id, in order.
+pub async fn begin_attempts(pool: &DbPool, recipient_ids: &[i64]) -> Result<Vec<Begin>, DbError> {
     let mut conn = get(pool).await?;
-    let opted_out = mem::members
-        .filter(mem::id.eq(r::member_id))
-        .filter(mem::opted_out_at.is_not_null());
-    let started: Option<i32> = diesel::update(
-        r::message_recipients
-            .filter(r::id.eq(recipient_id))
-            .filter(r::outbox_state.eq("claimed"))
-            .filter(diesel::dsl::not(diesel::dsl::exists(opted_out))),
+    let started: Vec<Started> = diesel::sql_query(
+        "UPDATE message_recipients r
+         SET outbox_state = 'attempting', attempts = r.attempts + 1, updated_at = now()
+         WHERE r.id = ANY($1) AND r.outbox_state = 'claimed'
+           AND NOT EXISTS (SELECT 1 FROM members m
+                           WHERE m.id = r.member_id AND m.opted_out_at IS NOT NULL)
+         RETURNING r.id, r.attempts",
     )
-    .set((
-        r::outbox_state.eq("attempting"),
-        r::attempts.eq(r::attempts + 1),
-        r::updated_at.eq(chrono::Utc::now()),
-    ))
-    .returning(r::attempts)
-    .get_result(&mut conn)
-    .await
-    .optional()?;
-    if let Some(attempts) = started {
-        return Ok(Begin::Go(attempts as u32));
+    .bind::<Array<BigInt>, _>(recipient_ids)
+    .prepared()
+    .load(&mut conn)
+    .await?;
+    let started: HashMap<i64, i32> = started.into_iter().map(|s| (s.id, s.attempts)).collect();
+    let mut answers = Vec::with_capacity(recipient_ids.len());
+    for id in recipient_ids {
+        answers.push(match started.get(id) {
+            Some(&attempts) => Begin::Go(attempts as u32),
+            // Rare: only an opted-out member or a recipient handled elsewhere gets here.
+            None => not_started(&mut conn, *id).await?,
+        });
     }
+    Ok(answers)
+}
+
+async fn not_started(conn: &mut AsyncPgConnection, recipient_id: i64) -> Result<Begin, DbError> {
+    use message_recipients::dsl as r;
     let still_claimed: Option<i64> = r::message_recipients
         .filter(r::id.eq(recipient_id))
         .filter(r::outbox_state.eq("claimed"))
         .select(r::id)
-        .first(&mut conn)
+        .first(conn)
         .await
         .optional()?;
     if still_claimed.is_none() {
         return Ok(Begin::Gone);
     }
     let skipped = finish(
-        &mut conn,
+        conn,
         recipient_id,
         RecipientStatus::Skipped,
         SKIPPED_OPTED_OUT,

@@ -26,7 +26,7 @@ async fn admins_see_the_live_tree_and_the_breaker_staff_do_not() {
     let mut all = Vec::new();
     names(&tree, &mut all);
     for expected in [
-        "rooms", "limiter", "dlq", "breaker", "senders", "outbox", "reports",
+        "rooms", "limiter", "dlq", "breaker", "senders", "outbox", "reports", "attempts",
     ] {
         assert!(
             all.iter().any(|n| n == expected),
@@ -52,7 +52,9 @@ async fn admins_see_the_live_tree_and_the_breaker_staff_do_not() {
         .collect();
     assert_eq!(
         top,
-        ["breaker", "dlq", "limiter", "outbox", "reports", "rooms"]
+        [
+            "attempts", "breaker", "dlq", "limiter", "outbox", "reports", "rooms"
+        ]
     );
     assert!(
         tree["children"]

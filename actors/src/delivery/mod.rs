@@ -4,6 +4,7 @@
 //! decides whether the carrier may be called; the [`sender`] workers make the calls and decide
 //! what follows a failure (a durable retry after a backoff, or the dead-letter queue).
 
+pub mod attempts;
 pub mod backoff;
 pub mod breaker;
 pub mod outbox;

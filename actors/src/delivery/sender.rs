@@ -62,18 +62,19 @@ impl SenderWorker {
         // Waiting for the slot comes before marking the attempt, so a crash while waiting
         // leaves nothing that looks like it may have been sent.
         ctx.pacer.acquire().await;
-        let attempt = match ctx.store.begin_attempt(job.recipient_id).await {
-            Ok(AttemptStart::Go(attempt)) => attempt,
-            Ok(AttemptStart::Gone) => return Outcome::Skipped,
-            Ok(AttemptStart::OptedOut(event)) => {
-                if let Some(event) = event {
-                    ctx.directory.publish_message_event(&event);
-                }
-                return Outcome::Skipped;
-            }
-            Err(err) => {
+        let attempt = match ctx.directory.begin_attempt(job.recipient_id).await {
+            Some(Ok(AttemptStart::Go(attempt))) => attempt,
+            Some(Ok(AttemptStart::Gone | AttemptStart::OptedOut(_))) => return Outcome::Skipped,
+            Some(Err(err)) => {
                 // Left claimed: the next start-up hands it out again.
                 tracing::error!(recipient = job.recipient_id, %err, "cannot mark the send as started; not sending");
+                return Outcome::Skipped;
+            }
+            None => {
+                tracing::error!(
+                    recipient = job.recipient_id,
+                    "the attempt marker did not answer; not sending"
+                );
                 return Outcome::Skipped;
             }
         };
@@ -84,17 +85,11 @@ impl SenderWorker {
                     recipient_id: job.recipient_id,
                     provider_message_id: provider_id,
                 };
-                match ctx.directory.report(accepted).await {
-                    Some(Ok(_)) => {}
-                    Some(Err(err)) => tracing::error!(
+                if !ctx.directory.report_later(accepted) {
+                    tracing::error!(
                         recipient = job.recipient_id,
-                        %err,
-                        "carrier accepted the SMS but recording it failed"
-                    ),
-                    None => tracing::error!(
-                        recipient = job.recipient_id,
-                        "carrier accepted the SMS but the report writer did not answer"
-                    ),
+                        "carrier accepted the SMS but the report writer is not running to record it"
+                    );
                 }
                 Outcome::Accepted
             }

@@ -1,0 +1,203 @@
+//! A service that gathers requests arriving close together and applies them in one database
+//! round trip, the way a database groups commits.
+//!
+//! It flushes whenever it is idle: a request that finds nothing in progress goes at once, alone;
+//! requests arriving while a flush runs wait and go together in the next one. Under light load
+//! nothing waits for a timer, and under heavy load batches grow by themselves (up to the
+//! operation's limit), so each statement and commit is paid once per batch, not per request.
+//! Flushes never overlap, so outcomes are handled in the order requests arrived.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use crate::ports::{PortFuture, StoreError};
+use crate::stats::{ActorStats, Mailbox};
+
+/// What a [`Batcher`] applies.
+pub trait BatchOp: Send + Sync + 'static {
+    type Item: Send + 'static;
+    type Outcome: Send + 'static;
+
+    /// Named in logs when a batch fails.
+    const WHAT: &'static str;
+    /// Items in one batch at most.
+    const MAX_BATCH: usize;
+
+    /// Applies a batch: one outcome per item, in the order given.
+    fn apply(
+        &self,
+        items: Vec<Self::Item>,
+    ) -> PortFuture<'_, Result<Vec<Self::Outcome>, StoreError>>;
+
+    /// Runs for each outcome, in order, before its requester hears of it.
+    fn applied(&self, _outcome: &Self::Outcome) {}
+}
+
+pub type BatchReply<O> = RpcReplyPort<Result<O, String>>;
+
+/// A queued item and, if its requester waits, where its outcome goes.
+type Pending<Op> = (
+    <Op as BatchOp>::Item,
+    Option<BatchReply<<Op as BatchOp>::Outcome>>,
+);
+
+pub enum BatchMsg<Op: BatchOp> {
+    /// An item, and where to send its outcome if the requester waits for it.
+    Submit(Op::Item, Option<BatchReply<Op::Outcome>>),
+    /// The flush in progress is over.
+    Flushed,
+}
+
+pub struct Batcher<Op>(PhantomData<fn() -> Op>);
+
+impl<Op> Default for Batcher<Op> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+
+pub struct BatcherArgs<Op> {
+    pub op: Arc<Op>,
+    pub stats: Arc<ActorStats>,
+}
+
+pub struct BatcherState<Op: BatchOp> {
+    op: Arc<Op>,
+    stats: Arc<ActorStats>,
+    pending: Vec<Pending<Op>>,
+    flushing: bool,
+}
+
+impl<Op: BatchOp> BatcherState<Op> {
+    fn flush(&mut self, myself: ActorRef<BatchMsg<Op>>) {
+        if self.flushing || self.pending.is_empty() {
+            return;
+        }
+        self.flushing = true;
+        let take = self.pending.len().min(Op::MAX_BATCH);
+        let (items, replies): (Vec<_>, Vec<_>) = self.pending.drain(..take).unzip();
+        let op = Arc::clone(&self.op);
+        let stats = Arc::clone(&self.stats);
+        let done = Mailbox::new(myself, Arc::clone(&self.stats));
+        // The flush runs beside the actor so that requests keep queueing meanwhile.
+        tokio::spawn(async move {
+            match op.apply(items).await {
+                Ok(outcomes) => {
+                    for (outcome, reply) in outcomes.into_iter().zip(replies) {
+                        op.applied(&outcome);
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Ok(outcome));
+                        }
+                    }
+                }
+                Err(err) => {
+                    stats.record_failure();
+                    tracing::error!(%err, size = take, "a batch of {} failed", Op::WHAT);
+                    for reply in replies.into_iter().flatten() {
+                        let _ = reply.send(Err(err.to_string()));
+                    }
+                }
+            }
+            done.send(BatchMsg::Flushed);
+        });
+    }
+}
+
+impl<Op: BatchOp> Actor for Batcher<Op> {
+    type Msg = BatchMsg<Op>;
+    type State = BatcherState<Op>;
+    type Arguments = BatcherArgs<Op>;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        args: BatcherArgs<Op>,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(BatcherState {
+            op: args.op,
+            stats: args.stats,
+            pending: Vec::new(),
+            flushing: false,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        msg: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        state.stats.record_handled();
+        match msg {
+            BatchMsg::Submit(item, reply) => state.pending.push((item, reply)),
+            BatchMsg::Flushed => state.flushing = false,
+        }
+        state.flush(myself);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Doubles numbers, slowly, remembering the size of every batch.
+    struct Doubler {
+        batches: Mutex<Vec<usize>>,
+    }
+
+    impl BatchOp for Doubler {
+        type Item = u32;
+        type Outcome = u32;
+        const WHAT: &'static str = "numbers";
+        const MAX_BATCH: usize = 4;
+
+        fn apply(&self, items: Vec<u32>) -> PortFuture<'_, Result<Vec<u32>, StoreError>> {
+            Box::pin(async move {
+                self.batches.lock().unwrap().push(items.len());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok(items.into_iter().map(|n| n * 2).collect())
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_during_a_flush_go_together_in_order_and_within_the_limit() {
+        let op = Arc::new(Doubler {
+            batches: Mutex::new(Vec::new()),
+        });
+        let stats = ActorStats::new("doubler", "batcher", 0);
+        let (actor, handle) = Actor::spawn(
+            None,
+            Batcher::<Doubler>::default(),
+            BatcherArgs {
+                op: Arc::clone(&op),
+                stats,
+            },
+        )
+        .await
+        .unwrap();
+        let mut waiting = Vec::new();
+        for n in 1..=7 {
+            let (reply, outcome) = ractor::concurrency::oneshot();
+            actor
+                .send_message(BatchMsg::Submit(n, Some(reply.into())))
+                .unwrap();
+            waiting.push(outcome);
+        }
+        let mut outcomes = Vec::new();
+        for outcome in waiting {
+            outcomes.push(outcome.await.unwrap().unwrap());
+        }
+        assert_eq!(outcomes, vec![2, 4, 6, 8, 10, 12, 14]);
+        // The first goes alone; the six that queued meanwhile go as 4 + 2.
+        assert_eq!(*op.batches.lock().unwrap(), vec![1, 4, 2]);
+        actor.stop(None);
+        handle.await.unwrap();
+    }
+}
