@@ -174,6 +174,10 @@ async fn main() {
     url.set_path(&format!("/belfry_bench_{}", std::process::id()));
     let database_url = url.to_string();
 
+    let workers: usize = std::env::var("BELFRY_SENDER_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(32);
     let telnyx = start_fake_telnyx().await;
     let env: HashMap<&str, String> = HashMap::from([
         ("BELFRY_ADDR", "127.0.0.1:0".to_owned()),
@@ -185,15 +189,27 @@ async fn main() {
         ("TELNYX_PUBLIC_KEY", telnyx.public_key.clone()),
         ("TELNYX_FROM_NUMBER", "+15550001111".to_owned()),
         ("BELFRY_SEND_RATE", "0".to_owned()),
-        ("BELFRY_SENDER_WORKERS", "32".to_owned()),
+        ("BELFRY_SENDER_WORKERS", workers.to_string()),
     ]);
     let config =
         Config::from_source(&move |name: &str| env.get(name).cloned(), None).expect("config");
-    let app = Application::build(config).await.expect("server starts");
+    // The server gets a runtime of its own, as it would in its own process: the fake
+    // Telnyx's and the client's tasks then do not queue in front of the server's.
+    let server_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("belfry-server")
+        .enable_all()
+        .build()
+        .expect("server runtime");
+    let app = server_runtime
+        .spawn(Application::build(config))
+        .await
+        .expect("server task")
+        .expect("server starts");
     let app_url = format!("http://{}", app.addr());
     let pool = app.state().pool.clone();
     let shutdown = app.shutdown_handle();
-    let server = tokio::spawn(app.run());
+    let server = server_runtime.spawn(app.run());
     seed(&pool, recipients).await;
 
     let http = reqwest::Client::new();
@@ -305,4 +321,5 @@ async fn main() {
     shutdown.shutdown();
     let _ = server.await;
     let _ = db::drop_database(&database_url).await;
+    server_runtime.shutdown_background();
 }
