@@ -174,10 +174,8 @@ async fn main() {
     url.set_path(&format!("/belfry_bench_{}", std::process::id()));
     let database_url = url.to_string();
 
-    let workers: usize = std::env::var("BELFRY_SENDER_WORKERS")
-        .ok()
-        .and_then(|w| w.parse().ok())
-        .unwrap_or(32);
+    // The product's default pool size unless the environment says otherwise.
+    let workers = std::env::var("BELFRY_SENDER_WORKERS").ok();
     let telnyx = start_fake_telnyx().await;
     let env: HashMap<&str, String> = HashMap::from([
         ("BELFRY_ADDR", "127.0.0.1:0".to_owned()),
@@ -189,10 +187,14 @@ async fn main() {
         ("TELNYX_PUBLIC_KEY", telnyx.public_key.clone()),
         ("TELNYX_FROM_NUMBER", "+15550001111".to_owned()),
         ("BELFRY_SEND_RATE", "0".to_owned()),
-        ("BELFRY_SENDER_WORKERS", workers.to_string()),
     ]);
+    let mut env = env;
+    if let Some(workers) = &workers {
+        env.insert("BELFRY_SENDER_WORKERS", workers.clone());
+    }
     let config =
         Config::from_source(&move |name: &str| env.get(name).cloned(), None).expect("config");
+    let worker_count = config.system.delivery.workers;
     // The server gets a runtime of its own, as it would in its own process: the fake
     // Telnyx's and the client's tasks then do not queue in front of the server's.
     let server_runtime = tokio::runtime::Builder::new_multi_thread()
@@ -284,7 +286,7 @@ async fn main() {
 
     let rate = recipients as f64 / elapsed.as_secs_f64();
     let report = format!(
-        "recipients: {recipients}\nPOST /api/messages answered in: {:.1} ms\nall delivered on the socket after: {:.2} s\n\
+        "recipients: {recipients}\nsender workers: {worker_count}\nPOST /api/messages answered in: {:.1} ms\nall delivered on the socket after: {:.2} s\n\
          end-to-end throughput: {rate:.0} recipients/s\nsocket frames received: {frames}\n\
          webhook → socket latency over {} deliveries: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         accepted_after.as_secs_f64() * 1000.0,
@@ -308,9 +310,13 @@ async fn main() {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(0);
+        let env_prefix = workers
+            .as_ref()
+            .map(|w| format!("BELFRY_SENDER_WORKERS={w} "))
+            .unwrap_or_default();
         let section = format!(
             "\n### Pipeline run, {}\n\nMachine: {cores} cores ({cpu}); PostgreSQL, the fake Telnyx, the server and the \
-             socket client on the same machine.\nCommand: `cargo run --release --bin belfry-bench -- {recipients} --write {path}`\n\n```\n{report}\n```\n",
+             socket client on the same machine.\nCommand: `{env_prefix}cargo run --release --bin belfry-bench -- {recipients} --write {path}`\n\n```\n{report}\n```\n",
             chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         );
         let mut doc = std::fs::read_to_string(&path).unwrap_or_default();
