@@ -15,6 +15,11 @@ impl RoomEvent {
         Self(text.into())
     }
 
+    /// A frame whose JSON text is already built.
+    pub fn from_text(text: String) -> Self {
+        Self(text.into())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -23,13 +23,16 @@ use crate::ports::{
     SmsGateway,
 };
 use crate::reports::ApplyReports;
-use crate::rooms::{ConnectionId, RoomsMsg, RoomsSupervisor, RoomsSupervisorArgs};
+use crate::rooms::{
+    ConnectionId, HistoryLimits, ResumeFrom, RoomsMsg, RoomsSupervisor, RoomsSupervisorArgs,
+};
 use crate::stats::{ActorNode, ActorStats, Mailbox, StatsRegistry};
 use crate::supervisor::{ChildSpec, RootMsg, RootSupervisor};
 
 #[derive(Debug, Clone, Default)]
 pub struct SystemConfig {
     pub delivery: DeliveryConfig,
+    pub room_history: HistoryLimits,
 }
 
 /// The current mailbox of each top-level service.
@@ -70,8 +73,23 @@ async fn submit_and_wait<Op: BatchOp>(
 }
 
 impl Directory {
-    pub fn join(&self, room: String, conn: ConnectionId, sink: Arc<dyn EventSink>) -> bool {
-        current(&self.rooms).is_some_and(|m| m.send(RoomsMsg::Join { room, conn, sink }))
+    /// Puts a socket in a room. With `resume`, the room first sends it the events it missed
+    /// since then (or a `reset` if they are gone); without, a `joined` frame.
+    pub fn join(
+        &self,
+        room: String,
+        conn: ConnectionId,
+        sink: Arc<dyn EventSink>,
+        resume: Option<ResumeFrom>,
+    ) -> bool {
+        current(&self.rooms).is_some_and(|m| {
+            m.send(RoomsMsg::Join {
+                room,
+                conn,
+                sink,
+                resume,
+            })
+        })
     }
 
     pub fn leave(&self, room: String, conn: ConnectionId) {
@@ -208,6 +226,7 @@ impl ActorSystem {
 
         let rooms = {
             let registry_for_rooms = Arc::clone(&registry);
+            let limits = config.room_history;
             service(
                 ("rooms", "supervisor"),
                 &directory,
@@ -215,7 +234,14 @@ impl ActorSystem {
                 Some(|d, m| replace(&d.rooms, m)),
                 move |stats| {
                     let registry = Arc::clone(&registry_for_rooms);
-                    (RoomsSupervisor, RoomsSupervisorArgs { stats, registry })
+                    (
+                        RoomsSupervisor,
+                        RoomsSupervisorArgs {
+                            limits,
+                            stats,
+                            registry,
+                        },
+                    )
                 },
             )
         };

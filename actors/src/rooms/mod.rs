@@ -1,13 +1,16 @@
 //! Rooms: one actor per room (`church:{id}`, `user:{id}`), fanning events out to sockets.
 //!
-//! The [`RoomsSupervisor`] routes by room name, spawns a room on its first member, stops it when
-//! the last one leaves, and restarts a room that panicked with the members it had, so the
-//! sockets in it keep receiving events.
+//! The [`RoomsSupervisor`] routes by room name, spawns a room on its first member, stops it once
+//! it has been empty for as long as its history lasts, and restarts a room that panicked with
+//! the members it had, so the sockets in it keep receiving events. Each room numbers its events
+//! and keeps the recent ones ([`history`]) so that a reconnecting socket gets what it missed.
 
+pub mod history;
 mod room;
 mod supervisor;
 
-pub use room::RoomMsg;
+pub use history::HistoryLimits;
+pub use room::{ResumeFrom, RoomMsg};
 pub use supervisor::{RoomsMsg, RoomsSupervisor, RoomsSupervisorArgs};
 
 /// Identifies one socket across the rooms it joined.

@@ -1,12 +1,16 @@
-//! Owns every room: routes by name, spawns on demand, stops when empty, restarts after a panic.
+//! Owns every room: routes by name, spawns on demand, restarts after a panic, and stops a room
+//! once it has no sockets and no history anyone could still resume from.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use tokio::time::Instant;
+
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
 use super::ConnectionId;
-use super::room::{Room, RoomArgs, RoomMsg};
+use super::history::HistoryLimits;
+use super::room::{ResumeFrom, Room, RoomArgs, RoomMsg};
 use crate::events::RoomEvent;
 use crate::ports::EventSink;
 use crate::stats::{ActorStats, Mailbox, StatsRegistry};
@@ -16,6 +20,7 @@ pub enum RoomsMsg {
         room: String,
         conn: ConnectionId,
         sink: Arc<dyn EventSink>,
+        resume: Option<ResumeFrom>,
     },
     Leave {
         room: String,
@@ -30,11 +35,16 @@ pub enum RoomsMsg {
         room: String,
         reply: RpcReplyPort<usize>,
     },
+    /// Stop the room if it is still empty and its history has expired.
+    Reap {
+        room: String,
+    },
 }
 
 pub struct RoomsSupervisor;
 
 pub struct RoomsSupervisorArgs {
+    pub limits: HistoryLimits,
     pub stats: Arc<ActorStats>,
     pub registry: Arc<StatsRegistry>,
 }
@@ -45,9 +55,13 @@ struct RoomEntry {
     // Kept here as well as in the room so a room that panics comes back with its sockets.
     members: HashMap<ConnectionId, Arc<dyn EventSink>>,
     restarts: u64,
+    /// When the room last published: its history is worth keeping until this plus the age
+    /// limit.
+    last_event: Instant,
 }
 
 pub struct RoomsState {
+    limits: HistoryLimits,
     rooms: HashMap<String, RoomEntry>,
     by_actor: HashMap<ActorId, String>,
     stats: Arc<ActorStats>,
@@ -64,6 +78,8 @@ impl RoomsState {
     ) -> Result<(), ActorProcessingErr> {
         let stats = ActorStats::new("room", name, restarts);
         let args = RoomArgs {
+            name: name.to_owned(),
+            limits: self.limits,
             members: members.clone(),
             stats: Arc::clone(&stats),
             registry: Arc::clone(&self.registry),
@@ -79,9 +95,19 @@ impl RoomsState {
                 actor_id,
                 members,
                 restarts,
+                last_event: Instant::now(),
             },
         );
         Ok(())
+    }
+
+    /// Checks the room again once what it keeps has expired.
+    fn reap_later(&self, myself: &ActorRef<RoomsMsg>, room: &str, at: Instant) {
+        let (myself, room) = (myself.clone(), room.to_owned());
+        tokio::spawn(async move {
+            tokio::time::sleep_until(at).await;
+            let _ = myself.send_message(RoomsMsg::Reap { room });
+        });
     }
 
     fn forget(&mut self, name: &str) -> Option<RoomEntry> {
@@ -102,6 +128,7 @@ impl Actor for RoomsSupervisor {
         args: RoomsSupervisorArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
         Ok(RoomsState {
+            limits: args.limits,
             rooms: HashMap::new(),
             by_actor: HashMap::new(),
             stats: args.stats,
@@ -117,13 +144,18 @@ impl Actor for RoomsSupervisor {
     ) -> Result<(), ActorProcessingErr> {
         state.stats.record_handled();
         match msg {
-            RoomsMsg::Join { room, conn, sink } => {
+            RoomsMsg::Join {
+                room,
+                conn,
+                sink,
+                resume,
+            } => {
+                if !state.rooms.contains_key(&room) {
+                    state.spawn_room(&myself, &room, HashMap::new(), 0).await?;
+                }
                 if let Some(entry) = state.rooms.get_mut(&room) {
                     entry.members.insert(conn, Arc::clone(&sink));
-                    entry.mailbox.send(RoomMsg::Join { conn, sink });
-                } else {
-                    let members = HashMap::from([(conn, sink)]);
-                    state.spawn_room(&myself, &room, members, 0).await?;
+                    entry.mailbox.send(RoomMsg::Join { conn, sink, resume });
                 }
             }
             RoomsMsg::Leave { room, conn } => {
@@ -135,13 +167,34 @@ impl Actor for RoomsSupervisor {
                     }
                     None => false,
                 };
-                if now_empty && let Some(entry) = state.forget(&room) {
-                    entry.mailbox.actor().stop(Some("empty".to_owned()));
+                if now_empty {
+                    // Kept for a while: a socket reconnecting soon can still resume.
+                    let at = Instant::now() + state.limits.max_age;
+                    state.reap_later(&myself, &room, at);
+                }
+            }
+            RoomsMsg::Reap { room } => {
+                let expires = match state.rooms.get(&room) {
+                    Some(entry) if entry.members.is_empty() => {
+                        Some(entry.last_event + state.limits.max_age)
+                    }
+                    _ => None,
+                };
+                match expires {
+                    Some(at) if at > Instant::now() => state.reap_later(&myself, &room, at),
+                    Some(_) => {
+                        if let Some(entry) = state.forget(&room) {
+                            entry.mailbox.actor().stop(Some("empty".to_owned()));
+                        }
+                    }
+                    None => {}
                 }
             }
             RoomsMsg::Publish { room, event } => {
-                // A room with no sockets does not exist: nobody is there to see the event.
-                if let Some(entry) = state.rooms.get(&room) {
+                // A room nobody joined has no history to keep the event in: nobody could
+                // resume from it.
+                if let Some(entry) = state.rooms.get_mut(&room) {
+                    entry.last_event = Instant::now();
                     entry.mailbox.send(RoomMsg::Publish(event));
                 }
             }
