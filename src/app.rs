@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use warp::Filter;
 
 use crate::auth::JwtKeys;
-use crate::config::{CarrierConfig, Config};
+use crate::config::{CarrierConfig, Config, GatewayConfig};
 use crate::db::{self, DbPool};
 use crate::delivery_store::PgDeliveryStore;
 use crate::routes;
@@ -30,6 +30,7 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub system: Arc<ActorSystem>,
     pub verifier: WebhookVerifier,
+    pub gateway: Arc<GatewayConfig>,
     /// Flips to `true` when the server shuts down, so sockets close themselves.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -141,6 +142,7 @@ impl Application {
             jwt: JwtKeys::new(config.jwt.clone()),
             system: Arc::new(system),
             verifier,
+            gateway: Arc::new(config.gateway.clone()),
             shutdown: shutdown_rx,
         };
         Ok(Self {

@@ -8,6 +8,7 @@ use belfry_actors::SystemConfig;
 use belfry_actors::delivery::DeliveryConfig;
 use belfry_actors::delivery::backoff::Backoff;
 use belfry_actors::delivery::breaker::BreakerConfig;
+use belfry_actors::rooms::HistoryLimits;
 use jsonwebtoken::Algorithm;
 
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +16,23 @@ use jsonwebtoken::Algorithm;
 pub struct ConfigError {
     pub var: &'static str,
     pub problem: String,
+}
+
+/// The WebSocket gateway's limits (see docs/protocol.md).
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Exact origins a browser may connect from; empty accepts any.
+    pub allowed_origins: Vec<String>,
+    /// How long a connection without a token has to send its `auth` frame.
+    pub auth_timeout: Duration,
+    pub ping_interval: Duration,
+    /// A connection that sends nothing (not even a pong) for this long is closed.
+    pub idle_timeout: Duration,
+    /// Frames a socket may have waiting before it counts as too slow.
+    pub outbound_queue: usize,
+    /// Client frames per second a socket may send, and the burst it may save up.
+    pub frames_per_second: f64,
+    pub frame_burst: f64,
 }
 
 #[derive(Clone)]
@@ -54,6 +72,7 @@ pub struct Config {
     pub jwt: JwtConfig,
     pub carrier: CarrierConfig,
     pub webhook_tolerance: Duration,
+    pub gateway: GatewayConfig,
     pub system: SystemConfig,
 }
 
@@ -146,7 +165,39 @@ impl Config {
                 "BELFRY_WEBHOOK_TOLERANCE_SECS",
                 300,
             )?),
-            system: SystemConfig { delivery },
+            gateway: Self::gateway(src)?,
+            system: SystemConfig {
+                delivery,
+                room_history: HistoryLimits {
+                    max_events: parsed(src, "BELFRY_WS_HISTORY_SIZE", 1000)?,
+                    max_age: Duration::from_secs(parsed(src, "BELFRY_WS_HISTORY_SECS", 300)?),
+                },
+            },
+        })
+    }
+
+    fn gateway(src: &dyn Source) -> Result<GatewayConfig, ConfigError> {
+        let allowed_origins = src
+            .get("BELFRY_WS_ALLOWED_ORIGINS")
+            .map(|list| {
+                list.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let frames_per_second: f64 = parsed(src, "BELFRY_WS_FRAMES_PER_SEC", 20.0)?;
+        if frames_per_second <= 0.0 {
+            return Err(err("BELFRY_WS_FRAMES_PER_SEC", "must be above 0"));
+        }
+        Ok(GatewayConfig {
+            allowed_origins,
+            auth_timeout: millis(src, "BELFRY_WS_AUTH_TIMEOUT_MS", 5000)?,
+            ping_interval: millis(src, "BELFRY_WS_PING_MS", 20_000)?.max(Duration::from_millis(10)),
+            idle_timeout: millis(src, "BELFRY_WS_IDLE_TIMEOUT_MS", 60_000)?,
+            outbound_queue: parsed(src, "BELFRY_WS_QUEUE", 1024)?.max(1),
+            frames_per_second,
+            frame_burst: parsed::<f64>(src, "BELFRY_WS_FRAME_BURST", 40.0)?.max(1.0),
         })
     }
 

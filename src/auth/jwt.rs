@@ -87,6 +87,11 @@ impl JwtKeys {
     }
 
     pub fn authenticate(&self, token: &str) -> Result<AuthUser, ApiError> {
+        self.authenticate_until(token).map(|(user, _)| user)
+    }
+
+    /// Checks a token and tells when it expires (`exp`, seconds since the Unix epoch).
+    pub fn authenticate_until(&self, token: &str) -> Result<(AuthUser, i64), ApiError> {
         let data =
             decode::<Claims>(token, &self.inner.decoding, &self.inner.validation).map_err(|e| {
                 tracing::debug!(error = %e, "token refused");
@@ -97,11 +102,12 @@ impl JwtKeys {
             .sub
             .parse()
             .map_err(|_| ApiError::unauthorized("invalid or expired token"))?;
-        Ok(AuthUser {
+        let user = AuthUser {
             user_id,
             church_id: data.claims.church_id,
             role: data.claims.role,
-        })
+        };
+        Ok((user, data.claims.exp))
     }
 }
 

@@ -1,40 +1,54 @@
-//! The WebSocket gateway: `GET /ws?token=JWT`.
+//! The WebSocket gateway: `GET /ws`, protocol `belfry.v1` (docs/protocol.md).
 //!
-//! The token is checked before the upgrade (401 otherwise). A connection joins its church room
-//! and its user room in the actor tree, then only forwards: room events out as text frames.
-//! It holds no state of its own beyond its queue of outgoing frames.
+//! The handshake checks what it can before the upgrade: the Origin against the allowlist, the
+//! offered subprotocols, a token given in `?token=` or as the `bearer.<jwt>` subprotocol, and
+//! resume points. A connection with no token at all is upgraded and given a few seconds to send
+//! an `auth` frame. Everything after the upgrade is the session's (see [`session`]).
+//!
+//! The token never reaches a log line: the request log prints the path only.
 
-use std::sync::Arc;
+mod frames;
+mod resume;
+mod session;
+mod upgrade;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use belfry_actors::delivery::breaker::ADMINS_ROOM;
-use belfry_actors::events::{RoomEvent, church_room, user_room};
-use belfry_actors::ports::EventSink;
-use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::sync::{Notify, mpsc};
 use warp::reply::Response;
-use warp::ws::{Message, WebSocket, Ws};
-use warp::{Filter, Rejection, Reply};
+use warp::{Filter, Rejection};
 
 use crate::app::AppState;
-use crate::auth::AuthUser;
-use crate::domain::Role;
+use crate::config::GatewayConfig;
 use crate::error::ApiError;
 use crate::routes::with_state;
 
-/// Frames a socket may have waiting before it counts as too slow and is closed.
-const OUTBOX_CAPACITY: usize = 1024;
-/// Close code for a client that cannot keep up (RFC 6455 "try again later").
-const CLOSE_TOO_SLOW: u16 = 1013;
-const CLOSE_GOING_AWAY: u16 = 1001;
-const MAX_CLIENT_FRAME: usize = 64 * 1024;
+pub use upgrade::MAX_CLIENT_MESSAGE;
+
+/// The subprotocol this server speaks.
+pub const PROTOCOL: &str = "belfry.v1";
+/// How a token travels as a subprotocol: `bearer.<jwt>`.
+const BEARER_PREFIX: &str = "bearer.";
+
+/// Close codes the server sends (docs/protocol.md).
+pub mod close {
+    pub const NORMAL: u16 = 1000;
+    pub const GOING_AWAY: u16 = 1001;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+    pub const TOO_SLOW: u16 = 1013;
+    pub const IDLE: u16 = 4000;
+    pub const AUTH_TIMEOUT: u16 = 4001;
+    pub const AUTH_FAILED: u16 = 4003;
+    pub const TOKEN_EXPIRED: u16 = 4004;
+}
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
 #[derive(Deserialize)]
 struct WsQuery {
     token: Option<String>,
+    resume: Option<String>,
 }
 
 pub fn route(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -42,122 +56,108 @@ pub fn route(state: AppState) -> impl Filter<Extract = (Response,), Error = Reje
         .and(warp::get())
         .and(with_state(state))
         .and(warp::query::<WsQuery>())
-        .and_then(|state: AppState, query: WsQuery| async move {
-            let token = query
-                .token
-                .ok_or_else(|| warp::reject::custom(ApiError::unauthorized("missing token")))?;
-            let user = state
+        .and(warp::header::optional::<String>("origin"))
+        .and(warp::header::optional::<String>("sec-websocket-protocol"))
+        .and(upgrade::upgrade_request())
+        .and_then(handshake)
+}
+
+async fn handshake(
+    state: AppState,
+    query: WsQuery,
+    origin: Option<String>,
+    protocols: Option<String>,
+    request: upgrade::UpgradeRequest,
+) -> Result<Response, Rejection> {
+    check_origin(&state.gateway, origin.as_deref()).map_err(warp::reject::custom)?;
+    let offered = Offered::parse(protocols.as_deref()).map_err(warp::reject::custom)?;
+    let auth = match query.token.or(offered.token) {
+        Some(token) => Some(
+            state
                 .jwt
-                .authenticate(&token)
-                .map_err(warp::reject::custom)?;
-            Ok::<_, Rejection>((state, user))
-        })
-        .untuple_one()
-        .and(warp::ws())
-        .map(|state: AppState, user: AuthUser, ws: Ws| {
-            ws.max_message_size(MAX_CLIENT_FRAME)
-                .max_frame_size(MAX_CLIENT_FRAME)
-                .on_upgrade(move |socket| session(socket, state, user))
-                .into_response()
-        })
-}
-
-/// A socket's end of its rooms: queues frames without waiting, and asks the socket to close
-/// when the queue is full.
-struct SocketSink {
-    outbox: mpsc::Sender<RoomEvent>,
-    too_slow: Arc<Notify>,
-}
-
-impl EventSink for SocketSink {
-    fn deliver(&self, event: &RoomEvent) -> bool {
-        match self.outbox.try_send(event.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.too_slow.notify_one();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    }
-}
-
-async fn session(socket: WebSocket, state: AppState, user: AuthUser) {
-    let conn = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
-    let (outbox, mut inbox) = mpsc::channel::<RoomEvent>(OUTBOX_CAPACITY);
-    let too_slow = Arc::new(Notify::new());
-    let sink: Arc<dyn EventSink> = Arc::new(SocketSink {
-        outbox,
-        too_slow: Arc::clone(&too_slow),
-    });
-    let mut rooms = vec![church_room(user.church_id), user_room(user.user_id)];
-    if user.role == Role::Admin {
-        rooms.push(ADMINS_ROOM.to_owned());
-    }
-    let directory = Arc::clone(state.system.directory());
-    for room in &rooms {
-        directory.join(room.clone(), conn, Arc::clone(&sink));
-    }
-    drop(sink);
-    tracing::debug!(conn, user = user.user_id, "socket joined");
-
-    let (mut tx, mut rx) = socket.split();
-    let welcome = serde_json::json!({
-        "type": "welcome",
-        "connectionId": conn,
-        "userId": user.user_id,
-        "churchId": user.church_id,
-        "rooms": rooms,
-    });
-    let mut shutdown = state.shutdown.clone();
-    let stopping = async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
+                .authenticate_until(&token)
+                .map_err(warp::reject::custom)?,
+        ),
+        None => None,
     };
-    tokio::pin!(stopping);
-    let mut close: Option<(u16, &str)> = None;
-    if tx.send(Message::text(welcome.to_string())).await.is_ok() {
-        loop {
-            tokio::select! {
-                event = inbox.recv() => match event {
-                    Some(event) => {
-                        if tx.send(Message::text(event.as_str())).await.is_err() {
-                            break;
-                        }
-                    }
-                    None => break,
-                },
-                frame = rx.next() => match frame {
-                    Some(Ok(msg)) if msg.is_close() => break,
-                    Some(Ok(msg)) if msg.is_text() => {
-                        let error = serde_json::json!({
-                            "type": "error",
-                            "code": "unsupported",
-                            "message": "this server accepts no client frames yet",
-                        });
-                        if tx.send(Message::text(error.to_string())).await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Ok(_)) => {}
-                    Some(Err(_)) | None => break,
-                },
-                _ = too_slow.notified() => {
-                    close = Some((CLOSE_TOO_SLOW, "too slow: events were piling up"));
-                    break;
-                }
-                _ = &mut stopping => {
-                    close = Some((CLOSE_GOING_AWAY, "server shutting down"));
-                    break;
-                }
+    let resume =
+        resume::parse_query(query.resume.as_deref().unwrap_or_default()).map_err(|message| {
+            warp::reject::custom(ApiError::bad_request("invalid_resume", message))
+        })?;
+    let start = session::SessionStart {
+        conn: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
+        state,
+        auth,
+        resume,
+    };
+    let protocol = offered.belfry.then_some(PROTOCOL);
+    Ok(request.accept(protocol, move |socket| session::run(socket, start)))
+}
+
+/// Browsers always send their page's origin; other clients may send none. With an allowlist
+/// configured, a browser from anywhere else is refused.
+fn check_origin(config: &GatewayConfig, origin: Option<&str>) -> Result<(), ApiError> {
+    match origin {
+        Some(origin)
+            if !config.allowed_origins.is_empty()
+                && !config
+                    .allowed_origins
+                    .iter()
+                    .any(|allowed| allowed == origin.trim_end_matches('/')) =>
+        {
+            Err(ApiError::new(
+                warp::http::StatusCode::FORBIDDEN,
+                "origin_not_allowed",
+                format!("origin {origin:?} may not open sockets here"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The subprotocols a client offered: ours, and perhaps a token.
+struct Offered {
+    belfry: bool,
+    token: Option<String>,
+}
+
+impl Offered {
+    fn parse(header: Option<&str>) -> Result<Self, ApiError> {
+        let mut offered = Offered {
+            belfry: false,
+            token: None,
+        };
+        let Some(header) = header else {
+            return Ok(offered);
+        };
+        for item in header.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            if item == PROTOCOL {
+                offered.belfry = true;
+            } else if let Some(token) = item.strip_prefix(BEARER_PREFIX) {
+                offered.token = Some(token.to_owned());
             }
         }
+        if !offered.belfry {
+            return Err(ApiError::bad_request(
+                "unsupported_protocol",
+                format!("this server speaks the {PROTOCOL} subprotocol"),
+            ));
+        }
+        Ok(offered)
     }
-    for room in rooms {
-        directory.leave(room, conn);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_may_ride_in_the_subprotocol_header() {
+        let offered = Offered::parse(Some("belfry.v1, bearer.abc.def.ghi")).unwrap();
+        assert!(offered.belfry);
+        assert_eq!(offered.token.as_deref(), Some("abc.def.ghi"));
+        assert!(Offered::parse(None).unwrap().token.is_none());
+        let refused = Offered::parse(Some("chat, bearer.x")).err().unwrap();
+        assert_eq!(refused.code, "unsupported_protocol");
     }
-    if let Some((code, reason)) = close {
-        let _ = tx.send(Message::close_with(code, reason)).await;
-    }
-    let _ = tx.close().await;
-    tracing::debug!(conn, "socket closed");
 }

@@ -9,7 +9,7 @@ use belfry::app::{AppState, Application, ShutdownHandle};
 use belfry::config::Config;
 use belfry::db;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
@@ -268,13 +268,7 @@ impl TestApp {
         let (stream, _) = connect_async(self.ws_url(token))
             .await
             .expect("socket connects");
-        let mut client = WsClient { stream };
-        let welcome = client
-            .next_json(Duration::from_secs(5))
-            .await
-            .expect("welcome frame");
-        assert_eq!(welcome["type"], "welcome");
-        client
+        WsClient::greeted(stream).await.0
     }
 }
 
@@ -311,6 +305,67 @@ pub struct WsClient {
 }
 
 impl WsClient {
+    /// A socket as it is, nothing read yet.
+    pub fn raw(stream: WebSocketStream<MaybeTlsStream<TcpStream>>) -> WsClient {
+        WsClient { stream }
+    }
+
+    /// Reads the welcome and one `joined` frame per room: after this the socket is in every
+    /// room it was given. Returns the welcome and the joined frames too.
+    pub async fn greeted(
+        stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ) -> (WsClient, Value, Vec<Value>) {
+        let mut client = WsClient { stream };
+        let welcome = client
+            .next_json(Duration::from_secs(5))
+            .await
+            .expect("welcome frame");
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        let rooms = welcome["rooms"].as_array().expect("rooms").len();
+        let mut joined = Vec::new();
+        for _ in 0..rooms {
+            let frame = client
+                .next_json(Duration::from_secs(5))
+                .await
+                .expect("joined frame");
+            assert_eq!(frame["type"], "joined", "{frame}");
+            joined.push(frame);
+        }
+        (client, welcome, joined)
+    }
+
+    /// Sends a JSON text frame.
+    pub async fn send_json(&mut self, value: Value) {
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::text(
+                value.to_string(),
+            ))
+            .await
+            .expect("frame sent");
+    }
+
+    /// Sends any frame.
+    pub async fn send(&mut self, message: tokio_tungstenite::tungstenite::Message) {
+        self.stream.send(message).await.expect("frame sent");
+    }
+
+    /// Reads until the server closes; returns its close code (`None` if it just dropped).
+    pub async fn close_code(&mut self, wait: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .expect("the server closed in time");
+            match frame {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => {
+                    return frame.map(|f| u16::from(f.code));
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
     /// The next JSON text frame, or `None` if none arrives in time.
     pub async fn next_json(&mut self, wait: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + wait;

@@ -14,6 +14,7 @@ mod outbox;
 mod pacing;
 mod pipelined;
 mod prepared;
+mod protocol;
 mod rooms;
 mod totals;
 mod webhooks;

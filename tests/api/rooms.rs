@@ -6,7 +6,7 @@ use belfry_actors::events::{RoomEvent, church_room};
 use belfry_actors::ports::EventSink;
 use serde_json::{Value, json};
 
-use super::helpers::spawn_app;
+use super::helpers::{spawn_app, spawn_app_with};
 
 /// A socket stand-in whose first delivery panics inside the room actor.
 struct PanicsOnce(AtomicBool);
@@ -40,7 +40,8 @@ async fn a_panicking_room_is_restarted_with_its_sockets() {
     assert!(directory.join(
         room.clone(),
         u64::MAX,
-        Arc::new(PanicsOnce(AtomicBool::new(false)))
+        Arc::new(PanicsOnce(AtomicBool::new(false))),
+        None
     ));
 
     directory.publish(
@@ -73,9 +74,10 @@ async fn a_panicking_room_is_restarted_with_its_sockets() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_room_stops_when_its_last_socket_leaves() {
-    let app = spawn_app().await;
+async fn an_empty_room_is_kept_while_its_history_lasts_then_stops() {
+    let app = spawn_app_with(&[("BELFRY_WS_HISTORY_SECS", "1")]).await;
     let token = app.login(&app.grace.staff_email).await;
+    let admin = app.login(&app.grace.admin_email).await;
     let room = church_room(app.grace.id);
     let directory = app.state.system.directory();
     let first = app.connect(&token).await;
@@ -83,14 +85,27 @@ async fn a_room_stops_when_its_last_socket_leaves() {
     assert_eq!(directory.room_members(&room).await, Some(2));
     first.close().await;
     second.close().await;
+    let mut emptied = false;
     for _ in 0..100 {
         if directory.room_members(&room).await == Some(0) {
-            let admin = app.login(&app.grace.admin_email).await;
-            let tree = app.get_json("/api/admin/actors", &admin).await;
-            assert!(find(&tree, &room).is_none(), "room actor still in the tree");
+            emptied = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(emptied, "room never emptied");
+    // Still there for a socket that comes back to resume.
+    let tree = app.get_json("/api/admin/actors", &admin).await;
+    assert!(
+        find(&tree, &room).is_some(),
+        "an empty room is kept a while"
+    );
+    for _ in 0..300 {
+        let tree = app.get_json("/api/admin/actors", &admin).await;
+        if find(&tree, &room).is_none() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("room never emptied");
+    panic!("the empty room was never stopped");
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Error;
 
-use super::helpers::{JWT_SECRET, spawn_app};
+use super::helpers::{JWT_SECRET, WsClient, spawn_app};
 
 async fn refused_status(url: String) -> u16 {
     match connect_async(url).await {
@@ -32,10 +32,8 @@ fn token_with(secret: &str, exp_offset: i64) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sockets_without_a_valid_token_are_refused_before_the_upgrade() {
+async fn sockets_with_an_invalid_token_are_refused_before_the_upgrade() {
     let app = spawn_app().await;
-    let base = app.url.replacen("http", "ws", 1);
-    assert_eq!(refused_status(format!("{base}/ws")).await, 401);
     assert_eq!(refused_status(app.ws_url("garbage")).await, 401);
     assert_eq!(
         refused_status(app.ws_url(&token_with("some-other-secret-0123456789abcdef", 600))).await,
@@ -63,18 +61,22 @@ async fn sockets_without_a_valid_token_are_refused_before_the_upgrade() {
 async fn a_socket_is_told_its_rooms_and_gets_an_error_frame_for_client_frames() {
     let app = spawn_app().await;
     let token = app.login(&app.grace.staff_email).await;
-    let (mut stream, _) = connect_async(app.ws_url(&token)).await.unwrap();
-    use futures_util::{SinkExt, StreamExt};
-    let welcome = stream.next().await.unwrap().unwrap().into_text().unwrap();
-    let welcome: serde_json::Value = serde_json::from_str(&welcome).unwrap();
+    let (stream, _) = connect_async(app.ws_url(&token)).await.unwrap();
+    let (mut socket, welcome, joined) = WsClient::greeted(stream).await;
+    assert_eq!(welcome["protocol"], "belfry.v1");
     assert_eq!(welcome["rooms"][0], format!("church:{}", app.grace.id));
     assert!(welcome["rooms"][1].as_str().unwrap().starts_with("user:"));
-    stream.send("hello".into()).await.unwrap();
-    let reply = tokio::time::timeout(Duration::from_secs(5), stream.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let reply: serde_json::Value = serde_json::from_str(&reply.into_text().unwrap()).unwrap();
+    // Each room answers on its own, in no particular order between rooms.
+    let church = joined
+        .iter()
+        .find(|j| j["room"] == welcome["rooms"][0])
+        .expect("joined the church room");
+    assert_eq!(church["seq"], 0);
+    assert!(church["epoch"].as_str().is_some_and(|e| !e.is_empty()));
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::text("hello"))
+        .await;
+    let reply = socket.next_json(Duration::from_secs(5)).await.unwrap();
     assert_eq!(reply["type"], "error");
+    assert_eq!(reply["code"], "invalid_json");
 }

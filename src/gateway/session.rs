@@ -1,0 +1,311 @@
+//! One connection's task. It authenticates the socket (at the upgrade, or from its first
+//! frame), puts it in its rooms, forwards room events to it, answers its frames, pings it, and
+//! closes it with a documented code when it must (see docs/protocol.md).
+//!
+//! The socket's state is this task and a bounded queue that rooms write into; there is no
+//! actor per socket.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use belfry_actors::delivery::breaker::ADMINS_ROOM;
+use belfry_actors::events::{RoomEvent, church_room, user_room};
+use belfry_actors::ports::EventSink;
+use belfry_actors::rooms::ConnectionId;
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::close;
+use super::frames::{self, ClientFrame, FrameBudget, FrameError};
+use super::resume::{self, ResumePoints};
+use super::upgrade::Socket;
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::domain::Role;
+
+pub struct SessionStart {
+    pub conn: ConnectionId,
+    pub state: AppState,
+    /// The user and the token's expiry, when the token came with the upgrade.
+    pub auth: Option<(AuthUser, i64)>,
+    pub resume: ResumePoints,
+}
+
+/// A socket's end of its rooms: queues frames without waiting, and asks the socket to close
+/// when the queue is full.
+struct SocketSink {
+    outbox: mpsc::Sender<RoomEvent>,
+    too_slow: Arc<Notify>,
+}
+
+impl EventSink for SocketSink {
+    fn deliver(&self, event: &RoomEvent) -> bool {
+        match self.outbox.try_send(event.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.too_slow.notify_one();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+type Tx = SplitSink<Socket, Message>;
+
+/// Why the session ends: a close code and reason for the client, if any.
+type Ending = Option<(u16, &'static str)>;
+
+struct Session {
+    conn: ConnectionId,
+    state: AppState,
+    sink: Arc<dyn EventSink>,
+    user: Option<AuthUser>,
+    expires: Option<Instant>,
+    rooms: Vec<String>,
+    budget: FrameBudget,
+}
+
+pub async fn run(socket: Socket, start: SessionStart) {
+    let config = Arc::clone(&start.state.gateway);
+    let (outbox, mut inbox) = mpsc::channel::<RoomEvent>(config.outbound_queue);
+    let too_slow = Arc::new(Notify::new());
+    let mut session = Session {
+        conn: start.conn,
+        sink: Arc::new(SocketSink {
+            outbox,
+            too_slow: Arc::clone(&too_slow),
+        }),
+        state: start.state,
+        user: None,
+        expires: None,
+        rooms: Vec::new(),
+        budget: FrameBudget::new(config.frames_per_second, config.frame_burst),
+    };
+    let (mut tx, mut rx) = socket.split();
+    let mut shutdown = session.state.shutdown.clone();
+    let stopping = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    };
+    tokio::pin!(stopping);
+
+    let mut ending: Ending = None;
+    if let Some((user, exp)) = start.auth
+        && session
+            .authenticated(user, exp, start.resume, &mut tx)
+            .await
+            .is_err()
+    {
+        ending = Some((close::NORMAL, ""));
+    }
+    let auth_deadline = Instant::now() + config.auth_timeout;
+    let mut ping =
+        tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
+    let mut last_heard = Instant::now();
+    while ending.is_none() {
+        let deadline = match (&session.user, session.expires) {
+            (None, _) => Some((auth_deadline, close::AUTH_TIMEOUT, "no auth frame in time")),
+            (Some(_), Some(at)) => Some((at, close::TOKEN_EXPIRED, "token expired")),
+            (Some(_), None) => None,
+        };
+        let far = Instant::now() + Duration::from_secs(86_400);
+        tokio::select! {
+            event = inbox.recv() => match event {
+                Some(event) => {
+                    if tx.send(Message::text(event.as_str())).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            frame = rx.next() => {
+                last_heard = Instant::now();
+                ending = match frame {
+                    Some(Ok(Message::Text(text))) => session.on_text(text.as_str(), &mut tx).await,
+                    Some(Ok(Message::Binary(_))) => {
+                        let error = FrameError::new("binary_frame", "frames are JSON text");
+                        session.refuse(&error, &mut tx).await
+                    }
+                    Some(Ok(Message::Close(_))) => Some((close::NORMAL, "")),
+                    Some(Ok(_)) => None,
+                    Some(Err(WsError::Capacity(_))) => Some((close::TOO_BIG, "frame over 64 KiB")),
+                    Some(Err(_)) | None => break,
+                };
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > config.idle_timeout {
+                    ending = Some((close::IDLE, "no pong"));
+                } else if tx.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+            _ = tokio::time::sleep_until(deadline.map_or(far, |d| d.0)), if deadline.is_some() => {
+                ending = deadline.map(|(_, code, reason)| (code, reason));
+            }
+            _ = too_slow.notified() => ending = Some((close::TOO_SLOW, "too slow: events were piling up")),
+            _ = &mut stopping => ending = Some((close::GOING_AWAY, "server shutting down")),
+        }
+    }
+    session.leave_all();
+    if let Some((code, reason)) = ending {
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        };
+        let _ = tx.send(Message::Close(Some(frame))).await;
+    }
+    let _ = tx.close().await;
+    tracing::debug!(conn = session.conn, "socket closed");
+}
+
+fn expiry_instant(exp: i64) -> Instant {
+    let left = exp - chrono::Utc::now().timestamp();
+    Instant::now() + Duration::from_secs(left.max(0) as u64)
+}
+
+impl Session {
+    /// The socket is authenticated: greet it and put it in its rooms.
+    async fn authenticated(
+        &mut self,
+        user: AuthUser,
+        exp: i64,
+        mut resume: ResumePoints,
+        tx: &mut Tx,
+    ) -> Result<(), WsError> {
+        let mut rooms = vec![church_room(user.church_id), user_room(user.user_id)];
+        if user.role == Role::Admin {
+            rooms.push(ADMINS_ROOM.to_owned());
+        }
+        let welcome = serde_json::json!({
+            "type": "welcome",
+            "protocol": super::PROTOCOL,
+            "connectionId": self.conn,
+            "userId": user.user_id,
+            "churchId": user.church_id,
+            "rooms": rooms,
+            "expiresAt": exp,
+        });
+        tx.send(Message::text(welcome.to_string())).await?;
+        let directory = self.state.system.directory();
+        for room in &rooms {
+            let from = resume.remove(room);
+            directory.join(room.clone(), self.conn, Arc::clone(&self.sink), from);
+        }
+        tracing::debug!(conn = self.conn, user = user.user_id, "socket joined");
+        self.rooms = rooms;
+        self.user = Some(user);
+        self.expires = Some(expiry_instant(exp));
+        Ok(())
+    }
+
+    fn leave_all(&mut self) {
+        let directory = self.state.system.directory();
+        for room in self.rooms.drain(..) {
+            directory.leave(room, self.conn);
+        }
+    }
+
+    async fn send(&self, tx: &mut Tx, value: serde_json::Value) -> Ending {
+        match tx.send(Message::text(value.to_string())).await {
+            Ok(()) => None,
+            Err(_) => Some((close::NORMAL, "")),
+        }
+    }
+
+    /// Answers a bad frame, closing the socket after too many in a row.
+    async fn refuse(&mut self, error: &FrameError, tx: &mut Tx) -> Ending {
+        if self.budget.strike() {
+            return Some((close::POLICY, "too many bad frames"));
+        }
+        match tx.send(Message::text(error.to_frame())).await {
+            Ok(()) => None,
+            Err(_) => Some((close::NORMAL, "")),
+        }
+    }
+
+    async fn on_text(&mut self, text: &str, tx: &mut Tx) -> Ending {
+        if !self.budget.take() {
+            let error = FrameError::new("rate_limited", "too many frames; slow down");
+            return self.refuse(&error, tx).await;
+        }
+        let frame = match frames::parse(text) {
+            Ok(frame) => frame,
+            Err(error) => return self.refuse(&error, tx).await,
+        };
+        match frame {
+            ClientFrame::Auth { token, resume } => self.on_auth(&token, resume, tx).await,
+            _ if self.user.is_none() => {
+                let error = FrameError::new("not_authenticated", "send an auth frame first");
+                self.refuse(&error, tx).await
+            }
+            ClientFrame::Resume { rooms } => match resume::from_items(rooms) {
+                Ok(points) => self.on_resume(points, tx).await,
+                Err(message) => {
+                    self.refuse(&FrameError::new("invalid_resume", message), tx)
+                        .await
+                }
+            },
+            ClientFrame::Ping { id } => {
+                self.budget.forgive();
+                self.send(tx, serde_json::json!({"type": "pong", "id": id}))
+                    .await
+            }
+        }
+    }
+
+    async fn on_auth(
+        &mut self,
+        token: &str,
+        resume: Vec<resume::ResumeItem>,
+        tx: &mut Tx,
+    ) -> Ending {
+        let Ok((user, exp)) = self.state.jwt.authenticate_until(token) else {
+            return Some((close::AUTH_FAILED, "invalid or expired token"));
+        };
+        self.budget.forgive();
+        match &self.user {
+            None => {
+                let points = match resume::from_items(resume) {
+                    Ok(points) => points,
+                    Err(message) => {
+                        return self
+                            .refuse(&FrameError::new("invalid_resume", message), tx)
+                            .await;
+                    }
+                };
+                match self.authenticated(user, exp, points, tx).await {
+                    Ok(()) => None,
+                    Err(_) => Some((close::NORMAL, "")),
+                }
+            }
+            // A fresh token for the same user keeps the socket open past the old expiry.
+            Some(current) if current.user_id == user.user_id => {
+                self.expires = Some(expiry_instant(exp));
+                self.send(tx, serde_json::json!({"type": "auth:ok", "expiresAt": exp}))
+                    .await
+            }
+            Some(_) => Some((close::AUTH_FAILED, "a socket cannot change user")),
+        }
+    }
+
+    /// Rejoins rooms from the given points: each room sends what was missed (or `reset`).
+    /// Events already received live may come again; their `seq` tells them apart.
+    async fn on_resume(&mut self, points: ResumePoints, tx: &mut Tx) -> Ending {
+        if let Some(room) = points.keys().find(|r| !self.rooms.contains(r)) {
+            let error = FrameError::new("not_in_room", format!("this socket is not in {room:?}"));
+            return self.refuse(&error, tx).await;
+        }
+        self.budget.forgive();
+        let directory = self.state.system.directory();
+        for (room, from) in points {
+            directory.leave(room.clone(), self.conn);
+            directory.join(room, self.conn, Arc::clone(&self.sink), Some(from));
+        }
+        None
+    }
+}

@@ -1,0 +1,112 @@
+//! The WebSocket handshake, done here rather than by `warp::ws()`: warp gives every connection
+//! tungstenite's default buffers (a 128 KiB read buffer each, ≈138 KB per idle socket), while
+//! a gateway holding tens of thousands of mostly idle sockets wants small ones.
+
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use crate::error::ApiError;
+
+pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// The largest client frame or message accepted (64 KiB).
+pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+
+/// Small buffers: reads grow from 4 KiB as frames need; writes go out as they are made, and a
+/// socket whose unsent bytes pass 256 KiB fails instead of growing.
+pub fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(256 * 1024)
+        .max_message_size(Some(MAX_CLIENT_MESSAGE))
+        .max_frame_size(Some(MAX_CLIENT_MESSAGE))
+}
+
+/// A request asking to become a WebSocket: its key, and the means to take over the connection.
+pub struct UpgradeRequest {
+    key: String,
+    on_upgrade: OnUpgrade,
+}
+
+/// Matches a GET that asks for a WebSocket upgrade; anything else is a `400`.
+pub fn upgrade_request() -> impl Filter<Extract = (UpgradeRequest,), Error = Rejection> + Clone {
+    warp::header::optional::<String>("connection")
+        .and(warp::header::optional::<String>("upgrade"))
+        .and(warp::header::optional::<String>("sec-websocket-version"))
+        .and(warp::header::optional::<String>("sec-websocket-key"))
+        .and(warp::ext::optional::<OnUpgrade>())
+        .and_then(
+            |connection: Option<String>,
+             upgrade: Option<String>,
+             version: Option<String>,
+             key: Option<String>,
+             on_upgrade: Option<OnUpgrade>| async move {
+                let asks_upgrade = connection.is_some_and(|c| {
+                    c.split(',')
+                        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+                }) && upgrade
+                    .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+                let not_websocket = || {
+                    warp::reject::custom(ApiError::bad_request(
+                        "not_websocket",
+                        "this route only speaks WebSocket (version 13)",
+                    ))
+                };
+                if !asks_upgrade || version.as_deref() != Some("13") {
+                    return Err(not_websocket());
+                }
+                match (key, on_upgrade) {
+                    (Some(key), Some(on_upgrade)) => Ok(UpgradeRequest { key, on_upgrade }),
+                    _ => Err(not_websocket()),
+                }
+            },
+        )
+}
+
+impl UpgradeRequest {
+    /// Answers `101 Switching Protocols` and runs `session` on the socket once the connection
+    /// is handed over.
+    pub fn accept<F, Fut>(self, protocol: Option<&'static str>, session: F) -> Response
+    where
+        F: FnOnce(Socket) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let UpgradeRequest { key, on_upgrade } = self;
+        tokio::spawn(async move {
+            match on_upgrade.await {
+                Ok(upgraded) => {
+                    let socket = WebSocketStream::from_raw_socket(
+                        TokioIo::new(upgraded),
+                        Role::Server,
+                        Some(socket_config()),
+                    )
+                    .await;
+                    session(socket).await;
+                }
+                Err(err) => tracing::debug!(%err, "websocket upgrade failed"),
+            }
+        });
+        let mut response = Response::default();
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let headers = response.headers_mut();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+            headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+        }
+        if let Some(protocol) = protocol {
+            headers.insert(
+                header::SEC_WEBSOCKET_PROTOCOL,
+                HeaderValue::from_static(protocol),
+            );
+        }
+        response
+    }
+}
