@@ -7,6 +7,7 @@
 //!
 //! The token never reaches a log line: the request log prints the path only.
 
+mod client;
 mod frames;
 mod resume;
 mod session;
@@ -23,6 +24,7 @@ use crate::config::GatewayConfig;
 use crate::error::ApiError;
 use crate::routes::with_state;
 
+pub use client::route as client_route;
 pub use upgrade::MAX_CLIENT_MESSAGE;
 
 /// The subprotocol this server speaks.

@@ -39,6 +39,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(crate::gateway::route(state))
         .unify()
+        .or(crate::gateway::client_route())
+        .unify()
         .boxed()
 }
 

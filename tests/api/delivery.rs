@@ -3,36 +3,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::fake_telnyx::{API_KEY, FakeTelnyx, Reply};
-use super::helpers::{TestApp, spawn_app};
+use super::helpers::spawn_app;
 
 const WAIT: Duration = Duration::from_secs(10);
 
 /// Waits until every recipient has the carrier's id, then returns `(phone, carrier id)`.
-async fn accepted(app: &TestApp, token: &str, id: i64, n: usize) -> Vec<(String, String)> {
-    let message = app
-        .wait_for_message(token, id, |m| {
-            m["recipients"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|r| r["providerMessageId"].is_string())
-                .count()
-                == n
-        })
-        .await;
-    message["recipients"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["phone"].as_str().unwrap().to_owned(),
-                r["providerMessageId"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_send_reaches_telnyx_and_its_status_reaches_every_socket_of_the_church_only() {
     let app = spawn_app().await;
@@ -71,7 +46,7 @@ async fn a_send_reaches_telnyx_and_its_status_reaches_every_socket_of_the_church
         );
     }
 
-    let recipients = accepted(&app, &token, id, 3).await;
+    let recipients = app.accepted(&token, id, 3).await;
     for (i, (phone, carrier_id)) in recipients.iter().enumerate() {
         let sent = FakeTelnyx::event(
             &format!("sent-{i}"),
@@ -145,7 +120,7 @@ async fn telnyx_500_twice_then_200_is_retried_and_delivered() {
     let member = app.grace.member_ids[0];
     let id = app.send(&token, &[member]).await;
 
-    let recipients = accepted(&app, &token, id, 1).await;
+    let recipients = app.accepted(&token, id, 1).await;
     assert_eq!(app.telnyx.requests().len(), 3);
     let (phone, carrier_id) = &recipients[0];
     let done = FakeTelnyx::event(

@@ -242,6 +242,33 @@ impl TestApp {
         body["id"].as_i64().unwrap()
     }
 
+    /// Waits until `n` recipients of message `id` are accepted by the carrier; returns their
+    /// phones and carrier ids.
+    pub async fn accepted(&self, token: &str, id: i64, n: usize) -> Vec<(String, String)> {
+        let message = self
+            .wait_for_message(token, id, |m| {
+                m["recipients"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|r| r["providerMessageId"].is_string())
+                    .count()
+                    == n
+            })
+            .await;
+        message["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["phone"].as_str().unwrap().to_owned(),
+                    r["providerMessageId"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
     /// Polls the message until `done` holds for it.
     pub async fn wait_for_message(
         &self,

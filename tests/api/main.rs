@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod breaker;
+mod browser;
 mod cli;
 mod delivery;
 mod dlq;

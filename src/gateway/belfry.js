@@ -1,0 +1,168 @@
+// Belfry's browser client for the belfry.v1 socket protocol (docs/protocol.md).
+// A dependency-free ES module:
+//
+//   import { BelfryClient } from "https://belfry.example.org/client/belfry.js";
+//   const client = new BelfryClient("wss://belfry.example.org/ws", { getToken: async () => jwt });
+//   client.on("message:delivered", (event) => render(event));
+//   client.on("reset", ({ room }) => refetch(room));
+//   client.connect();
+//
+// It authenticates with the subprotocol header, reconnects with exponential backoff and full
+// jitter, resumes every room from the last seq it saw, and drops events it has already seen.
+
+const PROTOCOL = "belfry.v1";
+/// Closes after which the same token cannot work: a new one is needed.
+const AUTH_CLOSES = new Set([4001, 4003, 4004]);
+
+export class BelfryClient {
+  #url;
+  #options;
+  #socket = null;
+  #rooms = new Map();
+  #listeners = new Map();
+  #attempt = 0;
+  #stopped = false;
+  #timer = null;
+
+  /**
+   * @param {string} url the socket URL, e.g. "wss://belfry.example.org/ws"
+   * @param {object} options `token` or `getToken` (an async function, called on every connect),
+   *   `initialDelayMs` (500), `maxDelayMs` (30000), `WebSocket` (an implementation to use)
+   */
+  constructor(url, options = {}) {
+    this.#url = url;
+    this.#options = { initialDelayMs: 500, maxDelayMs: 30000, ...options };
+  }
+
+  /** Listens to a frame type ("message:delivered", "chat:message", …) or to "open", "close",
+   * "event" (every numbered event), "welcome", "joined", "resumed", "reset", "error",
+   * "auth-required". Returns a function that stops listening. */
+  on(type, listener) {
+    if (!this.#listeners.has(type)) this.#listeners.set(type, new Set());
+    this.#listeners.get(type).add(listener);
+    return () => this.off(type, listener);
+  }
+
+  off(type, listener) {
+    this.#listeners.get(type)?.delete(listener);
+  }
+
+  once(type, listener) {
+    const stop = this.on(type, (payload) => {
+      stop();
+      listener(payload);
+    });
+    return stop;
+  }
+
+  /** Where this client is in each room: `{ "church:1": { epoch, seq } }`. */
+  get rooms() {
+    return Object.fromEntries([...this.#rooms].map(([room, at]) => [room, { ...at }]));
+  }
+
+  get connected() {
+    return this.#socket?.readyState === 1;
+  }
+
+  async connect() {
+    this.#stopped = false;
+    clearTimeout(this.#timer);
+    const token = this.#options.getToken ? await this.#options.getToken() : this.#options.token;
+    const url = new URL(this.#url);
+    const resume = [...this.#rooms]
+      .map(([room, at]) => `${room}:${at.epoch}:${at.seq}`)
+      .join(",");
+    if (resume) url.searchParams.set("resume", resume);
+    const Socket = this.#options.WebSocket ?? globalThis.WebSocket;
+    const socket = new Socket(url.toString(), [PROTOCOL, `bearer.${token}`]);
+    this.#socket = socket;
+    socket.onopen = () => {
+      this.#attempt = 0;
+      this.#emit("open", { url: this.#url });
+    };
+    socket.onmessage = (message) => this.#receive(message.data);
+    socket.onclose = (event) => this.#closed(socket, event);
+  }
+
+  /** Sends a frame; `false` when not connected. */
+  send(frame) {
+    if (!this.connected) return false;
+    this.#socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Hands the server a fresh token before the current one expires. */
+  refreshToken(token) {
+    if (!this.#options.getToken) this.#options.token = token;
+    return this.send({ type: "auth", token });
+  }
+
+  /** Closes for good: no reconnect. */
+  close() {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#socket?.close(1000);
+  }
+
+  #emit(type, payload) {
+    for (const listener of [...(this.#listeners.get(type) ?? [])]) {
+      try {
+        listener(payload);
+      } catch (error) {
+        console.error(`belfry: a "${type}" listener failed`, error);
+      }
+    }
+  }
+
+  #receive(text) {
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    switch (frame.type) {
+      case "joined":
+      case "reset":
+        this.#rooms.set(frame.room, { epoch: frame.epoch, seq: frame.seq });
+        this.#emit(frame.type, frame);
+        return;
+      case "welcome":
+      case "resumed":
+      case "error":
+        this.#emit(frame.type, frame);
+        return;
+    }
+    if (typeof frame.room === "string" && typeof frame.seq === "number") {
+      const at = this.#rooms.get(frame.room);
+      // Already seen (a resume may repeat what arrived live just before it).
+      if (at && at.epoch === frame.epoch && frame.seq <= at.seq) return;
+      this.#rooms.set(frame.room, { epoch: frame.epoch, seq: frame.seq });
+      this.#emit("event", frame);
+    }
+    this.#emit(frame.type, frame);
+  }
+
+  #closed(socket, event) {
+    if (this.#socket !== socket) return;
+    this.#socket = null;
+    this.#emit("close", { code: event.code, reason: event.reason });
+    if (this.#stopped) return;
+    if (AUTH_CLOSES.has(event.code) && !this.#options.getToken) {
+      this.#emit("auth-required", { code: event.code, reason: event.reason });
+      return;
+    }
+    const ceiling = Math.min(
+      this.#options.maxDelayMs,
+      this.#options.initialDelayMs * 2 ** this.#attempt,
+    );
+    this.#attempt += 1;
+    const delay = Math.random() * ceiling;
+    this.#timer = setTimeout(() => {
+      this.connect().catch((error) => {
+        this.#emit("error", { code: "connect_failed", message: String(error) });
+        this.#closed(this.#socket, { code: 1006, reason: "connect failed" });
+      });
+    }, delay);
+  }
+}
