@@ -18,11 +18,12 @@ pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 /// The largest client frame or message accepted (64 KiB).
 pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 
-/// Small buffers: reads grow from 4 KiB as frames need; writes go out as they are made, and a
+/// Small buffers: reads go in 1 KiB chunks (client frames are small; a larger one is gathered
+/// over several reads); writes go out as they are made, and a
 /// socket whose unsent bytes pass 256 KiB fails instead of growing.
 pub fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_write_buffer_size(256 * 1024)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
