@@ -172,6 +172,7 @@ impl Config {
                     max_events: parsed(src, "BELFRY_WS_HISTORY_SIZE", 1000)?,
                     max_age: Duration::from_secs(parsed(src, "BELFRY_WS_HISTORY_SECS", 300)?),
                 },
+                presence_grace: millis(src, "BELFRY_PRESENCE_GRACE_MS", 5000)?,
             },
         })
     }

@@ -11,6 +11,7 @@ pub mod dlq;
 pub mod events;
 pub mod limiter;
 pub mod ports;
+pub mod presence;
 pub mod reports;
 pub mod rooms;
 pub mod stats;

@@ -22,6 +22,7 @@ use crate::ports::{
     AttemptStart, DeadLetter, DeliveryStore, EventSink, PortFuture, Report, ReportOutcome,
     SmsGateway,
 };
+use crate::presence::{Presence, PresenceArgs, PresenceMsg};
 use crate::reports::ApplyReports;
 use crate::rooms::{
     ConnectionId, HistoryLimits, ResumeFrom, RoomsMsg, RoomsSupervisor, RoomsSupervisorArgs,
@@ -33,6 +34,8 @@ use crate::supervisor::{ChildSpec, RootMsg, RootSupervisor};
 pub struct SystemConfig {
     pub delivery: DeliveryConfig,
     pub room_history: HistoryLimits,
+    /// How long a user stays online after their last socket closes.
+    pub presence_grace: Duration,
 }
 
 /// The current mailbox of each top-level service.
@@ -44,6 +47,7 @@ pub struct Directory {
     outbox: RwLock<Option<Mailbox<OutboxMsg>>>,
     reports: RwLock<Option<Mailbox<BatchMsg<ApplyReports>>>>,
     attempts: RwLock<Option<Mailbox<BatchMsg<MarkAttempts>>>>,
+    presence: RwLock<Option<Mailbox<PresenceMsg>>>,
 }
 
 fn current<M: ractor::Message>(slot: &RwLock<Option<Mailbox<M>>>) -> Option<Mailbox<M>> {
@@ -127,6 +131,45 @@ impl Directory {
     /// report writer is not running or did not answer in time.
     pub async fn report(&self, report: Report) -> Option<Result<ReportOutcome, String>> {
         submit_and_wait(&self.reports, report).await
+    }
+
+    /// A user started or stopped typing in a room.
+    pub fn typing(&self, room: String, user_id: i64, typing: bool) {
+        if let Some(m) = current(&self.rooms) {
+            m.send(RoomsMsg::Typing {
+                room,
+                user_id,
+                typing,
+            });
+        }
+    }
+
+    /// A socket of this user opened.
+    pub fn connected(&self, church_id: i64, user_id: i64) {
+        if let Some(m) = current(&self.presence) {
+            m.send(PresenceMsg::Connected { church_id, user_id });
+        }
+    }
+
+    /// A socket of this user closed.
+    pub fn disconnected(&self, church_id: i64, user_id: i64) {
+        if let Some(m) = current(&self.presence) {
+            m.send(PresenceMsg::Disconnected { church_id, user_id });
+        }
+    }
+
+    /// The users of a church online now; `None` if presence is not running.
+    pub async fn online(&self, church_id: i64) -> Option<Vec<i64>> {
+        let m = current(&self.presence)?;
+        m.actor()
+            .call(
+                |reply| PresenceMsg::Online { church_id, reply },
+                Some(CALL_TIMEOUT),
+            )
+            .await
+            .ok()?
+            .success_or(())
+            .ok()
     }
 
     /// Queues a report without waiting for it to be applied. Returns `false` if the report
@@ -245,6 +288,26 @@ impl ActorSystem {
                 },
             )
         };
+        let presence = {
+            let (dir, grace) = (Arc::clone(&directory), config.presence_grace);
+            service(
+                ("presence", "presence"),
+                &directory,
+                &registry,
+                Some(|d, m| replace(&d.presence, m)),
+                move |stats| {
+                    let directory = Arc::clone(&dir);
+                    (
+                        Presence,
+                        PresenceArgs {
+                            grace,
+                            directory,
+                            stats,
+                        },
+                    )
+                },
+            )
+        };
         let limiter = service(
             ("limiter", "supervisor"),
             &directory,
@@ -352,7 +415,9 @@ impl ActorSystem {
             RootSupervisor,
             // Rooms, the DLQ and the breaker start before the outbox, so that the work it
             // recovers and claims finds them.
-            vec![rooms, limiter, dlq, reports, attempts, delivery, outbox],
+            vec![
+                rooms, presence, limiter, dlq, reports, attempts, delivery, outbox,
+            ],
         )
         .await?;
         registry.insert(root.get_id(), ActorStats::new("supervisor", "root", 0));

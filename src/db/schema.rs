@@ -111,7 +111,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    chat_channels (id) {
+        id -> Int8,
+        church_id -> Int8,
+        name -> Text,
+        created_by -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    chat_channel_members (channel_id, user_id) {
+        channel_id -> Int8,
+        user_id -> Int8,
+    }
+}
+
+diesel::table! {
+    chat_messages (id) {
+        id -> Int8,
+        church_id -> Int8,
+        room -> Text,
+        user_id -> Int8,
+        body -> Text,
+        client_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    chat_reads (room, user_id) {
+        room -> Text,
+        user_id -> Int8,
+        message_id -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(users -> churches (church_id));
+diesel::joinable!(chat_channel_members -> chat_channels (channel_id));
 diesel::joinable!(members -> churches (church_id));
 diesel::joinable!(messages -> churches (church_id));
 diesel::joinable!(message_recipients -> messages (message_id));
@@ -128,4 +167,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     dead_letters,
     delivery_attempts,
     idempotency_keys,
+    chat_channels,
+    chat_channel_members,
+    chat_messages,
+    chat_reads,
 );

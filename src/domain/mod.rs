@@ -1,11 +1,13 @@
 //! Domain types that parse instead of validate: once built, a value is known to be well-formed.
 
+mod chat;
 mod email;
 mod keyword;
 mod phone;
 mod role;
 mod status;
 
+pub use chat::{ChannelName, ChatBody, ChatRoom};
 pub use email::EmailAddress;
 pub use keyword::OptKeyword;
 pub use phone::PhoneNumber;

@@ -23,6 +23,26 @@ pub enum ClientFrame {
     /// Asks for what was missed in rooms the socket is in.
     #[serde(rename = "resume")]
     Resume { rooms: Vec<ResumeItem> },
+    /// Joins a chat channel the user is a member of.
+    #[serde(rename = "chat:join")]
+    ChatJoin { room: String },
+    /// Leaves a chat channel.
+    #[serde(rename = "chat:leave")]
+    ChatLeave { room: String },
+    /// Sends a chat message; acknowledged with `chat:ack` carrying `clientId`.
+    #[serde(rename = "chat:send", rename_all = "camelCase")]
+    ChatSend {
+        room: String,
+        body: String,
+        client_id: String,
+    },
+    /// Read everything up to `messageId`.
+    #[serde(rename = "chat:read", rename_all = "camelCase")]
+    ChatRead { room: String, message_id: i64 },
+    #[serde(rename = "typing:start")]
+    TypingStart { room: String },
+    #[serde(rename = "typing:stop")]
+    TypingStop { room: String },
     /// An application-level ping, for clients that cannot see WebSocket pings.
     #[serde(rename = "ping")]
     Ping {
@@ -64,7 +84,18 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
             "a frame is a JSON object with a string \"type\"",
         ));
     };
-    if !matches!(kind.as_str(), "auth" | "resume" | "ping") {
+    const KNOWN: [&str; 9] = [
+        "auth",
+        "resume",
+        "ping",
+        "chat:join",
+        "chat:leave",
+        "chat:send",
+        "chat:read",
+        "typing:start",
+        "typing:stop",
+    ];
+    if !KNOWN.contains(&kind.as_str()) {
         return Err(FrameError::new(
             "unknown_type",
             format!("unknown frame type {kind:?}"),

@@ -7,6 +7,7 @@
 //!
 //! The token never reaches a log line: the request log prints the path only.
 
+mod chat;
 mod client;
 mod frames;
 mod resume;

@@ -56,18 +56,19 @@ impl EventSink for SocketSink {
     }
 }
 
-type Tx = SplitSink<Socket, Message>;
+pub(super) type Tx = SplitSink<Socket, Message>;
 
 /// Why the session ends: a close code and reason for the client, if any.
-type Ending = Option<(u16, &'static str)>;
+pub(super) type Ending = Option<(u16, &'static str)>;
 
-struct Session {
-    conn: ConnectionId,
-    state: AppState,
-    sink: Arc<dyn EventSink>,
-    user: Option<AuthUser>,
+pub(super) struct Session {
+    pub(super) conn: ConnectionId,
+    pub(super) state: AppState,
+    pub(super) sink: Arc<dyn EventSink>,
+    pub(super) user: Option<AuthUser>,
     expires: Option<Instant>,
-    rooms: Vec<String>,
+    /// Every room this socket is in: its own (church, user, admins) and chat channels joined.
+    pub(super) rooms: Vec<String>,
     budget: FrameBudget,
 }
 
@@ -196,6 +197,7 @@ impl Session {
             let from = resume.remove(room);
             directory.join(room.clone(), self.conn, Arc::clone(&self.sink), from);
         }
+        directory.connected(user.church_id, user.user_id);
         tracing::debug!(conn = self.conn, user = user.user_id, "socket joined");
         self.rooms = rooms;
         self.user = Some(user);
@@ -208,9 +210,12 @@ impl Session {
         for room in self.rooms.drain(..) {
             directory.leave(room, self.conn);
         }
+        if let Some(user) = &self.user {
+            directory.disconnected(user.church_id, user.user_id);
+        }
     }
 
-    async fn send(&self, tx: &mut Tx, value: serde_json::Value) -> Ending {
+    pub(super) async fn send(&self, tx: &mut Tx, value: serde_json::Value) -> Ending {
         match tx.send(Message::text(value.to_string())).await {
             Ok(()) => None,
             Err(_) => Some((close::NORMAL, "")),
@@ -218,7 +223,7 @@ impl Session {
     }
 
     /// Answers a bad frame, closing the socket after too many in a row.
-    async fn refuse(&mut self, error: &FrameError, tx: &mut Tx) -> Ending {
+    pub(super) async fn refuse(&mut self, error: &FrameError, tx: &mut Tx) -> Ending {
         if self.budget.strike() {
             return Some((close::POLICY, "too many bad frames"));
         }
@@ -255,6 +260,7 @@ impl Session {
                 self.send(tx, serde_json::json!({"type": "pong", "id": id}))
                     .await
             }
+            chat => self.on_chat(chat, tx).await,
         }
     }
 
@@ -291,6 +297,11 @@ impl Session {
             }
             Some(_) => Some((close::AUTH_FAILED, "a socket cannot change user")),
         }
+    }
+
+    /// A good frame clears the socket's record of bad ones.
+    pub(super) fn forgive(&mut self) {
+        self.budget.forgive();
     }
 
     /// Rejoins rooms from the given points: each room sends what was missed (or `reset`).

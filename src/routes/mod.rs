@@ -3,9 +3,11 @@
 
 mod admin;
 mod auth;
+pub mod chat;
 mod dlq;
 mod members;
 mod messages;
+mod presence;
 mod webhooks;
 
 use serde::de::DeserializeOwned;
@@ -28,6 +30,10 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .or(auth::routes(state.clone()))
         .unify()
         .or(members::routes(state.clone()))
+        .unify()
+        .or(chat::routes(state.clone()))
+        .unify()
+        .or(presence::routes(state.clone()))
         .unify()
         .or(messages::routes(state.clone()))
         .unify()

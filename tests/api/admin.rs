@@ -27,6 +27,7 @@ async fn admins_see_the_live_tree_and_the_breaker_staff_do_not() {
     names(&tree, &mut all);
     for expected in [
         "rooms", "limiter", "dlq", "breaker", "senders", "outbox", "reports", "attempts",
+        "presence",
     ] {
         assert!(
             all.iter().any(|n| n == expected),
@@ -53,7 +54,7 @@ async fn admins_see_the_live_tree_and_the_breaker_staff_do_not() {
     assert_eq!(
         top,
         [
-            "attempts", "breaker", "dlq", "limiter", "outbox", "reports", "rooms"
+            "attempts", "breaker", "dlq", "limiter", "outbox", "presence", "reports", "rooms"
         ]
     );
     assert!(

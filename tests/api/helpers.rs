@@ -329,12 +329,17 @@ pub async fn broadcast_at(url: &str, token: &str, body: &str) -> Value {
 
 pub struct WsClient {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Frames read while waiting for others, handed out first.
+    pending: std::collections::VecDeque<Value>,
 }
 
 impl WsClient {
     /// A socket as it is, nothing read yet.
     pub fn raw(stream: WebSocketStream<MaybeTlsStream<TcpStream>>) -> WsClient {
-        WsClient { stream }
+        WsClient {
+            stream,
+            pending: Default::default(),
+        }
     }
 
     /// Reads the welcome and one `joined` frame per room: after this the socket is in every
@@ -342,7 +347,7 @@ impl WsClient {
     pub async fn greeted(
         stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
     ) -> (WsClient, Value, Vec<Value>) {
-        let mut client = WsClient { stream };
+        let mut client = WsClient::raw(stream);
         let welcome = client
             .next_json(Duration::from_secs(5))
             .await
@@ -350,14 +355,20 @@ impl WsClient {
         assert_eq!(welcome["type"], "welcome", "{welcome}");
         let rooms = welcome["rooms"].as_array().expect("rooms").len();
         let mut joined = Vec::new();
-        for _ in 0..rooms {
+        let mut other = std::collections::VecDeque::new();
+        while joined.len() < rooms {
             let frame = client
                 .next_json(Duration::from_secs(5))
                 .await
                 .expect("joined frame");
-            assert_eq!(frame["type"], "joined", "{frame}");
-            joined.push(frame);
+            if frame["type"] == "joined" {
+                joined.push(frame);
+            } else {
+                // Events of a room already joined may come before another room's `joined`.
+                other.push_back(frame);
+            }
         }
+        client.pending = other;
         (client, welcome, joined)
     }
 
@@ -395,6 +406,9 @@ impl WsClient {
 
     /// The next JSON text frame, or `None` if none arrives in time.
     pub async fn next_json(&mut self, wait: Duration) -> Option<Value> {
+        if let Some(frame) = self.pending.pop_front() {
+            return Some(frame);
+        }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let frame = tokio::time::timeout_at(deadline, self.stream.next())

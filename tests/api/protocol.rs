@@ -23,6 +23,14 @@ async fn open(url: &str) -> WsClient {
     WsClient::raw(stream)
 }
 
+async fn next_error(socket: &mut WsClient) -> Value {
+    socket
+        .until(WAIT, |f| f["type"] == "error")
+        .await
+        .pop()
+        .unwrap()
+}
+
 fn publish(app: &TestApp, n: u64) {
     app.state.system.directory().publish(
         church_room(app.grace.id),
@@ -192,12 +200,23 @@ async fn events_carry_the_room_its_epoch_and_consecutive_seqs() {
     let frames = socket
         .until(WAIT, |f| f["type"] == "test" && f["n"] == 5)
         .await;
-    let tests: Vec<&Value> = frames.iter().filter(|f| f["type"] == "test").collect();
-    assert!(tests.iter().all(|f| f["room"] == room.as_str()));
-    assert!(tests.iter().all(|f| f["epoch"] == joined["epoch"]));
-    let seqs: Vec<u64> = tests.iter().map(|f| f["seq"].as_u64().unwrap()).collect();
+    // Every numbered frame of the room (the test events, and e.g. presence changes).
+    let numbered: Vec<&Value> = frames
+        .iter()
+        .filter(|f| f["room"] == room.as_str() && f["seq"].is_u64())
+        .collect();
+    assert!(numbered.iter().all(|f| f["epoch"] == joined["epoch"]));
+    let seqs: Vec<u64> = numbered
+        .iter()
+        .map(|f| f["seq"].as_u64().unwrap())
+        .collect();
     let start = joined["seq"].as_u64().unwrap();
-    assert_eq!(seqs, (start + 1..=start + 5).collect::<Vec<_>>());
+    assert_eq!(
+        seqs,
+        (start + 1..=start + seqs.len() as u64).collect::<Vec<_>>()
+    );
+    let ns: Vec<u64> = numbered.iter().filter_map(|f| f["n"].as_u64()).collect();
+    assert_eq!(ns, vec![1, 2, 3, 4, 5]);
 }
 
 /// Connects, sees events 1..=3, leaves; 4..=6 are published while away.
@@ -318,8 +337,9 @@ async fn a_resume_frame_replays_what_was_missed_on_an_open_socket() {
     for n in 1..=3 {
         publish(&app, n);
     }
-    tests_until(&mut socket, 3).await;
-    let from = joined["seq"].as_u64().unwrap() + 1;
+    let (_, seqs) = tests_until(&mut socket, 3).await;
+    // Resume from event 1: events 2 and 3 (and anything else numbered since) come again.
+    let from = seqs[0];
     socket
         .send_json(json!({"type": "resume", "rooms": [
             {"room": room, "epoch": joined["epoch"], "seq": from}
@@ -330,7 +350,7 @@ async fn a_resume_frame_replays_what_was_missed_on_an_open_socket() {
         .await
         .pop()
         .unwrap();
-    assert_eq!(resumed["missed"], 2);
+    assert!(resumed["missed"].as_u64().unwrap() >= 2);
     let (ns, _) = tests_until(&mut socket, 3).await;
     assert_eq!(ns, vec![2, 3]);
     socket
@@ -382,17 +402,15 @@ async fn bad_frames_get_error_frames_and_abuse_closes_the_socket() {
     let token = app.login(&app.grace.staff_email).await;
     let mut socket = app.connect(&token).await;
     socket.send(Message::binary(vec![1, 2, 3])).await;
-    assert_eq!(
-        socket.next_json(WAIT).await.unwrap()["code"],
-        "binary_frame"
-    );
+    assert_eq!(next_error(&mut socket).await["code"], "binary_frame");
     socket.send_json(json!({"type": "dance"})).await;
-    assert_eq!(
-        socket.next_json(WAIT).await.unwrap()["code"],
-        "unknown_type"
-    );
+    assert_eq!(next_error(&mut socket).await["code"], "unknown_type");
     socket.send_json(json!({"type": "ping", "id": 7})).await;
-    let pong = socket.next_json(WAIT).await.unwrap();
+    let pong = socket
+        .until(WAIT, |f| f["type"] == "pong")
+        .await
+        .pop()
+        .unwrap();
     assert_eq!(
         (pong["type"].clone(), pong["id"].clone()),
         (json!("pong"), json!(7))

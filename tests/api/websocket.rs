@@ -76,7 +76,10 @@ async fn a_socket_is_told_its_rooms_and_gets_an_error_frame_for_client_frames() 
     socket
         .send(tokio_tungstenite::tungstenite::Message::text("hello"))
         .await;
-    let reply = socket.next_json(Duration::from_secs(5)).await.unwrap();
-    assert_eq!(reply["type"], "error");
+    let reply = socket
+        .until(Duration::from_secs(5), |f| f["type"] == "error")
+        .await
+        .pop()
+        .unwrap();
     assert_eq!(reply["code"], "invalid_json");
 }

@@ -39,6 +39,11 @@ pub enum RoomsMsg {
     Reap {
         room: String,
     },
+    Typing {
+        room: String,
+        user_id: i64,
+        typing: bool,
+    },
 }
 
 pub struct RoomsSupervisor;
@@ -196,6 +201,15 @@ impl Actor for RoomsSupervisor {
                 if let Some(entry) = state.rooms.get_mut(&room) {
                     entry.last_event = Instant::now();
                     entry.mailbox.send(RoomMsg::Publish(event));
+                }
+            }
+            RoomsMsg::Typing {
+                room,
+                user_id,
+                typing,
+            } => {
+                if let Some(entry) = state.rooms.get(&room) {
+                    entry.mailbox.send(RoomMsg::Typing { user_id, typing });
                 }
             }
             RoomsMsg::Members { room, reply } => {

@@ -1,0 +1,240 @@
+//! Chat: channels and their members, messages of every chat room, read positions.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::Serialize;
+
+use diesel::sql_types::{BigInt, Text};
+
+use super::prepared::Prepare;
+use super::schema::{chat_channel_members, chat_channels, chat_messages, users};
+use super::{DbError, DbPool, get};
+use crate::domain::{ChannelName, ChatBody, ChatRoom};
+
+#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
+#[diesel(table_name = chat_channels)]
+#[serde(rename_all = "camelCase")]
+pub struct Channel {
+    pub id: i64,
+    pub name: String,
+    pub created_by: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
+#[diesel(table_name = chat_messages)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatMessage {
+    pub id: i64,
+    pub room: String,
+    pub user_id: i64,
+    pub body: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    #[error("a channel named {0:?} exists already")]
+    NameTaken(String),
+    #[error("not users of this church: {0:?}")]
+    UnknownUsers(Vec<i64>),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Creates a channel with its members (the creator always among them).
+pub async fn create_channel(
+    pool: &DbPool,
+    church_id: i64,
+    name: &ChannelName,
+    created_by: i64,
+    member_ids: &[i64],
+) -> Result<(Channel, Vec<i64>), ChannelError> {
+    let mut members: Vec<i64> = member_ids.to_vec();
+    members.push(created_by);
+    members.sort_unstable();
+    members.dedup();
+    let mut conn = get(pool).await?;
+    let known: Vec<i64> = users::table
+        .filter(users::id.eq_any(&members))
+        .filter(users::church_id.eq(church_id))
+        .select(users::id)
+        .load(&mut conn)
+        .await
+        .map_err(DbError::from)?;
+    let unknown: Vec<i64> = members
+        .iter()
+        .copied()
+        .filter(|m| !known.contains(m))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ChannelError::UnknownUsers(unknown));
+    }
+    let result = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let channel: Channel = diesel::insert_into(chat_channels::table)
+                .values((
+                    chat_channels::church_id.eq(church_id),
+                    chat_channels::name.eq(name.as_str()),
+                    chat_channels::created_by.eq(created_by),
+                ))
+                .returning(Channel::as_returning())
+                .get_result(conn)
+                .await?;
+            let rows: Vec<_> = members
+                .iter()
+                .map(|m| {
+                    (
+                        chat_channel_members::channel_id.eq(channel.id),
+                        chat_channel_members::user_id.eq(*m),
+                    )
+                })
+                .collect();
+            diesel::insert_into(chat_channel_members::table)
+                .values(&rows)
+                .execute(conn)
+                .await?;
+            Ok(channel)
+        })
+        .await
+        .map_err(DbError::from);
+    match result {
+        Ok(channel) => Ok((channel, members)),
+        Err(e) if e.is_unique_violation() => Err(ChannelError::NameTaken(name.as_str().to_owned())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The channels a user is a member of, oldest first.
+pub async fn channels_of(pool: &DbPool, user_id: i64) -> Result<Vec<Channel>, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(chat_channels::table
+        .inner_join(chat_channel_members::table)
+        .filter(chat_channel_members::user_id.eq(user_id))
+        .order(chat_channels::id.asc())
+        .select(Channel::as_select())
+        .load(&mut conn)
+        .await?)
+}
+
+/// Whether a user of `church_id` may read and write in `room`.
+pub async fn may_use(
+    pool: &DbPool,
+    church_id: i64,
+    user_id: i64,
+    room: ChatRoom,
+) -> Result<bool, DbError> {
+    match room {
+        ChatRoom::Church(id) => Ok(id == church_id),
+        ChatRoom::Channel(id) => {
+            let mut conn = get(pool).await?;
+            let found: Option<i64> = chat_channel_members::table
+                .inner_join(chat_channels::table)
+                .filter(chat_channel_members::channel_id.eq(id))
+                .filter(chat_channel_members::user_id.eq(user_id))
+                .filter(chat_channels::church_id.eq(church_id))
+                .select(chat_channel_members::user_id)
+                .first(&mut conn)
+                .await
+                .optional()?;
+            Ok(found.is_some())
+        }
+    }
+}
+
+/// Stores a message. The same `client_id` from the same user again gives back the first
+/// message and `false`.
+pub async fn insert_message(
+    pool: &DbPool,
+    church_id: i64,
+    room: ChatRoom,
+    user_id: i64,
+    body: &ChatBody,
+    client_id: Option<&str>,
+) -> Result<(ChatMessage, bool), DbError> {
+    let mut conn = get(pool).await?;
+    let room = room.to_string();
+    let inserted: Option<ChatMessage> = diesel::insert_into(chat_messages::table)
+        .values((
+            chat_messages::church_id.eq(church_id),
+            chat_messages::room.eq(&room),
+            chat_messages::user_id.eq(user_id),
+            chat_messages::body.eq(body.as_str()),
+            chat_messages::client_id.eq(client_id),
+        ))
+        .on_conflict_do_nothing()
+        .returning(ChatMessage::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()?;
+    if let Some(message) = inserted {
+        return Ok((message, true));
+    }
+    let first = chat_messages::table
+        .filter(chat_messages::user_id.eq(user_id))
+        .filter(chat_messages::client_id.eq(client_id))
+        .select(ChatMessage::as_select())
+        .first(&mut conn)
+        .await?;
+    Ok((first, false))
+}
+
+/// A room's messages older than `before` (all if `None`), newest first.
+pub async fn page(
+    pool: &DbPool,
+    room: ChatRoom,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ChatMessage>, DbError> {
+    let mut conn = get(pool).await?;
+    let mut query = chat_messages::table
+        .filter(chat_messages::room.eq(room.to_string()))
+        .order(chat_messages::id.desc())
+        .limit(limit)
+        .select(ChatMessage::as_select())
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(chat_messages::id.lt(before));
+    }
+    Ok(query.load(&mut conn).await?)
+}
+
+/// Moves a user's read position in a room forward to `message_id` (never back). Returns
+/// whether it moved.
+pub async fn mark_read(
+    pool: &DbPool,
+    room: ChatRoom,
+    user_id: i64,
+    message_id: i64,
+) -> Result<bool, DbError> {
+    let mut conn = get(pool).await?;
+    let room = room.to_string();
+    let moved = diesel::sql_query(
+        "INSERT INTO chat_reads (room, user_id, message_id) VALUES ($1, $2, $3)
+         ON CONFLICT (room, user_id) DO UPDATE
+         SET message_id = EXCLUDED.message_id, updated_at = now()
+         WHERE chat_reads.message_id < EXCLUDED.message_id",
+    )
+    .bind::<Text, _>(&room)
+    .bind::<BigInt, _>(user_id)
+    .bind::<BigInt, _>(message_id)
+    .prepared()
+    .execute(&mut conn)
+    .await?;
+    Ok(moved > 0)
+}
+
+/// Whether `message_id` is a message of `room`.
+pub async fn message_in(pool: &DbPool, room: ChatRoom, message_id: i64) -> Result<bool, DbError> {
+    let mut conn = get(pool).await?;
+    let found: Option<i64> = chat_messages::table
+        .find(message_id)
+        .filter(chat_messages::room.eq(room.to_string()))
+        .select(chat_messages::id)
+        .first(&mut conn)
+        .await
+        .optional()?;
+    Ok(found.is_some())
+}

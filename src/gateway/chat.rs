@@ -1,0 +1,192 @@
+//! Chat frames on a socket: joining and leaving channels, sending messages (persisted, then
+//! broadcast, then acknowledged to the sender), read receipts and typing.
+
+use std::sync::Arc;
+
+use belfry_actors::events::RoomEvent;
+use serde_json::json;
+
+use super::frames::{ClientFrame, FrameError};
+use super::session::{Ending, Session, Tx};
+use crate::auth::AuthUser;
+use crate::db::chat;
+use crate::domain::{ChatBody, ChatRoom};
+
+/// The longest `clientId` accepted.
+const MAX_CLIENT_ID: usize = 64;
+
+impl Session {
+    pub(super) async fn on_chat(&mut self, frame: ClientFrame, tx: &mut Tx) -> Ending {
+        let user = self.user.clone()?;
+        let outcome = match frame {
+            ClientFrame::ChatJoin { room } => self.join_channel(&user, &room).await,
+            ClientFrame::ChatLeave { room } => self.leave_channel(&user, &room),
+            ClientFrame::ChatSend {
+                room,
+                body,
+                client_id,
+            } => self.send_chat(&user, &room, &body, &client_id, tx).await,
+            ClientFrame::ChatRead { room, message_id } => {
+                self.read_up_to(&user, &room, message_id).await
+            }
+            ClientFrame::TypingStart { room } => self.typing(&user, &room, true),
+            ClientFrame::TypingStop { room } => self.typing(&user, &room, false),
+            ClientFrame::Auth { .. } | ClientFrame::Resume { .. } | ClientFrame::Ping { .. } => {
+                Ok(None)
+            }
+        };
+        match outcome {
+            Ok(ending) => {
+                self.forgive();
+                ending
+            }
+            Err(error) => self.refuse(&error, tx).await,
+        }
+    }
+
+    /// The chat room a frame names, which this socket must be in.
+    fn joined_chat_room(&self, room: &str) -> Result<ChatRoom, FrameError> {
+        let chat_room = ChatRoom::parse(room).ok_or_else(|| {
+            FrameError::new("invalid_room", "a chat room is church:{id} or channel:{id}")
+        })?;
+        if !self.rooms.iter().any(|r| r == room) {
+            return Err(FrameError::new(
+                "not_in_room",
+                format!("this socket is not in {room:?}; send chat:join first"),
+            ));
+        }
+        Ok(chat_room)
+    }
+
+    async fn join_channel(&mut self, user: &AuthUser, room: &str) -> Result<Ending, FrameError> {
+        let chat_room = ChatRoom::parse(room)
+            .filter(|r| matches!(r, ChatRoom::Channel(_)))
+            .ok_or_else(|| FrameError::new("invalid_room", "channels are channel:{id}"))?;
+        if self.rooms.iter().any(|r| r == room) {
+            return Ok(None);
+        }
+        let allowed = chat::may_use(&self.state.pool, user.church_id, user.user_id, chat_room)
+            .await
+            .map_err(|_| FrameError::new("unavailable", "try again later"))?;
+        if !allowed {
+            return Err(FrameError::new(
+                "forbidden",
+                format!("you are not a member of {room}"),
+            ));
+        }
+        let directory = self.state.system.directory();
+        directory.join(room.to_owned(), self.conn, Arc::clone(&self.sink), None);
+        self.rooms.push(room.to_owned());
+        directory.publish(
+            room.to_owned(),
+            RoomEvent::from_json(&json!({"type": "chat:joined", "userId": user.user_id})),
+        );
+        Ok(None)
+    }
+
+    fn leave_channel(&mut self, user: &AuthUser, room: &str) -> Result<Ending, FrameError> {
+        if !matches!(ChatRoom::parse(room), Some(ChatRoom::Channel(_))) {
+            return Err(FrameError::new("invalid_room", "only channels can be left"));
+        }
+        let Some(at) = self.rooms.iter().position(|r| r == room) else {
+            return Err(FrameError::new("not_in_room", format!("not in {room:?}")));
+        };
+        self.rooms.remove(at);
+        let directory = self.state.system.directory();
+        directory.publish(
+            room.to_owned(),
+            RoomEvent::from_json(&json!({"type": "chat:left", "userId": user.user_id})),
+        );
+        directory.leave(room.to_owned(), self.conn);
+        Ok(None)
+    }
+
+    async fn send_chat(
+        &mut self,
+        user: &AuthUser,
+        room: &str,
+        body: &str,
+        client_id: &str,
+        tx: &mut Tx,
+    ) -> Result<Ending, FrameError> {
+        let chat_room = self.joined_chat_room(room)?;
+        let body = ChatBody::parse(body)
+            .map_err(|problem| FrameError::new("invalid_body", format!("body {problem}")))?;
+        if client_id.is_empty()
+            || client_id.len() > MAX_CLIENT_ID
+            || client_id.chars().any(char::is_control)
+        {
+            return Err(FrameError::new(
+                "invalid_client_id",
+                format!("clientId must be 1 to {MAX_CLIENT_ID} bytes"),
+            ));
+        }
+        let (message, new) = chat::insert_message(
+            &self.state.pool,
+            user.church_id,
+            chat_room,
+            user.user_id,
+            &body,
+            Some(client_id),
+        )
+        .await
+        .map_err(|_| FrameError::new("unavailable", "the message was not stored; send it again"))?;
+        if new {
+            let mut event = serde_json::to_value(&message).unwrap_or_default();
+            event["type"] = json!("chat:message");
+            self.state
+                .system
+                .directory()
+                .publish(room.to_owned(), RoomEvent::from_json(&event));
+        }
+        let ack = json!({
+            "type": "chat:ack",
+            "clientId": client_id,
+            "id": message.id,
+            "room": room,
+            "createdAt": message.created_at,
+            "duplicate": !new,
+        });
+        Ok(self.send(tx, ack).await)
+    }
+
+    async fn read_up_to(
+        &mut self,
+        user: &AuthUser,
+        room: &str,
+        message_id: i64,
+    ) -> Result<Ending, FrameError> {
+        let chat_room = self.joined_chat_room(room)?;
+        let unavailable = |_| FrameError::new("unavailable", "try again later");
+        if !chat::message_in(&self.state.pool, chat_room, message_id)
+            .await
+            .map_err(unavailable)?
+        {
+            return Err(FrameError::new(
+                "unknown_message",
+                format!("no message {message_id} in {room}"),
+            ));
+        }
+        let moved = chat::mark_read(&self.state.pool, chat_room, user.user_id, message_id)
+            .await
+            .map_err(unavailable)?;
+        if moved {
+            self.state.system.directory().publish(
+                room.to_owned(),
+                RoomEvent::from_json(&json!({
+                    "type": "chat:read", "userId": user.user_id, "messageId": message_id,
+                })),
+            );
+        }
+        Ok(None)
+    }
+
+    fn typing(&mut self, user: &AuthUser, room: &str, typing: bool) -> Result<Ending, FrameError> {
+        self.joined_chat_room(room)?;
+        self.state
+            .system
+            .directory()
+            .typing(room.to_owned(), user.user_id, typing);
+        Ok(None)
+    }
+}
