@@ -1,5 +1,6 @@
 //! `/client/belfry.js` in a real browser: headless Chromium loads a page that imports the
-//! client from the server, connects, receives a delivery status event, loses its connection
+//! client from the server, connects, sends a chat message, receives a delivery status event,
+//! loses its connection
 //! (a proxy between browser and server cuts it and refuses new ones for a while), reconnects
 //! and resumes without a gap. The page reports what it sees to this test over HTTP.
 
@@ -91,10 +92,15 @@ client.on("close", (e) => report("close", {{ code: e.code }}));
 client.on("joined", (f) => report("joined", {{ room: f.room, seq: f.seq }}));
 client.on("resumed", (f) => report("resumed", {{ room: f.room, missed: f.missed }}));
 client.on("reset", (f) => report("reset", {{ room: f.room }}));
-client.on("event", (e) => report("event", {{ room: e.room, epoch: e.epoch, seq: e.seq, type: e.type, n: e.n ?? null }}));
+client.on("event", (e) => report("event", {{ room: e.room, epoch: e.epoch, seq: e.seq, type: e.type, n: e.n ?? null, body: e.body ?? null }}));
+client.on("chat:ack", (a) => report("ack", {{ clientId: a.clientId, id: a.id }}));
+client.once("joined", () => {{
+  client.send({{ type: "chat:send", room: "{church_room}", body: "Hello from the browser", clientId: "page-1" }});
+}});
 client.connect();
 </script>"#,
         belfry = app.url,
+        church_room = church_room(app.grace.id),
     );
     let html = warp::path::end().map(move || warp::reply::html(page.clone()));
     let report = warp::path!("report")
