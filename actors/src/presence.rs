@@ -1,8 +1,11 @@
 //! Who is online: a user is online while they have at least one socket, and goes offline a
-//! short grace period after their last one closes (a page reload is not a departure). Each
-//! change is published to the user's church room as `presence:changed`.
+//! short grace period after their last one closes (a page reload is not a departure).
+//!
+//! Changes are published to the church room as `presence:changed`, gathered over a short
+//! window: when hundreds of people connect at once (a service starts, a server restarts), each
+//! socket gets a few events listing many changes rather than one event per person.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,7 +36,14 @@ pub enum PresenceMsg {
         church_id: i64,
         reply: RpcReplyPort<Vec<i64>>,
     },
+    /// Publish the changes gathered for a church.
+    Flush {
+        church_id: i64,
+    },
 }
+
+/// How long changes are gathered before they are published.
+const GATHER: Duration = Duration::from_millis(100);
 
 pub struct Presence;
 
@@ -53,14 +63,36 @@ struct Seen {
 pub struct PresenceState {
     args: PresenceArgs,
     users: HashMap<(i64, i64), Seen>,
+    /// Changes not yet published, per church: user → latest status.
+    gathered: HashMap<i64, BTreeMap<i64, &'static str>>,
 }
 
 impl PresenceState {
-    fn announce(&self, church_id: i64, user_id: i64, status: &str) {
+    fn announce(
+        &mut self,
+        myself: &ActorRef<PresenceMsg>,
+        church_id: i64,
+        user_id: i64,
+        status: &'static str,
+    ) {
+        let changes = self.gathered.entry(church_id).or_default();
+        if changes.is_empty() {
+            myself.send_after(GATHER, move || PresenceMsg::Flush { church_id });
+        }
+        changes.insert(user_id, status);
+    }
+
+    fn flush(&mut self, church_id: i64) {
+        let Some(changes) = self.gathered.remove(&church_id) else {
+            return;
+        };
+        let changes: Vec<_> = changes
+            .into_iter()
+            .map(|(user_id, status)| json!({"userId": user_id, "status": status}))
+            .collect();
         let event = json!({
             "type": "presence:changed",
-            "userId": user_id,
-            "status": status,
+            "changes": changes,
             "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         });
         self.args
@@ -82,6 +114,7 @@ impl Actor for Presence {
         Ok(PresenceState {
             args,
             users: HashMap::new(),
+            gathered: HashMap::new(),
         })
     }
 
@@ -99,7 +132,7 @@ impl Actor for Presence {
                 seen.sockets += 1;
                 seen.generation += 1;
                 if !was_online {
-                    state.announce(church_id, user_id, "online");
+                    state.announce(&myself, church_id, user_id, "online");
                 }
             }
             PresenceMsg::Disconnected { church_id, user_id } => {
@@ -126,7 +159,7 @@ impl Actor for Presence {
                     .is_some_and(|s| s.sockets == 0 && s.generation == generation);
                 if gone {
                     state.users.remove(&(church_id, user_id));
-                    state.announce(church_id, user_id, "offline");
+                    state.announce(&myself, church_id, user_id, "offline");
                 }
             }
             PresenceMsg::Online { church_id, reply } => {
@@ -139,6 +172,7 @@ impl Actor for Presence {
                 online.sort_unstable();
                 let _ = reply.send(online);
             }
+            PresenceMsg::Flush { church_id } => state.flush(church_id),
         }
         Ok(())
     }

@@ -108,17 +108,27 @@ pub async fn run(socket: Socket, start: SessionStart) {
     let mut ping =
         tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
     let mut last_heard = Instant::now();
+    // One timer for the auth deadline, then the token's expiry: reset when it changes rather
+    // than made anew for every frame.
+    let mut armed = auth_deadline;
+    let deadline_timer = tokio::time::sleep_until(armed);
+    tokio::pin!(deadline_timer);
     while ending.is_none() {
         let deadline = match (&session.user, session.expires) {
             (None, _) => Some((auth_deadline, close::AUTH_TIMEOUT, "no auth frame in time")),
             (Some(_), Some(at)) => Some((at, close::TOKEN_EXPIRED, "token expired")),
             (Some(_), None) => None,
         };
-        let far = Instant::now() + Duration::from_secs(86_400);
+        if let Some((at, _, _)) = deadline
+            && at != armed
+        {
+            armed = at;
+            deadline_timer.as_mut().reset(at);
+        }
         tokio::select! {
             event = inbox.recv() => match event {
                 Some(event) => {
-                    if tx.send(Message::text(event.as_str())).await.is_err() {
+                    if forward(&mut tx, event, &mut inbox).await.is_err() {
                         break;
                     }
                 }
@@ -145,7 +155,7 @@ pub async fn run(socket: Socket, start: SessionStart) {
                     break;
                 }
             }
-            _ = tokio::time::sleep_until(deadline.map_or(far, |d| d.0)), if deadline.is_some() => {
+            _ = &mut deadline_timer, if deadline.is_some() => {
                 ending = deadline.map(|(_, code, reason)| (code, reason));
             }
             _ = too_slow.notified() => ending = Some((close::TOO_SLOW, "too slow: events were piling up")),
@@ -162,6 +172,26 @@ pub async fn run(socket: Socket, start: SessionStart) {
     }
     let _ = tx.close().await;
     tracing::debug!(conn = session.conn, "socket closed");
+}
+
+/// Most frames written before one flush, when several are waiting.
+const COALESCE: usize = 64;
+
+/// Writes an event and whatever else is already waiting, then flushes once: a socket that
+/// falls behind catches up in fewer, larger writes instead of one system call per frame.
+async fn forward(
+    tx: &mut Tx,
+    first: RoomEvent,
+    inbox: &mut mpsc::Receiver<RoomEvent>,
+) -> Result<(), WsError> {
+    tx.feed(Message::text(first.as_str())).await?;
+    for _ in 1..COALESCE {
+        match inbox.try_recv() {
+            Ok(event) => tx.feed(Message::text(event.as_str())).await?,
+            Err(_) => break,
+        }
+    }
+    tx.flush().await
 }
 
 fn expiry_instant(exp: i64) -> Instant {

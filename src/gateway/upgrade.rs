@@ -19,12 +19,13 @@ pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 
 /// Small buffers: reads go in 1 KiB chunks (client frames are small; a larger one is gathered
-/// over several reads); writes go out as they are made, and a
-/// socket whose unsent bytes pass 256 KiB fails instead of growing.
+/// over several reads); writes gather up to 8 KiB of frames between flushes (the session
+/// flushes after each batch of waiting events), and a socket whose unsent bytes pass 256 KiB
+/// fails instead of growing.
 pub fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(1024)
-        .write_buffer_size(0)
+        .write_buffer_size(8 * 1024)
         .max_write_buffer_size(256 * 1024)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE))

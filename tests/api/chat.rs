@@ -252,6 +252,25 @@ async fn typing_is_announced_once_and_expires_on_its_own() {
     assert_eq!(expired["userIds"], json!([]));
 }
 
+/// The status the next presence change about `user` gives.
+async fn status_of(socket: &mut WsClient, user: i64) -> String {
+    let about = |f: &Value| {
+        f["type"] == "presence:changed"
+            && f["changes"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["userId"] == user))
+    };
+    let event = socket.until(WAIT, about).await.pop().unwrap();
+    let change = event["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["userId"] == user)
+        .unwrap()
+        .clone();
+    change["status"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn presence_counts_tabs_once_and_goes_offline_after_the_grace_period() {
     let app = spawn_app_with(&[("BELFRY_PRESENCE_GRACE_MS", "300")]).await;
@@ -270,14 +289,7 @@ async fn presence_counts_tabs_once_and_goes_offline_after_the_grace_period() {
     );
 
     let first_tab = app.connect(&staff).await;
-    let came = watcher
-        .until(WAIT, |f| {
-            f["type"] == "presence:changed" && f["userId"] == staff_id
-        })
-        .await
-        .pop()
-        .unwrap();
-    assert_eq!(came["status"], "online");
+    assert_eq!(status_of(&mut watcher, staff_id).await, "online");
     let second_tab = app.connect(&staff).await;
     let online = app.get_json("/api/presence", &admin).await;
     assert!(
@@ -298,14 +310,7 @@ async fn presence_counts_tabs_once_and_goes_offline_after_the_grace_period() {
         "still online in the other tab"
     );
     second_tab.close().await;
-    let gone = watcher
-        .until(WAIT, |f| {
-            f["type"] == "presence:changed" && f["userId"] == staff_id
-        })
-        .await
-        .pop()
-        .unwrap();
-    assert_eq!(gone["status"], "offline");
+    assert_eq!(status_of(&mut watcher, staff_id).await, "offline");
     let online = app.get_json("/api/presence", &admin).await;
     assert!(
         !online["online"]
