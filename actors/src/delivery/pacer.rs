@@ -20,6 +20,10 @@ pub struct Pacer {
     /// When the last request was let go. Held while a request waits for its turn, so requests
     /// go one at a time and the spacing is measured between the moments they really start.
     turn: tokio::sync::Mutex<Option<Instant>>,
+    /// When the last call really went out. Between a turn and its call the attempt is marked
+    /// in the database, in batches, which can bunch calls together again: they are spaced
+    /// once more here, so the carrier never sees more than the pace.
+    call: tokio::sync::Mutex<Option<Instant>>,
     tuning: std::sync::Mutex<Tuning>,
 }
 
@@ -37,6 +41,7 @@ impl Pacer {
         Self {
             interval,
             turn: tokio::sync::Mutex::new(None),
+            call: tokio::sync::Mutex::new(None),
             tuning: std::sync::Mutex::new(Tuning {
                 paused_until: Instant::now(),
                 slowdown: 1.0,
@@ -51,7 +56,17 @@ impl Pacer {
     /// Waits for this request's turn. A throttle answer that arrives while waiting moves the
     /// turn past the pause.
     pub async fn acquire(&self) {
-        let mut last = self.turn.lock().await;
+        self.space(&self.turn).await;
+    }
+
+    /// Waits, right before the call, until it is at least the spacing after the previous call.
+    /// Turns are spaced already, so this waits only when something between bunched them.
+    pub async fn call_starts(&self) {
+        self.space(&self.call).await;
+    }
+
+    async fn space(&self, slot: &tokio::sync::Mutex<Option<Instant>>) {
+        let mut last = slot.lock().await;
         loop {
             let (paused_until, spacing) = {
                 let t = self.tuning();
@@ -142,6 +157,21 @@ mod tests {
             wait_until(Some(now), ms(100), now + ms(300), now),
             Some(now + ms(300))
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_bunched_after_their_turns_are_spaced_again() {
+        let pacer = Pacer::new(10.0);
+        for _ in 0..3 {
+            pacer.acquire().await;
+        }
+        // The three turns were 100 ms apart; suppose their calls are then held up and all
+        // come at once.
+        let start = Instant::now();
+        for _ in 0..3 {
+            pacer.call_starts().await;
+        }
+        assert_eq!(start.elapsed(), Duration::from_millis(200));
     }
 
     #[tokio::test(start_paused = true)]

@@ -78,6 +78,7 @@ impl SenderWorker {
                 return Outcome::Skipped;
             }
         };
+        ctx.pacer.call_starts().await;
         match self.call_carrier(job).await {
             Ok(provider_id) => {
                 ctx.pacer.succeeded().await;
