@@ -2,11 +2,12 @@
 //!
 //! Starts the real server binary (`target/release/belfry serve`, built first) as a child
 //! process on a database of its own, opens N WebSockets from several 127.0.0.x source
-//! addresses, each authenticated as one of 1,000 users (`--users`) of one church, waits until every socket
+//! addresses, each authenticated as one of 1,000 users (`--users`) spread over 100 churches
+//! (`--churches`), waits until every socket
 //! has its welcome and its rooms, and reads the server's resident memory (VmRSS) before and
 //! after.
 //!
-//! `cargo build --release && target/release/belfry-socket-bench idle 19000 [--users N] [--write docs/benchmarks.md]`
+//! `cargo build --release && target/release/belfry-socket-bench idle 19000 [--users N] [--churches N] [--write docs/benchmarks.md]`
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -131,6 +132,13 @@ async fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|u| u.parse().ok())
         .unwrap_or(1000);
+    let churches: i64 = args
+        .iter()
+        .position(|a| a == "--churches")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+        .max(1);
     let write_to = args
         .iter()
         .position(|a| a == "--write")
@@ -146,7 +154,10 @@ async fn main() {
     .expect("config");
     let keys = JwtKeys::new(config.jwt.clone());
     let tokens: Vec<String> = (1..=users)
-        .map(|user| keys.mint(user, 1, Role::Staff).expect("token").token)
+        .map(|user| {
+            let church = (user - 1) % churches + 1;
+            keys.mint(user, church, Role::Staff).expect("token").token
+        })
         .collect();
 
     // One socket opened and closed first, so that lazily built parts are counted in the base.
@@ -183,7 +194,7 @@ async fn main() {
     let per_socket = (after.saturating_sub(before)) as f64 * 1024.0 / open.len().max(1) as f64;
 
     let report = format!(
-        "sockets requested: {sockets}, as {users} users\nsockets open and authenticated: {}\nfailed: {failures}\n\
+        "sockets requested: {sockets}, as {users} users of {churches} churches\nsockets open and authenticated: {}\nfailed: {failures}\n\
          opened in: {:.1} s\nserver RSS before: {:.1} MiB\nserver RSS with the sockets open: {:.1} MiB\n\
          server RSS growth per socket: {:.1} KB",
         open.len(),
@@ -196,7 +207,7 @@ async fn main() {
     if let Some(path) = write_to {
         let section = format!(
             "\n### Idle sockets, {}\n\nMachine: {} cores; the server (release build) as its own process, the \
-             clients in another, on the same machine.\nCommand: `target/release/belfry-socket-bench idle {sockets} --users {users} --write {path}`\n\n```\n{report}\n```\n",
+             clients in another, on the same machine.\nCommand: `target/release/belfry-socket-bench idle {sockets} --users {users} --churches {churches} --write {path}`\n\n```\n{report}\n```\n",
             chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
             std::thread::available_parallelism()
                 .map(|n| n.get())

@@ -137,7 +137,11 @@ pub async fn run(socket: Socket, start: SessionStart) {
             frame = rx.next() => {
                 last_heard = Instant::now();
                 ending = match frame {
-                    Some(Ok(Message::Text(text))) => session.on_text(text.as_str(), &mut tx).await,
+                    // Boxed: handling a frame (a database call for chat) is a large future,
+                    // and every idle socket's task would otherwise carry room for it.
+                    Some(Ok(Message::Text(text))) => {
+                        Box::pin(session.on_text(text.as_str(), &mut tx)).await
+                    }
                     Some(Ok(Message::Binary(_))) => {
                         let error = FrameError::new("binary_frame", "frames are JSON text");
                         session.refuse(&error, &mut tx).await

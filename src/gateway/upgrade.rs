@@ -24,8 +24,8 @@ pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// fails instead of growing.
 pub fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(1024)
-        .write_buffer_size(8 * 1024)
+        .read_buffer_size(512)
+        .write_buffer_size(2 * 1024)
         .max_write_buffer_size(256 * 1024)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE))

@@ -8,12 +8,13 @@ use serde_json::{Value, json};
 
 use super::helpers::{spawn_app, spawn_app_with};
 
-/// A socket stand-in whose first delivery panics inside the room actor.
+/// A socket stand-in that panics (inside the room actor) on the first event it is given.
 struct PanicsOnce(AtomicBool);
 
 impl EventSink for PanicsOnce {
-    fn deliver(&self, _event: &RoomEvent) -> bool {
-        if !self.0.swap(true, Ordering::SeqCst) {
+    fn deliver(&self, event: &RoomEvent) -> bool {
+        let is_event = event.as_str().contains("\"type\":\"test\"");
+        if is_event && !self.0.swap(true, Ordering::SeqCst) {
             panic!("sink failure inside the room");
         }
         true
@@ -83,6 +84,11 @@ async fn an_empty_room_is_kept_while_its_history_lasts_then_stops() {
     let first = app.connect(&token).await;
     let second = app.connect(&token).await;
     assert_eq!(directory.room_members(&room).await, Some(2));
+    // An event: the room now has an actor, and history worth keeping.
+    directory.publish(
+        room.clone(),
+        RoomEvent::from_json(&json!({"type": "test", "n": 1})),
+    );
     first.close().await;
     second.close().await;
     let mut emptied = false;
@@ -108,4 +114,63 @@ async fn an_empty_room_is_kept_while_its_history_lasts_then_stops() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the empty room was never stopped");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_room_gets_its_actor_only_when_it_has_something_to_fan_out() {
+    let app = spawn_app().await;
+    let token = app.login(&app.grace.staff_email).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let mut socket = app.connect(&token).await;
+    let directory = app.state.system.directory();
+    let welcome_room = {
+        let tree = app.get_json("/api/admin/actors", &admin).await;
+        let user_rooms: Vec<String> = {
+            let mut all = Vec::new();
+            collect_names(&tree, &mut all);
+            all.into_iter().filter(|n| n.starts_with("user:")).collect()
+        };
+        assert!(
+            user_rooms.is_empty(),
+            "dormant user rooms have no actor: {user_rooms:?}"
+        );
+        // The staff user's room, which the socket joined (its `joined` frame came).
+        let me: Value = app
+            .http
+            .post(format!("{}/api/auth/login", app.url))
+            .json(&json!({"email": app.grace.staff_email, "password": super::helpers::PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        format!("user:{}", me["user"]["id"])
+    };
+    assert_eq!(directory.room_members(&welcome_room).await, Some(1));
+    directory.publish(
+        welcome_room.clone(),
+        RoomEvent::from_json(&json!({"type": "test", "n": 1})),
+    );
+    let frame = socket
+        .until(Duration::from_secs(5), |f| f["type"] == "test")
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(frame["room"], welcome_room.as_str());
+    assert_eq!(frame["seq"], 1);
+    let tree = app.get_json("/api/admin/actors", &admin).await;
+    assert!(
+        find(&tree, &welcome_room).is_some(),
+        "woken by its first event"
+    );
+}
+
+fn collect_names(node: &Value, out: &mut Vec<String>) {
+    if let Some(name) = node["name"].as_str() {
+        out.push(name.to_owned());
+    }
+    for child in node["children"].as_array().into_iter().flatten() {
+        collect_names(child, out);
+    }
 }

@@ -12,6 +12,14 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::events::RoomEvent;
+use crate::ports::EventSink;
+
+/// Where a reconnecting socket left a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumeFrom {
+    pub epoch: String,
+    pub seq: u64,
+}
 
 /// How much history each room keeps.
 #[derive(Debug, Clone, Copy)]
@@ -119,6 +127,22 @@ impl History {
                     .collect(),
             ),
             _ => Resume::Gone,
+        }
+    }
+
+    /// Sends a joining socket what it is owed, in order: `joined`, or `resumed` and the
+    /// missed events, or `reset`. `false` if the socket could not take it all.
+    pub fn greet(&mut self, sink: &dyn EventSink, resume: Option<ResumeFrom>) -> bool {
+        match resume {
+            None => sink.deliver(&self.control("joined", "")),
+            Some(from) => match self.since(&from.epoch, from.seq) {
+                Resume::Missed(missed) => {
+                    let header = format!(",\"from\":{},\"missed\":{}", from.seq, missed.len());
+                    sink.deliver(&self.control("resumed", &header))
+                        && missed.iter().all(|event| sink.deliver(event))
+                }
+                Resume::Gone => sink.deliver(&self.control("reset", "")),
+            },
         }
     }
 

@@ -9,8 +9,8 @@ pub mod history;
 mod room;
 mod supervisor;
 
-pub use history::HistoryLimits;
-pub use room::{ResumeFrom, RoomMsg};
+pub use history::{HistoryLimits, ResumeFrom};
+pub use room::RoomMsg;
 pub use supervisor::{RoomsMsg, RoomsSupervisor, RoomsSupervisorArgs};
 
 /// Identifies one socket across the rooms it joined.

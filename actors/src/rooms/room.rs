@@ -10,17 +10,10 @@ use tokio::time::Instant;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use super::ConnectionId;
-use super::history::{History, HistoryLimits, Resume};
+use super::history::{History, HistoryLimits, ResumeFrom};
 use crate::events::RoomEvent;
 use crate::ports::EventSink;
 use crate::stats::{ActorStats, StatsRegistry};
-
-/// Where a reconnecting socket left a room.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResumeFrom {
-    pub epoch: String,
-    pub seq: u64,
-}
 
 pub enum RoomMsg {
     Join {
@@ -49,6 +42,9 @@ pub(super) struct Room;
 pub(super) struct RoomArgs {
     pub name: String,
     pub members: HashMap<ConnectionId, Arc<dyn EventSink>>,
+    /// The history the room had before it had an actor; `None` after a restart, when it is
+    /// lost.
+    pub history: Option<History>,
     pub limits: HistoryLimits,
     pub stats: Arc<ActorStats>,
     pub registry: Arc<StatsRegistry>,
@@ -100,21 +96,10 @@ impl RoomState {
         }
     }
 
-    /// Sends a joining socket what it is owed, in order, then counts it in. A socket that
+    /// Greets a joining socket (see [`History::greet`]), then counts it in. A socket that
     /// cannot take it all is not counted in (its task sees that it fell behind).
     fn join(&mut self, conn: ConnectionId, sink: Arc<dyn EventSink>, resume: Option<ResumeFrom>) {
-        let delivered = match resume {
-            None => sink.deliver(&self.history.control("joined", "")),
-            Some(from) => match self.history.since(&from.epoch, from.seq) {
-                Resume::Missed(missed) => {
-                    let header = format!(",\"from\":{},\"missed\":{}", from.seq, missed.len());
-                    sink.deliver(&self.history.control("resumed", &header))
-                        && missed.iter().all(|event| sink.deliver(event))
-                }
-                Resume::Gone => sink.deliver(&self.history.control("reset", "")),
-            },
-        };
-        if delivered {
+        if self.history.greet(sink.as_ref(), resume) {
             self.members.insert(conn, sink);
         }
     }
@@ -130,12 +115,18 @@ impl Actor for Room {
         _myself: ActorRef<Self::Msg>,
         args: RoomArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let history = History::new(&args.name, args.limits);
         let name = args.name.clone();
-        // Members handed over by a restart: what they had cannot be continued.
         let mut members = args.members;
-        let reset = history.control("reset", "");
-        members.retain(|_, sink| sink.deliver(&reset));
+        let history = match args.history {
+            Some(history) => history,
+            None => {
+                // Members handed over by a restart: what they had cannot be continued.
+                let history = History::new(&args.name, args.limits);
+                let reset = history.control("reset", "");
+                members.retain(|_, sink| sink.deliver(&reset));
+                history
+            }
+        };
         Ok(RoomState {
             name,
             members,

@@ -1,5 +1,10 @@
 //! Owns every room: routes by name, spawns on demand, restarts after a panic, and stops a room
 //! once it has no sockets and no history anyone could still resume from.
+//!
+//! A room starts dormant: its members and its (empty) history are kept here, and joins are
+//! answered here. Its actor is spawned with both the first time there is something to fan out.
+//! Most user rooms never get an event while their sockets are open, and an actor costs about
+//! 8 KB: this keeps an idle socket's share small.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,8 +14,8 @@ use tokio::time::Instant;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
 use super::ConnectionId;
-use super::history::HistoryLimits;
-use super::room::{ResumeFrom, Room, RoomArgs, RoomMsg};
+use super::history::{History, HistoryLimits, ResumeFrom};
+use super::room::{Room, RoomArgs, RoomMsg};
 use crate::events::RoomEvent;
 use crate::ports::EventSink;
 use crate::stats::{ActorStats, Mailbox, StatsRegistry};
@@ -54,9 +59,17 @@ pub struct RoomsSupervisorArgs {
     pub registry: Arc<StatsRegistry>,
 }
 
-struct RoomEntry {
+/// A room's running actor.
+struct Active {
     mailbox: Mailbox<RoomMsg>,
     actor_id: ActorId,
+}
+
+struct RoomEntry {
+    /// `None` while the room is dormant.
+    active: Option<Active>,
+    /// The room's history while it is dormant; its actor takes it when spawned.
+    dormant: Option<History>,
     // Kept here as well as in the room so a room that panics comes back with its sockets.
     members: HashMap<ConnectionId, Arc<dyn EventSink>>,
     restarts: u64,
@@ -74,18 +87,20 @@ pub struct RoomsState {
 }
 
 impl RoomsState {
-    async fn spawn_room(
+    async fn spawn_actor(
         &mut self,
         myself: &ActorRef<RoomsMsg>,
         name: &str,
         members: HashMap<ConnectionId, Arc<dyn EventSink>>,
+        history: Option<History>,
         restarts: u64,
-    ) -> Result<(), ActorProcessingErr> {
+    ) -> Result<Active, ActorProcessingErr> {
         let stats = ActorStats::new("room", name, restarts);
         let args = RoomArgs {
             name: name.to_owned(),
             limits: self.limits,
-            members: members.clone(),
+            members,
+            history,
             stats: Arc::clone(&stats),
             registry: Arc::clone(&self.registry),
         };
@@ -93,17 +108,45 @@ impl RoomsState {
         let actor_id = actor.get_id();
         self.registry.insert(actor_id, Arc::clone(&stats));
         self.by_actor.insert(actor_id, name.to_owned());
-        self.rooms.insert(
-            name.to_owned(),
-            RoomEntry {
-                mailbox: Mailbox::new(actor, stats),
-                actor_id,
-                members,
-                restarts,
+        Ok(Active {
+            mailbox: Mailbox::new(actor, stats),
+            actor_id,
+        })
+    }
+
+    fn dormant_entry(&mut self, name: &str) -> &mut RoomEntry {
+        let limits = self.limits;
+        self.rooms
+            .entry(name.to_owned())
+            .or_insert_with(|| RoomEntry {
+                active: None,
+                dormant: Some(History::new(name, limits)),
+                members: HashMap::new(),
+                restarts: 0,
                 last_event: Instant::now(),
-            },
-        );
-        Ok(())
+            })
+    }
+
+    /// The room's actor, spawned from its dormant state if it has none yet.
+    async fn wake(
+        &mut self,
+        myself: &ActorRef<RoomsMsg>,
+        name: &str,
+    ) -> Result<Option<&Active>, ActorProcessingErr> {
+        let Some(entry) = self.rooms.get_mut(name) else {
+            return Ok(None);
+        };
+        if entry.active.is_none() {
+            let (members, history, restarts) =
+                (entry.members.clone(), entry.dormant.take(), entry.restarts);
+            let active = self
+                .spawn_actor(myself, name, members, history, restarts)
+                .await?;
+            if let Some(entry) = self.rooms.get_mut(name) {
+                entry.active = Some(active);
+            }
+        }
+        Ok(self.rooms.get(name).and_then(|e| e.active.as_ref()))
     }
 
     /// Checks the room again once what it keeps has expired.
@@ -117,7 +160,9 @@ impl RoomsState {
 
     fn forget(&mut self, name: &str) -> Option<RoomEntry> {
         let entry = self.rooms.remove(name)?;
-        self.by_actor.remove(&entry.actor_id);
+        if let Some(active) = &entry.active {
+            self.by_actor.remove(&active.actor_id);
+        }
         Some(entry)
     }
 }
@@ -155,19 +200,34 @@ impl Actor for RoomsSupervisor {
                 sink,
                 resume,
             } => {
-                if !state.rooms.contains_key(&room) {
-                    state.spawn_room(&myself, &room, HashMap::new(), 0).await?;
-                }
-                if let Some(entry) = state.rooms.get_mut(&room) {
-                    entry.members.insert(conn, Arc::clone(&sink));
-                    entry.mailbox.send(RoomMsg::Join { conn, sink, resume });
+                let entry = state.dormant_entry(&room);
+                match (&entry.active, &mut entry.dormant) {
+                    (Some(active), _) => {
+                        entry.members.insert(conn, Arc::clone(&sink));
+                        active.mailbox.send(RoomMsg::Join { conn, sink, resume });
+                    }
+                    (None, Some(history)) => {
+                        // A sink is the socket's code: if it fails, only that socket is
+                        // refused, never the supervisor of every room.
+                        let greeted =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                history.greet(sink.as_ref(), resume)
+                            }))
+                            .unwrap_or(false);
+                        if greeted {
+                            entry.members.insert(conn, sink);
+                        }
+                    }
+                    (None, None) => {}
                 }
             }
             RoomsMsg::Leave { room, conn } => {
                 let now_empty = match state.rooms.get_mut(&room) {
                     Some(entry) => {
                         entry.members.remove(&conn);
-                        entry.mailbox.send(RoomMsg::Leave { conn });
+                        if let Some(active) = &entry.active {
+                            active.mailbox.send(RoomMsg::Leave { conn });
+                        }
                         entry.members.is_empty()
                     }
                     None => false,
@@ -188,8 +248,8 @@ impl Actor for RoomsSupervisor {
                 match expires {
                     Some(at) if at > Instant::now() => state.reap_later(&myself, &room, at),
                     Some(_) => {
-                        if let Some(entry) = state.forget(&room) {
-                            entry.mailbox.actor().stop(Some("empty".to_owned()));
+                        if let Some(active) = state.forget(&room).and_then(|e| e.active) {
+                            active.mailbox.actor().stop(Some("empty".to_owned()));
                         }
                     }
                     None => {}
@@ -200,7 +260,9 @@ impl Actor for RoomsSupervisor {
                 // resume from it.
                 if let Some(entry) = state.rooms.get_mut(&room) {
                     entry.last_event = Instant::now();
-                    entry.mailbox.send(RoomMsg::Publish(event));
+                    if let Some(active) = state.wake(&myself, &room).await? {
+                        active.mailbox.send(RoomMsg::Publish(event));
+                    }
                 }
             }
             RoomsMsg::Typing {
@@ -208,8 +270,14 @@ impl Actor for RoomsSupervisor {
                 user_id,
                 typing,
             } => {
-                if let Some(entry) = state.rooms.get(&room) {
-                    entry.mailbox.send(RoomMsg::Typing { user_id, typing });
+                let active = match state.rooms.get(&room) {
+                    Some(entry) if entry.active.is_some() || typing => {
+                        state.wake(&myself, &room).await?
+                    }
+                    _ => None,
+                };
+                if let Some(active) = active {
+                    active.mailbox.send(RoomMsg::Typing { user_id, typing });
                 }
             }
             RoomsMsg::Members { room, reply } => {
@@ -250,8 +318,20 @@ impl Actor for RoomsSupervisor {
             "room stopped unexpectedly; restarting it with its members"
         );
         state.stats.record_failure();
-        state
-            .spawn_room(&myself, &name, entry.members, entry.restarts + 1)
-            .await
+        let restarts = entry.restarts + 1;
+        let active = state
+            .spawn_actor(&myself, &name, entry.members.clone(), None, restarts)
+            .await?;
+        state.rooms.insert(
+            name,
+            RoomEntry {
+                active: Some(active),
+                dormant: None,
+                members: entry.members,
+                restarts,
+                last_event: entry.last_event,
+            },
+        );
+        Ok(())
     }
 }
