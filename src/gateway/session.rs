@@ -181,8 +181,8 @@ pub async fn run(socket: Socket, start: SessionStart) {
 /// Most frames written before one flush, when several are waiting.
 const COALESCE: usize = 64;
 
-/// Writes an event and whatever else is already waiting, then flushes once: a socket that
-/// falls behind catches up in fewer, larger writes instead of one system call per frame.
+/// Writes an event and whatever else is already waiting, then flushes once, rather than
+/// waiting on a flush after every frame of a backlog.
 async fn forward(
     tx: &mut Tx,
     first: RoomEvent,

