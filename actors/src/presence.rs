@@ -127,8 +127,9 @@ impl Actor for Presence {
         state.args.stats.record_handled();
         match msg {
             PresenceMsg::Connected { church_id, user_id } => {
+                // An entry exists from a user's first socket until they are announced offline.
+                let was_online = state.users.contains_key(&(church_id, user_id));
                 let seen = state.users.entry((church_id, user_id)).or_default();
-                let was_online = seen.sockets > 0 || seen.generation > 0;
                 seen.sockets += 1;
                 seen.generation += 1;
                 if !was_online {

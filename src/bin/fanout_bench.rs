@@ -9,9 +9,12 @@
 //! `cargo run --release --bin belfry-fanout-bench -- <rooms> <sockets per room> <deliveries/s> [seconds] [--write FILE]`
 //! e.g. `1 5000 250000` (one room of 5,000) or `1000 10 250000` (1,000 rooms of 10).
 
+#[path = "loadgen/mod.rs"]
+mod loadgen;
+
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -22,10 +25,9 @@ use belfry::config::Config;
 use belfry::domain::Role;
 use belfry_actors::events::{RoomEvent, church_room};
 use futures_util::StreamExt;
+
 use serde_json::{Value, json};
-use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 const JWT_SECRET: &str = "fanout-bench-secret-fanout-bench-secret";
 const SOURCE_ADDRESSES: usize = 4;
@@ -82,11 +84,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let base = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| belfry::config::DEFAULT_DATABASE_URL.into());
-    let mut url = url::Url::parse(&base).expect("DATABASE_URL");
-    url.set_path(&format!("/belfry_fanout_bench_{}", std::process::id()));
-    let database_url = url.to_string();
+    let database_url = loadgen::database_url("belfry_fanout_bench");
     let env: HashMap<&str, String> = HashMap::from([
         ("BELFRY_ADDR", "127.0.0.1:0".to_owned()),
         ("DATABASE_URL", database_url.clone()),
@@ -226,7 +224,7 @@ fn client(args: &[String]) {
                 .expect("token")
                 .token;
             let source = Ipv4Addr::new(127, 0, 0, 2 + (i % SOURCE_ADDRESSES) as u8);
-            async move { open(addr, source, &token).await }
+            async move { loadgen::open_socket(addr, source, &token).await }
         }))
         .buffer_unordered(256);
         let mut opened = Vec::with_capacity(sockets);
@@ -290,29 +288,4 @@ fn client(args: &[String]) {
     });
     println!("{figures}");
     runtime.shutdown_background();
-}
-
-async fn open(
-    server: SocketAddr,
-    source: Ipv4Addr,
-    token: &str,
-) -> Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, String> {
-    let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
-    socket
-        .bind(SocketAddr::new(IpAddr::V4(source), 0))
-        .map_err(|e| e.to_string())?;
-    let stream = socket.connect(server).await.map_err(|e| e.to_string())?;
-    let config = WebSocketConfig::default().read_buffer_size(4096);
-    let (mut ws, _) = tokio_tungstenite::client_async_with_config(
-        format!("ws://{server}/ws?token={token}"),
-        stream,
-        Some(config),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    // The welcome frame: the socket is authenticated and joining its rooms.
-    match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
-        Ok(Some(Ok(_))) => Ok(ws),
-        other => Err(format!("no welcome: {other:?}")),
-    }
 }

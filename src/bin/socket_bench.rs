@@ -3,21 +3,21 @@
 //! Starts the real server binary (`target/release/belfry serve`, built first) as a child
 //! process on a database of its own, opens N WebSockets from several 127.0.0.x source
 //! addresses, each authenticated as one of 1,000 users (`--users`) spread over 100 churches
-//! (`--churches`), waits until every socket
-//! has its welcome and its rooms, and reads the server's resident memory (VmRSS) before and
-//! after.
+//! (`--churches`), waits until every socket has its welcome, and reads the server's resident
+//! memory (VmRSS) before and after.
 //!
 //! `cargo build --release && target/release/belfry-socket-bench idle 19000 [--users N] [--churches N] [--write docs/benchmarks.md]`
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+#[path = "loadgen/mod.rs"]
+mod loadgen;
+
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use belfry::auth::JwtKeys;
 use belfry::config::Config;
 use belfry::domain::Role;
 use futures_util::StreamExt;
-use tokio::net::TcpSocket;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 const JWT_SECRET: &str = "socket-bench-secret-socket-bench-secret";
 const SOURCE_ADDRESSES: u8 = 4;
@@ -48,11 +48,7 @@ struct Server {
 }
 
 async fn start_server() -> Server {
-    let base = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| belfry::config::DEFAULT_DATABASE_URL.into());
-    let mut url = url::Url::parse(&base).expect("DATABASE_URL");
-    url.set_path(&format!("/belfry_socket_bench_{}", std::process::id()));
-    let database_url = url.to_string();
+    let database_url = loadgen::database_url("belfry_socket_bench");
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let binary = std::env::current_exe()
         .expect("own path")
@@ -83,38 +79,6 @@ async fn start_server() -> Server {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the server did not come up");
-}
-
-fn client_config() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .write_buffer_size(0)
-}
-
-/// Opens one authenticated socket and reads until it is in both its rooms.
-async fn open_socket(
-    server: SocketAddr,
-    source: Ipv4Addr,
-    token: &str,
-) -> Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, String> {
-    let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
-    socket
-        .bind(SocketAddr::new(IpAddr::V4(source), 0))
-        .map_err(|e| e.to_string())?;
-    let stream = socket.connect(server).await.map_err(|e| e.to_string())?;
-    let url = format!("ws://{server}/ws?token={token}");
-    let (mut ws, _) =
-        tokio_tungstenite::client_async_with_config(url, stream, Some(client_config()))
-            .await
-            .map_err(|e| e.to_string())?;
-    // welcome + joined ×2
-    for _ in 0..3 {
-        match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
-            Ok(Some(Ok(_))) => {}
-            other => return Err(format!("no greeting: {other:?}")),
-        }
-    }
-    Ok(ws)
 }
 
 #[tokio::main]
@@ -161,7 +125,7 @@ async fn main() {
         .collect();
 
     // One socket opened and closed first, so that lazily built parts are counted in the base.
-    drop(open_socket(server.addr, Ipv4Addr::new(127, 0, 0, 2), &tokens[0]).await);
+    drop(loadgen::open_socket(server.addr, Ipv4Addr::new(127, 0, 0, 2), &tokens[0]).await);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = rss_kib(pid);
 
@@ -172,7 +136,7 @@ async fn main() {
         let source = Ipv4Addr::new(127, 0, 0, 2 + (i % SOURCE_ADDRESSES as usize) as u8);
         let token = tokens[i % tokens.len()].clone();
         let addr = server_addr;
-        async move { open_socket(addr, source, &token).await }
+        async move { loadgen::open_socket(addr, source, &token).await }
     }))
     .buffer_unordered(256);
     let mut failures = 0usize;

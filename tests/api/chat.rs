@@ -5,21 +5,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::helpers::{TestApp, WsClient, spawn_app, spawn_app_with};
+use super::helpers::{WsClient, spawn_app, spawn_app_with};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-async fn user_id(app: &TestApp, token: &str) -> i64 {
-    let me = app.connect(token).await;
-    drop(me);
-    let claims = token.split('.').nth(1).unwrap();
-    use base64::Engine;
-    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(claims)
-        .unwrap();
-    let claims: Value = serde_json::from_slice(&payload).unwrap();
-    claims["sub"].as_str().unwrap().parse().unwrap()
-}
 
 async fn next_of(socket: &mut WsClient, kind: &str) -> Value {
     socket
@@ -108,7 +96,7 @@ async fn channels_admit_their_members_only_and_announce_joins() {
     let app = spawn_app().await;
     let admin = app.login(&app.grace.admin_email).await;
     let staff = app.login(&app.grace.staff_email).await;
-    let staff_id = user_id(&app, &staff).await;
+    let staff_id = app.user_id(&staff);
     belfry::cli::create_user(
         &app.state.pool,
         app.grace.id,
@@ -210,7 +198,7 @@ async fn typing_is_announced_once_and_expires_on_its_own() {
     let app = spawn_app().await;
     let admin = app.login(&app.grace.admin_email).await;
     let staff = app.login(&app.grace.staff_email).await;
-    let staff_id = user_id(&app, &staff).await;
+    let staff_id = app.user_id(&staff);
     let room = format!("church:{}", app.grace.id);
     let mut watcher = app.connect(&admin).await;
     let mut typist = app.connect(&staff).await;
@@ -276,9 +264,7 @@ async fn presence_counts_tabs_once_and_goes_offline_after_the_grace_period() {
     let app = spawn_app_with(&[("BELFRY_PRESENCE_GRACE_MS", "300")]).await;
     let admin = app.login(&app.grace.admin_email).await;
     let staff = app.login(&app.grace.staff_email).await;
-    let staff_id = user_id(&app, &staff).await;
-    // Wait out the grace period of the socket user_id opened.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let staff_id = app.user_id(&staff);
     let mut watcher = app.connect(&admin).await;
     let online = app.get_json("/api/presence", &admin).await;
     assert!(
@@ -325,7 +311,7 @@ async fn read_receipts_move_forward_only_and_are_broadcast() {
     let app = spawn_app().await;
     let admin = app.login(&app.grace.admin_email).await;
     let staff = app.login(&app.grace.staff_email).await;
-    let staff_id = user_id(&app, &staff).await;
+    let staff_id = app.user_id(&staff);
     let room = format!("church:{}", app.grace.id);
     let mut writer = app.connect(&admin).await;
     let mut reader = app.connect(&staff).await;

@@ -242,6 +242,17 @@ impl TestApp {
         body["id"].as_i64().unwrap()
     }
 
+    /// The user a token was minted for (its `sub`).
+    pub fn user_id(&self, token: &str) -> i64 {
+        use base64::Engine;
+        let claims = token.split('.').nth(1).expect("a JWT");
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(claims)
+            .expect("base64url claims");
+        let claims: Value = serde_json::from_slice(&payload).expect("JSON claims");
+        claims["sub"].as_str().unwrap().parse().unwrap()
+    }
+
     /// Waits until `n` recipients of message `id` are accepted by the carrier; returns their
     /// phones and carrier ids.
     pub async fn accepted(&self, token: &str, id: i64, n: usize) -> Vec<(String, String)> {

@@ -135,17 +135,7 @@ async fn a_room_gets_its_actor_only_when_it_has_something_to_fan_out() {
             "dormant user rooms have no actor: {user_rooms:?}"
         );
         // The staff user's room, which the socket joined (its `joined` frame came).
-        let me: Value = app
-            .http
-            .post(format!("{}/api/auth/login", app.url))
-            .json(&json!({"email": app.grace.staff_email, "password": super::helpers::PASSWORD}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        format!("user:{}", me["user"]["id"])
+        format!("user:{}", app.user_id(&token))
     };
     assert_eq!(directory.room_members(&welcome_room).await, Some(1));
     directory.publish(

@@ -65,17 +65,29 @@ struct Active {
     actor_id: ActorId,
 }
 
+/// A room is dormant (its history kept here) until it has something to fan out, then active.
+enum Phase {
+    Dormant(History),
+    Active(Active),
+}
+
 struct RoomEntry {
-    /// `None` while the room is dormant.
-    active: Option<Active>,
-    /// The room's history while it is dormant; its actor takes it when spawned.
-    dormant: Option<History>,
+    phase: Phase,
     // Kept here as well as in the room so a room that panics comes back with its sockets.
     members: HashMap<ConnectionId, Arc<dyn EventSink>>,
     restarts: u64,
     /// When the room last published: its history is worth keeping until this plus the age
     /// limit.
     last_event: Instant,
+}
+
+impl RoomEntry {
+    fn active(&self) -> Option<&Active> {
+        match &self.phase {
+            Phase::Active(active) => Some(active),
+            Phase::Dormant(_) => None,
+        }
+    }
 }
 
 pub struct RoomsState {
@@ -119,8 +131,7 @@ impl RoomsState {
         self.rooms
             .entry(name.to_owned())
             .or_insert_with(|| RoomEntry {
-                active: None,
-                dormant: Some(History::new(name, limits)),
+                phase: Phase::Dormant(History::new(name, limits)),
                 members: HashMap::new(),
                 restarts: 0,
                 last_event: Instant::now(),
@@ -133,20 +144,22 @@ impl RoomsState {
         myself: &ActorRef<RoomsMsg>,
         name: &str,
     ) -> Result<Option<&Active>, ActorProcessingErr> {
-        let Some(entry) = self.rooms.get_mut(name) else {
-            return Ok(None);
-        };
-        if entry.active.is_none() {
-            let (members, history, restarts) =
-                (entry.members.clone(), entry.dormant.take(), entry.restarts);
+        if matches!(
+            self.rooms.get(name).map(|e| &e.phase),
+            Some(Phase::Dormant(_))
+        ) && let Some(mut entry) = self.rooms.remove(name)
+        {
+            let Phase::Dormant(history) = entry.phase else {
+                unreachable!("checked dormant just above");
+            };
+            let members = entry.members.clone();
             let active = self
-                .spawn_actor(myself, name, members, history, restarts)
+                .spawn_actor(myself, name, members, Some(history), entry.restarts)
                 .await?;
-            if let Some(entry) = self.rooms.get_mut(name) {
-                entry.active = Some(active);
-            }
+            entry.phase = Phase::Active(active);
+            self.rooms.insert(name.to_owned(), entry);
         }
-        Ok(self.rooms.get(name).and_then(|e| e.active.as_ref()))
+        Ok(self.rooms.get(name).and_then(RoomEntry::active))
     }
 
     /// Checks the room again once what it keeps has expired.
@@ -160,7 +173,7 @@ impl RoomsState {
 
     fn forget(&mut self, name: &str) -> Option<RoomEntry> {
         let entry = self.rooms.remove(name)?;
-        if let Some(active) = &entry.active {
+        if let Some(active) = entry.active() {
             self.by_actor.remove(&active.actor_id);
         }
         Some(entry)
@@ -201,12 +214,12 @@ impl Actor for RoomsSupervisor {
                 resume,
             } => {
                 let entry = state.dormant_entry(&room);
-                match (&entry.active, &mut entry.dormant) {
-                    (Some(active), _) => {
+                match &mut entry.phase {
+                    Phase::Active(active) => {
                         entry.members.insert(conn, Arc::clone(&sink));
                         active.mailbox.send(RoomMsg::Join { conn, sink, resume });
                     }
-                    (None, Some(history)) => {
+                    Phase::Dormant(history) => {
                         // A sink is the socket's code: if it fails, only that socket is
                         // refused, never the supervisor of every room.
                         let greeted =
@@ -218,14 +231,13 @@ impl Actor for RoomsSupervisor {
                             entry.members.insert(conn, sink);
                         }
                     }
-                    (None, None) => {}
                 }
             }
             RoomsMsg::Leave { room, conn } => {
                 let now_empty = match state.rooms.get_mut(&room) {
                     Some(entry) => {
                         entry.members.remove(&conn);
-                        if let Some(active) = &entry.active {
+                        if let Some(active) = entry.active() {
                             active.mailbox.send(RoomMsg::Leave { conn });
                         }
                         entry.members.is_empty()
@@ -248,7 +260,7 @@ impl Actor for RoomsSupervisor {
                 match expires {
                     Some(at) if at > Instant::now() => state.reap_later(&myself, &room, at),
                     Some(_) => {
-                        if let Some(active) = state.forget(&room).and_then(|e| e.active) {
+                        if let Some(Phase::Active(active)) = state.forget(&room).map(|e| e.phase) {
                             active.mailbox.actor().stop(Some("empty".to_owned()));
                         }
                     }
@@ -271,7 +283,7 @@ impl Actor for RoomsSupervisor {
                 typing,
             } => {
                 let active = match state.rooms.get(&room) {
-                    Some(entry) if entry.active.is_some() || typing => {
+                    Some(entry) if entry.active().is_some() || typing => {
                         state.wake(&myself, &room).await?
                     }
                     _ => None,
@@ -325,8 +337,7 @@ impl Actor for RoomsSupervisor {
         state.rooms.insert(
             name,
             RoomEntry {
-                active: Some(active),
-                dormant: None,
+                phase: Phase::Active(active),
                 members: entry.members,
                 restarts,
                 last_event: entry.last_event,
