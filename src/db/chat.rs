@@ -182,22 +182,38 @@ pub async fn insert_message(
 }
 
 /// A room's messages older than `before` (all if `None`), newest first.
+/// Where a page of a room's messages starts.
+#[derive(Debug, Clone, Copy)]
+pub enum PageFrom {
+    /// The newest messages, newest first.
+    Newest,
+    /// Messages older than this id, newest first.
+    Before(i64),
+    /// Messages newer than this id, oldest first: what a client that saw up to it missed.
+    After(i64),
+}
+
 pub async fn page(
     pool: &DbPool,
     room: ChatRoom,
-    before: Option<i64>,
+    from: PageFrom,
     limit: i64,
 ) -> Result<Vec<ChatMessage>, DbError> {
     let mut conn = get(pool).await?;
-    let mut query = chat_messages::table
+    let query = chat_messages::table
         .filter(chat_messages::room.eq(room.to_string()))
-        .order(chat_messages::id.desc())
         .limit(limit)
         .select(ChatMessage::as_select())
         .into_boxed();
-    if let Some(before) = before {
-        query = query.filter(chat_messages::id.lt(before));
-    }
+    let query = match from {
+        PageFrom::Newest => query.order(chat_messages::id.desc()),
+        PageFrom::Before(id) => query
+            .filter(chat_messages::id.lt(id))
+            .order(chat_messages::id.desc()),
+        PageFrom::After(id) => query
+            .filter(chat_messages::id.gt(id))
+            .order(chat_messages::id.asc()),
+    };
     Ok(query.load(&mut conn).await?)
 }
 

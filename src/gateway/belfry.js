@@ -9,6 +9,9 @@
 //
 // It authenticates with the subprotocol header, reconnects with exponential backoff and full
 // jitter, resumes every room from the last seq it saw, and drops events it has already seen.
+// When a room's history no longer reaches back far enough (a "reset"), it fetches the chat
+// messages it missed from the server's store and emits them as "chat:message" events with
+// `replayed: true` (possibly after newer live ones: order chat by `id`), then "caught-up".
 
 const PROTOCOL = "belfry.v1";
 /// Closes after which the same token cannot work: a new one is needed.
@@ -23,6 +26,10 @@ export class BelfryClient {
   #attempt = 0;
   #stopped = false;
   #timer = null;
+  /** The newest chat message id seen per room. */
+  #lastChat = new Map();
+  /** Rooms catching up on chat after a reset: `{ after, seen }`. */
+  #catchingUp = new Map();
 
   /**
    * @param {string} url the socket URL, e.g. "wss://belfry.example.org/ws"
@@ -35,8 +42,8 @@ export class BelfryClient {
   }
 
   /** Listens to a frame type ("message:delivered", "chat:message", …) or to "open", "close",
-   * "event" (every numbered event), "welcome", "joined", "resumed", "reset", "error",
-   * "auth-required". Returns a function that stops listening. */
+   * "event" (every numbered event), "welcome", "joined", "resumed", "reset", "caught-up",
+   * "error", "auth-required". Returns a function that stops listening. */
   on(type, listener) {
     if (!this.#listeners.has(type)) this.#listeners.set(type, new Set());
     this.#listeners.get(type).add(listener);
@@ -126,6 +133,10 @@ export class BelfryClient {
       case "reset":
         this.#rooms.set(frame.room, { epoch: frame.epoch, seq: frame.seq });
         this.#emit(frame.type, frame);
+        if (frame.type === "reset" && this.#lastChat.has(frame.room)) this.#catchUp(frame.room);
+        return;
+      case "chat:history":
+        this.#replay(frame);
         return;
       case "welcome":
       case "resumed":
@@ -138,9 +149,46 @@ export class BelfryClient {
       // Already seen (a resume may repeat what arrived live just before it).
       if (at && at.epoch === frame.epoch && frame.seq <= at.seq) return;
       this.#rooms.set(frame.room, { epoch: frame.epoch, seq: frame.seq });
+      if (frame.type === "chat:message" && !this.#freshChat(frame.room, frame.id)) return;
       this.#emit("event", frame);
     }
     this.#emit(frame.type, frame);
+  }
+
+  /** Records a chat message id; `false` when it was already emitted by a catch-up. */
+  #freshChat(room, id) {
+    const catchingUp = this.#catchingUp.get(room);
+    if (catchingUp) {
+      if (catchingUp.seen.has(id)) return false;
+      catchingUp.seen.add(id);
+    }
+    if (id > (this.#lastChat.get(room) ?? 0)) this.#lastChat.set(room, id);
+    return true;
+  }
+
+  /** Asks for the chat messages after the last one seen before the reset (continuing a
+   * catch-up a dropped connection cut short). */
+  #catchUp(room) {
+    if (!this.#catchingUp.has(room)) {
+      this.#catchingUp.set(room, { after: this.#lastChat.get(room), seen: new Set() });
+    }
+    this.send({ type: "chat:history", room, after: this.#catchingUp.get(room).after });
+  }
+
+  #replay(page) {
+    const catchingUp = this.#catchingUp.get(page.room);
+    if (!catchingUp) return;
+    for (const message of page.messages) {
+      catchingUp.after = message.id;
+      if (!this.#freshChat(page.room, message.id)) continue;
+      this.#emit("chat:message", { ...message, type: "chat:message", replayed: true });
+    }
+    if (page.more) {
+      this.send({ type: "chat:history", room: page.room, after: catchingUp.after });
+    } else {
+      this.#catchingUp.delete(page.room);
+      this.#emit("caught-up", { room: page.room });
+    }
   }
 
   #closed(socket, event) {

@@ -1,5 +1,6 @@
 //! Chat frames on a socket: joining and leaving channels, sending messages (persisted, then
-//! broadcast, then acknowledged to the sender), read receipts and typing.
+//! broadcast, then acknowledged to the sender), read receipts, typing, and the stored messages
+//! a client missed beyond its rooms' in-memory history.
 
 use std::sync::Arc;
 
@@ -9,11 +10,16 @@ use serde_json::json;
 use super::frames::{ClientFrame, FrameError};
 use super::session::{Ending, Session, Tx};
 use crate::auth::AuthUser;
-use crate::db::chat;
+use crate::db::chat::{self, PageFrom};
 use crate::domain::{ChatBody, ChatRoom};
 
 /// The longest `clientId` accepted.
 const MAX_CLIENT_ID: usize = 64;
+/// Messages in one `chat:history` answer unless the client asks for fewer.
+const HISTORY_PAGE: i64 = 50;
+/// Bodies in one `chat:history` answer stop at about this many bytes, so that the frame stays
+/// well inside a socket's write buffer; `more` says there is more to ask for.
+const HISTORY_FRAME_BYTES: usize = 128 * 1024;
 
 impl Session {
     pub(super) async fn on_chat(&mut self, frame: ClientFrame, tx: &mut Tx) -> Ending {
@@ -28,6 +34,9 @@ impl Session {
             } => self.send_chat(&user, &room, &body, &client_id, tx).await,
             ClientFrame::ChatRead { room, message_id } => {
                 self.read_up_to(&user, &room, message_id).await
+            }
+            ClientFrame::ChatHistory { room, after, limit } => {
+                self.history_after(&room, after, limit, tx).await
             }
             ClientFrame::TypingStart { room } => self.typing(&user, &room, true),
             ClientFrame::TypingStop { room } => self.typing(&user, &room, false),
@@ -179,6 +188,43 @@ impl Session {
             );
         }
         Ok(None)
+    }
+
+    async fn history_after(
+        &mut self,
+        room: &str,
+        after: i64,
+        limit: Option<i64>,
+        tx: &mut Tx,
+    ) -> Result<Ending, FrameError> {
+        let chat_room = self.joined_chat_room(room)?;
+        let limit = limit.unwrap_or(HISTORY_PAGE);
+        if !(1..=HISTORY_PAGE).contains(&limit) {
+            return Err(FrameError::new(
+                "invalid_limit",
+                format!("limit must be 1 to {HISTORY_PAGE}"),
+            ));
+        }
+        let mut messages = chat::page(&self.state.pool, chat_room, PageFrom::After(after), limit)
+            .await
+            .map_err(|_| FrameError::new("unavailable", "try again later"))?;
+        let mut more = messages.len() as i64 == limit;
+        let mut bytes = 0;
+        if let Some(cut) = messages.iter().position(|m| {
+            bytes += m.body.len() + 128;
+            bytes > HISTORY_FRAME_BYTES
+        }) {
+            // At least one message per answer, so that a client always gets further.
+            messages.truncate(cut.max(1));
+            more = true;
+        }
+        let answer = json!({
+            "type": "chat:history",
+            "room": room,
+            "messages": messages,
+            "more": more,
+        });
+        Ok(self.send(tx, answer).await)
     }
 
     fn typing(&mut self, user: &AuthUser, room: &str, typing: bool) -> Result<Ending, FrameError> {

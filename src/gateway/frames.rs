@@ -39,6 +39,15 @@ pub enum ClientFrame {
     /// Read everything up to `messageId`.
     #[serde(rename = "chat:read", rename_all = "camelCase")]
     ChatRead { room: String, message_id: i64 },
+    /// Asks for the stored messages of a room after `after`, oldest first: what a client
+    /// that was `reset` missed beyond the room's history.
+    #[serde(rename = "chat:history")]
+    ChatHistory {
+        room: String,
+        after: i64,
+        #[serde(default)]
+        limit: Option<i64>,
+    },
     #[serde(rename = "typing:start")]
     TypingStart { room: String },
     #[serde(rename = "typing:stop")]
@@ -84,7 +93,7 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
             "a frame is a JSON object with a string \"type\"",
         ));
     };
-    const KNOWN: [&str; 9] = [
+    const KNOWN: [&str; 10] = [
         "auth",
         "resume",
         "ping",
@@ -92,6 +101,7 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         "chat:leave",
         "chat:send",
         "chat:read",
+        "chat:history",
         "typing:start",
         "typing:stop",
     ];

@@ -1,5 +1,6 @@
 //! Chat over HTTP: `POST /api/chat/rooms` (admins create channels), `GET /api/chat/rooms` (the
-//! rooms the caller may use), `GET /api/chat/{room}/messages` (history, newest first). Sending,
+//! rooms the caller may use), `GET /api/chat/{room}/messages` (history: newest first, or
+//! oldest first after a message the client saw). Sending,
 //! typing and read receipts go over the socket (`src/gateway/chat.rs`).
 
 use serde::Deserialize;
@@ -10,7 +11,7 @@ use warp::{Filter, Rejection};
 use super::{json_body, json_reply, with_state};
 use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
-use crate::db::chat::{self, ChannelError};
+use crate::db::chat::{self, ChannelError, PageFrom};
 use crate::domain::{ChannelName, ChatRoom};
 use crate::error::{ApiError, ApiResult, into_response};
 
@@ -28,6 +29,7 @@ struct NewChannel {
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     before: Option<i64>,
+    after: Option<i64>,
     limit: Option<i64>,
 }
 
@@ -120,14 +122,25 @@ async fn history(state: AppState, user: AuthUser, room: String, query: PageQuery
             format!("limit must be 1 to {MAX_PAGE}"),
         ));
     }
-    let messages = chat::page(&state.pool, room, query.before, limit).await?;
-    let next_before = (messages.len() as i64 == limit)
-        .then(|| messages.last().map(|m| m.id))
-        .flatten();
-    Ok(json_reply(
-        StatusCode::OK,
-        &serde_json::json!({ "messages": messages, "nextBefore": next_before }),
-    ))
+    let from = match (query.before, query.after) {
+        (None, None) => PageFrom::Newest,
+        (Some(before), None) => PageFrom::Before(before),
+        (None, Some(after)) => PageFrom::After(after),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_cursor",
+                "give before or after, not both",
+            ));
+        }
+    };
+    let messages = chat::page(&state.pool, room, from, limit).await?;
+    let full = messages.len() as i64 == limit;
+    let last = messages.last().map(|m| m.id).filter(|_| full);
+    let body = match from {
+        PageFrom::After(_) => serde_json::json!({ "messages": messages, "nextAfter": last }),
+        _ => serde_json::json!({ "messages": messages, "nextBefore": last }),
+    };
+    Ok(json_reply(StatusCode::OK, &body))
 }
 
 /// The chat room named, if the user may use it; another church's room or a channel the user

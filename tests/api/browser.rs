@@ -94,6 +94,8 @@ client.on("resumed", (f) => report("resumed", {{ room: f.room, missed: f.missed 
 client.on("reset", (f) => report("reset", {{ room: f.room }}));
 client.on("event", (e) => report("event", {{ room: e.room, epoch: e.epoch, seq: e.seq, type: e.type, n: e.n ?? null, body: e.body ?? null }}));
 client.on("chat:ack", (a) => report("ack", {{ clientId: a.clientId, id: a.id }}));
+client.on("chat:message", (m) => report("chat", {{ id: m.id, body: m.body, replayed: m.replayed === true }}));
+client.on("caught-up", (f) => report("caught-up", {{ room: f.room }}));
 client.once("joined", () => {{
   client.send({{ type: "chat:send", room: "{church_room}", body: "Hello from the browser", clientId: "page-1" }});
 }});
@@ -144,41 +146,72 @@ fn publish(app: &TestApp, n: u64) {
     );
 }
 
+/// Headless Chromium showing the test page; killed (and its profile removed) when dropped.
+struct Browser {
+    _process: tokio::process::Child,
+    profile: std::path::PathBuf,
+}
+
+impl Browser {
+    /// Starts the server (`overrides` as for `spawn_app_with`), a proxy in front of it, and a
+    /// browser on a page that connects through the proxy as staff.
+    async fn open(
+        overrides: &[(&str, &str)],
+    ) -> (TestApp, Proxy, Browser, mpsc::UnboundedReceiver<Value>) {
+        assert!(
+            std::path::Path::new(CHROMIUM).exists(),
+            "this test drives Debian's chromium: apt-get install chromium (.ci/run does)"
+        );
+        // The page's origin is not known before its server starts; the allowlist is checked
+        // in the protocol tests.
+        let app = spawn_app_with(overrides).await;
+        let token = app.login(&app.grace.staff_email).await;
+        let server_addr: SocketAddr = app.url.trim_start_matches("http://").parse().unwrap();
+        let proxy = Proxy::start(server_addr).await;
+        let (page_url, reports) = page_server(&app, format!("ws://{}/ws", proxy.addr), token).await;
+        // One profile per browser: Chromium hands a page to a running instance on the same one.
+        let profile = std::env::temp_dir().join(format!(
+            "belfry-chromium-{}-{}",
+            std::process::id(),
+            proxy.addr.port()
+        ));
+        let process = tokio::process::Command::new(CHROMIUM)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(&page_url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromium starts");
+
+        let browser = Browser {
+            _process: process,
+            profile,
+        };
+        (app, proxy, browser, reports)
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_browser_client_connects_receives_and_resumes_without_a_gap() {
-    assert!(
-        std::path::Path::new(CHROMIUM).exists(),
-        "this test drives Debian's chromium: apt-get install chromium (.ci/run does)"
-    );
-    // The page's origin is not known before its server starts; the allowlist is checked in
-    // the protocol tests.
-    let app = spawn_app_with(&[]).await;
+    let (app, proxy, browser, mut reports) = Browser::open(&[]).await;
     let token = app.login(&app.grace.staff_email).await;
-    let server_addr: SocketAddr = app.url.trim_start_matches("http://").parse().unwrap();
-    let proxy = Proxy::start(server_addr).await;
-    let (page_url, mut reports) =
-        page_server(&app, format!("ws://{}/ws", proxy.addr), token.clone()).await;
-
-    let profile = std::env::temp_dir().join(format!("belfry-chromium-{}", std::process::id()));
-    let mut browser = tokio::process::Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(&page_url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("chromium starts");
-
     let mut seen = Vec::new();
     let room = church_room(app.grace.id);
     let is_joined = |r: &Value| r["kind"] == "joined" && r["room"] == room.as_str();
@@ -235,8 +268,7 @@ async fn the_browser_client_connects_receives_and_resumes_without_a_gap() {
     publish(&app, 7);
     reports_until(&mut reports, &mut seen, "event 7", has_n(7)).await;
 
-    let _ = browser.kill().await;
-    let _ = std::fs::remove_dir_all(&profile);
+    drop(browser);
 
     // Every event of the church room, across the reconnect: one epoch, consecutive seqs, each
     // test event once.
@@ -257,5 +289,63 @@ async fn the_browser_client_connects_receives_and_resumes_without_a_gap() {
     assert!(
         seen.iter().filter(|r| r["kind"] == "open").count() >= 2,
         "it reconnected"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_browser_client_catches_up_on_chat_beyond_the_history() {
+    // Two events of history: what the browser misses below cannot be resumed.
+    let (app, proxy, browser, mut reports) =
+        Browser::open(&[("BELFRY_WS_HISTORY_SIZE", "2")]).await;
+    let mut seen = Vec::new();
+    reports_until(&mut reports, &mut seen, "its own chat message", |r| {
+        r["kind"] == "chat" && r["body"] == "Hello from the browser"
+    })
+    .await;
+
+    proxy.cut();
+    reports_until(&mut reports, &mut seen, "the close", |r| {
+        r["kind"] == "close"
+    })
+    .await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let mut other = app.connect(&admin).await;
+    let room = church_room(app.grace.id);
+    for n in 1..=5 {
+        other
+            .send_json(json!({"type": "chat:send", "room": room, "body": format!("missed {n}"), "clientId": format!("m-{n}")}))
+            .await;
+        other
+            .until(Duration::from_secs(5), |f| f["type"] == "chat:ack")
+            .await;
+    }
+    proxy.allow();
+    reports_until(&mut reports, &mut seen, "the catch-up", |r| {
+        r["kind"] == "caught-up"
+    })
+    .await;
+    drop(browser);
+
+    assert!(
+        seen.iter()
+            .any(|r| r["kind"] == "reset" && r["room"] == room.as_str()),
+        "the history was gone: {seen:?}"
+    );
+    let chat: Vec<(&str, bool)> = seen
+        .iter()
+        .filter(|r| r["kind"] == "chat")
+        .map(|r| (r["body"].as_str().unwrap(), r["replayed"] == true))
+        .collect();
+    assert_eq!(
+        chat,
+        [
+            ("Hello from the browser", false),
+            ("missed 1", true),
+            ("missed 2", true),
+            ("missed 3", true),
+            ("missed 4", true),
+            ("missed 5", true),
+        ],
+        "each missed message once, from the store"
     );
 }

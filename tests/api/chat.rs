@@ -354,3 +354,92 @@ async fn read_receipts_move_forward_only_and_are_broadcast() {
     };
     assert!(later.iter().all(|f| f["type"] != "chat:read"), "{later:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_missed_beyond_the_history_come_from_the_database() {
+    let app = spawn_app_with(&[("BELFRY_WS_HISTORY_SIZE", "2")]).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let room = format!("church:{}", app.grace.id);
+    let mut sender = app.connect(&staff).await;
+    let mut reader = app.connect(&admin).await;
+
+    let mut ids = Vec::new();
+    let send = async |sender: &mut WsClient, n: usize| {
+        let body = format!("message {n}");
+        sender
+            .send_json(json!({"type": "chat:send", "room": room, "body": body, "clientId": format!("c-{n}")}))
+            .await;
+        next_of(sender, "chat:ack").await["id"].as_i64().unwrap()
+    };
+    ids.push(send(&mut sender, 0).await);
+    let seen = next_of(&mut reader, "chat:message").await;
+    let (epoch, seq) = (seen["epoch"].clone(), seen["seq"].as_u64().unwrap());
+    reader.close().await;
+    for n in 1..=5 {
+        ids.push(send(&mut sender, n).await);
+    }
+
+    // Five were missed but the room keeps two events: the reader is reset ...
+    let epoch = epoch.as_str().unwrap();
+    let url = format!("{}&resume={room}:{epoch}:{seq}", app.ws_url(&admin));
+    let (stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut reader = WsClient::raw(stream);
+    next_of(&mut reader, "reset").await;
+
+    // ... and asks the database for the messages after the last one it saw, in pages.
+    let mut caught_up = Vec::new();
+    let mut after = ids[0];
+    loop {
+        reader
+            .send_json(json!({"type": "chat:history", "room": room, "after": after, "limit": 2}))
+            .await;
+        let page = next_of(&mut reader, "chat:history").await;
+        assert_eq!(page["room"], room.as_str());
+        for message in page["messages"].as_array().unwrap() {
+            caught_up.push(message["id"].as_i64().unwrap());
+            assert_eq!(message["body"], format!("message {}", caught_up.len()));
+        }
+        after = *caught_up.last().unwrap();
+        if page["more"] == false {
+            break;
+        }
+    }
+    assert_eq!(
+        caught_up,
+        ids[1..],
+        "every missed message once, oldest first"
+    );
+
+    reader
+        .send_json(json!({"type": "chat:history", "room": room, "after": 0, "limit": 500}))
+        .await;
+    assert_eq!(next_of(&mut reader, "error").await["code"], "invalid_limit");
+    reader
+        .send_json(json!({"type": "chat:history", "room": "church:999", "after": 0}))
+        .await;
+    assert_eq!(next_of(&mut reader, "error").await["code"], "not_in_room");
+
+    // The same over HTTP.
+    let page = app
+        .get_json(
+            &format!("/api/chat/{room}/messages?after={}&limit=3", ids[0]),
+            &admin,
+        )
+        .await;
+    let got: Vec<i64> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(got, ids[1..4]);
+    assert_eq!(page["nextAfter"], ids[3]);
+    let both = app
+        .get(
+            &format!("/api/chat/{room}/messages?after=1&before=9"),
+            &admin,
+        )
+        .await;
+    assert_eq!(both.status(), 400);
+}
