@@ -1,6 +1,8 @@
 //! Building and running the server: the pool, the actor tree, the carrier, the routes.
 //! `Application::build` binds the port (0 for a random one) so tests can start many servers.
 
+use crate::limits::Limits;
+use crate::limits::history::PgLimitHistory;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -31,6 +33,7 @@ pub struct AppState {
     pub system: Arc<ActorSystem>,
     pub verifier: WebhookVerifier,
     pub gateway: Arc<GatewayConfig>,
+    pub limits: Arc<Limits>,
     /// Flips to `true` when the server shuts down, so sockets close themselves.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -132,9 +135,11 @@ impl Application {
             );
         }
         let store = Arc::new(PgDeliveryStore::new(pool.clone(), counters.clone()));
-        let system = ActorSystem::start(config.system.clone(), gateway, store)
+        let history = Arc::new(PgLimitHistory::new(pool.clone()));
+        let system = ActorSystem::start(config.system.clone(), gateway, store, history)
             .await
             .map_err(|e| StartError::Actors(e.to_string()))?;
+        let limits = Limits::new(config.limits.clone(), Arc::clone(system.directory()));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let state = AppState {
             pool,
@@ -143,6 +148,7 @@ impl Application {
             system: Arc::new(system),
             verifier,
             gateway: Arc::new(config.gateway.clone()),
+            limits: Arc::new(limits),
             shutdown: shutdown_rx,
         };
         Ok(Self {

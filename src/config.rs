@@ -73,6 +73,7 @@ pub struct Config {
     pub carrier: CarrierConfig,
     pub webhook_tolerance: Duration,
     pub gateway: GatewayConfig,
+    pub limits: crate::limits::LimitsConfig,
     pub system: SystemConfig,
 }
 
@@ -166,6 +167,7 @@ impl Config {
                 300,
             )?),
             gateway: Self::gateway(src)?,
+            limits: crate::limits::LimitsConfig::from_source(src)?,
             system: SystemConfig {
                 delivery,
                 room_history: HistoryLimits {

@@ -1,10 +1,11 @@
-//! The one error shape of Belfry's HTTP API: `{"error": {"code", "message"}}` with a status,
-//! and the translation of warp's own rejections into it.
+//! The one error shape of Belfry's HTTP API: `{"error": {"code", "message", "details"?}}` with
+//! a status, and the translation of warp's own rejections into it.
 
 use std::convert::Infallible;
 
 use serde::Serialize;
 use warp::http::StatusCode;
+use warp::http::header::{HeaderName, HeaderValue};
 use warp::reply::Response;
 use warp::{Rejection, Reply};
 
@@ -13,6 +14,10 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Machine-readable particulars (e.g. which rate limit, how long to wait).
+    pub details: Option<serde_json::Value>,
+    /// Headers the answer carries (e.g. `Retry-After`).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 #[derive(Serialize)]
@@ -24,6 +29,8 @@ struct ErrorBody<'a> {
 struct ErrorDetail<'a> {
     code: &'a str,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Value>,
 }
 
 impl ApiError {
@@ -32,7 +39,19 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            details: None,
+            headers: Vec::new(),
         }
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -85,9 +104,15 @@ impl Reply for ApiError {
             error: ErrorDetail {
                 code: self.code,
                 message: &self.message,
+                details: self.details.as_ref(),
             },
         };
-        warp::reply::with_status(warp::reply::json(&body), self.status).into_response()
+        let mut response =
+            warp::reply::with_status(warp::reply::json(&body), self.status).into_response();
+        for (name, value) in self.headers {
+            response.headers_mut().append(name, value);
+        }
+        response
     }
 }
 

@@ -13,5 +13,6 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod gateway;
+pub mod limits;
 pub mod routes;
 pub mod telnyx;

@@ -216,3 +216,30 @@ pub trait EventSink: Send + Sync + 'static {
     /// keep up, and the room forgets it.
     fn deliver(&self, event: &RoomEvent) -> bool;
 }
+
+/// Where past requests of limited kinds are stored, so that a limiter that starts afresh can
+/// count them instead of granting a full budget.
+pub trait LimitHistory: Send + Sync + 'static {
+    /// When `key` made requests counted by `policy` since `since`, oldest first; empty when
+    /// that policy's requests are not stored.
+    fn recent(
+        &self,
+        key: &crate::limiter::LimitKey,
+        policy: &'static str,
+        since: std::time::SystemTime,
+    ) -> PortFuture<'_, Result<Vec<std::time::SystemTime>, StoreError>>;
+}
+
+/// For a tree whose limits are all in memory.
+pub struct NoLimitHistory;
+
+impl LimitHistory for NoLimitHistory {
+    fn recent(
+        &self,
+        _key: &crate::limiter::LimitKey,
+        _policy: &'static str,
+        _since: std::time::SystemTime,
+    ) -> PortFuture<'_, Result<Vec<std::time::SystemTime>, StoreError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}

@@ -17,10 +17,12 @@ use crate::delivery::outbox::{Outbox, OutboxArgs, OutboxMsg};
 use crate::delivery::{DeliveryConfig, SendJob};
 use crate::dlq::{DeadLetterQueue, DlqArgs, DlqMsg};
 use crate::events::{MessageEvent, RoomEvent};
-use crate::limiter::LimiterSupervisor;
+use crate::limiter::{
+    self, Decision, KeyActors, Ledger, LimitKey, LimiterArgs, LimiterMsg, LimiterSupervisor, Policy,
+};
 use crate::ports::{
-    AttemptStart, DeadLetter, DeliveryStore, EventSink, PortFuture, Report, ReportOutcome,
-    SmsGateway,
+    AttemptStart, DeadLetter, DeliveryStore, EventSink, LimitHistory, PortFuture, Report,
+    ReportOutcome, SmsGateway,
 };
 use crate::presence::{Presence, PresenceArgs, PresenceMsg};
 use crate::reports::ApplyReports;
@@ -48,6 +50,11 @@ pub struct Directory {
     reports: RwLock<Option<Mailbox<BatchMsg<ApplyReports>>>>,
     attempts: RwLock<Option<Mailbox<BatchMsg<MarkAttempts>>>>,
     presence: RwLock<Option<Mailbox<PresenceMsg>>>,
+    limiter: RwLock<Option<Mailbox<LimiterMsg>>>,
+    /// Live limiter actors by key, asked directly by callers.
+    limiter_actors: KeyActors,
+    /// Every live key's buckets, kept across limiter restarts.
+    ledger: Arc<Ledger>,
 }
 
 fn current<M: ractor::Message>(slot: &RwLock<Option<Mailbox<M>>>) -> Option<Mailbox<M>> {
@@ -198,6 +205,18 @@ impl Directory {
         }
     }
 
+    /// Counts `cost` requests of `key` against `policy`. `None` when the limiter is not
+    /// running or did not answer in time: the caller lets the request through.
+    pub async fn check_limit(&self, key: &LimitKey, policy: Policy, cost: u32) -> Option<Decision> {
+        let supervisor = current(&self.limiter).map(|m| m.actor().clone());
+        limiter::check(&self.limiter_actors, supervisor, key, policy, cost).await
+    }
+
+    /// What the limiters hold, for the abuse view.
+    pub fn limits_ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
     /// Hands claimed recipients to the breaker. Returns `false` if it is not running.
     pub fn submit(&self, jobs: Vec<SendJob>) -> bool {
         current(&self.delivery).is_some_and(|m| m.send(BreakerMsg::Submit(jobs)))
@@ -263,6 +282,7 @@ impl ActorSystem {
         config: SystemConfig,
         gateway: Arc<dyn SmsGateway>,
         store: Arc<dyn DeliveryStore>,
+        limit_history: Arc<dyn LimitHistory>,
     ) -> Result<Self, SpawnErr> {
         let directory = Arc::new(Directory::default());
         let registry = Arc::new(StatsRegistry::default());
@@ -308,13 +328,25 @@ impl ActorSystem {
                 },
             )
         };
-        let limiter = service(
-            ("limiter", "supervisor"),
-            &directory,
-            &registry,
-            None,
-            |stats| (LimiterSupervisor, stats),
-        );
+        let limiter = {
+            let (dir, reg) = (Arc::clone(&directory), Arc::clone(&registry));
+            service(
+                ("limiter", "supervisor"),
+                &directory,
+                &registry,
+                Some(|d, m| replace(&d.limiter, m)),
+                move |stats| {
+                    let args = LimiterArgs {
+                        ledger: Arc::clone(&dir.ledger),
+                        history: Arc::clone(&limit_history),
+                        actors: Arc::clone(&dir.limiter_actors),
+                        registry: Arc::clone(&reg),
+                        stats,
+                    };
+                    (LimiterSupervisor, args)
+                },
+            )
+        };
         let dlq = {
             let (store, dir) = (Arc::clone(&store), Arc::clone(&directory));
             service(

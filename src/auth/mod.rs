@@ -37,16 +37,20 @@ pub fn bearer(
             let header = header.ok_or_else(|| {
                 warp::reject::custom(ApiError::unauthorized("missing Authorization header"))
             })?;
-            let token = header
-                .strip_prefix("Bearer ")
-                .or_else(|| header.strip_prefix("bearer "))
-                .ok_or_else(|| {
-                    warp::reject::custom(ApiError::unauthorized(
-                        "Authorization must be 'Bearer <token>'",
-                    ))
-                })?;
-            keys.authenticate(token.trim())
-                .map_err(warp::reject::custom)
+            let token = bearer_token(&header).ok_or_else(|| {
+                warp::reject::custom(ApiError::unauthorized(
+                    "Authorization must be 'Bearer <token>'",
+                ))
+            })?;
+            keys.authenticate(token).map_err(warp::reject::custom)
         }
     })
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
 }

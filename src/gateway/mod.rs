@@ -14,7 +14,10 @@ mod resume;
 mod session;
 mod upgrade;
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use belfry_actors::limiter::LimitKey;
 
 use serde::Deserialize;
 use warp::reply::Response;
@@ -23,6 +26,7 @@ use warp::{Filter, Rejection};
 use crate::app::AppState;
 use crate::config::GatewayConfig;
 use crate::error::ApiError;
+use crate::limits::http::client_ip;
 use crate::routes::with_state;
 
 pub use client::route as client_route;
@@ -44,6 +48,7 @@ pub mod close {
     pub const AUTH_TIMEOUT: u16 = 4001;
     pub const AUTH_FAILED: u16 = 4003;
     pub const TOKEN_EXPIRED: u16 = 4004;
+    pub const RATE_LIMITED: u16 = 4029;
 }
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
@@ -58,6 +63,7 @@ pub fn route(state: AppState) -> impl Filter<Extract = (Response,), Error = Reje
     warp::path!("ws")
         .and(warp::get())
         .and(with_state(state))
+        .and(client_ip())
         .and(warp::query::<WsQuery>())
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("sec-websocket-protocol"))
@@ -67,6 +73,7 @@ pub fn route(state: AppState) -> impl Filter<Extract = (Response,), Error = Reje
 
 async fn handshake(
     state: AppState,
+    client: Option<IpAddr>,
     query: WsQuery,
     origin: Option<String>,
     protocols: Option<String>,
@@ -83,6 +90,21 @@ async fn handshake(
         ),
         None => None,
     };
+    let limits = &state.limits;
+    if let Some(ip) = client {
+        let policy = limits.config().ws_ip;
+        limits
+            .check(client, LimitKey::Ip(ip), policy)
+            .await
+            .map_err(warp::reject::custom)?;
+    }
+    if let Some((user, _)) = &auth {
+        let policy = limits.config().ws_user.for_role(user.role);
+        limits
+            .check_user(client, user, policy)
+            .await
+            .map_err(warp::reject::custom)?;
+    }
     let resume =
         resume::parse_query(query.resume.as_deref().unwrap_or_default()).map_err(|message| {
             warp::reject::custom(ApiError::bad_request("invalid_resume", message))
@@ -90,6 +112,7 @@ async fn handshake(
     let start = session::SessionStart {
         conn: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
         state,
+        client,
         auth,
         resume,
     };

@@ -5,6 +5,7 @@
 //! The socket's state is this task and a bounded queue that rooms write into; there is no
 //! actor per socket.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,9 @@ use crate::domain::Role;
 pub struct SessionStart {
     pub conn: ConnectionId,
     pub state: AppState,
+    /// Where the connection comes from (for the connect limits of sockets that authenticate
+    /// with a frame).
+    pub client: Option<IpAddr>,
     /// The user and the token's expiry, when the token came with the upgrade.
     pub auth: Option<(AuthUser, i64)>,
     pub resume: ResumePoints,
@@ -66,6 +70,7 @@ pub(super) struct Session {
     pub(super) state: AppState,
     pub(super) sink: Arc<dyn EventSink>,
     pub(super) user: Option<AuthUser>,
+    client: Option<IpAddr>,
     expires: Option<Instant>,
     /// Every room this socket is in: its own (church, user, admins) and chat channels joined.
     pub(super) rooms: Vec<String>,
@@ -84,6 +89,7 @@ pub async fn run(socket: Socket, start: SessionStart) {
         }),
         state: start.state,
         user: None,
+        client: start.client,
         expires: None,
         rooms: Vec::new(),
         budget: FrameBudget::new(config.frames_per_second, config.frame_burst),
@@ -310,6 +316,11 @@ impl Session {
         self.budget.forgive();
         match &self.user {
             None => {
+                let limits = &self.state.limits;
+                let policy = limits.config().ws_user.for_role(user.role);
+                if limits.check_user(self.client, &user, policy).await.is_err() {
+                    return Some((close::RATE_LIMITED, "too many connections; try again later"));
+                }
                 let points = match resume::from_items(resume) {
                     Ok(points) => points,
                     Err(message) => {

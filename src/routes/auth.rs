@@ -1,10 +1,16 @@
 //! `POST /api/auth/login`: email and password for a token. Unknown email and wrong password get
-//! the same answer in about the same time.
+//! the same answer in about the same time. Attempts are limited per client IP and per email
+//! address, with lock-outs that grow while the guessing goes on.
 
+use std::net::IpAddr;
+
+use belfry_actors::limiter::LimitKey;
+
+use crate::limits::http::{client_ip, with_headers};
 use serde::{Deserialize, Serialize};
 use warp::http::StatusCode;
 use warp::reply::Response;
-use warp::{Filter, Rejection};
+use warp::{Filter, Rejection, Reply};
 
 use super::{json_body, json_reply, with_state};
 use crate::app::AppState;
@@ -41,8 +47,38 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     warp::path!("api" / "auth" / "login")
         .and(warp::post())
         .and(with_state(state))
+        .and(client_ip())
         .and(json_body::<LoginRequest>())
-        .then(|state, req| async move { into_response(login(state, req).await) })
+        .then(|state, client, req| limited_login(state, client, req))
+}
+
+async fn limited_login(state: AppState, client: Option<IpAddr>, req: LoginRequest) -> Response {
+    let limits = &state.limits;
+    let by_ip = match client {
+        Some(ip) => {
+            limits
+                .check(client, LimitKey::Ip(ip), limits.config().login_ip)
+                .await
+        }
+        None => Ok(None),
+    };
+    let by_ip = match by_ip {
+        Ok(decision) => decision,
+        Err(refused) => return refused.into_response(),
+    };
+    let by_email = match EmailAddress::parse(&req.email) {
+        Ok(email) => {
+            let key = LimitKey::Email(email.as_str().to_lowercase());
+            limits.check(client, key, limits.config().login_email).await
+        }
+        Err(_) => Ok(None),
+    };
+    let by_email = match by_email {
+        Ok(decision) => decision,
+        Err(refused) => return with_headers(refused.into_response(), by_ip.as_ref()),
+    };
+    let response = into_response(login(state.clone(), req).await);
+    with_headers(response, by_ip.iter().chain(by_email.iter()))
 }
 
 const MAX_PASSWORD_LEN: usize = 1024;

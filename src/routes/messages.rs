@@ -1,6 +1,9 @@
 //! `POST /api/messages` stores a message and its recipients, then hands the recipients to the
 //! delivery breaker; `GET /api/messages/{id}` reads it back with every recipient's status.
 
+use std::net::IpAddr;
+
+use crate::limits::http::{client_ip, with_headers};
 use serde::Deserialize;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -31,12 +34,13 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     let send = warp::path!("api" / "messages")
         .and(warp::post())
         .and(with_state(state.clone()))
+        .and(client_ip())
         .and(bearer(state.jwt.clone()))
         .and(warp::header::optional::<String>("idempotency-key"))
         .and(json_body::<SendRequest>())
-        .then(
-            |state, user, key, req| async move { into_response(send(state, user, key, req).await) },
-        );
+        .then(|state, client, user, key, req| async move {
+            into_response(send(state, client, user, key, req).await)
+        });
     let show = warp::path!("api" / "messages" / i64)
         .and(warp::get())
         .and(with_state(state.clone()))
@@ -84,7 +88,21 @@ fn parse_idempotency_key(raw: Option<String>) -> Result<Option<String>, ApiError
     Ok(Some(key))
 }
 
+/// Counts the request against the user's `sms` policy, then sends.
 async fn send(
+    state: AppState,
+    client: Option<IpAddr>,
+    user: AuthUser,
+    idempotency_key: Option<String>,
+    req: SendRequest,
+) -> ApiResult {
+    let policy = state.limits.config().sms.for_role(user.role);
+    let sms = state.limits.check_user(client, &user, policy).await?;
+    let response = send_message(state, user, idempotency_key, req).await?;
+    Ok(with_headers(response, sms.as_ref()))
+}
+
+async fn send_message(
     state: AppState,
     user: AuthUser,
     idempotency_key: Option<String>,

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 pub mod chat;
 mod dlq;
+mod limits;
 mod members;
 mod messages;
 mod presence;
@@ -18,15 +19,17 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use belfry_actors::limiter::Decision;
 
 /// Largest JSON body accepted by the API.
 pub const MAX_JSON_BODY: u64 = 256 * 1024;
 
 pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
+    let limited = crate::limits::http::api(state.clone());
     let health = warp::path!("health")
         .and(warp::get())
         .map(|| warp::reply::json(&serde_json::json!({"status": "ok"})).into_response());
-    health
+    let routes = health
         .or(auth::routes(state.clone()))
         .unify()
         .or(members::routes(state.clone()))
@@ -39,6 +42,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(admin::routes(state.clone()))
         .unify()
+        .or(limits::routes(state.clone()))
+        .unify()
         .or(dlq::routes(state.clone()))
         .unify()
         .or(webhooks::routes(state.clone()))
@@ -46,7 +51,12 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .or(crate::gateway::route(state))
         .unify()
         .or(crate::gateway::client_route())
-        .unify()
+        .unify();
+    limited
+        .and(routes)
+        .map(|decision: Option<Decision>, response| {
+            crate::limits::http::with_headers(response, decision.as_ref())
+        })
         .boxed()
 }
 

@@ -35,6 +35,8 @@ pub struct TestApp {
     pub other: Church,
     pub http: reqwest::Client,
     shutdown: ShutdownHandle,
+    /// The configuration this server started with, for a second server on its database.
+    env: HashMap<String, String>,
 }
 
 impl Drop for TestApp {
@@ -126,6 +128,14 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("BELFRY_SENDER_WORKERS", "4".to_owned()),
         // Unpaced unless a test is about pacing.
         ("BELFRY_SEND_RATE", "0".to_owned()),
+        // Every test's clients share one address and poll: limits are set high unless a test
+        // is about them.
+        ("BELFRY_LIMIT_API", "1000000/3600".to_owned()),
+        ("BELFRY_LIMIT_SMS", "1000000/3600".to_owned()),
+        ("BELFRY_LIMIT_LOGIN_IP", "1000000/60".to_owned()),
+        ("BELFRY_LIMIT_LOGIN_EMAIL", "1000000/60".to_owned()),
+        ("BELFRY_LIMIT_WS_IP", "1000000/60".to_owned()),
+        ("BELFRY_LIMIT_WS_USER", "1000000/60".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -133,13 +143,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     for (k, v) in overrides {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
-    let config = Config::from_source(&move |name: &str| env.get(name).cloned(), None)
-        .expect("test configuration");
-    let app = Application::build(config).await.expect("server starts");
-    let url = format!("http://{}", app.addr());
-    let state = app.state().clone();
-    let shutdown = app.shutdown_handle();
-    tokio::spawn(app.run());
+    let (url, state, shutdown) = start_server(&env).await;
 
     let pool = state.pool.clone();
     let grace = seed_church(&pool, "Grace Chapel", "grace", 3).await;
@@ -152,6 +156,32 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         other,
         http: reqwest::Client::new(),
         shutdown,
+        env,
+    }
+}
+
+async fn start_server(env: &HashMap<String, String>) -> (String, AppState, ShutdownHandle) {
+    let env = env.clone();
+    let config = Config::from_source(&move |name: &str| env.get(name).cloned(), None)
+        .expect("test configuration");
+    let app = Application::build(config).await.expect("server starts");
+    let url = format!("http://{}", app.addr());
+    let state = app.state().clone();
+    let shutdown = app.shutdown_handle();
+    tokio::spawn(app.run());
+    (url, state, shutdown)
+}
+
+/// Another server on a test app's database, sharing nothing in memory with it: what a
+/// restart gives.
+pub struct OtherServer {
+    pub url: String,
+    shutdown: ShutdownHandle,
+}
+
+impl Drop for OtherServer {
+    fn drop(&mut self) {
+        self.shutdown.shutdown();
     }
 }
 
@@ -185,6 +215,12 @@ async fn seed_church(pool: &db::DbPool, name: &str, slug: &str, members: usize) 
 }
 
 impl TestApp {
+    /// Starts another server on this one's database and configuration.
+    pub async fn another_server(&self) -> OtherServer {
+        let (url, _, shutdown) = start_server(&self.env).await;
+        OtherServer { url, shutdown }
+    }
+
     pub async fn login(&self, email: &str) -> String {
         let response = self
             .post_json(

@@ -1,0 +1,113 @@
+//! What outlives a limiter actor: each live key's buckets and the recent refusals.
+//!
+//! A key's actor is the only writer of its entry; it copies its buckets here after every
+//! change and removes them when it retires. The ledger is made once when the tree starts and
+//! handed to every limiter supervisor it starts, so a supervisor or key actor that restarts
+//! continues from where the last one was instead of granting a fresh budget. It is also what
+//! the abuse view reads, without asking every actor.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tokio::time::Instant;
+
+use super::gcra::{Bucket, Limit, Policy};
+
+/// Who a limit is counted for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LimitKey {
+    User { user_id: i64, church_id: i64 },
+    Ip(IpAddr),
+    Email(String),
+}
+
+/// A key's buckets, by policy name.
+pub type Buckets = HashMap<&'static str, (Policy, Bucket)>;
+
+/// How long refusals are remembered for the abuse view.
+pub const DENIAL_WINDOW: Duration = Duration::from_secs(3600);
+
+#[derive(Default)]
+pub struct Ledger {
+    buckets: DashMap<LimitKey, Buckets>,
+    denials: Mutex<VecDeque<(Instant, &'static str, LimitKey)>>,
+}
+
+/// One key as the abuse view shows it.
+#[derive(Debug, Clone)]
+pub struct KeyUsage {
+    pub key: LimitKey,
+    pub policy: &'static str,
+    pub limit: Limit,
+    /// Requests' worth of the policy's burst in use now.
+    pub used: u32,
+    pub limited: bool,
+}
+
+impl Ledger {
+    pub fn buckets(&self, key: &LimitKey) -> Option<Buckets> {
+        self.buckets.get(key).map(|b| b.clone())
+    }
+
+    pub(super) fn save(&self, key: &LimitKey, buckets: &Buckets) {
+        self.buckets.insert(key.clone(), buckets.clone());
+    }
+
+    pub(super) fn forget(&self, key: &LimitKey) {
+        self.buckets.remove(key);
+    }
+
+    pub(super) fn record_denial(&self, policy: &'static str, key: &LimitKey, now: Instant) {
+        let mut denials = self.denials.lock().unwrap_or_else(|e| e.into_inner());
+        while denials
+            .front()
+            .is_some_and(|(at, _, _)| now.duration_since(*at) > DENIAL_WINDOW)
+        {
+            denials.pop_front();
+        }
+        // Bounded: a flood of refusals keeps the newest.
+        if denials.len() >= 100_000 {
+            denials.pop_front();
+        }
+        denials.push_back((now, policy, key.clone()));
+    }
+
+    /// Refusals in the last hour by policy, and the keys refused.
+    pub fn denials(&self, now: Instant) -> Vec<(&'static str, LimitKey)> {
+        let denials = self.denials.lock().unwrap_or_else(|e| e.into_inner());
+        denials
+            .iter()
+            .filter(|(at, _, _)| now.duration_since(*at) <= DENIAL_WINDOW)
+            .map(|(_, policy, key)| (*policy, key.clone()))
+            .collect()
+    }
+
+    /// Every live key's use of every policy.
+    pub fn usage(&self, now: Instant) -> Vec<KeyUsage> {
+        let mut usage = Vec::new();
+        for entry in self.buckets.iter() {
+            for (name, (policy, bucket)) in entry.value() {
+                usage.push(KeyUsage {
+                    key: entry.key().clone(),
+                    policy: name,
+                    limit: policy.limit,
+                    used: bucket.used(&policy.limit, now),
+                    limited: bucket.is_limited(&policy.limit, now),
+                });
+            }
+        }
+        usage
+    }
+
+    /// Keys held: bounded by the keys active within their policies' windows.
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+}

@@ -1,0 +1,186 @@
+//! Rate limits at the HTTP edge: asking the limiter, the IETF draft headers
+//! (`RateLimit-Policy`, `RateLimit`, and `Retry-After` on a `429`), and the filter that counts
+//! every authenticated request against its user's `api` policy.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use belfry_actors::Directory;
+use belfry_actors::limiter::{Decision, LimitKey, Policy};
+use warp::http::StatusCode;
+use warp::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::policies::LimitsConfig;
+use crate::app::AppState;
+use crate::auth::{AuthUser, bearer_token};
+use crate::error::ApiError;
+
+pub struct Limits {
+    config: LimitsConfig,
+    directory: Arc<Directory>,
+}
+
+impl Limits {
+    pub fn new(config: LimitsConfig, directory: Arc<Directory>) -> Self {
+        Self { config, directory }
+    }
+
+    pub fn config(&self) -> &LimitsConfig {
+        &self.config
+    }
+
+    /// Counts one request of `key` under `policy`. `Ok(None)`: not limited (an exempt client,
+    /// or the limiter did not answer, which lets the request through).
+    pub async fn check(
+        &self,
+        client: Option<IpAddr>,
+        key: LimitKey,
+        policy: Policy,
+    ) -> Result<Option<Decision>, ApiError> {
+        if client.is_some_and(|ip| self.config.is_exempt(ip)) {
+            return Ok(None);
+        }
+        match self.directory.check_limit(&key, policy, 1).await {
+            None => {
+                tracing::warn!(
+                    policy = policy.name,
+                    "limiter did not answer; request let through"
+                );
+                Ok(None)
+            }
+            Some(decision) if decision.allowed => Ok(Some(decision)),
+            Some(decision) => Err(too_many(&decision)),
+        }
+    }
+
+    /// The `api` policy of an authenticated user.
+    pub async fn check_user(
+        &self,
+        client: Option<IpAddr>,
+        user: &AuthUser,
+        policy: Policy,
+    ) -> Result<Option<Decision>, ApiError> {
+        let key = LimitKey::User {
+            user_id: user.user_id,
+            church_id: user.church_id,
+        };
+        self.check(client, key, policy).await
+    }
+}
+
+/// Whole seconds, rounded up: a client that waits this long is not refused again.
+fn ceil_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+fn header(value: String) -> HeaderValue {
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+/// `RateLimit-Policy: "api";q=1000;w=3600` and `RateLimit: "api";r=998;t=3`.
+pub fn headers(decision: &Decision) -> [(HeaderName, HeaderValue); 2] {
+    let limit = decision.limit;
+    [
+        (
+            RATELIMIT_POLICY,
+            header(format!(
+                "\"{}\";q={};w={}",
+                decision.policy,
+                limit.quota,
+                limit.window.as_secs()
+            )),
+        ),
+        (
+            RATELIMIT,
+            header(format!(
+                "\"{}\";r={};t={}",
+                decision.policy,
+                decision.remaining,
+                ceil_secs(decision.reset)
+            )),
+        ),
+    ]
+}
+
+/// The `429` for a refusal: the headers, `Retry-After`, and the policy named in the body.
+pub fn too_many(decision: &Decision) -> ApiError {
+    let wait = ceil_secs(decision.retry_after.unwrap_or_default()).max(1);
+    let limit = decision.limit;
+    let mut error = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!(
+            "too many requests: the {:?} limit is {} per {} s; try again in {wait} s",
+            decision.policy,
+            limit.quota,
+            limit.window.as_secs()
+        ),
+    )
+    .with_details(serde_json::json!({
+        "policy": decision.policy,
+        "quota": limit.quota,
+        "windowSecs": limit.window.as_secs(),
+        "retryAfterSecs": wait,
+    }))
+    .with_header(RETRY_AFTER, header(wait.to_string()));
+    for (name, value) in headers(decision) {
+        error = error.with_header(name, value);
+    }
+    error
+}
+
+/// Adds the headers of `decisions` to a response (several policies give several entries).
+pub fn with_headers<'a>(
+    mut response: Response,
+    decisions: impl IntoIterator<Item = &'a Decision>,
+) -> Response {
+    for decision in decisions {
+        for (name, value) in headers(decision) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+/// The client's address, as the connection shows it.
+pub fn client_ip()
+-> impl Filter<Extract = (Option<IpAddr>,), Error = std::convert::Infallible> + Clone {
+    warp::addr::remote().map(|addr: Option<SocketAddr>| addr.map(|a| a.ip()))
+}
+
+/// Counts a request that carries a valid bearer token against its user's `api` policy,
+/// refusing it with `429` over the limit; extracts the decision for the response's headers.
+/// Requests without a valid token pass uncounted (their route refuses them, or has limits of
+/// its own: login, sockets, signed webhooks).
+pub fn api(
+    state: AppState,
+) -> impl Filter<Extract = (Option<Decision>,), Error = Rejection> + Clone {
+    client_ip()
+        .and(warp::header::optional::<String>("authorization"))
+        .and_then(
+            move |client: Option<IpAddr>, authorization: Option<String>| {
+                let state = state.clone();
+                async move {
+                    let user = authorization
+                        .as_deref()
+                        .and_then(bearer_token)
+                        .and_then(|token| state.jwt.authenticate(token).ok());
+                    let Some(user) = user else {
+                        return Ok(None);
+                    };
+                    let policy = state.limits.config().api.for_role(user.role);
+                    state
+                        .limits
+                        .check_user(client, &user, policy)
+                        .await
+                        .map_err(warp::reject::custom)
+                }
+            },
+        )
+}
