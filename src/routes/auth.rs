@@ -49,7 +49,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .and(with_state(state))
         .and(client_ip())
         .and(json_body::<LoginRequest>())
-        .then(|state, client, req| limited_login(state, client, req))
+        .then(limited_login)
 }
 
 async fn limited_login(state: AppState, client: Option<IpAddr>, req: LoginRequest) -> Response {

@@ -128,8 +128,8 @@ impl Actor for LimiterSupervisor {
 
 fn key_name(key: &LimitKey) -> String {
     match key {
-        LimitKey::User { user_id, .. } => format!("user:{user_id}"),
-        LimitKey::Ip(ip) => format!("ip:{ip}"),
-        LimitKey::Email(_) => "email".to_owned(),
+        LimitKey::User { user_id, .. } => format!("limits:user:{user_id}"),
+        LimitKey::Ip(ip) => format!("limits:ip:{ip}"),
+        LimitKey::Email(_) => "limits:email".to_owned(),
     }
 }
