@@ -52,12 +52,20 @@ async fn a_user_at_their_limit_is_refused_while_others_of_the_church_are_not() {
     let response = app.get("/api/presence", &staff).await;
     assert!(header(&response, "ratelimit")[0].starts_with("\"api\";r=0;"));
     let wait = refused(response, "api").await;
-    assert!(wait <= 1200, "one request comes back every 1,200 s, got {wait}");
+    assert!(
+        wait <= 1200,
+        "one request comes back every 1,200 s, got {wait}"
+    );
 
     // Someone else in the same church is untouched.
     assert_eq!(app.get("/api/presence", &admin).await.status(), 200);
     // Unauthenticated routes carry no user limit.
-    let health = app.http.get(format!("{}/health", app.url)).send().await.unwrap();
+    let health = app
+        .http
+        .get(format!("{}/health", app.url))
+        .send()
+        .await
+        .unwrap();
     assert!(header(&health, "ratelimit").is_empty());
 
     let view = app.get_json("/api/admin/limits", &admin).await;
@@ -69,7 +77,10 @@ async fn a_user_at_their_limit_is_refused_while_others_of_the_church_are_not() {
     assert_eq!(view["topConsumers"][0]["used"], 3);
     // Staff may not look.
     let other_staff = app.login(&app.other.staff_email).await;
-    assert_eq!(app.get("/api/admin/limits", &other_staff).await.status(), 403);
+    assert_eq!(
+        app.get("/api/admin/limits", &other_staff).await.status(),
+        403
+    );
     // Another church's admin does not see this church's users.
     let other_admin = app.login(&app.other.admin_email).await;
     let view = app.get_json("/api/admin/limits", &other_admin).await;
@@ -153,7 +164,10 @@ async fn sms_sends_are_limited_per_user_across_a_restart() {
     assert_eq!(first.status(), 202);
     let policies = header(&first, "ratelimit-policy");
     assert!(policies.contains(&"\"sms\";q=2;w=3600"), "{policies:?}");
-    assert!(policies.iter().any(|p| p.starts_with("\"api\";")), "{policies:?}");
+    assert!(
+        policies.iter().any(|p| p.starts_with("\"api\";")),
+        "{policies:?}"
+    );
     // One of two used: it comes back in half the window.
     assert!(header(&first, "ratelimit").contains(&"\"sms\";r=1;t=1800"));
 
@@ -168,7 +182,10 @@ async fn sms_sends_are_limited_per_user_across_a_restart() {
     let second = send(restarted.url.clone(), token.clone()).await;
     assert_eq!(second.status(), 202);
     let ratelimit = header(&second, "ratelimit");
-    let sms = ratelimit.iter().find(|v| v.starts_with("\"sms\";")).unwrap();
+    let sms = ratelimit
+        .iter()
+        .find(|v| v.starts_with("\"sms\";"))
+        .unwrap();
     let reset: u64 = sms.strip_prefix("\"sms\";r=0;t=").unwrap().parse().unwrap();
     assert!(
         (3590..=3600).contains(&reset),

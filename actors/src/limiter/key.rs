@@ -11,10 +11,13 @@ use tokio::time::Instant;
 
 use super::gcra::{Bucket, Decision, Policy};
 use super::ledger::{Buckets, Ledger, LimitKey};
-use crate::ports::LimitHistory;
+use crate::ports::{LimitHistory, StoreError};
 use crate::stats::ActorStats;
 
 pub struct KeyLimiter;
+
+/// Callers wait on this actor without a timer of their own: its one wait is bounded here.
+const HISTORY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 pub enum KeyMsg {
     Check {
@@ -71,12 +74,12 @@ impl KeyState {
     /// under it, if any are, so that a restart does not hand out a fresh budget.
     async fn new_bucket(&self, policy: &Policy, now: Instant) -> Bucket {
         let since = SystemTime::now() - policy.limit.window;
-        match self
-            .args
-            .history
-            .recent(&self.args.key, policy.name, since)
-            .await
-        {
+        let recent = self.args.history.recent(&self.args.key, policy.name, since);
+        let recent = match tokio::time::timeout(HISTORY_TIMEOUT, recent).await {
+            Ok(recent) => recent,
+            Err(_) => Err(StoreError("no answer in time".to_owned())),
+        };
+        match recent {
             Ok(past) if !past.is_empty() => {
                 let wall_now = SystemTime::now();
                 let instants = past.into_iter().map(|at| {
@@ -141,7 +144,7 @@ impl Actor for KeyLimiter {
                         .ledger
                         .record_denial(policy.name, &state.args.key, now);
                 }
-                state.args.ledger.save(&state.args.key, &state.buckets);
+                state.args.ledger.save(&state.args.key, policy, *bucket);
                 let _ = reply.send(decision);
                 state.schedule_retire(&myself);
             }

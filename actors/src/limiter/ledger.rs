@@ -52,8 +52,17 @@ impl Ledger {
         self.buckets.get(key).map(|b| b.clone())
     }
 
-    pub(super) fn save(&self, key: &LimitKey, buckets: &Buckets) {
-        self.buckets.insert(key.clone(), buckets.clone());
+    /// Copies one bucket of a key (the one a check changed).
+    pub(super) fn save(&self, key: &LimitKey, policy: Policy, bucket: Bucket) {
+        match self.buckets.get_mut(key) {
+            Some(mut buckets) => {
+                buckets.insert(policy.name, (policy, bucket));
+            }
+            None => {
+                self.buckets
+                    .insert(key.clone(), Buckets::from([(policy.name, (policy, bucket))]));
+            }
+        }
     }
 
     pub(super) fn forget(&self, key: &LimitKey) {
