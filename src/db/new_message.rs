@@ -30,6 +30,12 @@ pub enum CreateError {
     AllOptedOut(Vec<i64>),
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyMismatch,
+    #[error("{requested} recipients, but the church may send to {remaining} more today")]
+    QuotaExceeded {
+        quota: u32,
+        remaining: u32,
+        requested: usize,
+    },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -62,7 +68,13 @@ pub struct Created {
     pub receipt: SendReceipt,
     /// An earlier request with the same idempotency key created it.
     pub replayed: bool,
+    /// Recipients the church may still send to in the last 24 hours, when it has a quota.
+    pub quota_left: Option<u32>,
 }
+
+/// How many recipients a church may send to in any 24 hours (cost control).
+#[derive(Debug, Clone, Copy)]
+pub struct DailyQuota(pub u32);
 
 struct Candidate {
     member_id: i64,
@@ -77,6 +89,7 @@ pub async fn create(
     body: &str,
     audience: Audience<'_>,
     idempotency: Option<IdempotentRequest<'_>>,
+    quota: Option<DailyQuota>,
 ) -> Result<Created, CreateError> {
     let mut conn = get(pool).await?;
     conn.transaction::<_, CreateError, _>(async |conn| {
@@ -91,6 +104,7 @@ pub async fn create(
             return Ok(Created {
                 receipt,
                 replayed: true,
+                quota_left: None,
             });
         }
         let candidates = candidates(conn, church_id, &audience).await?;
@@ -110,6 +124,10 @@ pub async fn create(
                 CreateError::AllOptedOut(skipped.iter().map(|s| s.member_id).collect())
             });
         }
+        let quota_left = match quota {
+            Some(quota) => Some(take_from_quota(conn, church_id, quota, to_send.len()).await?),
+            None => None,
+        };
         let message_id = insert(conn, church_id, sender_id, body, &to_send).await?;
         let receipt = SendReceipt {
             id: message_id,
@@ -132,9 +150,42 @@ pub async fn create(
         Ok(Created {
             receipt,
             replayed: false,
+            quota_left,
         })
     })
     .await
+}
+
+/// Checks that `requested` more recipients fit in the church's quota for the last 24 hours;
+/// returns what is left after them. The church's row is locked until the transaction ends, so
+/// two broadcasts cannot both take the last of the quota: a broadcast is refused whole, never
+/// half sent.
+async fn take_from_quota(
+    conn: &mut AsyncPgConnection,
+    church_id: i64,
+    DailyQuota(quota): DailyQuota,
+    requested: usize,
+) -> Result<u32, CreateError> {
+    use diesel::dsl::sum;
+    diesel::sql_query("SELECT id FROM churches WHERE id = $1 FOR UPDATE")
+        .bind::<diesel::sql_types::BigInt, _>(church_id)
+        .execute(conn)
+        .await?;
+    let used: Option<i64> = messages::table
+        .filter(messages::church_id.eq(church_id))
+        .filter(messages::created_at.gt(chrono::Utc::now() - chrono::Duration::hours(24)))
+        .select(sum(messages::recipient_count))
+        .first(conn)
+        .await?;
+    let remaining = u64::from(quota).saturating_sub(used.unwrap_or(0).max(0) as u64) as u32;
+    if requested as u64 > u64::from(remaining) {
+        return Err(CreateError::QuotaExceeded {
+            quota,
+            remaining,
+            requested,
+        });
+    }
+    Ok(remaining - requested as u32)
 }
 
 /// The chosen members of the church; an id that is not one of them is an error.

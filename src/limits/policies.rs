@@ -10,6 +10,7 @@ use belfry_actors::limiter::{Limit, Lockout, Policy};
 use ipnet::IpNet;
 
 use crate::config::{ConfigError, Source};
+use crate::db::new_message::DailyQuota;
 use crate::domain::Role;
 
 pub const API: &str = "api";
@@ -65,6 +66,8 @@ pub struct LimitsConfig {
     pub ws_user: ByRole,
     /// Clients never limited (service hosts, the load balancer's health checks).
     pub exempt: Vec<IpNet>,
+    /// Recipients each church may send to in any 24 hours; `None`: no quota.
+    pub church_recipients_per_day: Option<DailyQuota>,
 }
 
 impl LimitsConfig {
@@ -80,6 +83,7 @@ impl LimitsConfig {
             ws_ip: policy(src, WS_IP, "BELFRY_LIMIT_WS_IP", (120, 60, 60))?,
             ws_user: by_role(src, WS_USER, WS_USER_VARS, (30, 60, 20))?,
             exempt: exempt(src)?,
+            church_recipients_per_day: daily_quota(src)?,
         })
     }
 
@@ -173,6 +177,19 @@ fn lockout(
         base: Duration::from_secs(base),
         max: Duration::from_secs(max),
     })
+}
+
+/// `BELFRY_LIMIT_CHURCH_RECIPIENTS_PER_DAY`: 10,000 unless set; `0` turns it off.
+fn daily_quota(src: &dyn Source) -> Result<Option<DailyQuota>, ConfigError> {
+    let var = "BELFRY_LIMIT_CHURCH_RECIPIENTS_PER_DAY";
+    let quota = match src.get(var) {
+        Some(text) => text.trim().parse::<u32>().map_err(|_| ConfigError {
+            var,
+            problem: format!("{text:?} is not a number of recipients"),
+        })?,
+        None => 10_000,
+    };
+    Ok((quota > 0).then_some(DailyQuota(quota)))
 }
 
 fn exempt(src: &dyn Source) -> Result<Vec<IpNet>, ConfigError> {

@@ -1,6 +1,7 @@
 //! `POST /api/messages` stores a message and its recipients, then hands the recipients to the
 //! delivery breaker; `GET /api/messages/{id}` reads it back with every recipient's status.
 
+use crate::db::new_message::DailyQuota;
 use std::net::IpAddr;
 
 use crate::limits::http::{client_ip, with_headers};
@@ -136,9 +137,15 @@ async fn send_message(
         body,
         audience,
         idempotency,
+        state.limits.config().church_recipients_per_day,
     )
     .await
     .map_err(|e| match e {
+        CreateError::QuotaExceeded {
+            quota,
+            remaining,
+            requested,
+        } => church_quota_refusal(quota, remaining, requested),
         CreateError::UnknownMembers(ids) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unknown_members",
@@ -165,12 +172,53 @@ async fn send_message(
         // The recipients are in the outbox; wake it rather than wait for its next poll.
         state.system.directory().wake_outbox();
     }
-    let reply = json_reply(StatusCode::ACCEPTED, &created.receipt);
+    let mut reply = json_reply(StatusCode::ACCEPTED, &created.receipt);
+    if let (Some(left), Some(DailyQuota(quota))) = (
+        created.quota_left,
+        state.limits.config().church_recipients_per_day,
+    ) {
+        let headers = reply.headers_mut();
+        headers.append(
+            "ratelimit-policy",
+            header_value(format!("\"{CHURCH_RECIPIENTS}\";q={quota};w=86400")),
+        );
+        headers.append(
+            "ratelimit",
+            header_value(format!("\"{CHURCH_RECIPIENTS}\";r={left}")),
+        );
+    }
     Ok(if created.replayed {
         warp::reply::with_header(reply, "idempotent-replayed", "true").into_response()
     } else {
         reply
     })
+}
+
+/// The church's daily recipients, as a policy name in headers and errors.
+const CHURCH_RECIPIENTS: &str = "church-recipients";
+
+fn header_value(value: String) -> warp::http::HeaderValue {
+    warp::http::HeaderValue::from_str(&value)
+        .unwrap_or_else(|_| warp::http::HeaderValue::from_static(""))
+}
+
+/// A broadcast larger than what is left of the church's quota is refused whole.
+fn church_quota_refusal(quota: u32, remaining: u32, requested: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "quota_exceeded",
+        format!(
+            "this broadcast has {requested} recipients; your church may send to {remaining} more \
+             in the last 24 hours (quota {quota}); nothing was sent"
+        ),
+    )
+    .with_details(serde_json::json!({
+        "policy": CHURCH_RECIPIENTS,
+        "quota": quota,
+        "windowSecs": 86_400,
+        "remaining": remaining,
+        "requested": requested,
+    }))
 }
 
 async fn show(state: AppState, user: AuthUser, id: i64) -> ApiResult {

@@ -226,3 +226,53 @@ async fn exempt_addresses_are_never_limited() {
         assert!(header(&response, "ratelimit").is_empty());
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broadcast_over_the_churchs_daily_quota_is_refused_whole() {
+    let app = spawn_app_with(&[("BELFRY_LIMIT_CHURCH_RECIPIENTS_PER_DAY", "3")]).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let members = &app.grace.member_ids;
+    let send = |ids: Vec<i64>| {
+        let app = &app;
+        let staff = staff.clone();
+        async move {
+            app.post_json(
+                "/api/messages",
+                Some(&staff),
+                &json!({"body": "Choir at 7", "memberIds": ids}),
+            )
+            .await
+        }
+    };
+    let first = send(members[..2].to_vec()).await;
+    assert_eq!(first.status(), 202);
+    assert!(header(&first, "ratelimit-policy").contains(&"\"church-recipients\";q=3;w=86400"));
+    assert!(header(&first, "ratelimit").contains(&"\"church-recipients\";r=1"));
+
+    let refused = send(members[..2].to_vec()).await;
+    assert_eq!(refused.status(), 429);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "quota_exceeded");
+    assert_eq!(body["error"]["details"]["remaining"], 1);
+    assert_eq!(body["error"]["details"]["requested"], 2);
+    let stored: i64 = {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        use belfry::db::schema::messages;
+        let mut conn = app.state.pool.get().await.unwrap();
+        messages::table
+            .filter(messages::church_id.eq(app.grace.id))
+            .count()
+            .get_result(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(stored, 1, "nothing of the refused broadcast was stored");
+
+    // What is left can still be used, and another church has its own quota.
+    let last = send(members[2..3].to_vec()).await;
+    assert_eq!(last.status(), 202);
+    assert!(header(&last, "ratelimit").contains(&"\"church-recipients\";r=0"));
+    let other = app.login(&app.other.staff_email).await;
+    app.send(&other, &app.other.member_ids).await;
+}

@@ -59,8 +59,10 @@ impl Ledger {
                 buckets.insert(policy.name, (policy, bucket));
             }
             None => {
-                self.buckets
-                    .insert(key.clone(), Buckets::from([(policy.name, (policy, bucket))]));
+                self.buckets.insert(
+                    key.clone(),
+                    Buckets::from([(policy.name, (policy, bucket))]),
+                );
             }
         }
     }
