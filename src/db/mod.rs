@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod churches;
 pub mod dead_letters;
+pub mod history;
 pub mod idempotency;
 pub mod members;
 pub mod messages;

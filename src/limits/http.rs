@@ -167,6 +167,10 @@ pub fn api(
             move |client: Option<IpAddr>, authorization: Option<String>| {
                 let state = state.clone();
                 async move {
+                    // Exempt clients are not even looked at.
+                    if client.is_some_and(|ip| state.limits.config().is_exempt(ip)) {
+                        return Ok(None);
+                    }
                     let user = authorization
                         .as_deref()
                         .and_then(bearer_token)

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 pub mod chat;
 mod dlq;
+mod history;
 mod limits;
 mod members;
 mod messages;
@@ -37,6 +38,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .or(chat::routes(state.clone()))
         .unify()
         .or(presence::routes(state.clone()))
+        .unify()
+        .or(history::routes(state.clone()))
         .unify()
         .or(messages::routes(state.clone()))
         .unify()

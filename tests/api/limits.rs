@@ -256,9 +256,9 @@ async fn a_broadcast_over_the_churchs_daily_quota_is_refused_whole() {
     assert_eq!(body["error"]["details"]["remaining"], 1);
     assert_eq!(body["error"]["details"]["requested"], 2);
     let stored: i64 = {
+        use belfry::db::schema::messages;
         use diesel::prelude::*;
         use diesel_async::RunQueryDsl;
-        use belfry::db::schema::messages;
         let mut conn = app.state.pool.get().await.unwrap();
         messages::table
             .filter(messages::church_id.eq(app.grace.id))

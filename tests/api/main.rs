@@ -10,6 +10,7 @@ mod delivery;
 mod dlq;
 mod fake_telnyx;
 mod helpers;
+mod history;
 mod limits;
 mod members;
 mod opt_out;
