@@ -28,7 +28,9 @@ use belfry_actors::limiter::{Limit, LimitKey, Policy};
 const JWT_SECRET: &str = "api-bench-secret-api-bench-secret-api";
 const USERS: i64 = 100;
 const CONNECTIONS: usize = 32;
-const ROUTES: [&str; 2] = ["/api/presence", "/api/members"];
+const ROUTES: [&str; 3] = ["/api/presence", "/api/members", "/api/messages/history"];
+/// Messages stored for the history route to page through.
+const MESSAGES: i64 = 1000;
 const ROUNDS: usize = 3;
 
 fn median(figures: &mut [f64]) -> f64 {
@@ -192,6 +194,29 @@ fn main() {
             .await
             .expect("member");
         }
+        let sender = belfry::cli::create_user(
+            &server.state.pool,
+            church.id,
+            "sender@bench.test",
+            "Bench sender",
+            "staff",
+            "bench-password".to_owned(),
+        )
+        .await
+        .expect("user");
+        // Stored directly: the measure is reading history, not sending.
+        let mut conn = server.state.pool.get().await.expect("connection");
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(format!(
+                "INSERT INTO messages (church_id, sender_id, body, status, recipient_count, \
+                 created_at) SELECT {}, {sender}, 'Choir practice moves to 7pm', 'delivered', 50, \
+                 now() - make_interval(mins => n) FROM generate_series(1, {MESSAGES}) AS n",
+                church.id
+            )),
+            &mut conn,
+        )
+        .await
+        .expect("messages");
         server.shutdown.shutdown();
         church.id
     });
