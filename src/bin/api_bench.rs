@@ -66,8 +66,16 @@ async fn start(database_url: &str, limited: bool) -> Server {
     server
 }
 
-/// Requests per second answered `200` by `CONNECTIONS` clients looping on `path`.
-fn hammer(url: &str, path: &str, tokens: &[String], seconds: u64) -> (f64, u64) {
+/// Requests per second answered `200` (or `304` when revalidating with `etag`) by
+/// `CONNECTIONS` clients looping on `path`, and the requests that failed.
+fn hammer(
+    url: &str,
+    path: &str,
+    tokens: &[String],
+    seconds: u64,
+    etag: Option<&str>,
+) -> (f64, u64) {
+    let etag = etag.map(str::to_owned);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -91,14 +99,19 @@ fn hammer(url: &str, path: &str, tokens: &[String], seconds: u64) -> (f64, u64) 
                 .collect();
             let (measuring, stop) = (Arc::clone(&measuring), Arc::clone(&stop));
             let (ok, failed) = (Arc::clone(&ok), Arc::clone(&failed));
+            let etag = etag.clone();
             tasks.push(tokio::spawn(async move {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
                     let token = &tokens[n % tokens.len()];
                     n += 1;
-                    let response = http.get(&target).bearer_auth(token).send().await;
-                    let good = match response {
-                        Ok(r) => r.status() == 200 && r.bytes().await.is_ok(),
+                    let mut request = http.get(&target).bearer_auth(token);
+                    if let Some(etag) = &etag {
+                        request = request.header("if-none-match", etag);
+                    }
+                    let expected = if etag.is_some() { 304 } else { 200 };
+                    let good = match request.send().await {
+                        Ok(r) => r.status() == expected && r.bytes().await.is_ok(),
                         Err(_) => false,
                     };
                     if measuring.load(Ordering::Relaxed) {
@@ -245,7 +258,7 @@ fn main() {
         let mut failed = 0;
         for _ in 0..ROUNDS {
             for (i, server) in [&off, &on].into_iter().enumerate() {
-                let (rate, errors) = hammer(&server.url, path, &tokens, seconds);
+                let (rate, errors) = hammer(&server.url, path, &tokens, seconds, None);
                 figures[i].push(rate);
                 failed += errors;
             }
@@ -265,6 +278,32 @@ fn main() {
             (off_rate - on_rate) / off_rate * 100.0
         ));
     }
+    // A client that revalidates the history page it holds: every answer a 304.
+    let history = format!("{}/api/messages/history", on.url);
+    let etag = server_runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .get(&history)
+            .bearer_auth(&tokens[0])
+            .send()
+            .await
+            .expect("history");
+        response.headers()["etag"]
+            .to_str()
+            .expect("etag")
+            .to_owned()
+    });
+    let (full, _) = hammer(&on.url, "/api/messages/history", &tokens, seconds, None);
+    let (revalidated, failed) = hammer(
+        &on.url,
+        "/api/messages/history",
+        &tokens,
+        seconds,
+        Some(&etag),
+    );
+    lines.push(format!(
+        "GET /api/messages/history, limiter on: {full:.0}/s answered 200, {revalidated:.0}/s \
+         revalidated with If-None-Match, all 304 ({failed} not 304)"
+    ));
     let directory = Arc::clone(on.state.system.directory());
     let policy = Policy::new(
         "api",

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod caching;
 pub mod chat;
 mod dlq;
 mod history;
@@ -55,11 +56,20 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(crate::gateway::client_route())
         .unify();
-    limited
+    let answered = limited
         .and(routes)
         .map(|decision: Option<Decision>, response| {
             crate::limits::http::with_headers(response, decision.as_ref())
-        })
+        });
+    warp::method()
+        .and(warp::path::full())
+        .and(warp::header::optional::<String>("if-none-match"))
+        .and(answered)
+        .then(
+            |method, path: warp::path::FullPath, if_none_match, response| {
+                caching::apply(method, path.as_str().to_owned(), if_none_match, response)
+            },
+        )
         .boxed()
 }
 

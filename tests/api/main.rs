@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 mod breaker;
 mod browser;
+mod caching;
 mod chat;
 mod cli;
 mod delivery;

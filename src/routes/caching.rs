@@ -1,0 +1,117 @@
+//! Cache policy and conditional GETs for the API's JSON answers.
+//!
+//! Every `GET` answered `200` with JSON gets a strong `ETag` made from its bytes; a request
+//! whose `If-None-Match` names it gets `304` with no body, so a client that polls a list
+//! downloads it only when it changed. `Cache-Control` says what may be kept: nothing for
+//! logins and admin views (tokens, live operational state), and for the rest a private copy
+//! to be revalidated before each use.
+
+use std::hash::{Hash, Hasher};
+
+use http_body_util::BodyExt;
+use warp::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderValue, VARY};
+use warp::http::{Method, StatusCode};
+use warp::reply::Response;
+
+/// `Cache-Control` for an API path; `None` leaves the answer as it is.
+pub fn cache_control(path: &str) -> Option<&'static str> {
+    if path.starts_with("/api/auth") || path.starts_with("/api/admin") {
+        Some("no-store")
+    } else if path.starts_with("/api/") {
+        Some("private, no-cache")
+    } else {
+        None
+    }
+}
+
+/// A strong validator of these bytes.
+fn etag_of(body: &[u8]) -> String {
+    // SipHash with fixed keys: the same bytes give the same tag in every process of a build.
+    let mut hasher = std::hash::DefaultHasher::new();
+    body.hash(&mut hasher);
+    format!("\"{:016x}{:08x}\"", hasher.finish(), body.len())
+}
+
+/// Whether `If-None-Match` names `etag` (or is `*`). Weak comparison, as RFC 9110 asks for
+/// `If-None-Match`.
+fn matches(if_none_match: &str, etag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == etag)
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"))
+}
+
+pub async fn apply(
+    method: Method,
+    path: String,
+    if_none_match: Option<String>,
+    mut response: Response,
+) -> Response {
+    let Some(policy) = cache_control(&path) else {
+        return response;
+    };
+    if !response.headers().contains_key(CACHE_CONTROL) {
+        response
+            .headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    // The answer depends on who asks.
+    response
+        .headers_mut()
+        .append(VARY, HeaderValue::from_static("Authorization"));
+    if method != Method::GET || response.status() != StatusCode::OK || !is_json(&response) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+            return Response::from_parts(parts, Default::default());
+        }
+    };
+    let etag = etag_of(&bytes);
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        parts.headers.insert(ETAG, value);
+    }
+    if if_none_match.is_some_and(|inm| matches(&inm, &etag)) {
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(CONTENT_TYPE);
+        parts.headers.remove(CONTENT_LENGTH);
+        return Response::from_parts(parts, Default::default());
+    }
+    Response::from_parts(parts, bytes.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_follow_the_bytes_and_if_none_match_compares_weakly() {
+        let a = etag_of(b"{\"members\":[]}");
+        assert_eq!(a, etag_of(b"{\"members\":[]}"));
+        assert_ne!(a, etag_of(b"{\"members\":[1]}"));
+        assert!(matches(&a, &a));
+        assert!(matches(&format!("\"x\", W/{a}"), &a));
+        assert!(matches("*", &a));
+        assert!(!matches("\"other\"", &a));
+    }
+
+    #[test]
+    fn logins_and_admin_views_are_never_stored() {
+        assert_eq!(cache_control("/api/auth/login"), Some("no-store"));
+        assert_eq!(cache_control("/api/admin/limits"), Some("no-store"));
+        assert_eq!(cache_control("/api/members"), Some("private, no-cache"));
+        assert_eq!(cache_control("/health"), None);
+        assert_eq!(cache_control("/ws"), None);
+    }
+}
