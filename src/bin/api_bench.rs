@@ -292,6 +292,24 @@ fn main() {
             .expect("etag")
             .to_owned()
     });
+    let page_bytes = server_runtime.block_on(async {
+        let mut sizes = Vec::new();
+        for encoding in ["identity", "gzip", "br"] {
+            let response = reqwest::Client::new()
+                .get(format!("{history}?limit=100"))
+                .bearer_auth(&tokens[0])
+                .header("accept-encoding", encoding)
+                .send()
+                .await
+                .expect("history page");
+            sizes.push(format!(
+                "{encoding} {} bytes",
+                response.bytes().await.expect("body").len()
+            ));
+        }
+        sizes.join(", ")
+    });
+    lines.push(format!("a 100-message history page: {page_bytes}"));
     let (full, _) = hammer(&on.url, "/api/messages/history", &tokens, seconds, None);
     let (revalidated, failed) = hammer(
         &on.url,

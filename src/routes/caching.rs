@@ -4,14 +4,27 @@
 //! whose `If-None-Match` names it gets `304` with no body, so a client that polls a list
 //! downloads it only when it changed. `Cache-Control` says what may be kept: nothing for
 //! logins and admin views (tokens, live operational state), and for the rest a private copy
-//! to be revalidated before each use.
+//! to be revalidated before each use. Bodies are compressed here too (see [`compression`]),
+//! since this is where they are read whole.
 
 use std::hash::{Hash, Hasher};
 
 use http_body_util::BodyExt;
-use warp::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderValue, VARY};
+use warp::http::header::{
+    CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderValue, VARY,
+};
 use warp::http::{Method, StatusCode};
 use warp::reply::Response;
+
+use super::compression;
+
+/// What of the request decides how its answer is cached and encoded.
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    pub if_none_match: Option<String>,
+    pub accept_encoding: Option<String>,
+}
 
 /// `Cache-Control` for an API path; `None` leaves the answer as it is.
 pub fn cache_control(path: &str) -> Option<&'static str> {
@@ -41,21 +54,16 @@ fn matches(if_none_match: &str, etag: &str) -> bool {
         .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == etag)
 }
 
-fn is_json(response: &Response) -> bool {
+fn content_type(response: &Response) -> &str {
     response
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json"))
+        .unwrap_or_default()
 }
 
-pub async fn apply(
-    method: Method,
-    path: String,
-    if_none_match: Option<String>,
-    mut response: Response,
-) -> Response {
-    let Some(policy) = cache_control(&path) else {
+pub async fn apply(request: Request, mut response: Response) -> Response {
+    let Some(policy) = cache_control(&request.path) else {
         return response;
     };
     if !response.headers().contains_key(CACHE_CONTROL) {
@@ -67,8 +75,18 @@ pub async fn apply(
     response
         .headers_mut()
         .append(VARY, HeaderValue::from_static("Authorization"));
-    if method != Method::GET || response.status() != StatusCode::OK || !is_json(&response) {
+    let tagged = request.method == Method::GET
+        && response.status() == StatusCode::OK
+        && content_type(&response).starts_with("application/json");
+    let compressible = compression::compressible(content_type(&response))
+        && !response.headers().contains_key(CONTENT_ENCODING);
+    if !tagged && !compressible {
         return response;
+    }
+    if compressible {
+        response
+            .headers_mut()
+            .append(VARY, HeaderValue::from_static("Accept-Encoding"));
     }
     let (mut parts, body) = response.into_parts();
     let bytes = match body.collect().await {
@@ -78,15 +96,34 @@ pub async fn apply(
             return Response::from_parts(parts, Default::default());
         }
     };
-    let etag = etag_of(&bytes);
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        parts.headers.insert(ETAG, value);
+    let encoding = compressible
+        .then(|| compression::negotiate(request.accept_encoding.as_deref()))
+        .flatten()
+        .filter(|_| bytes.len() >= compression::MIN_BYTES);
+    if tagged {
+        let mut etag = etag_of(&bytes);
+        if let Some(encoding) = encoding {
+            etag.insert_str(etag.len() - 1, encoding.tag_suffix());
+        }
+        if let Ok(value) = HeaderValue::from_str(&etag) {
+            parts.headers.insert(ETAG, value);
+        }
+        if request
+            .if_none_match
+            .is_some_and(|inm| matches(&inm, &etag))
+        {
+            parts.status = StatusCode::NOT_MODIFIED;
+            parts.headers.remove(CONTENT_TYPE);
+            parts.headers.remove(CONTENT_LENGTH);
+            return Response::from_parts(parts, Default::default());
+        }
     }
-    if if_none_match.is_some_and(|inm| matches(&inm, &etag)) {
-        parts.status = StatusCode::NOT_MODIFIED;
-        parts.headers.remove(CONTENT_TYPE);
+    if let Some(encoding) = encoding
+        && let Ok(compressed) = compression::compress(&bytes, encoding)
+    {
+        parts.headers.insert(CONTENT_ENCODING, encoding.header());
         parts.headers.remove(CONTENT_LENGTH);
-        return Response::from_parts(parts, Default::default());
+        return Response::from_parts(parts, compressed.into());
     }
     Response::from_parts(parts, bytes.into())
 }

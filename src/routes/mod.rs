@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod caching;
 pub mod chat;
+mod compression;
 mod dlq;
 mod history;
 mod limits;
@@ -64,10 +65,17 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
     warp::method()
         .and(warp::path::full())
         .and(warp::header::optional::<String>("if-none-match"))
+        .and(warp::header::optional::<String>("accept-encoding"))
         .and(answered)
         .then(
-            |method, path: warp::path::FullPath, if_none_match, response| {
-                caching::apply(method, path.as_str().to_owned(), if_none_match, response)
+            |method, path: warp::path::FullPath, if_none_match, accept_encoding, response| {
+                let request = caching::Request {
+                    method,
+                    path: path.as_str().to_owned(),
+                    if_none_match,
+                    accept_encoding,
+                };
+                caching::apply(request, response)
             },
         )
         .boxed()
