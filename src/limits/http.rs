@@ -76,7 +76,8 @@ fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
-fn header(value: String) -> HeaderValue {
+/// A header value made at run time (never fails on the ASCII this module writes).
+pub fn header_value(value: String) -> HeaderValue {
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -89,7 +90,7 @@ pub fn headers(decision: &Decision) -> [(HeaderName, HeaderValue); 2] {
     [
         (
             RATELIMIT_POLICY,
-            header(format!(
+            header_value(format!(
                 "\"{}\";q={};w={}",
                 decision.policy,
                 limit.quota,
@@ -98,7 +99,7 @@ pub fn headers(decision: &Decision) -> [(HeaderName, HeaderValue); 2] {
         ),
         (
             RATELIMIT,
-            header(format!(
+            header_value(format!(
                 "\"{}\";r={};t={}",
                 decision.policy,
                 decision.remaining,
@@ -128,7 +129,7 @@ pub fn too_many(decision: &Decision) -> ApiError {
         "windowSecs": limit.window.as_secs(),
         "retryAfterSecs": wait,
     }))
-    .with_header(RETRY_AFTER, header(wait.to_string()));
+    .with_header(RETRY_AFTER, header_value(wait.to_string()));
     for (name, value) in headers(decision) {
         error = error.with_header(name, value);
     }

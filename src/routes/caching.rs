@@ -21,7 +21,7 @@ use super::compression;
 /// What of the request decides how its answer is cached and encoded.
 pub struct Request {
     pub method: Method,
-    pub path: String,
+    pub path: warp::path::FullPath,
     pub if_none_match: Option<String>,
     pub accept_encoding: Option<String>,
 }
@@ -63,7 +63,7 @@ fn content_type(response: &Response) -> &str {
 }
 
 pub async fn apply(request: Request, mut response: Response) -> Response {
-    let Some(policy) = cache_control(&request.path) else {
+    let Some(policy) = cache_control(request.path.as_str()) else {
         return response;
     };
     if !response.headers().contains_key(CACHE_CONTROL) {

@@ -4,7 +4,7 @@
 use crate::db::new_message::DailyQuota;
 use std::net::IpAddr;
 
-use crate::limits::http::{client_ip, with_headers};
+use crate::limits::http::{client_ip, header_value, with_headers};
 use serde::Deserialize;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -196,11 +196,6 @@ async fn send_message(
 
 /// The church's daily recipients, as a policy name in headers and errors.
 const CHURCH_RECIPIENTS: &str = "church-recipients";
-
-fn header_value(value: String) -> warp::http::HeaderValue {
-    warp::http::HeaderValue::from_str(&value)
-        .unwrap_or_else(|_| warp::http::HeaderValue::from_static(""))
-}
 
 /// A broadcast larger than what is left of the church's quota is refused whole.
 fn church_quota_refusal(quota: u32, remaining: u32, requested: usize) -> ApiError {

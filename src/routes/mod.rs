@@ -67,17 +67,15 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::header::optional::<String>("if-none-match"))
         .and(warp::header::optional::<String>("accept-encoding"))
         .and(answered)
-        .then(
-            |method, path: warp::path::FullPath, if_none_match, accept_encoding, response| {
-                let request = caching::Request {
-                    method,
-                    path: path.as_str().to_owned(),
-                    if_none_match,
-                    accept_encoding,
-                };
-                caching::apply(request, response)
-            },
-        )
+        .then(|method, path, if_none_match, accept_encoding, response| {
+            let request = caching::Request {
+                method,
+                path,
+                if_none_match,
+                accept_encoding,
+            };
+            caching::apply(request, response)
+        })
         .boxed()
 }
 
