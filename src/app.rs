@@ -48,6 +48,8 @@ pub struct Services {
     pub verifier: WebhookVerifier,
     pub gateway: Arc<GatewayConfig>,
     pub limits: Arc<Limits>,
+    /// Largest request body a route reads.
+    pub max_body: u64,
     /// Flips to `true` when the server shuts down, so sockets close themselves.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -163,6 +165,7 @@ impl Application {
             verifier,
             gateway: Arc::new(config.gateway.clone()),
             limits: Arc::new(limits),
+            max_body: config.max_body_bytes,
             shutdown: shutdown_rx,
         }));
         Ok(Self {

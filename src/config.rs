@@ -72,6 +72,8 @@ pub struct Config {
     pub jwt: JwtConfig,
     pub carrier: CarrierConfig,
     pub webhook_tolerance: Duration,
+    /// Largest request body the API reads (`BELFRY_MAX_BODY_BYTES`).
+    pub max_body_bytes: u64,
     pub gateway: GatewayConfig,
     pub limits: crate::limits::LimitsConfig,
     pub system: SystemConfig,
@@ -166,6 +168,7 @@ impl Config {
                 "BELFRY_WEBHOOK_TOLERANCE_SECS",
                 300,
             )?),
+            max_body_bytes: Self::max_body_bytes(src)?,
             gateway: Self::gateway(src)?,
             limits: crate::limits::LimitsConfig::from_source(src)?,
             system: SystemConfig {
@@ -177,6 +180,16 @@ impl Config {
                 presence_grace: millis(src, "BELFRY_PRESENCE_GRACE_MS", 5000)?,
             },
         })
+    }
+
+    fn max_body_bytes(src: &dyn Source) -> Result<u64, ConfigError> {
+        let var = "BELFRY_MAX_BODY_BYTES";
+        let bytes = parsed(src, var, crate::routes::body::DEFAULT_MAX_BODY)?;
+        // Below this not even a login fits.
+        if bytes < 1024 {
+            return Err(err(var, "must be at least 1024"));
+        }
+        Ok(bytes)
     }
 
     fn gateway(src: &dyn Source) -> Result<GatewayConfig, ConfigError> {

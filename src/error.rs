@@ -20,16 +20,21 @@ pub struct ApiError {
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// Every error answer's body.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
     error: ErrorDetail<'a>,
 }
 
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail<'a> {
+    /// Stable, machine-readable: `invalid_json`, `rate_limited`, `unknown_field`, …
     code: &'a str,
+    /// For people: what is wrong and what to do.
     message: &'a str,
+    /// Particulars of some errors (the limit and when to retry, the unknown field, …).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     details: Option<&'a serde_json::Value>,
 }
 

@@ -11,7 +11,7 @@ use super::schema::{chat_channel_members, chat_channels, chat_messages, users};
 use super::{DbError, DbPool, get};
 use crate::domain::{ChannelName, ChatBody, ChatRoom};
 
-#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
+#[derive(Debug, Clone, Serialize, Queryable, Selectable, utoipa::ToSchema)]
 #[diesel(table_name = chat_channels)]
 #[serde(rename_all = "camelCase")]
 pub struct Channel {
@@ -21,7 +21,7 @@ pub struct Channel {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
+#[derive(Debug, Clone, Serialize, Queryable, Selectable, utoipa::ToSchema)]
 #[diesel(table_name = chat_messages)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatMessage {

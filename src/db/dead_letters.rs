@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::schema::dead_letters;
 use super::{DbError, DbPool, get};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = dead_letters)]
 #[serde(rename_all = "camelCase")]
 pub struct DeadLetterRow {

@@ -8,7 +8,7 @@ use super::schema::members;
 use super::{DbError, DbPool, get};
 use crate::domain::PhoneNumber;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = members)]
 #[serde(rename_all = "camelCase")]
 pub struct Member {

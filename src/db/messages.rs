@@ -9,7 +9,7 @@ use super::schema::{message_recipients, messages};
 use super::{DbError, DbPool, get};
 use crate::domain::RecipientStatus;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = messages)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageRow {
@@ -26,7 +26,7 @@ pub struct MessageRow {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = message_recipients)]
 #[serde(rename_all = "camelCase")]
 pub struct RecipientRow {

@@ -47,7 +47,7 @@ impl From<diesel::result::Error> for CreateError {
 }
 
 /// What `POST /api/messages` answers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SendReceipt {
     pub id: i64,
@@ -57,7 +57,7 @@ pub struct SendReceipt {
     pub skipped: Vec<SkippedMember>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SkippedMember {
     pub member_id: i64,

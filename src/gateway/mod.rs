@@ -8,12 +8,13 @@
 //! The token never reaches a log line: the request log prints the path only.
 
 mod chat;
-mod client;
+pub(crate) mod client;
 mod frames;
 mod resume;
 mod session;
 mod upgrade;
 
+use crate::routes::registry::endpoint;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -60,8 +61,7 @@ struct WsQuery {
 }
 
 pub fn route(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("ws")
-        .and(warp::get())
+    endpoint!(GET, "ws")
         .and(with_state(state))
         .and(client_ip())
         .and(warp::query::<WsQuery>())
@@ -71,6 +71,20 @@ pub fn route(state: AppState) -> impl Filter<Extract = (Response,), Error = Reje
         .and_then(handshake)
 }
 
+#[utoipa::path(get, path = "/ws", tag = "sockets", operation_id = "openSocket",
+    description = "The WebSocket gateway, protocol `belfry.v1` (docs/protocol.md). The token may \
+        also come as the subprotocol `bearer.<jwt>` or in an `auth` frame within 5 s.",
+    params(
+        ("token" = Option<String>, Query, description = "A bearer token"),
+        ("resume" = Option<String>, Query, description = "`room:epoch:seq,…`: resume points"),
+    ),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket upgrade, or a bad resume point", body = crate::error::ErrorBody),
+        (status = 401, description = "An invalid or expired token", body = crate::error::ErrorBody),
+        (status = 403, description = "An origin not allowed", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many connects from this address or user", body = crate::error::ErrorBody),
+    ))]
 async fn handshake(
     state: AppState,
     client: Option<IpAddr>,

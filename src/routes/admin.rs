@@ -1,5 +1,6 @@
 //! Admin introspection: the live actor tree and the breaker.
 
+use crate::routes::registry::endpoint;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -10,32 +11,45 @@ use serde::Deserialize;
 use super::{json_body, json_reply, with_state};
 use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
-use crate::error::{ApiError, ApiResult, into_response};
+use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    let admin = warp::get()
-        .and(with_state(state.clone()))
-        .and(bearer(state.jwt.clone()));
-    let actors = warp::path!("api" / "admin" / "actors")
+    let admin = with_state(state.clone()).and(bearer(state.jwt.clone()));
+    let actors = endpoint!(GET, "api" / "admin" / "actors")
         .and(admin.clone())
         .then(|state, user| async move { into_response(actors(state, user).await) });
-    let breaker = warp::path!("api" / "admin" / "breaker")
+    let breaker = endpoint!(GET, "api" / "admin" / "breaker")
         .and(admin)
         .then(|state, user| async move { into_response(breaker(state, user).await) });
-    let set_breaker = warp::path!("api" / "admin" / "breaker")
-        .and(warp::post())
+    let set_breaker = endpoint!(POST, "api" / "admin" / "breaker")
         .and(with_state(state.clone()))
         .and(bearer(state.jwt.clone()))
-        .and(json_body::<SetBreaker>())
+        .and(json_body::<SetBreaker>(&state))
         .then(|state, user, req| async move { into_response(set_breaker(state, user, req).await) });
     actors.or(breaker).unify().or(set_breaker).unify()
 }
 
+#[utoipa::path(get, path = "/api/admin/actors", tag = "admin", operation_id = "actorTree",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The live supervision tree: each actor's name, status, \
+            counters (handled, failures, restarts, backlog) and children", body = Object),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+    ))]
 async fn actors(state: AppState, user: AuthUser) -> ApiResult {
     user.require_admin()?;
     Ok(json_reply(StatusCode::OK, &state.system.tree()))
 }
 
+#[utoipa::path(get, path = "/api/admin/breaker", tag = "admin", operation_id = "getBreaker",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The circuit breaker: state, window, counts, settings", body = Object),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 503, description = "The breaker is restarting", body = ErrorBody),
+    ))]
 async fn breaker(state: AppState, user: AuthUser) -> ApiResult {
     user.require_admin()?;
     let snapshot = state
@@ -47,12 +61,23 @@ async fn breaker(state: AppState, user: AuthUser) -> ApiResult {
     Ok(json_reply(StatusCode::OK, &snapshot))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SetBreaker {
+pub struct SetBreaker {
+    /// `closed`, `forced_open` or `disabled`.
     state: String,
 }
 
+#[utoipa::path(post, path = "/api/admin/breaker", tag = "admin", operation_id = "setBreaker",
+    security(("bearer" = [])),
+    request_body = SetBreaker,
+    responses(
+        (status = 200, description = "The breaker after the change", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 503, description = "The breaker is restarting", body = ErrorBody),
+    ))]
 async fn set_breaker(state: AppState, user: AuthUser, req: SetBreaker) -> ApiResult {
     user.require_admin()?;
     let target = match req.state.as_str() {

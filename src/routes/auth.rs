@@ -2,6 +2,7 @@
 //! the same answer in about the same time. Attempts are limited per client IP and per email
 //! address, with lock-outs that grow while the guessing goes on.
 
+use crate::routes::registry::endpoint;
 use std::net::IpAddr;
 
 use belfry_actors::limiter::LimitKey;
@@ -17,26 +18,26 @@ use crate::app::AppState;
 use crate::auth::password;
 use crate::db::users;
 use crate::domain::{EmailAddress, Role};
-use crate::error::{ApiError, ApiResult, into_response};
+use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginRequest {
+pub struct LoginRequest {
     email: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct LoginResponse {
+pub struct LoginResponse {
     token: String,
     expires_at: String,
     user: UserView,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct UserView {
+pub struct UserView {
     id: i64,
     church_id: i64,
     role: Role,
@@ -44,14 +45,23 @@ struct UserView {
 }
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("api" / "auth" / "login")
-        .and(warp::post())
-        .and(with_state(state))
+    endpoint!(POST, "api" / "auth" / "login")
+        .and(with_state(state.clone()))
         .and(client_ip())
-        .and(json_body::<LoginRequest>())
+        .and(json_body::<LoginRequest>(&state))
         .then(limited_login)
 }
 
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", operation_id = "login",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "A bearer token for the API and sockets", body = LoginResponse),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "Unknown email or wrong password (the same answer)", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address or for this email; \
+            the lock-out grows while attempts go on", body = ErrorBody),
+    ))]
 async fn limited_login(state: AppState, client: Option<IpAddr>, req: LoginRequest) -> Response {
     let limits = &state.limits;
     let by_ip = match client {

@@ -3,50 +3,104 @@
 //! oldest first after a message the client saw). Sending,
 //! typing and read receipts go over the socket (`src/gateway/chat.rs`).
 
-use serde::Deserialize;
+use crate::routes::registry::endpoint;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use super::fields::{self, Fields, FieldsQuery};
 use super::{json_body, json_reply, with_state};
 use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
 use crate::db::chat::{self, ChannelError, PageFrom};
 use crate::domain::{ChannelName, ChatRoom};
-use crate::error::{ApiError, ApiResult, into_response};
+use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 200;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct NewChannel {
+pub struct NewChannel {
     name: String,
+    /// Users of the caller's church who may use the channel (the creator always may).
     member_ids: Vec<i64>,
 }
 
-#[derive(Deserialize)]
+/// A channel just created.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelView {
+    /// `channel:{id}`, the name sockets join.
+    room: String,
+    id: i64,
+    name: String,
+    created_by: i64,
+    created_at: chrono::DateTime<chrono::Utc>,
+    member_ids: Vec<i64>,
+}
+
+/// A room the caller may use.
+#[derive(Serialize, ToSchema)]
+pub struct RoomView {
+    /// `church:{id}` or `channel:{id}`.
+    room: String,
+    /// `church` or `channel`.
+    kind: &'static str,
+    /// A channel's id and name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RoomList {
+    #[schema(value_type = Vec<RoomView>)]
+    rooms: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatPage {
+    #[schema(value_type = Vec<chat::ChatMessage>)]
+    messages: serde_json::Value,
+    /// Paging newest first: pass as `before` for older messages; `null` on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_before: Option<Option<i64>>,
+    /// Paging after a message: pass as `after` for the next ones; `null` when caught up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_after: Option<Option<i64>>,
+}
+
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct PageQuery {
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Messages older than this id, newest first.
     before: Option<i64>,
+    /// Messages newer than this id, oldest first (catching up).
     after: Option<i64>,
+    /// 1 to 200 (default 50).
     limit: Option<i64>,
+    /// Comma-separated fields to keep of each message.
+    fields: Option<String>,
 }
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    let rooms = warp::path!("api" / "chat" / "rooms")
+    let create = endpoint!(POST, "api" / "chat" / "rooms")
         .and(with_state(state.clone()))
-        .and(bearer(state.jwt.clone()));
-    let create = rooms
-        .clone()
-        .and(warp::post())
-        .and(json_body::<NewChannel>())
+        .and(bearer(state.jwt.clone()))
+        .and(json_body::<NewChannel>(&state))
         .then(|state, user, req| async move { into_response(create(state, user, req).await) });
-    let list = rooms
-        .and(warp::get())
-        .then(|state, user| async move { into_response(list(state, user).await) });
-    let history = warp::path!("api" / "chat" / String / "messages")
-        .and(warp::get())
+    let list = endpoint!(GET, "api" / "chat" / "rooms")
+        .and(with_state(state.clone()))
+        .and(bearer(state.jwt.clone()))
+        .and(warp::query::<FieldsQuery>())
+        .then(|state, user, query| async move { into_response(list(state, user, query).await) });
+    let history = endpoint!(GET, "api" / "chat" / String / "messages")
         .and(with_state(state.clone()))
         .and(bearer(state.jwt.clone()))
         .and(warp::query::<PageQuery>())
@@ -56,6 +110,17 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     create.or(list).unify().or(history).unify()
 }
 
+#[utoipa::path(post, path = "/api/chat/rooms", tag = "chat", operation_id = "createChannel",
+    security(("bearer" = [])),
+    request_body = NewChannel,
+    responses(
+        (status = 201, description = "The channel", body = ChannelView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "Only admins create channels", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, description = "Not users of this church", body = ErrorBody),
+    ))]
 async fn create(state: AppState, user: AuthUser, req: NewChannel) -> ApiResult {
     user.require_admin()?;
     let name = ChannelName::parse(&req.name)
@@ -71,14 +136,14 @@ async fn create(state: AppState, user: AuthUser, req: NewChannel) -> ApiResult {
     {
         Ok((channel, members)) => Ok(json_reply(
             StatusCode::CREATED,
-            &serde_json::json!({
-                "room": ChatRoom::Channel(channel.id).to_string(),
-                "id": channel.id,
-                "name": channel.name,
-                "createdBy": channel.created_by,
-                "createdAt": channel.created_at,
-                "memberIds": members,
-            }),
+            &ChannelView {
+                room: ChatRoom::Channel(channel.id).to_string(),
+                id: channel.id,
+                name: channel.name,
+                created_by: channel.created_by,
+                created_at: channel.created_at,
+                member_ids: members,
+            },
         )),
         Err(ChannelError::NameTaken(name)) => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -94,26 +159,49 @@ async fn create(state: AppState, user: AuthUser, req: NewChannel) -> ApiResult {
     }
 }
 
-async fn list(state: AppState, user: AuthUser) -> ApiResult {
-    let mut rooms = vec![serde_json::json!({
-        "room": ChatRoom::Church(user.church_id).to_string(),
-        "kind": "church",
-    })];
+#[utoipa::path(get, path = "/api/chat/rooms", tag = "chat", operation_id = "listRooms",
+    security(("bearer" = [])),
+    params(FieldsQuery),
+    responses(
+        (status = 200, description = "The church room and the caller's channels", body = RoomList),
+        (status = 400, description = "Unknown field", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ))]
+async fn list(state: AppState, user: AuthUser, query: FieldsQuery) -> ApiResult {
+    let fields = Fields::parse(query.fields.as_deref(), &fields::of::<RoomView>())?;
+    let mut rooms = vec![RoomView {
+        room: ChatRoom::Church(user.church_id).to_string(),
+        kind: "church",
+        id: None,
+        name: None,
+    }];
     for channel in chat::channels_of(&state.pool, user.user_id).await? {
-        rooms.push(serde_json::json!({
-            "room": ChatRoom::Channel(channel.id).to_string(),
-            "kind": "channel",
-            "id": channel.id,
-            "name": channel.name,
-        }));
+        rooms.push(RoomView {
+            room: ChatRoom::Channel(channel.id).to_string(),
+            kind: "channel",
+            id: Some(channel.id),
+            name: Some(channel.name),
+        });
     }
     Ok(json_reply(
         StatusCode::OK,
-        &serde_json::json!({ "rooms": rooms }),
+        &RoomList {
+            rooms: fields.project_all(&rooms)?,
+        },
     ))
 }
 
+#[utoipa::path(get, path = "/api/chat/{room}/messages", tag = "chat",
+    operation_id = "chatHistory",
+    security(("bearer" = [])),
+    params(("room" = String, Path, description = "`church:{id}` or `channel:{id}`"), PageQuery),
+    responses(
+        (status = 200, description = "A page of the room's messages", body = ChatPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, description = "No such room for the caller", body = ErrorBody),
+    ))]
 async fn history(state: AppState, user: AuthUser, room: String, query: PageQuery) -> ApiResult {
+    let fields = Fields::parse(query.fields.as_deref(), &fields::of::<chat::ChatMessage>())?;
     let room = usable_room(&state, &user, &room).await?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
@@ -136,9 +224,18 @@ async fn history(state: AppState, user: AuthUser, room: String, query: PageQuery
     let messages = chat::page(&state.pool, room, from, limit).await?;
     let full = messages.len() as i64 == limit;
     let last = messages.last().map(|m| m.id).filter(|_| full);
+    let messages = fields.project_all(&messages)?;
     let body = match from {
-        PageFrom::After(_) => serde_json::json!({ "messages": messages, "nextAfter": last }),
-        _ => serde_json::json!({ "messages": messages, "nextBefore": last }),
+        PageFrom::After(_) => ChatPage {
+            messages,
+            next_before: None,
+            next_after: Some(last),
+        },
+        _ => ChatPage {
+            messages,
+            next_before: Some(last),
+            next_after: None,
+        },
     };
     Ok(json_reply(StatusCode::OK, &body))
 }

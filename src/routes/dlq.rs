@@ -1,68 +1,92 @@
 //! The dead-letter queue for admins: list with filters and paging, retry one, redrive every
 //! match, discard with a note. Always scoped to the admin's church.
 
-use serde::Deserialize;
+use crate::routes::registry::endpoint;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use super::fields::{self, Fields};
 use super::{json_body, json_reply, with_state};
 use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
 use crate::db::dead_letters::{self, DlqFilter, DlqState};
 use crate::db::redrive;
-use crate::error::{ApiError, ApiResult, into_response};
+use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 
-type Timestamp = chrono::DateTime<chrono::Utc>;
-
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// 1 to 500 (default 50).
     limit: Option<i64>,
     offset: Option<i64>,
+    /// Only reasons containing this text.
     reason: Option<String>,
-    since: Option<Timestamp>,
-    until: Option<Timestamp>,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
     message_id: Option<i64>,
+    /// `open` (default), `retried`, `discarded` or `all`.
     state: Option<String>,
+    /// Comma-separated fields to keep of each dead letter.
+    fields: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Serialize, ToSchema)]
+pub struct DlqPage {
+    #[schema(value_type = Vec<dead_letters::DeadLetterRow>)]
+    items: serde_json::Value,
+    total: i64,
+    limit: i64,
+    offset: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Redriven {
+    /// Dead letters put back in the outbox.
+    retried: usize,
+    /// Matching dead letters left alone because the member opted out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped_opted_out: Option<usize>,
+}
+
+/// Which dead letters to retry; none given: every open one.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RedriveRequest {
+pub struct RedriveRequest {
     reason: Option<String>,
-    since: Option<Timestamp>,
-    until: Option<Timestamp>,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
     message_id: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DiscardRequest {
+pub struct DiscardRequest {
+    /// Why, 1 to 500 characters.
     note: String,
 }
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let admin = with_state(state.clone()).and(bearer(state.jwt.clone()));
-    let list = warp::path!("api" / "admin" / "dlq")
-        .and(warp::get())
+    let list = endpoint!(GET, "api" / "admin" / "dlq")
         .and(admin.clone())
         .and(warp::query::<ListQuery>())
         .then(|state, user, q| async move { into_response(list(state, user, q).await) });
-    let retry_one = warp::path!("api" / "admin" / "dlq" / i64 / "retry")
-        .and(warp::post())
+    let retry_one = endpoint!(POST, "api" / "admin" / "dlq" / i64 / "retry")
         .and(admin.clone())
         .then(|id, state, user| async move { into_response(retry_one(state, user, id).await) });
-    let retry_all = warp::path!("api" / "admin" / "dlq" / "retry")
-        .and(warp::post())
+    let retry_all = endpoint!(POST, "api" / "admin" / "dlq" / "retry")
         .and(admin.clone())
-        .and(json_body::<RedriveRequest>())
+        .and(json_body::<RedriveRequest>(&state))
         .then(|state, user, req| async move { into_response(retry_all(state, user, req).await) });
     let discard =
-        warp::path!("api" / "admin" / "dlq" / i64)
-            .and(warp::delete())
+        endpoint!(DELETE, "api" / "admin" / "dlq" / i64)
             .and(admin)
-            .and(json_body::<DiscardRequest>())
+            .and(json_body::<DiscardRequest>(&state))
             .then(|id, state, user, req| async move {
                 into_response(discard(state, user, id, req).await)
             });
@@ -89,8 +113,20 @@ fn parse_state(raw: Option<&str>) -> Result<DlqState, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/api/admin/dlq", tag = "admin", operation_id = "listDeadLetters",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Dead letters of the church, newest first, with every attempt", body = DlqPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+    ))]
 async fn list(state: AppState, user: AuthUser, q: ListQuery) -> ApiResult {
     user.require_admin()?;
+    let fields = Fields::parse(
+        q.fields.as_deref(),
+        &fields::of::<dead_letters::DeadLetterRow>(),
+    )?;
     let limit = q.limit.unwrap_or(50);
     let offset = q.offset.unwrap_or(0);
     if !(1..=500).contains(&limit) || offset < 0 {
@@ -117,10 +153,25 @@ async fn list(state: AppState, user: AuthUser, q: ListQuery) -> ApiResult {
     .await?;
     Ok(json_reply(
         StatusCode::OK,
-        &serde_json::json!({ "items": items, "total": total, "limit": limit, "offset": offset }),
+        &DlqPage {
+            items: fields.project_all(&items)?,
+            total,
+            limit,
+            offset,
+        },
     ))
 }
 
+#[utoipa::path(post, path = "/api/admin/dlq/{id}/retry", tag = "admin", operation_id = "retryDeadLetter",
+    security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses(
+        (status = 202, description = "Back in the outbox", body = Redriven),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 404, description = "No open dead letter with this id", body = ErrorBody),
+        (status = 409, description = "The member opted out", body = ErrorBody),
+    ))]
 async fn retry_one(state: AppState, user: AuthUser, id: i64) -> ApiResult {
     user.require_admin()?;
     let done = redrive::redrive(
@@ -146,10 +197,22 @@ async fn retry_one(state: AppState, user: AuthUser, id: i64) -> ApiResult {
     state.system.directory().wake_outbox();
     Ok(json_reply(
         StatusCode::ACCEPTED,
-        &serde_json::json!({ "retried": 1 }),
+        &Redriven {
+            retried: 1,
+            skipped_opted_out: None,
+        },
     ))
 }
 
+#[utoipa::path(post, path = "/api/admin/dlq/retry", tag = "admin", operation_id = "redriveDeadLetters",
+    security(("bearer" = [])),
+    request_body = RedriveRequest,
+    responses(
+        (status = 202, description = "Every matching open dead letter is back in the outbox", body = Redriven),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+    ))]
 async fn retry_all(state: AppState, user: AuthUser, req: RedriveRequest) -> ApiResult {
     user.require_admin()?;
     let filter = DlqFilter {
@@ -164,12 +227,26 @@ async fn retry_all(state: AppState, user: AuthUser, req: RedriveRequest) -> ApiR
     }
     Ok(json_reply(
         StatusCode::ACCEPTED,
-        &serde_json::json!({ "retried": done.dead_letters, "skippedOptedOut": done.opted_out }),
+        &Redriven {
+            retried: done.dead_letters,
+            skipped_opted_out: Some(done.opted_out),
+        },
     ))
 }
 
 const MAX_NOTE: usize = 500;
 
+#[utoipa::path(delete, path = "/api/admin/dlq/{id}", tag = "admin", operation_id = "discardDeadLetter",
+    security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    request_body = DiscardRequest,
+    responses(
+        (status = 200, description = "The dead letter, now discarded", body = dead_letters::DeadLetterRow),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 404, description = "No open dead letter with this id", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+    ))]
 async fn discard(state: AppState, user: AuthUser, id: i64, req: DiscardRequest) -> ApiResult {
     user.require_admin()?;
     let note = req.note.trim();

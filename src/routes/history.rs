@@ -1,35 +1,55 @@
 //! `GET /api/messages/history`: the caller's church's messages, newest first, by cursor, with
 //! filters by status and date.
 
+use crate::routes::registry::endpoint;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use super::fields::{self, Fields};
 use super::{json_reply, with_state};
 use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
 use crate::db::history::{self, Cursor, HistoryFilter};
-use crate::error::{ApiError, ApiResult, into_response};
+use crate::db::messages::MessageRow;
+use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 
 const DEFAULT_PAGE: i64 = 20;
 const MAX_PAGE: i64 = 100;
 const STATUSES: [&str; 5] = ["pending", "sending", "delivered", "failed", "completed"];
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct HistoryQuery {
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// A `nextCursor` from the previous page.
     cursor: Option<String>,
+    /// 1 to 100 (default 20).
     limit: Option<i64>,
+    /// pending, sending, delivered, failed or completed.
     status: Option<String>,
+    /// RFC 3339; messages created at or after.
     since: Option<String>,
+    /// RFC 3339; messages created before.
     until: Option<String>,
+    /// Comma-separated fields to keep of each message, e.g. `id,status,deliveredCount`.
+    fields: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryPage {
+    #[schema(value_type = Vec<MessageRow>)]
+    messages: serde_json::Value,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
 }
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("api" / "messages" / "history")
-        .and(warp::get())
+    endpoint!(GET, "api" / "messages" / "history")
         .and(with_state(state.clone()))
         .and(bearer(state.jwt.clone()))
         .and(warp::query::<HistoryQuery>())
@@ -50,7 +70,17 @@ fn instant(name: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiE
     .transpose()
 }
 
+#[utoipa::path(get, path = "/api/messages/history", tag = "messages",
+    operation_id = "messageHistory",
+    security(("bearer" = [])),
+    params(HistoryQuery),
+    responses(
+        (status = 200, description = "The caller's church's messages, newest first", body = HistoryPage),
+        (status = 400, description = "Bad limit, status, date, cursor or field", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ))]
 async fn page(state: AppState, user: AuthUser, query: HistoryQuery) -> ApiResult {
+    let fields = Fields::parse(query.fields.as_deref(), &fields::of::<MessageRow>())?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -86,6 +116,9 @@ async fn page(state: AppState, user: AuthUser, query: HistoryQuery) -> ApiResult
         .flatten();
     Ok(json_reply(
         StatusCode::OK,
-        &serde_json::json!({ "messages": messages, "nextCursor": next_cursor }),
+        &HistoryPage {
+            messages: fields.project_all(&messages)?,
+            next_cursor,
+        },
     ))
 }

@@ -2,6 +2,7 @@
 //! refused in the last hour, and who uses the most of their allowance. An admin sees their own
 //! church's users; addresses are shown for everyone, email addresses only as a count.
 
+use crate::routes::registry::endpoint;
 use std::collections::BTreeMap;
 
 use belfry_actors::limiter::{KeyUsage, LimitKey};
@@ -14,14 +15,13 @@ use warp::{Filter, Rejection};
 use super::{json_reply, with_state};
 use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
-use crate::error::{ApiResult, into_response};
+use crate::error::{ApiResult, ErrorBody, into_response};
 
 /// Consumers listed, most first.
 const TOP: usize = 10;
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("api" / "admin" / "limits")
-        .and(warp::get())
+    endpoint!(GET, "api" / "admin" / "limits")
         .and(with_state(state.clone()))
         .and(bearer(state.jwt.clone()))
         .then(|state, user| async move { into_response(limits(state, user).await) })
@@ -45,6 +45,15 @@ fn entry(usage: &KeyUsage, who: (&str, Value)) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/api/admin/limits", tag = "admin", operation_id = "abuseView",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Users and addresses limited now (`limited`), refusals per \
+            policy in the last hour (`denialsLastHour`), the top consumers of the church \
+            (`topConsumers`) and how many keys are tracked (`keysTracked`)", body = Object),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+    ))]
 async fn limits(state: AppState, user: AuthUser) -> ApiResult {
     user.require_admin()?;
     let ledger = state.system.directory().limits_ledger();

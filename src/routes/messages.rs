@@ -2,51 +2,67 @@
 //! delivery breaker; `GET /api/messages/{id}` reads it back with every recipient's status.
 
 use crate::db::new_message::DailyQuota;
+use crate::routes::registry::endpoint;
 use std::net::IpAddr;
 
 use crate::limits::http::{client_ip, header_value, with_headers};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use super::fields::{self, Fields, FieldsQuery};
 use super::{json_body, json_reply, with_state};
 use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
 use crate::db::messages;
 use crate::db::new_message::{self, Audience, CreateError, IdempotentRequest};
-use crate::error::{ApiError, ApiResult, into_response};
+use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 
 /// Telnyx splits long texts into parts; ten parts of GSM-7 is 1,530 characters.
 const MAX_BODY_CHARS: usize = 1530;
 const MAX_MEMBER_IDS: usize = 10_000;
 
-#[derive(Deserialize)]
+/// Either `memberIds` or `"allMembers": true`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SendRequest {
+pub struct SendRequest {
+    /// 1 to 1,530 characters.
     body: String,
+    /// At most 10,000 members of the caller's church.
     #[serde(default)]
     member_ids: Option<Vec<i64>>,
     #[serde(default)]
     all_members: Option<bool>,
 }
 
+/// A message with every recipient's status.
+#[derive(Serialize, ToSchema)]
+pub struct MessageDetail {
+    #[serde(flatten)]
+    message: messages::MessageRow,
+    recipients: Vec<messages::RecipientRow>,
+}
+
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    let send = warp::path!("api" / "messages")
-        .and(warp::post())
+    let send = endpoint!(POST, "api" / "messages")
         .and(with_state(state.clone()))
         .and(client_ip())
         .and(bearer(state.jwt.clone()))
         .and(warp::header::optional::<String>("idempotency-key"))
-        .and(json_body::<SendRequest>())
+        .and(json_body::<SendRequest>(&state))
         .then(|state, client, user, key, req| async move {
             into_response(send(state, client, user, key, req).await)
         });
-    let show = warp::path!("api" / "messages" / i64)
-        .and(warp::get())
-        .and(with_state(state.clone()))
-        .and(bearer(state.jwt.clone()))
-        .then(|id, state, user| async move { into_response(show(state, user, id).await) });
+    let show =
+        endpoint!(GET, "api" / "messages" / i64)
+            .and(with_state(state.clone()))
+            .and(bearer(state.jwt.clone()))
+            .and(warp::query::<FieldsQuery>())
+            .then(|id, state, user, query| async move {
+                into_response(show(state, user, id, query).await)
+            });
     send.or(show).unify()
 }
 
@@ -90,6 +106,22 @@ fn parse_idempotency_key(raw: Option<String>) -> Result<Option<String>, ApiError
 }
 
 /// Counts the request against the user's `sms` policy, then sends.
+#[utoipa::path(post, path = "/api/messages", tag = "messages", operation_id = "sendMessage",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1 to 255 printable ASCII characters: a retry with the same key and body \
+            within 24 hours answers the first receipt and sends nothing new")),
+    request_body = SendRequest,
+    responses(
+        (status = 202, description = "Stored and queued for delivery", body = new_message::SendReceipt,
+            headers(("RateLimit" = String), ("RateLimit-Policy" = String),
+                ("Idempotent-Replayed" = String, description = "`true` on a replayed answer"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, description = "Unknown members, nobody to send to, or a reused key", body = ErrorBody),
+        (status = 429, description = "The sender's `sms` limit, or the church's daily recipients \
+            (`quota_exceeded`: nothing was sent)", body = ErrorBody),
+    ))]
 async fn send(
     state: AppState,
     client: Option<IpAddr>,
@@ -216,11 +248,26 @@ fn church_quota_refusal(quota: u32, remaining: u32, requested: usize) -> ApiErro
     }))
 }
 
-async fn show(state: AppState, user: AuthUser, id: i64) -> ApiResult {
+#[utoipa::path(get, path = "/api/messages/{id}", tag = "messages", operation_id = "getMessage",
+    security(("bearer" = [])),
+    params(("id" = i64, Path), FieldsQuery),
+    responses(
+        (status = 200, description = "The message; only `fields` when given", body = MessageDetail),
+        (status = 400, description = "Unknown field", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+async fn show(state: AppState, user: AuthUser, id: i64, query: FieldsQuery) -> ApiResult {
+    let mut known = fields::of::<messages::MessageRow>();
+    known.push("recipients".to_owned());
+    let fields = Fields::parse(query.fields.as_deref(), &known)?;
     let (message, recipients) = messages::find(&state.pool, user.church_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no message {id} in your church")))?;
-    let mut view = serde_json::to_value(&message).map_err(ApiError::internal)?;
-    view["recipients"] = serde_json::to_value(&recipients).map_err(ApiError::internal)?;
-    Ok(json_reply(StatusCode::OK, &view))
+    let view = serde_json::to_value(MessageDetail {
+        message,
+        recipients,
+    })
+    .map_err(ApiError::internal)?;
+    Ok(json_reply(StatusCode::OK, &fields.project(view)))
 }

@@ -3,17 +3,22 @@
 
 mod admin;
 mod auth;
+pub mod body;
 mod caching;
 pub mod chat;
 mod compression;
 mod dlq;
+pub mod fields;
 mod history;
 mod limits;
 mod members;
 mod messages;
+mod openapi;
 mod presence;
+pub mod registry;
 mod webhooks;
 
+use crate::routes::registry::endpoint;
 use serde::de::DeserializeOwned;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -21,17 +26,11 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::app::AppState;
-use crate::error::ApiError;
 use belfry_actors::limiter::Decision;
-
-/// Largest JSON body accepted by the API.
-pub const MAX_JSON_BODY: u64 = 256 * 1024;
 
 pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
     let limited = crate::limits::http::api(state.clone());
-    let health = warp::path!("health")
-        .and(warp::get())
-        .map(|| warp::reply::json(&serde_json::json!({"status": "ok"})).into_response());
+    let health = endpoint!(GET, "health").map(health);
     let routes = health
         .or(auth::routes(state.clone()))
         .unify()
@@ -56,6 +55,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .or(crate::gateway::route(state))
         .unify()
         .or(crate::gateway::client_route())
+        .unify()
+        .or(openapi::route())
         .unify();
     let answered = limited
         .and(routes)
@@ -79,38 +80,30 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
+/// The process answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    status: &'static str,
+}
+
+#[utoipa::path(get, path = "/health", tag = "operations", operation_id = "health",
+    responses((status = 200, description = "The server is up", body = Health)))]
+fn health() -> Response {
+    warp::reply::json(&Health { status: "ok" }).into_response()
+}
+
 pub fn with_state(
     state: AppState,
 ) -> impl Filter<Extract = (AppState,), Error = std::convert::Infallible> + Clone {
     warp::any().map(move || state.clone())
 }
 
-/// A JSON body: `application/json`, at most [`MAX_JSON_BODY`] bytes, parsed into `T` with a
-/// 400 naming what is wrong.
-pub fn json_body<T: DeserializeOwned + Send>()
--> impl Filter<Extract = (T,), Error = Rejection> + Clone {
-    warp::header::optional::<String>("content-type")
-        .and(warp::body::content_length_limit(MAX_JSON_BODY))
-        .and(warp::body::bytes())
-        .and_then(
-            |content_type: Option<String>, body: bytes::Bytes| async move {
-                let is_json = content_type.as_deref().is_some_and(|ct| {
-                    ct.trim()
-                        .to_ascii_lowercase()
-                        .starts_with("application/json")
-                });
-                if !is_json {
-                    return Err(warp::reject::custom(ApiError::new(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "unsupported_media_type",
-                        "send the body as application/json",
-                    )));
-                }
-                serde_json::from_slice::<T>(&body).map_err(|e| {
-                    warp::reject::custom(ApiError::bad_request("invalid_json", e.to_string()))
-                })
-            },
-        )
+/// A JSON body of the route's type, within the configured size (see [`body`]).
+pub fn json_body<T: DeserializeOwned + Send>(
+    state: &AppState,
+) -> impl Filter<Extract = (T,), Error = Rejection> + Clone + use<T> {
+    body::json::<T>(state.max_body)
 }
 
 pub fn json_reply<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {

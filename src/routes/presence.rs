@@ -1,5 +1,6 @@
 //! `GET /api/presence`: who of the caller's church is online now (see `actors/src/presence.rs`).
 
+use crate::routes::registry::endpoint;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -7,16 +8,29 @@ use warp::{Filter, Rejection};
 use super::{json_reply, with_state};
 use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
-use crate::error::{ApiError, ApiResult, into_response};
+use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("api" / "presence")
-        .and(warp::get())
+    endpoint!(GET, "api" / "presence")
         .and(with_state(state.clone()))
         .and(bearer(state.jwt.clone()))
         .then(|state, user| async move { into_response(online(state, user).await) })
 }
 
+/// Who is online.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct OnlineList {
+    /// Ids of the church's users with at least one open socket (or within the grace period).
+    online: Vec<i64>,
+}
+
+#[utoipa::path(get, path = "/api/presence", tag = "chat", operation_id = "presence",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The church's users online now", body = OnlineList),
+        (status = 401, body = ErrorBody),
+        (status = 503, description = "Presence is restarting", body = ErrorBody),
+    ))]
 async fn online(state: AppState, user: AuthUser) -> ApiResult {
     let online = state
         .system
@@ -24,8 +38,5 @@ async fn online(state: AppState, user: AuthUser) -> ApiResult {
         .online(user.church_id)
         .await
         .ok_or_else(|| ApiError::unavailable("presence is restarting; try again"))?;
-    Ok(json_reply(
-        StatusCode::OK,
-        &serde_json::json!({ "online": online }),
-    ))
+    Ok(json_reply(StatusCode::OK, &OnlineList { online }))
 }

@@ -2,6 +2,7 @@
 //! applied. Status reports move a recipient forward (never backward) and publish the change;
 //! inbound STOP or START messages opt the sender out or back in.
 
+use crate::routes::registry::endpoint;
 use belfry_actors::ports::{FinalCount, Report, ReportOutcome, StatusReport};
 use diesel_async::AsyncConnection;
 use warp::http::StatusCode;
@@ -12,19 +13,17 @@ use super::{json_reply, with_state};
 use crate::app::AppState;
 use crate::db::{self, members, webhook_events};
 use crate::domain::{OptKeyword, RecipientStatus};
-use crate::error::{ApiError, ApiResult, into_response};
+use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::telnyx::webhook::{Envelope, EventData};
 
 const MAX_WEBHOOK_BODY: u64 = 512 * 1024;
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("webhooks" / "telnyx")
-        .and(warp::post())
+    endpoint!(POST, "webhooks" / "telnyx")
         .and(with_state(state))
         .and(warp::header::optional::<String>("telnyx-signature-ed25519"))
         .and(warp::header::optional::<String>("telnyx-timestamp"))
-        .and(warp::body::content_length_limit(MAX_WEBHOOK_BODY))
-        .and(warp::body::bytes())
+        .and(super::body::bytes_limited(MAX_WEBHOOK_BODY))
         .then(|state, signature, timestamp, body| async move {
             into_response(receive(state, signature, timestamp, body).await)
         })
@@ -33,10 +32,33 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
 fn ok(outcome: &str) -> ApiResult {
     Ok(json_reply(
         StatusCode::OK,
-        &serde_json::json!({ "outcome": outcome }),
+        &WebhookOutcome {
+            outcome: outcome.to_owned(),
+        },
     ))
 }
 
+/// What the webhook answers Telnyx.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookOutcome {
+    /// `applied`, `duplicate`, `ignored`, `opted_out`, …
+    outcome: String,
+}
+
+#[utoipa::path(post, path = "/webhooks/telnyx", tag = "telnyx", operation_id = "telnyxWebhook",
+    params(
+        ("telnyx-signature-ed25519" = String, Header, description = "Base64 Ed25519 signature of `{timestamp}|{body}`"),
+        ("telnyx-timestamp" = String, Header, description = "Unix seconds; refused beyond the tolerance"),
+    ),
+    request_body(content = Object, description = "A Telnyx API v2 event envelope \
+        (`message.sent`, `message.finalized`, `message.received`)"),
+    responses(
+        (status = 200, description = "Applied, or already applied, or ignored", body = WebhookOutcome),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "Missing or invalid signature, or a stale timestamp", body = ErrorBody),
+        (status = 404, description = "Unknown carrier message id: Telnyx retries later", body = ErrorBody),
+        (status = 413, body = ErrorBody),
+    ))]
 async fn receive(
     state: AppState,
     signature: Option<String>,
@@ -55,8 +77,7 @@ async fn receive(
             tracing::warn!(reason = %e, "webhook refused");
             ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", e.to_string())
         })?;
-    let envelope: Envelope = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?;
+    let envelope: Envelope = super::body::parse(&body)?;
     let event = envelope.data;
     match event.event_type.as_str() {
         "message.sent" | "message.finalized" => status_report(state, event).await,

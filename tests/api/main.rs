@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod bodies;
 mod breaker;
 mod browser;
 mod caching;
@@ -10,10 +11,12 @@ mod cli;
 mod delivery;
 mod dlq;
 mod fake_telnyx;
+mod fields;
 mod helpers;
 mod history;
 mod limits;
 mod members;
+mod openapi;
 mod opt_out;
 mod outbox;
 mod pacing;

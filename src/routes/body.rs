@@ -1,0 +1,155 @@
+//! Request bodies: the one place that reads and parses a JSON body, so every route refuses
+//! bad input the same way.
+//!
+//! - not `application/json` → `415 unsupported_media_type`, before the body is read;
+//! - larger than the configured limit (`BELFRY_MAX_BODY_BYTES`) → `413 payload_too_large`,
+//!   from `Content-Length` when it is given, while reading when the body is chunked, so an
+//!   oversized body is never held whole;
+//! - not JSON, wrong types, missing or unknown fields → `400 invalid_json`, with `details`
+//!   saying which kind of problem and where.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use serde::de::DeserializeOwned;
+use warp::http::StatusCode;
+use warp::{Filter, Rejection};
+
+use crate::error::ApiError;
+
+/// The body limit when `BELFRY_MAX_BODY_BYTES` is not set.
+pub const DEFAULT_MAX_BODY: u64 = 256 * 1024;
+
+pub fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the request body is larger than {limit} bytes"),
+    )
+    .with_details(serde_json::json!({ "limitBytes": limit }))
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "send the body as application/json",
+    )
+}
+
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|ct| {
+        let essence = ct.split(';').next().unwrap_or_default().trim();
+        essence.eq_ignore_ascii_case("application/json")
+    })
+}
+
+/// The body's bytes, at most `limit` of them.
+pub fn bytes_limited(limit: u64) -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
+    warp::header::optional::<u64>("content-length")
+        .and_then(move |length: Option<u64>| async move {
+            match length {
+                Some(length) if length > limit => Err(warp::reject::custom(too_large(limit))),
+                _ => Ok(()),
+            }
+        })
+        .untuple_one()
+        .and(warp::body::stream())
+        .and_then(move |stream| async move {
+            collect(stream, limit).await.map_err(warp::reject::custom)
+        })
+}
+
+async fn collect<S, B>(stream: S, limit: u64) -> Result<Bytes, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let mut stream = std::pin::pin!(stream);
+    let mut body = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request("invalid_body", format!("could not read the body: {e}"))
+        })?;
+        if (body.len() + chunk.remaining()) as u64 > limit {
+            return Err(too_large(limit));
+        }
+        body.put(chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Why a body did not parse into its type, for the error's `details`.
+fn problem(e: &serde_json::Error) -> &'static str {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => "syntax",
+        Category::Data if e.to_string().starts_with("unknown field") => "unknown_field",
+        Category::Data if e.to_string().starts_with("missing field") => "missing_field",
+        Category::Data => "type",
+    }
+}
+
+/// Parses JSON bytes into `T`, or the `400` that says what is wrong.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice::<T>(body).map_err(|e| {
+        ApiError::bad_request("invalid_json", e.to_string()).with_details(serde_json::json!({
+            "problem": problem(&e),
+            "line": e.line(),
+            "column": e.column(),
+        }))
+    })
+}
+
+/// A JSON body of at most `limit` bytes, parsed into `T`.
+pub fn json<T: DeserializeOwned + Send>(
+    limit: u64,
+) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
+    warp::header::optional::<String>("content-type")
+        .and_then(|content_type: Option<String>| async move {
+            if is_json(content_type.as_deref()) {
+                Ok(())
+            } else {
+                Err(warp::reject::custom(unsupported_media_type()))
+            }
+        })
+        .untuple_one()
+        .and(bytes_limited(limit))
+        .and_then(|body: Bytes| async move { parse::<T>(&body).map_err(warp::reject::custom) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+    }
+
+    #[test]
+    fn each_kind_of_bad_body_is_named() {
+        let kind = |body: &str| {
+            parse::<Sample>(body.as_bytes())
+                .unwrap_err()
+                .details
+                .unwrap()["problem"]
+                .clone()
+        };
+        assert_eq!(kind("{not json"), "syntax");
+        assert_eq!(kind("{\"name\": 1}"), "type");
+        assert_eq!(kind("{}"), "missing_field");
+        assert_eq!(kind("{\"name\": \"a\", \"x\": 1}"), "unknown_field");
+        assert!(parse::<Sample>(b"{\"name\": \"a\"}").is_ok());
+    }
+
+    #[test]
+    fn only_json_media_types_are_taken() {
+        assert!(is_json(Some("application/json")));
+        assert!(is_json(Some("Application/JSON; charset=utf-8")));
+        assert!(!is_json(Some("application/jsonp")));
+        assert!(!is_json(Some("text/plain")));
+        assert!(!is_json(None));
+    }
+}

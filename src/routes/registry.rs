@@ -1,0 +1,92 @@
+//! Every route the server answers, as it is built.
+//!
+//! Routes are declared with [`endpoint!`], which is warp's `path!` plus a method filter, and
+//! which also records the method and path template here when the filter is made. The OpenAPI
+//! document is checked against this record (a test), so a route cannot be added without
+//! being documented: the record comes from the same macro call that makes the route match.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use warp::http::Method;
+
+/// A route as the server registered it: `("GET", "/api/messages/{}")`. Path parameters are
+/// `{}` whatever their name, so templates compare with OpenAPI's `{id}`.
+pub type Registered = (String, String);
+
+static ROUTES: Mutex<BTreeSet<Registered>> = Mutex::new(BTreeSet::new());
+
+/// `segments` as `stringify!` gives them: a quoted literal, or the type of a parameter.
+pub fn record(method: Method, segments: &[&str]) {
+    let mut template = String::new();
+    for segment in segments {
+        template.push('/');
+        match segment.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+            Some(literal) => template.push_str(literal),
+            None => template.push_str("{}"),
+        }
+    }
+    ROUTES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert((method.to_string(), template));
+}
+
+/// Every route registered in this process so far.
+pub fn registered() -> Vec<Registered> {
+    ROUTES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .iter()
+        .cloned()
+        .collect()
+}
+
+/// `/api/messages/{id}` → `/api/messages/{}`.
+pub fn normalise(template: &str) -> String {
+    template
+        .split('/')
+        .map(|segment| {
+            if segment.starts_with('{') && segment.ends_with('}') {
+                "{}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `endpoint!(GET, "api" / "messages" / i64)`: matches the path and the method, and records
+/// the route (see the module's doc).
+macro_rules! endpoint {
+    ($method:ident, $($segment:tt)/+) => {{
+        $crate::routes::registry::record(
+            ::warp::http::Method::$method,
+            &[$(stringify!($segment)),+],
+        );
+        ::warp::path!($($segment)/+).and($crate::routes::registry::endpoint!(@method $method))
+    }};
+    (@method GET) => { ::warp::get() };
+    (@method POST) => { ::warp::post() };
+    (@method PUT) => { ::warp::put() };
+    (@method PATCH) => { ::warp::patch() };
+    (@method DELETE) => { ::warp::delete() };
+}
+pub(crate) use endpoint;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_name_parameters_alike() {
+        record(Method::GET, &["\"api\"", "\"messages\"", "i64"]);
+        assert!(registered().contains(&("GET".to_owned(), "/api/messages/{}".to_owned())));
+        assert_eq!(normalise("/api/messages/{id}"), "/api/messages/{}");
+        assert_eq!(
+            normalise("/api/chat/{room}/messages"),
+            "/api/chat/{}/messages"
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! Bad request bodies over real HTTP, on every route that reads one: the wrong media type is
+//! `415`, a body over the configured limit `413` (with or without `Content-Length`), bad JSON
+//! `400` saying what kind of problem; never a `500`, and nothing is stored.
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::helpers::{TestApp, spawn_app_with};
+
+const LIMIT: usize = 4096;
+
+/// Every route with a JSON body, and whether it needs an admin.
+const BODY_ROUTES: [(&str, &str, bool); 7] = [
+    ("POST", "/api/auth/login", false),
+    ("POST", "/api/members", false),
+    ("POST", "/api/messages", false),
+    ("POST", "/api/chat/rooms", true),
+    ("POST", "/api/admin/breaker", true),
+    ("POST", "/api/admin/dlq/retry", true),
+    ("DELETE", "/api/admin/dlq/1", true),
+];
+
+async fn call(
+    app: &TestApp,
+    (method, path): (&str, &str),
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let method = method.parse().unwrap();
+    let response = app
+        .http
+        .request(method, format!("{}{path}", app.url))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_body_route_refuses_bad_bodies_with_the_right_status() {
+    let limit = LIMIT.to_string();
+    let app = spawn_app_with(&[("BELFRY_MAX_BODY_BYTES", &limit)]).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let oversized = json!({ "body": "x".repeat(LIMIT) })
+        .to_string()
+        .into_bytes();
+    let cases: [(&str, Vec<u8>, u16, &str, Option<&str>); 6] = [
+        (
+            "text/plain",
+            b"{}".to_vec(),
+            415,
+            "unsupported_media_type",
+            None,
+        ),
+        (
+            "application/json",
+            oversized,
+            413,
+            "payload_too_large",
+            None,
+        ),
+        (
+            "application/json",
+            b"{not json".to_vec(),
+            400,
+            "invalid_json",
+            Some("syntax"),
+        ),
+        (
+            "application/json",
+            b"[1, 2]".to_vec(),
+            400,
+            "invalid_json",
+            Some("type"),
+        ),
+        (
+            "application/json",
+            br#"{"name": 7, "email": 7, "body": 7, "state": 7, "note": 7}"#.to_vec(),
+            400,
+            "invalid_json",
+            None,
+        ),
+        (
+            "application/json",
+            br#"{"colour": "red"}"#.to_vec(),
+            400,
+            "invalid_json",
+            None,
+        ),
+    ];
+    for (method, path, needs_admin) in BODY_ROUTES {
+        let token = if needs_admin { &admin } else { &staff };
+        for (content_type, body, status, code, problem) in &cases {
+            let (got, error) = call(&app, (method, path), token, content_type, body.clone()).await;
+            assert_eq!(got, *status, "{method} {path} {content_type} → {error}");
+            assert_eq!(error["error"]["code"], *code, "{method} {path}: {error}");
+            assert!(error["error"]["message"].is_string());
+            if let Some(problem) = problem {
+                assert_eq!(error["error"]["details"]["problem"], *problem, "{path}");
+            }
+        }
+    }
+    // The unknown field is named.
+    let (_, error) = call(
+        &app,
+        ("POST", "/api/members"),
+        &staff,
+        "application/json",
+        br#"{"name": "A", "phone": "+12025550100", "colour": "red"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(error["error"]["details"]["problem"], "unknown_field");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour")
+    );
+    // Nothing was stored or sent.
+    let members = app.get_json("/api/members", &staff).await;
+    assert_eq!(
+        members["members"].as_array().unwrap().len(),
+        app.grace.member_ids.len()
+    );
+    assert!(app.telnyx.requests().is_empty());
+}
+
+/// A chunked body has no `Content-Length`: it is still cut off at the limit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chunked_body_over_the_limit_is_413() {
+    let limit = LIMIT.to_string();
+    let app = spawn_app_with(&[("BELFRY_MAX_BODY_BYTES", &limit)]).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let chunked = |body: &str| {
+        let mut request = format!(
+            "POST /api/members HTTP/1.1\r\nhost: belfry\r\nauthorization: Bearer {staff}\r\n\
+             content-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+        );
+        for piece in body.as_bytes().chunks(1000) {
+            request.push_str(&format!("{:x}\r\n", piece.len()));
+            request.push_str(std::str::from_utf8(piece).unwrap());
+            request.push_str("\r\n");
+        }
+        request.push_str("0\r\n\r\n");
+        request
+    };
+    let addr = app.url.trim_start_matches("http://").to_owned();
+    let raw = |request: String| {
+        let addr = addr.clone();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer).await;
+            answer
+        }
+    };
+    let big = json!({"name": "x".repeat(2 * LIMIT), "phone": "+12025550100"}).to_string();
+    let answer = raw(chunked(&big)).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("payload_too_large"), "{answer}");
+
+    let small = json!({"name": "Chunked Member", "phone": "+12025550777"}).to_string();
+    let answer = raw(chunked(&small)).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 201"),
+        "within the limit it is taken: {answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_limit_below_a_kilobyte_is_refused_at_start_up() {
+    let env = |name: &str| match name {
+        "BELFRY_MAX_BODY_BYTES" => Some("100".to_owned()),
+        "BELFRY_JWT_SECRET" => Some(super::helpers::JWT_SECRET.to_owned()),
+        _ => None,
+    };
+    let error = belfry::config::Config::from_source(&env, None)
+        .err()
+        .unwrap();
+    assert_eq!(error.var, "BELFRY_MAX_BODY_BYTES");
+}
