@@ -113,7 +113,7 @@ async fn handshake(
             .map_err(warp::reject::custom)?;
     }
     if let Some((user, _)) = &auth {
-        let policy = limits.config().ws_user.for_role(user.role);
+        let policy = limits.config().ws_user.for_user(user.church_id, user.role);
         limits
             .check_user(client, user, policy)
             .await

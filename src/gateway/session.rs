@@ -317,7 +317,7 @@ impl Session {
         match &self.user {
             None => {
                 let limits = &self.state.limits;
-                let policy = limits.config().ws_user.for_role(user.role);
+                let policy = limits.config().ws_user.for_user(user.church_id, user.role);
                 if limits.check_user(self.client, &user, policy).await.is_err() {
                     return Some((close::RATE_LIMITED, "too many connections; try again later"));
                 }

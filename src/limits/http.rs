@@ -13,6 +13,7 @@ use warp::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use super::denials::Denials;
 use super::policies::LimitsConfig;
 use crate::app::AppState;
 use crate::auth::{AuthUser, bearer_token};
@@ -21,15 +22,30 @@ use crate::error::ApiError;
 pub struct Limits {
     config: LimitsConfig,
     directory: Arc<Directory>,
+    denials: Denials,
 }
 
 impl Limits {
     pub fn new(config: LimitsConfig, directory: Arc<Directory>) -> Self {
-        Self { config, directory }
+        Self {
+            config,
+            directory,
+            denials: Denials::default(),
+        }
     }
 
     pub fn config(&self) -> &LimitsConfig {
         &self.config
+    }
+
+    /// Refusals since start, by policy.
+    pub fn denials(&self) -> &Denials {
+        &self.denials
+    }
+
+    /// The limiter's keys now (users, addresses, emails within their windows).
+    pub fn keys_tracked(&self) -> usize {
+        self.directory.limits_ledger().len()
     }
 
     /// Counts one request of `key` under `policy`. `Ok(None)`: not limited (an exempt client,
@@ -52,7 +68,10 @@ impl Limits {
                 Ok(None)
             }
             Some(decision) if decision.allowed => Ok(Some(decision)),
-            Some(decision) => Err(too_many(&decision)),
+            Some(decision) => {
+                self.denials.record(policy.name);
+                Err(too_many(&decision))
+            }
         }
     }
 
@@ -63,6 +82,9 @@ impl Limits {
         user: &AuthUser,
         policy: Policy,
     ) -> Result<Option<Decision>, ApiError> {
+        if self.config.is_exempt_user(user.user_id) {
+            return Ok(None);
+        }
         let key = LimitKey::User {
             user_id: user.user_id,
             church_id: user.church_id,
@@ -179,7 +201,11 @@ pub fn api(
                     let Some(user) = user else {
                         return Ok(None);
                     };
-                    let policy = state.limits.config().api.for_role(user.role);
+                    let policy = state
+                        .limits
+                        .config()
+                        .api
+                        .for_user(user.church_id, user.role);
                     state
                         .limits
                         .check_user(client, &user, policy)

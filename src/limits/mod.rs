@@ -2,6 +2,7 @@
 //! the HTTP edge ([`http`]), and the stored history that rebuilds SMS budgets ([`history`]).
 //! The counting itself happens in the actor tree (`belfry_actors::limiter`).
 
+pub mod denials;
 pub mod history;
 pub mod http;
 pub mod policies;

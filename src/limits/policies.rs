@@ -1,8 +1,10 @@
 //! Which limits apply: the policies, their defaults, and their configuration.
 //!
 //! Each policy is `quota/window_secs[/burst]` in an environment variable, with an optional
-//! override per role (`BELFRY_LIMIT_API_ADMIN`). See docs/operations.md for the table.
+//! override per role (`BELFRY_LIMIT_API_ADMIN`) and per church
+//! (`BELFRY_LIMIT_CHURCH_OVERRIDES`, which wins over the role's). See docs/operations.md.
 
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -19,6 +21,8 @@ pub const LOGIN_IP: &str = "login-ip";
 pub const LOGIN_EMAIL: &str = "login-email";
 pub const WS_IP: &str = "ws-ip";
 pub const WS_USER: &str = "ws-user";
+/// A church's recipients per day: checked when a broadcast is stored, not by a limiter key.
+pub const CHURCH_RECIPIENTS: &str = "church-recipients";
 
 const API_VARS: RoleVars = [
     "BELFRY_LIMIT_API",
@@ -36,15 +40,22 @@ const WS_USER_VARS: RoleVars = [
     "BELFRY_LIMIT_WS_USER_ADMIN",
 ];
 
-/// A policy's limit for each role.
-#[derive(Debug, Clone, Copy)]
+/// A policy's limit for each role, and for churches that have one of their own.
+#[derive(Debug, Clone)]
 pub struct ByRole {
     staff: Policy,
     admin: Policy,
+    churches: HashMap<i64, Policy>,
 }
 
 impl ByRole {
-    pub fn for_role(&self, role: Role) -> Policy {
+    /// The church's own limit if it has one, else the role's.
+    pub fn for_user(&self, church_id: i64, role: Role) -> Policy {
+        if !self.churches.is_empty()
+            && let Some(policy) = self.churches.get(&church_id)
+        {
+            return *policy;
+        }
         match role {
             Role::Admin => self.admin,
             Role::Staff => self.staff,
@@ -66,29 +77,123 @@ pub struct LimitsConfig {
     pub ws_user: ByRole,
     /// Clients never limited (service hosts, the load balancer's health checks).
     pub exempt: Vec<IpNet>,
+    /// Users never limited: the accounts services call the API with.
+    pub exempt_users: HashSet<i64>,
     /// Recipients each church may send to in any 24 hours; `None`: no quota.
-    pub church_recipients_per_day: Option<DailyQuota>,
+    church_recipients_per_day: Option<DailyQuota>,
+    /// Churches with a daily quota of their own (`None`: none at all).
+    church_quotas: HashMap<i64, Option<DailyQuota>>,
 }
 
 impl LimitsConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         let lockout = lockout(src, "BELFRY_LIMIT_LOGIN_LOCKOUT", (60, 3600))?;
+        let overrides = ChurchOverrides::from_source(src)?;
+        let with_churches = |mut by_role: ByRole| {
+            by_role.churches = overrides.policies(by_role.staff.name);
+            by_role
+        };
         Ok(Self {
-            api: by_role(src, API, API_VARS, (1000, 3600, 200))?,
-            sms: by_role(src, SMS, SMS_VARS, (100, 3600, 100))?,
+            api: with_churches(by_role(src, API, API_VARS, (1000, 3600, 200))?),
+            sms: with_churches(by_role(src, SMS, SMS_VARS, (100, 3600, 100))?),
             login_ip: policy(src, LOGIN_IP, "BELFRY_LIMIT_LOGIN_IP", (5, 60, 5))?
                 .with_lockout(lockout),
             login_email: policy(src, LOGIN_EMAIL, "BELFRY_LIMIT_LOGIN_EMAIL", (10, 900, 10))?
                 .with_lockout(lockout),
             ws_ip: policy(src, WS_IP, "BELFRY_LIMIT_WS_IP", (120, 60, 60))?,
-            ws_user: by_role(src, WS_USER, WS_USER_VARS, (30, 60, 20))?,
+            ws_user: with_churches(by_role(src, WS_USER, WS_USER_VARS, (30, 60, 20))?),
             exempt: exempt(src)?,
+            exempt_users: exempt_users(src)?,
             church_recipients_per_day: daily_quota(src)?,
+            church_quotas: overrides.quotas,
         })
     }
 
     pub fn is_exempt(&self, ip: IpAddr) -> bool {
         self.exempt.iter().any(|net| net.contains(&ip))
+    }
+
+    pub fn is_exempt_user(&self, user_id: i64) -> bool {
+        !self.exempt_users.is_empty() && self.exempt_users.contains(&user_id)
+    }
+
+    /// The recipients `church_id` may send to in any 24 hours; `None`: no quota.
+    pub fn daily_quota(&self, church_id: i64) -> Option<DailyQuota> {
+        match self.church_quotas.get(&church_id) {
+            Some(own) => *own,
+            None => self.church_recipients_per_day,
+        }
+    }
+}
+
+/// The name of the daily quota in `BELFRY_LIMIT_CHURCH_OVERRIDES`.
+const RECIPIENTS_PER_DAY: &str = "recipients-per-day";
+const OVERRIDES_VAR: &str = "BELFRY_LIMIT_CHURCH_OVERRIDES";
+
+/// `BELFRY_LIMIT_CHURCH_OVERRIDES`: `church:policy=value` entries separated by commas, e.g.
+/// `7:api=5000/3600/500, 7:sms=500/3600, 12:recipients-per-day=50000`.
+#[derive(Default)]
+struct ChurchOverrides {
+    /// (church, policy name) → limit.
+    limits: HashMap<(i64, &'static str), Limit>,
+    quotas: HashMap<i64, Option<DailyQuota>>,
+}
+
+impl ChurchOverrides {
+    fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let mut overrides = Self::default();
+        let Some(text) = src.get(OVERRIDES_VAR) else {
+            return Ok(overrides);
+        };
+        let problem = |problem: String| ConfigError {
+            var: OVERRIDES_VAR,
+            problem,
+        };
+        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let parsed = entry
+                .split_once('=')
+                .and_then(|(who, value)| Some((who.split_once(':')?, value.trim())));
+            let Some(((church, policy), value)) = parsed else {
+                return Err(problem(format!("{entry:?} is not church:policy=value")));
+            };
+            let church: i64 = church
+                .trim()
+                .parse()
+                .map_err(|_| problem(format!("{entry:?}: {church:?} is not a church id")))?;
+            match policy.trim() {
+                RECIPIENTS_PER_DAY => {
+                    let quota: u32 = value.parse().map_err(|_| {
+                        problem(format!(
+                            "{entry:?}: {value:?} is not a number of recipients"
+                        ))
+                    })?;
+                    overrides
+                        .quotas
+                        .insert(church, (quota > 0).then_some(DailyQuota(quota)));
+                }
+                name => {
+                    let Some(name) = [API, SMS, WS_USER].into_iter().find(|p| *p == name) else {
+                        return Err(problem(format!(
+                            "{entry:?}: a church may set {API}, {SMS}, {WS_USER} or \
+                             {RECIPIENTS_PER_DAY}"
+                        )));
+                    };
+                    let limit =
+                        parse_limit(value).map_err(|e| problem(format!("{entry:?}: {e}")))?;
+                    overrides.limits.insert((church, name), limit);
+                }
+            }
+        }
+        Ok(overrides)
+    }
+
+    /// The churches' own limits of one policy.
+    fn policies(&self, name: &'static str) -> HashMap<i64, Policy> {
+        self.limits
+            .iter()
+            .filter(|((_, policy), _)| *policy == name)
+            .map(|((church, _), limit)| (*church, Policy::new(name, *limit)))
+            .collect()
     }
 }
 
@@ -122,6 +227,7 @@ fn by_role(
     Ok(ByRole {
         staff: for_role(staff_var)?,
         admin: for_role(admin_var)?,
+        churches: HashMap::new(),
     })
 }
 
@@ -192,6 +298,24 @@ fn daily_quota(src: &dyn Source) -> Result<Option<DailyQuota>, ConfigError> {
     Ok((quota > 0).then_some(DailyQuota(quota)))
 }
 
+/// `BELFRY_LIMIT_EXEMPT_USERS`: comma-separated user ids.
+fn exempt_users(src: &dyn Source) -> Result<HashSet<i64>, ConfigError> {
+    let var = "BELFRY_LIMIT_EXEMPT_USERS";
+    let Some(text) = src.get(var) else {
+        return Ok(HashSet::new());
+    };
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i64>().map_err(|_| ConfigError {
+                var,
+                problem: format!("{s:?} is not a user id"),
+            })
+        })
+        .collect()
+}
+
 fn exempt(src: &dyn Source) -> Result<Vec<IpNet>, ConfigError> {
     let var = "BELFRY_LIMIT_EXEMPT_CIDRS";
     let Some(text) = src.get(var) else {
@@ -214,6 +338,37 @@ fn exempt(src: &dyn Source) -> Result<Vec<IpNet>, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_church_override_wins_over_the_role_and_bad_entries_are_named() {
+        let env = |name: &str| match name {
+            OVERRIDES_VAR => {
+                Some("7:api=5000/3600/500, 7:recipients-per-day=0, 8:recipients-per-day=50".into())
+            }
+            "BELFRY_LIMIT_API_ADMIN" => Some("2000/3600".into()),
+            _ => None,
+        };
+        let config = LimitsConfig::from_source(&env).unwrap();
+        assert_eq!(config.api.for_user(7, Role::Admin).limit.quota, 5000);
+        assert_eq!(config.api.for_user(7, Role::Staff).limit.quota, 5000);
+        assert_eq!(config.api.for_user(9, Role::Admin).limit.quota, 2000);
+        assert_eq!(config.api.for_user(9, Role::Staff).limit.quota, 1000);
+        assert_eq!(config.sms.for_user(7, Role::Staff).limit.quota, 100);
+        assert!(config.daily_quota(7).is_none());
+        assert_eq!(config.daily_quota(8).map(|q| q.0), Some(50));
+        assert_eq!(config.daily_quota(9).map(|q| q.0), Some(10_000));
+        for bad in [
+            "7api=1/1",
+            "x:api=1/1",
+            "7:login-ip=1/60",
+            "7:api=0/60",
+            "7:recipients-per-day=x",
+        ] {
+            let env = |name: &str| (name == OVERRIDES_VAR).then(|| bad.to_owned());
+            let error = LimitsConfig::from_source(&env).unwrap_err();
+            assert_eq!(error.var, OVERRIDES_VAR, "{bad}");
+        }
+    }
 
     #[test]
     fn limits_parse_with_and_without_a_burst() {

@@ -6,6 +6,7 @@ use crate::routes::registry::endpoint;
 use std::net::IpAddr;
 
 use crate::limits::http::{client_ip, header_value, with_headers};
+use crate::limits::policies::CHURCH_RECIPIENTS;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
@@ -129,7 +130,11 @@ async fn send(
     idempotency_key: Option<String>,
     req: SendRequest,
 ) -> ApiResult {
-    let policy = state.limits.config().sms.for_role(user.role);
+    let policy = state
+        .limits
+        .config()
+        .sms
+        .for_user(user.church_id, user.role);
     let sms = state.limits.check_user(client, &user, policy).await?;
     let response = send_message(state, user, idempotency_key, req).await?;
     Ok(with_headers(response, sms.as_ref()))
@@ -169,7 +174,7 @@ async fn send_message(
         body,
         audience,
         idempotency,
-        state.limits.config().church_recipients_per_day,
+        state.limits.config().daily_quota(user.church_id),
     )
     .await
     .map_err(|e| match e {
@@ -177,7 +182,10 @@ async fn send_message(
             quota,
             remaining,
             requested,
-        } => church_quota_refusal(quota, remaining, requested),
+        } => {
+            state.limits.denials().record(CHURCH_RECIPIENTS);
+            church_quota_refusal(quota, remaining, requested)
+        }
         CreateError::UnknownMembers(ids) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unknown_members",
@@ -207,7 +215,7 @@ async fn send_message(
     let mut reply = json_reply(StatusCode::ACCEPTED, &created.receipt);
     if let (Some(left), Some(DailyQuota(quota))) = (
         created.quota_left,
-        state.limits.config().church_recipients_per_day,
+        state.limits.config().daily_quota(user.church_id),
     ) {
         let headers = reply.headers_mut();
         headers.append(
@@ -225,9 +233,6 @@ async fn send_message(
         reply
     })
 }
-
-/// The church's daily recipients, as a policy name in headers and errors.
-const CHURCH_RECIPIENTS: &str = "church-recipients";
 
 /// A broadcast larger than what is left of the church's quota is refused whole.
 fn church_quota_refusal(quota: u32, remaining: u32, requested: usize) -> ApiError {

@@ -13,6 +13,7 @@ mod history;
 mod limits;
 mod members;
 mod messages;
+mod metrics;
 mod openapi;
 mod presence;
 pub mod registry;
@@ -52,11 +53,13 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(webhooks::routes(state.clone()))
         .unify()
-        .or(crate::gateway::route(state))
+        .or(crate::gateway::route(state.clone()))
         .unify()
         .or(crate::gateway::client_route())
         .unify()
         .or(openapi::route())
+        .unify()
+        .or(metrics::route(state))
         .unify();
     let answered = limited
         .and(routes)

@@ -11,7 +11,9 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::registry::endpoint;
-use super::{admin, auth, chat, dlq, history, limits, members, messages, presence, webhooks};
+use super::{
+    admin, auth, chat, dlq, history, limits, members, messages, metrics, presence, webhooks,
+};
 use crate::gateway;
 
 #[derive(OpenApi)]
@@ -48,6 +50,7 @@ use crate::gateway;
         webhooks::receive,
         gateway::handshake,
         gateway::client::script,
+        metrics::metrics,
     ),
     modifiers(&BearerAuth),
 )]

@@ -14,6 +14,7 @@ mod fake_telnyx;
 mod fields;
 mod helpers;
 mod history;
+mod limit_overrides;
 mod limits;
 mod members;
 mod openapi;
