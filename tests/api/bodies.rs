@@ -9,6 +9,9 @@ use super::helpers::{TestApp, spawn_app_with};
 
 const LIMIT: usize = 4096;
 
+/// A bad body and what it must get: content type, bytes, status, error code, kind of problem.
+type Case = (&'static str, Vec<u8>, u16, &'static str, Option<&'static str>);
+
 /// Every route with a JSON body, and whether it needs an admin.
 const BODY_ROUTES: [(&str, &str, bool); 7] = [
     ("POST", "/api/auth/login", false),
@@ -50,7 +53,7 @@ async fn every_body_route_refuses_bad_bodies_with_the_right_status() {
     let oversized = json!({ "body": "x".repeat(LIMIT) })
         .to_string()
         .into_bytes();
-    let cases: [(&str, Vec<u8>, u16, &str, Option<&str>); 6] = [
+    let cases: [Case; 6] = [
         (
             "text/plain",
             b"{}".to_vec(),
