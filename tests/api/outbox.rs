@@ -189,12 +189,13 @@ async fn a_server_killed_mid_send_resumes_and_every_recipient_ends_final_without
         MEMBERS,
         "each recipient in exactly one final outbox state"
     );
-    // Only what was in flight at the kill (at most one per worker) is left for review.
+    // Only what was in flight at the kill is left for review: per worker, one call on the wire
+    // and one acceptance the report writer had not committed yet.
     eprintln!(
         "interrupted: {failed}, requests in all: {}",
         telnyx.requests().len()
     );
-    assert!(failed <= 8, "{failed} interrupted sends");
+    assert!(failed <= 2 * 8, "{failed} interrupted sends");
     for (phone, status) in &rows {
         let sent = per_phone.get(phone).copied().unwrap_or(0);
         if status == "queued" {
