@@ -62,8 +62,8 @@ struct WsQuery {
 
 pub fn route(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     endpoint!(GET, "ws")
-        .and(with_state(state))
-        .and(client_ip())
+        .and(with_state(state.clone()))
+        .and(client_ip(&state))
         .and(warp::query::<WsQuery>())
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("sec-websocket-protocol"))

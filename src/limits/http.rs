@@ -171,10 +171,18 @@ pub fn with_headers<'a>(
     response
 }
 
-/// The client's address, as the connection shows it.
-pub fn client_ip()
--> impl Filter<Extract = (Option<IpAddr>,), Error = std::convert::Infallible> + Clone {
-    warp::addr::remote().map(|addr: Option<SocketAddr>| addr.map(|a| a.ip()))
+/// The client's address: the connection's, or, when the connection comes from a trusted
+/// proxy (`BELFRY_TRUSTED_PROXIES`), the address that proxy saw (`X-Forwarded-For`).
+pub fn client_ip(
+    state: &AppState,
+) -> impl Filter<Extract = (Option<IpAddr>,), Error = Rejection> + Clone + use<> {
+    let limits = Arc::clone(&state.limits);
+    warp::addr::remote()
+        .and(warp::header::optional::<String>("x-forwarded-for"))
+        .map(move |addr: Option<SocketAddr>, forwarded: Option<String>| {
+            let peer = addr.map(|a| a.ip())?;
+            Some(limits.config().client_of(peer, forwarded.as_deref()))
+        })
 }
 
 /// Counts a request that carries a valid bearer token against its user's `api` policy,
@@ -184,7 +192,7 @@ pub fn client_ip()
 pub fn api(
     state: AppState,
 ) -> impl Filter<Extract = (Option<Decision>,), Error = Rejection> + Clone {
-    client_ip()
+    client_ip(&state)
         .and(warp::header::optional::<String>("authorization"))
         .and_then(
             move |client: Option<IpAddr>, authorization: Option<String>| {

@@ -11,6 +11,9 @@ use std::time::Duration;
 use belfry_actors::limiter::{Limit, Lockout, Policy};
 use ipnet::IpNet;
 
+use super::church_overrides::ChurchOverrides;
+#[cfg(test)]
+use super::church_overrides::OVERRIDES_VAR;
 use crate::config::{ConfigError, Source};
 use crate::db::new_message::DailyQuota;
 use crate::domain::Role;
@@ -77,6 +80,8 @@ pub struct LimitsConfig {
     pub ws_user: ByRole,
     /// Clients never limited (service hosts, the load balancer's health checks).
     pub exempt: Vec<IpNet>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
     /// Users never limited: the accounts services call the API with.
     pub exempt_users: HashSet<i64>,
     /// Recipients each church may send to in any 24 hours; `None`: no quota.
@@ -102,7 +107,8 @@ impl LimitsConfig {
                 .with_lockout(lockout),
             ws_ip: policy(src, WS_IP, "BELFRY_LIMIT_WS_IP", (120, 60, 60))?,
             ws_user: with_churches(by_role(src, WS_USER, WS_USER_VARS, (30, 60, 20))?),
-            exempt: exempt(src)?,
+            exempt: cidrs(src, "BELFRY_LIMIT_EXEMPT_CIDRS")?,
+            trusted_proxies: cidrs(src, "BELFRY_TRUSTED_PROXIES")?,
             exempt_users: exempt_users(src)?,
             church_recipients_per_day: daily_quota(src)?,
             church_quotas: overrides.quotas,
@@ -111,6 +117,28 @@ impl LimitsConfig {
 
     pub fn is_exempt(&self, ip: IpAddr) -> bool {
         self.exempt.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client behind `peer`: `peer` itself unless it is a trusted proxy; then, reading
+    /// `X-Forwarded-For` from the right (the entry the nearest proxy added), the first address
+    /// that is not a trusted proxy. A malformed entry ends the walk at the last good one, so
+    /// a client cannot choose its address by writing the header itself.
+    pub fn client_of(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
+        let Some(forwarded_for) = forwarded_for.filter(|_| trusted(&peer)) else {
+            return peer;
+        };
+        let mut client = peer;
+        for entry in forwarded_for.rsplit(',') {
+            let Ok(ip) = entry.trim().parse::<IpAddr>() else {
+                break;
+            };
+            client = ip;
+            if !trusted(&ip) {
+                break;
+            }
+        }
+        client
     }
 
     pub fn is_exempt_user(&self, user_id: i64) -> bool {
@@ -123,77 +151,6 @@ impl LimitsConfig {
             Some(own) => *own,
             None => self.church_recipients_per_day,
         }
-    }
-}
-
-/// The name of the daily quota in `BELFRY_LIMIT_CHURCH_OVERRIDES`.
-const RECIPIENTS_PER_DAY: &str = "recipients-per-day";
-const OVERRIDES_VAR: &str = "BELFRY_LIMIT_CHURCH_OVERRIDES";
-
-/// `BELFRY_LIMIT_CHURCH_OVERRIDES`: `church:policy=value` entries separated by commas, e.g.
-/// `7:api=5000/3600/500, 7:sms=500/3600, 12:recipients-per-day=50000`.
-#[derive(Default)]
-struct ChurchOverrides {
-    /// (church, policy name) → limit.
-    limits: HashMap<(i64, &'static str), Limit>,
-    quotas: HashMap<i64, Option<DailyQuota>>,
-}
-
-impl ChurchOverrides {
-    fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
-        let mut overrides = Self::default();
-        let Some(text) = src.get(OVERRIDES_VAR) else {
-            return Ok(overrides);
-        };
-        let problem = |problem: String| ConfigError {
-            var: OVERRIDES_VAR,
-            problem,
-        };
-        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let parsed = entry
-                .split_once('=')
-                .and_then(|(who, value)| Some((who.split_once(':')?, value.trim())));
-            let Some(((church, policy), value)) = parsed else {
-                return Err(problem(format!("{entry:?} is not church:policy=value")));
-            };
-            let church: i64 = church
-                .trim()
-                .parse()
-                .map_err(|_| problem(format!("{entry:?}: {church:?} is not a church id")))?;
-            match policy.trim() {
-                RECIPIENTS_PER_DAY => {
-                    let quota: u32 = value.parse().map_err(|_| {
-                        problem(format!(
-                            "{entry:?}: {value:?} is not a number of recipients"
-                        ))
-                    })?;
-                    overrides
-                        .quotas
-                        .insert(church, (quota > 0).then_some(DailyQuota(quota)));
-                }
-                name => {
-                    let Some(name) = [API, SMS, WS_USER].into_iter().find(|p| *p == name) else {
-                        return Err(problem(format!(
-                            "{entry:?}: a church may set {API}, {SMS}, {WS_USER} or \
-                             {RECIPIENTS_PER_DAY}"
-                        )));
-                    };
-                    let limit =
-                        parse_limit(value).map_err(|e| problem(format!("{entry:?}: {e}")))?;
-                    overrides.limits.insert((church, name), limit);
-                }
-            }
-        }
-        Ok(overrides)
-    }
-
-    /// The churches' own limits of one policy.
-    fn policies(&self, name: &'static str) -> HashMap<i64, Policy> {
-        self.limits
-            .iter()
-            .filter(|((_, policy), _)| *policy == name)
-            .map(|((church, _), limit)| (*church, Policy::new(name, *limit)))
-            .collect()
     }
 }
 
@@ -232,7 +189,7 @@ fn by_role(
 }
 
 /// `quota/window_secs` or `quota/window_secs/burst`; the burst defaults to the quota.
-fn parse_limit(text: &str) -> Result<Limit, String> {
+pub(super) fn parse_limit(text: &str) -> Result<Limit, String> {
     let parts: Vec<&str> = text.trim().split('/').collect();
     let number = |s: &str| {
         s.trim()
@@ -316,8 +273,8 @@ fn exempt_users(src: &dyn Source) -> Result<HashSet<i64>, ConfigError> {
         .collect()
 }
 
-fn exempt(src: &dyn Source) -> Result<Vec<IpNet>, ConfigError> {
-    let var = "BELFRY_LIMIT_EXEMPT_CIDRS";
+/// Comma-separated addresses or CIDR blocks.
+fn cidrs(src: &dyn Source, var: &'static str) -> Result<Vec<IpNet>, ConfigError> {
     let Some(text) = src.get(var) else {
         return Ok(Vec::new());
     };
@@ -368,6 +325,34 @@ mod tests {
             let error = LimitsConfig::from_source(&env).unwrap_err();
             assert_eq!(error.var, OVERRIDES_VAR, "{bad}");
         }
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let env = |name: &str| (name == "BELFRY_TRUSTED_PROXIES").then(|| "10.0.0.0/8".to_owned());
+        let config = LimitsConfig::from_source(&env).unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let proxy = ip("10.0.0.2");
+        // Straight from a client: the header is the client's own words.
+        assert_eq!(
+            config.client_of(ip("198.51.100.7"), Some("1.2.3.4")),
+            ip("198.51.100.7")
+        );
+        assert_eq!(config.client_of(proxy, None), proxy);
+        assert_eq!(
+            config.client_of(proxy, Some("203.0.113.9")),
+            ip("203.0.113.9")
+        );
+        // A client's forged entry stands left of the one the proxy wrote.
+        assert_eq!(
+            config.client_of(proxy, Some("1.2.3.4, 203.0.113.9, 10.0.0.9")),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            config.client_of(proxy, Some("junk, 10.0.0.9")),
+            ip("10.0.0.9")
+        );
+        assert_eq!(config.client_of(proxy, Some("junk")), proxy);
     }
 
     #[test]

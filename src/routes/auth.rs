@@ -47,7 +47,7 @@ pub struct UserView {
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     endpoint!(POST, "api" / "auth" / "login")
         .and(with_state(state.clone()))
-        .and(client_ip())
+        .and(client_ip(&state))
         .and(json_body::<LoginRequest>(&state))
         .then(limited_login)
 }

@@ -49,7 +49,7 @@ pub struct MessageDetail {
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let send = endpoint!(POST, "api" / "messages")
         .and(with_state(state.clone()))
-        .and(client_ip())
+        .and(client_ip(&state))
         .and(bearer(state.jwt.clone()))
         .and(warp::header::optional::<String>("idempotency-key"))
         .and(json_body::<SendRequest>(&state))

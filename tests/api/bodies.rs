@@ -10,7 +10,13 @@ use super::helpers::{TestApp, spawn_app_with};
 const LIMIT: usize = 4096;
 
 /// A bad body and what it must get: content type, bytes, status, error code, kind of problem.
-type Case = (&'static str, Vec<u8>, u16, &'static str, Option<&'static str>);
+type Case = (
+    &'static str,
+    Vec<u8>,
+    u16,
+    &'static str,
+    Option<&'static str>,
+);
 
 /// Every route with a JSON body, and whether it needs an admin.
 const BODY_ROUTES: [(&str, &str, bool); 7] = [

@@ -1,5 +1,5 @@
-//! Limits set per church and exempt service accounts, over real HTTP, and the refusals counted
-//! in `GET /metrics`.
+//! Limits set per church, exempt service accounts, client addresses behind a trusted proxy,
+//! over real HTTP, and the refusals counted in `GET /metrics`.
 
 use serde_json::json;
 
@@ -112,4 +112,40 @@ async fn a_service_account_is_never_limited() {
         "not counted, so no budget to report"
     );
     assert_eq!(statuses(&app, &staff, 3).await, [200, 200, 429]);
+}
+
+async fn wrong_login_from(app: &TestApp, forwarded_for: &str) -> u16 {
+    app.http
+        .post(format!("{}/api/auth/login", app.url))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"email": app.grace.staff_email, "password": "wrong"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_login_budget() {
+    let app = spawn_app_with(&[
+        ("BELFRY_LIMIT_LOGIN_IP", "2/60"),
+        ("BELFRY_TRUSTED_PROXIES", "127.0.0.0/8"),
+    ])
+    .await;
+    let first = "203.0.113.1";
+    assert_eq!(wrong_login_from(&app, first).await, 401);
+    assert_eq!(wrong_login_from(&app, first).await, 401);
+    assert_eq!(wrong_login_from(&app, first).await, 429);
+    // Another client behind the same proxy, even one that wrote a header of its own.
+    assert_eq!(
+        wrong_login_from(&app, &format!("{first}, 203.0.113.2")).await,
+        401
+    );
+
+    // Without a trusted proxy the header is the client's own words: ignored.
+    let app = spawn_app_with(&[("BELFRY_LIMIT_LOGIN_IP", "2/60")]).await;
+    assert_eq!(wrong_login_from(&app, "203.0.113.1").await, 401);
+    assert_eq!(wrong_login_from(&app, "203.0.113.2").await, 401);
+    assert_eq!(wrong_login_from(&app, "203.0.113.3").await, 429);
 }
