@@ -168,7 +168,7 @@ async fn create(state: AppState, user: AuthUser, req: NewChannel) -> ApiResult {
         (status = 401, body = ErrorBody),
     ))]
 async fn list(state: AppState, user: AuthUser, query: FieldsQuery) -> ApiResult {
-    let fields = Fields::parse(query.fields.as_deref(), &fields::of::<RoomView>())?;
+    let fields = Fields::parse(query.fields.as_deref(), fields::of::<RoomView>)?;
     let mut rooms = vec![RoomView {
         room: ChatRoom::Church(user.church_id).to_string(),
         kind: "church",
@@ -201,7 +201,7 @@ async fn list(state: AppState, user: AuthUser, query: FieldsQuery) -> ApiResult 
         (status = 404, description = "No such room for the caller", body = ErrorBody),
     ))]
 async fn history(state: AppState, user: AuthUser, room: String, query: PageQuery) -> ApiResult {
-    let fields = Fields::parse(query.fields.as_deref(), &fields::of::<chat::ChatMessage>())?;
+    let fields = Fields::parse(query.fields.as_deref(), fields::of::<chat::ChatMessage>)?;
     let room = usable_room(&state, &user, &room).await?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {

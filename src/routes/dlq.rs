@@ -125,7 +125,7 @@ async fn list(state: AppState, user: AuthUser, q: ListQuery) -> ApiResult {
     user.require_admin()?;
     let fields = Fields::parse(
         q.fields.as_deref(),
-        &fields::of::<dead_letters::DeadLetterRow>(),
+        fields::of::<dead_letters::DeadLetterRow>,
     )?;
     let limit = q.limit.unwrap_or(50);
     let offset = q.offset.unwrap_or(0);

@@ -80,7 +80,7 @@ fn instant(name: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiE
         (status = 401, body = ErrorBody),
     ))]
 async fn page(state: AppState, user: AuthUser, query: HistoryQuery) -> ApiResult {
-    let fields = Fields::parse(query.fields.as_deref(), &fields::of::<MessageRow>())?;
+    let fields = Fields::parse(query.fields.as_deref(), fields::of::<MessageRow>)?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(

@@ -87,7 +87,7 @@ async fn create(state: AppState, user: AuthUser, req: NewMember) -> ApiResult {
         (status = 401, body = ErrorBody),
     ))]
 async fn list(state: AppState, user: AuthUser, query: FieldsQuery) -> ApiResult {
-    let fields = Fields::parse(query.fields.as_deref(), &fields::of::<members::Member>())?;
+    let fields = Fields::parse(query.fields.as_deref(), fields::of::<members::Member>)?;
     let members = members::list(&state.pool, user.church_id).await?;
     Ok(json_reply(
         StatusCode::OK,

@@ -263,9 +263,11 @@ fn church_quota_refusal(quota: u32, remaining: u32, requested: usize) -> ApiErro
         (status = 404, body = ErrorBody),
     ))]
 async fn show(state: AppState, user: AuthUser, id: i64, query: FieldsQuery) -> ApiResult {
-    let mut known = fields::of::<messages::MessageRow>();
-    known.push("recipients".to_owned());
-    let fields = Fields::parse(query.fields.as_deref(), &known)?;
+    let fields = Fields::parse(query.fields.as_deref(), || {
+        let mut known = fields::of::<messages::MessageRow>();
+        known.push("recipients".to_owned());
+        known
+    })?;
     let (message, recipients) = messages::find(&state.pool, user.church_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no message {id} in your church")))?;

@@ -5,11 +5,10 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::helpers::spawn_app;
+use super::helpers::{TestApp, spawn_app};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_document_lists_every_route_the_server_registers() {
-    let app = spawn_app().await;
+/// The document as a client fetches it, without a token.
+async fn document(app: &TestApp) -> Value {
     let response = app
         .http
         .get(format!("{}/api/openapi.json", app.url))
@@ -23,7 +22,13 @@ async fn the_document_lists_every_route_the_server_registers() {
             .unwrap()
             .starts_with("application/json")
     );
-    let doc: Value = response.json().await.unwrap();
+    response.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_document_lists_every_route_the_server_registers() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
 
     let mut documented = BTreeSet::new();
@@ -52,15 +57,7 @@ async fn the_document_lists_every_route_the_server_registers() {
 #[tokio::test(flavor = "multi_thread")]
 async fn operations_describe_bodies_answers_and_the_error_shape() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .http
-        .get(format!("{}/api/openapi.json", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = document(&app).await;
     let schemas = &doc["components"]["schemas"];
     let error = &schemas["ErrorBody"];
     assert_eq!(error["required"], serde_json::json!(["error"]), "{error}");
