@@ -167,6 +167,7 @@ async fn send_message(
         key,
         request: &canonical,
     });
+    let daily_quota = state.limits.config().daily_quota(user.church_id);
     let created = new_message::create(
         &state.pool,
         user.church_id,
@@ -174,7 +175,7 @@ async fn send_message(
         body,
         audience,
         idempotency,
-        state.limits.config().daily_quota(user.church_id),
+        daily_quota,
     )
     .await
     .map_err(|e| match e {
@@ -213,10 +214,7 @@ async fn send_message(
         state.system.directory().wake_outbox();
     }
     let mut reply = json_reply(StatusCode::ACCEPTED, &created.receipt);
-    if let (Some(left), Some(DailyQuota(quota))) = (
-        created.quota_left,
-        state.limits.config().daily_quota(user.church_id),
-    ) {
+    if let (Some(left), Some(DailyQuota(quota))) = (created.quota_left, daily_quota) {
         let headers = reply.headers_mut();
         headers.append(
             "ratelimit-policy",
