@@ -209,7 +209,15 @@ impl Directory {
     /// running or did not answer in time: the caller lets the request through.
     pub async fn check_limit(&self, key: &LimitKey, policy: Policy, cost: u32) -> Option<Decision> {
         let supervisor = current(&self.limiter).map(|m| m.actor().clone());
-        limiter::check(&self.limiter_actors, supervisor, key, policy, cost).await
+        limiter::check(
+            &self.limiter_actors,
+            &self.ledger,
+            supervisor,
+            key,
+            policy,
+            cost,
+        )
+        .await
     }
 
     /// What the limiters hold, for the abuse view.

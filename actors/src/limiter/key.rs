@@ -1,25 +1,32 @@
-//! One key's limiter actor (a user, an IP address or an email address): the only writer of
-//! that key's buckets. It starts on the key's first request, and stops itself once every
-//! bucket is full again, so that memory follows the keys active within their windows.
+//! One key's limiter actor (a user, an IP address or an email address). It starts on the
+//! key's first request and publishes the key's [`KeyCell`], where callers then count their
+//! requests themselves; it makes each policy's first bucket (rebuilt from the store when
+//! requests of that policy are stored), and it stops itself once every bucket is full again,
+//! so that memory follows the keys active within their windows.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use dashmap::DashMap;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::time::Instant;
 
+use super::cell::KeyCell;
 use super::gcra::{Bucket, Decision, Policy};
-use super::ledger::{Buckets, Ledger, LimitKey};
+use super::ledger::{Ledger, LimitKey};
 use crate::ports::{LimitHistory, StoreError};
 use crate::stats::ActorStats;
 
 pub struct KeyLimiter;
 
 /// Callers wait on this actor without a timer of their own: its one wait is bounded here.
-const HISTORY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+const HISTORY_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// How long a new actor waits for the check that started it before retiring an empty cell.
+const FIRST_CHECK_GRACE: Duration = Duration::from_secs(1);
 
 pub enum KeyMsg {
+    /// A check for a policy the key's cell has no bucket for yet.
     Check {
         policy: Policy,
         cost: u32,
@@ -29,12 +36,20 @@ pub enum KeyMsg {
     Retire,
 }
 
-/// The live key actors, shared by the limiter supervisor (which adds them) and the callers
+/// A live key: its actor and the cell it publishes.
+#[derive(Clone)]
+pub struct KeyHandle {
+    pub actor: ActorRef<KeyMsg>,
+    pub cell: Arc<KeyCell>,
+}
+
+/// The live keys, shared by the limiter supervisor (which adds them) and the callers
 /// (which find them without a hop through the supervisor).
-pub type KeyActors = Arc<DashMap<LimitKey, ActorRef<KeyMsg>>>;
+pub type KeyActors = Arc<DashMap<LimitKey, KeyHandle>>;
 
 pub struct KeyLimiterArgs {
     pub key: LimitKey,
+    pub cell: Arc<KeyCell>,
     pub ledger: Arc<Ledger>,
     pub history: Arc<dyn LimitHistory>,
     pub actors: KeyActors,
@@ -43,29 +58,23 @@ pub struct KeyLimiterArgs {
 
 pub struct KeyState {
     args: KeyLimiterArgs,
-    buckets: Buckets,
     retire_pending: bool,
 }
 
 impl KeyState {
-    /// When every bucket can be forgotten.
-    fn forgettable_at(&self) -> Instant {
-        self.buckets
-            .values()
-            .map(|(policy, bucket)| bucket.forgettable_at(policy))
-            .max()
-            .unwrap_or_else(Instant::now)
-    }
-
-    fn schedule_retire(&mut self, myself: &ActorRef<KeyMsg>) {
+    /// Asks for a `Retire` once the buckets are full again, and no sooner than `at_least`.
+    fn schedule_retire(&mut self, myself: &ActorRef<KeyMsg>, at_least: Duration) {
         if self.retire_pending {
             return;
         }
         self.retire_pending = true;
+        let now = Instant::now();
         let wait = self
-            .forgettable_at()
-            .saturating_duration_since(Instant::now());
-        myself.send_after(wait + std::time::Duration::from_millis(10), || {
+            .args
+            .cell
+            .forgettable_at(now)
+            .saturating_duration_since(now);
+        myself.send_after(wait.max(at_least) + Duration::from_millis(10), || {
             KeyMsg::Retire
         });
     }
@@ -107,12 +116,21 @@ impl Actor for KeyLimiter {
         _myself: ActorRef<Self::Msg>,
         args: KeyLimiterArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let buckets = args.ledger.buckets(&args.key).unwrap_or_default();
         Ok(KeyState {
             args,
-            buckets,
             retire_pending: false,
         })
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        // Checks that find the cell never reach this actor, so retiring cannot wait for one;
+        // the request that started it gets time to arrive before an empty cell is retired.
+        state.schedule_retire(&myself, FIRST_CHECK_GRACE);
+        Ok(())
     }
 
     async fn handle(
@@ -129,37 +147,30 @@ impl Actor for KeyLimiter {
                 reply,
             } => {
                 let now = Instant::now();
-                if !state.buckets.contains_key(policy.name) {
-                    let bucket = state.new_bucket(&policy, now).await;
-                    state.buckets.insert(policy.name, (policy, bucket));
-                }
-                let (kept_policy, bucket) =
-                    state.buckets.get_mut(policy.name).expect("inserted above");
-                // The configuration is the caller's: a changed limit applies at once.
-                *kept_policy = policy;
-                let decision = bucket.check(&policy, cost, now);
-                if !decision.allowed {
-                    state
-                        .args
-                        .ledger
-                        .record_denial(policy.name, &state.args.key, now);
-                }
-                state.args.ledger.save(&state.args.key, policy, *bucket);
+                let first = if state.args.cell.has_bucket(policy.name) {
+                    Bucket::new(now)
+                } else {
+                    state.new_bucket(&policy, now).await
+                };
+                let decision = state
+                    .args
+                    .cell
+                    .check_with(policy, first, cost, Instant::now());
                 let _ = reply.send(decision);
-                state.schedule_retire(&myself);
+                state.schedule_retire(&myself, Duration::ZERO);
             }
             KeyMsg::Retire => {
                 state.retire_pending = false;
-                if state.forgettable_at() <= Instant::now() {
+                if state.args.cell.close_if_forgettable(Instant::now()) {
                     let id = myself.get_id();
                     state
                         .args
                         .actors
-                        .remove_if(&state.args.key, |_, actor| actor.get_id() == id);
-                    state.args.ledger.forget(&state.args.key);
+                        .remove_if(&state.args.key, |_, handle| handle.actor.get_id() == id);
+                    state.args.ledger.forget(&state.args.key, &state.args.cell);
                     myself.stop(Some("idle".to_owned()));
                 } else {
-                    state.schedule_retire(&myself);
+                    state.schedule_retire(&myself, Duration::ZERO);
                 }
             }
         }

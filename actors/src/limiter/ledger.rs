@@ -1,19 +1,21 @@
 //! What outlives a limiter actor: each live key's buckets and the recent refusals.
 //!
-//! A key's actor is the only writer of its entry; it copies its buckets here after every
-//! change and removes them when it retires. The ledger is made once when the tree starts and
-//! handed to every limiter supervisor it starts, so a supervisor or key actor that restarts
-//! continues from where the last one was instead of granting a fresh budget. It is also what
-//! the abuse view reads, without asking every actor.
+//! Each live key has one [`KeyCell`] here, the same one its actor publishes to callers, so
+//! nothing is copied after a check. The key's actor takes its cell from here when it starts
+//! and removes it when it retires. The ledger is made once when the tree starts and handed to
+//! every limiter supervisor it starts, so a supervisor or key actor that restarts continues
+//! from where the last one was instead of granting a fresh budget. It is also what the abuse
+//! view reads, without asking every actor.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::time::Instant;
 
+use super::cell::KeyCell;
 use super::gcra::{Bucket, Limit, Policy};
 
 /// Who a limit is counted for.
@@ -32,7 +34,7 @@ pub const DENIAL_WINDOW: Duration = Duration::from_secs(3600);
 
 #[derive(Default)]
 pub struct Ledger {
-    buckets: DashMap<LimitKey, Buckets>,
+    cells: DashMap<LimitKey, Arc<KeyCell>>,
     denials: Mutex<VecDeque<(Instant, &'static str, LimitKey)>>,
 }
 
@@ -48,27 +50,17 @@ pub struct KeyUsage {
 }
 
 impl Ledger {
-    pub fn buckets(&self, key: &LimitKey) -> Option<Buckets> {
-        self.buckets.get(key).map(|b| b.clone())
-    }
-
-    /// Copies one bucket of a key (the one a check changed).
-    pub(super) fn save(&self, key: &LimitKey, policy: Policy, bucket: Bucket) {
-        match self.buckets.get_mut(key) {
-            Some(mut buckets) => {
-                buckets.insert(policy.name, (policy, bucket));
-            }
-            None => {
-                self.buckets.insert(
-                    key.clone(),
-                    Buckets::from([(policy.name, (policy, bucket))]),
-                );
-            }
+    /// The key's cell: the one a previous actor of the key left, or a new one.
+    pub(super) fn cell(&self, key: &LimitKey) -> Arc<KeyCell> {
+        if let Some(cell) = self.cells.get(key) {
+            return Arc::clone(&cell);
         }
+        Arc::clone(&self.cells.entry(key.clone()).or_default())
     }
 
-    pub(super) fn forget(&self, key: &LimitKey) {
-        self.buckets.remove(key);
+    /// Drops the key's cell, if it is still `cell`.
+    pub(super) fn forget(&self, key: &LimitKey, cell: &Arc<KeyCell>) {
+        self.cells.remove_if(key, |_, kept| Arc::ptr_eq(kept, cell));
     }
 
     pub(super) fn record_denial(&self, policy: &'static str, key: &LimitKey, now: Instant) {
@@ -99,8 +91,8 @@ impl Ledger {
     /// Every live key's use of every policy.
     pub fn usage(&self, now: Instant) -> Vec<KeyUsage> {
         let mut usage = Vec::new();
-        for entry in self.buckets.iter() {
-            for (name, (policy, bucket)) in entry.value() {
+        for entry in self.cells.iter() {
+            for (name, (policy, bucket)) in entry.value().snapshot() {
                 usage.push(KeyUsage {
                     key: entry.key().clone(),
                     policy: name,
@@ -115,10 +107,10 @@ impl Ledger {
 
     /// Keys held: bounded by the keys active within their policies' windows.
     pub fn len(&self) -> usize {
-        self.buckets.len()
+        self.cells.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.buckets.is_empty()
+        self.cells.is_empty()
     }
 }

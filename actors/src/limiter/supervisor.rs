@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
-use super::key::{KeyActors, KeyLimiter, KeyLimiterArgs, KeyMsg};
+use super::key::{KeyActors, KeyHandle, KeyLimiter, KeyLimiterArgs};
 use super::ledger::{Ledger, LimitKey};
 use crate::ports::LimitHistory;
 use crate::stats::{ActorStats, StatsRegistry};
@@ -15,10 +15,10 @@ use crate::stats::{ActorStats, StatsRegistry};
 pub struct LimiterSupervisor;
 
 pub enum LimiterMsg {
-    /// The actor for `key`, started if there is none.
+    /// The actor for `key` and its cell, started if there is none.
     Spawn {
         key: LimitKey,
-        reply: RpcReplyPort<ActorRef<KeyMsg>>,
+        reply: RpcReplyPort<KeyHandle>,
     },
 }
 
@@ -48,7 +48,10 @@ impl Actor for LimiterSupervisor {
         // Key actors of a supervisor that failed would be a second writer beside the ones
         // this one starts: stop them; their buckets are in the ledger.
         for entry in args.actors.iter() {
-            entry.value().stop(Some("limiter restarted".to_owned()));
+            entry
+                .value()
+                .actor
+                .stop(Some("limiter restarted".to_owned()));
         }
         args.actors.clear();
         Ok(LimiterState {
@@ -66,13 +69,15 @@ impl Actor for LimiterSupervisor {
         state.args.stats.record_handled();
         match msg {
             LimiterMsg::Spawn { key, reply } => {
-                if let Some(actor) = state.args.actors.get(&key) {
-                    let _ = reply.send(actor.clone());
+                if let Some(handle) = state.args.actors.get(&key) {
+                    let _ = reply.send(handle.clone());
                     return Ok(());
                 }
+                let cell = state.args.ledger.cell(&key);
                 let stats = ActorStats::new("limiter", key_name(&key), 0);
                 let args = KeyLimiterArgs {
                     key: key.clone(),
+                    cell: Arc::clone(&cell),
                     ledger: Arc::clone(&state.args.ledger),
                     history: Arc::clone(&state.args.history),
                     actors: Arc::clone(&state.args.actors),
@@ -82,8 +87,9 @@ impl Actor for LimiterSupervisor {
                     Actor::spawn_linked(None, KeyLimiter, args, myself.get_cell()).await?;
                 state.args.registry.insert(actor.get_id(), stats);
                 state.by_actor.insert(actor.get_id(), key.clone());
-                state.args.actors.insert(key, actor.clone());
-                let _ = reply.send(actor);
+                let handle = KeyHandle { actor, cell };
+                state.args.actors.insert(key, handle.clone());
+                let _ = reply.send(handle);
             }
         }
         Ok(())
@@ -111,7 +117,7 @@ impl Actor for LimiterSupervisor {
             state
                 .args
                 .actors
-                .remove_if(&key, |_, actor| actor.get_id() == id);
+                .remove_if(&key, |_, handle| handle.actor.get_id() == id);
         }
         Ok(())
     }
