@@ -3,8 +3,10 @@
 //! Every `GET` answered `200` with JSON gets a strong `ETag` made from its bytes; a request
 //! whose `If-None-Match` names it gets `304` with no body, so a client that polls a list
 //! downloads it only when it changed. `Cache-Control` says what may be kept: nothing for
-//! logins and admin views (tokens, live operational state), and for the rest a private copy
-//! to be revalidated before each use. Bodies are compressed here too (see [`compression`]),
+//! logins and admin views (tokens, live operational state); for lists a private copy good for
+//! a few seconds, then revalidated (a page that draws several views of the same list asks
+//! once, and live changes reach it over its socket meanwhile); for the rest, one revalidated
+//! before each use (a message's delivery figures move by the second). Bodies are compressed here too (see [`compression`]),
 //! since this is where they are read whole.
 
 use std::hash::{Hash, Hasher};
@@ -26,15 +28,35 @@ pub struct Request {
     pub accept_encoding: Option<String>,
 }
 
+/// How long a list may be used before it is revalidated.
+pub const LIST_CACHE_CONTROL: &str = "private, max-age=5, must-revalidate";
+
 /// `Cache-Control` for an API path; `None` leaves the answer as it is.
 pub fn cache_control(path: &str) -> Option<&'static str> {
     if path.starts_with("/api/auth") || path.starts_with("/api/admin") {
         Some("no-store")
+    } else if is_list(path) {
+        Some(LIST_CACHE_CONTROL)
     } else if path.starts_with("/api/") {
         Some("private, no-cache")
     } else {
         None
     }
+}
+
+/// The routes that answer a page of a collection.
+fn is_list(path: &str) -> bool {
+    const LISTS: [&str; 4] = [
+        "/api/members",
+        "/api/messages/history",
+        "/api/chat/rooms",
+        "/api/presence",
+    ];
+    LISTS.contains(&path)
+        || path
+            .strip_prefix("/api/chat/")
+            .and_then(|rest| rest.strip_suffix("/messages"))
+            .is_some_and(|room| !room.is_empty() && !room.contains('/'))
 }
 
 /// A strong validator of these bytes.
@@ -147,7 +169,12 @@ mod tests {
     fn logins_and_admin_views_are_never_stored() {
         assert_eq!(cache_control("/api/auth/login"), Some("no-store"));
         assert_eq!(cache_control("/api/admin/limits"), Some("no-store"));
-        assert_eq!(cache_control("/api/members"), Some("private, no-cache"));
+        assert_eq!(cache_control("/api/members"), Some(LIST_CACHE_CONTROL));
+        assert_eq!(
+            cache_control("/api/chat/church:1/messages"),
+            Some(LIST_CACHE_CONTROL)
+        );
+        assert_eq!(cache_control("/api/messages/12"), Some("private, no-cache"));
         assert_eq!(cache_control("/health"), None);
         assert_eq!(cache_control("/ws"), None);
     }
