@@ -1,11 +1,13 @@
 //! Rate limits in the tree: one actor per key (user, IP address, email address) under the
-//! limiter supervisor, each holding that key's GCRA buckets for every policy it has used.
+//! limiter supervisor, each publishing a cell with that key's GCRA buckets for every policy
+//! it has used.
 //!
 //! Callers find a live key in a shared map and count their request in the [`KeyCell`] its
 //! actor publishes, in their own task; only a key without an actor goes through the
 //! supervisor, which starts one, and only a policy the key has not used yet goes to the key's
 //! actor, which makes its first bucket. The cells are kept in the [`Ledger`], which outlives
-//! any actor: a restarted actor or supervisor continues from them. Policies whose requests are stored (SMS sends) are rebuilt from the store through the
+//! any actor: a restarted actor or supervisor continues from them. Policies whose requests
+//! are stored (SMS sends) are rebuilt from the store through the
 //! [`LimitHistory`](crate::ports::LimitHistory) port when a key first uses them, so a process
 //! restart does not refill them either.
 
