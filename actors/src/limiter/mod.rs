@@ -58,8 +58,9 @@ async fn decide(
     cost: u32,
 ) -> Option<Decision> {
     // A key that retired between the lookup and the check turns it away; the next round
-    // finds or starts its successor.
-    for _ in 0..3 {
+    // finds or starts its successor. Starting one takes a round of its own (the next finds
+    // it in the map), so six rounds are three tries.
+    for _ in 0..6 {
         let found = actors.get(key).and_then(|handle| {
             match handle.cell.check(policy, cost, tokio::time::Instant::now()) {
                 CellCheck::Decided(decision) => Some(Ok(decision)),
@@ -73,7 +74,7 @@ async fn decide(
             None => {
                 actors.remove_if(key, |_, handle| handle.cell.is_closed());
                 let key = key.clone();
-                let handle = supervisor
+                supervisor
                     .as_ref()?
                     .call(
                         |reply| LimiterMsg::Spawn { key, reply },
@@ -83,11 +84,8 @@ async fn decide(
                     .ok()?
                     .success_or(())
                     .ok()?;
-                match handle.cell.check(policy, cost, tokio::time::Instant::now()) {
-                    CellCheck::Decided(decision) => return Some(decision),
-                    CellCheck::NoBucket => handle.actor,
-                    CellCheck::Closed => continue,
-                }
+                // The supervisor put the new key in the map: the next round finds it there.
+                continue;
             }
         };
         // No timer per call (arming one cost a tenth of a cheap request's time): a key
