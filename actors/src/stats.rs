@@ -129,6 +129,7 @@ impl StatsRegistry {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ActorNode {
     pub id: String,
@@ -136,10 +137,11 @@ pub struct ActorNode {
     pub kind: String,
     pub status: String,
     pub handled: u64,
-    /// Messages sent through a [`Mailbox`] and not yet handled.
+    /// Messages sent to the actor and not yet handled.
     pub backlog: u64,
     pub failures: u64,
     pub restarts: u64,
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub children: Vec<ActorNode>,
 }
 

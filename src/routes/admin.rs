@@ -5,7 +5,8 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use belfry_actors::delivery::breaker::BreakerState;
+use belfry_actors::delivery::breaker::{BreakerSnapshot, BreakerState};
+use belfry_actors::stats::ActorNode;
 use serde::Deserialize;
 
 use super::{json_body, json_reply, with_state};
@@ -33,7 +34,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The live supervision tree: each actor's name, status, \
-            counters (handled, failures, restarts, backlog) and children", body = Object),
+            counters (handled, failures, restarts, backlog) and children", body = ActorNode),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Admins only", body = ErrorBody),
     ))]
@@ -45,7 +46,7 @@ async fn actors(state: AppState, user: AuthUser) -> ApiResult {
 #[utoipa::path(get, path = "/api/admin/breaker", tag = "admin", operation_id = "getBreaker",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The circuit breaker: state, window, counts, settings", body = Object),
+        (status = 200, description = "The circuit breaker: state, window, counts, settings", body = BreakerSnapshot),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Admins only", body = ErrorBody),
         (status = 503, description = "The breaker is restarting", body = ErrorBody),
@@ -72,7 +73,7 @@ pub struct SetBreaker {
     security(("bearer" = [])),
     request_body = SetBreaker,
     responses(
-        (status = 200, description = "The breaker after the change", body = Object),
+        (status = 200, description = "The breaker after the change", body = BreakerSnapshot),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, description = "Admins only", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),

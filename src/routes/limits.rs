@@ -6,8 +6,9 @@ use crate::routes::registry::endpoint;
 use std::collections::BTreeMap;
 
 use belfry_actors::limiter::{KeyUsage, LimitKey};
-use serde_json::{Value, json};
+use serde::Serialize;
 use tokio::time::Instant;
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -34,15 +35,65 @@ fn visible_user(usage: &KeyUsage, church: i64) -> Option<i64> {
     }
 }
 
-fn entry(usage: &KeyUsage, who: (&str, Value)) -> Value {
-    json!({
-        who.0: who.1,
-        "policy": usage.policy,
-        "used": usage.used,
-        "burst": usage.limit.burst,
-        "quota": usage.limit.quota,
-        "windowSecs": usage.limit.window.as_secs(),
-    })
+/// How much of one policy's allowance a key has used.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Allowance {
+    policy: &'static str,
+    /// Requests' worth of the burst in use now.
+    used: u32,
+    burst: u32,
+    quota: u32,
+    window_secs: u64,
+}
+
+impl From<&KeyUsage> for Allowance {
+    fn from(usage: &KeyUsage) -> Self {
+        Self {
+            policy: usage.policy,
+            used: usage.used,
+            burst: usage.limit.burst,
+            quota: usage.limit.quota,
+            window_secs: usage.limit.window.as_secs(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct UserAllowance {
+    user_id: i64,
+    #[serde(flatten)]
+    allowance: Allowance,
+}
+
+#[derive(Serialize, ToSchema)]
+struct AddressAllowance {
+    ip: String,
+    #[serde(flatten)]
+    allowance: Allowance,
+}
+
+/// Keys refused now.
+#[derive(Serialize, ToSchema)]
+struct Limited {
+    /// The admin's church's users.
+    users: Vec<UserAllowance>,
+    ips: Vec<AddressAllowance>,
+    /// Email addresses refused logins, counted only.
+    emails: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AbuseView {
+    limited: Limited,
+    /// Refusals per policy in the last hour.
+    denials_last_hour: BTreeMap<&'static str, u64>,
+    /// The church's users using the largest share of their allowance, most first.
+    top_consumers: Vec<UserAllowance>,
+    /// Keys the limiter tracks now, every church and address included.
+    keys_tracked: usize,
 }
 
 #[utoipa::path(get, path = "/api/admin/limits", tag = "admin", operation_id = "abuseView",
@@ -50,7 +101,7 @@ fn entry(usage: &KeyUsage, who: (&str, Value)) -> Value {
     responses(
         (status = 200, description = "Users and addresses limited now (`limited`), refusals per \
             policy in the last hour (`denialsLastHour`), the top consumers of the church \
-            (`topConsumers`) and how many keys are tracked (`keysTracked`)", body = Object),
+            (`topConsumers`) and how many keys are tracked (`keysTracked`)", body = AbuseView),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Admins only", body = ErrorBody),
     ))]
@@ -60,51 +111,59 @@ async fn limits(state: AppState, user: AuthUser) -> ApiResult {
     let now = Instant::now();
     let usage = ledger.usage(now);
 
-    let mut limited_users = Vec::new();
-    let mut limited_ips = Vec::new();
-    let mut limited_emails = 0;
+    let mut limited = Limited {
+        users: Vec::new(),
+        ips: Vec::new(),
+        emails: 0,
+    };
     for u in usage.iter().filter(|u| u.limited) {
         match &u.key {
             LimitKey::User { .. } => {
-                if let Some(id) = visible_user(u, user.church_id) {
-                    limited_users.push(entry(u, ("userId", json!(id))));
+                if let Some(user_id) = visible_user(u, user.church_id) {
+                    limited.users.push(UserAllowance {
+                        user_id,
+                        allowance: u.into(),
+                    });
                 }
             }
-            LimitKey::Ip(ip) => limited_ips.push(entry(u, ("ip", json!(ip.to_string())))),
-            LimitKey::Email(_) => limited_emails += 1,
+            LimitKey::Ip(ip) => limited.ips.push(AddressAllowance {
+                ip: ip.to_string(),
+                allowance: u.into(),
+            }),
+            LimitKey::Email(_) => limited.emails += 1,
         }
     }
 
-    let mut top: Vec<&KeyUsage> = usage
+    let mut top: Vec<(i64, &KeyUsage)> = usage
         .iter()
-        .filter(|u| visible_user(u, user.church_id).is_some() && u.used > 0)
+        .filter(|u| u.used > 0)
+        .filter_map(|u| visible_user(u, user.church_id).map(|id| (id, u)))
         .collect();
     // By the share of the allowance in use, then by requests.
-    top.sort_by(|a, b| {
+    top.sort_by(|(_, a), (_, b)| {
         let share = |u: &KeyUsage| u64::from(u.used) * 1_000_000 / u64::from(u.limit.burst.max(1));
         share(b).cmp(&share(a)).then(b.used.cmp(&a.used))
     });
-    let top: Vec<Value> = top
+    let top_consumers = top
         .into_iter()
         .take(TOP)
-        .map(|u| entry(u, ("userId", json!(visible_user(u, user.church_id)))))
+        .map(|(user_id, u)| UserAllowance {
+            user_id,
+            allowance: u.into(),
+        })
         .collect();
 
-    let mut denials: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut denials_last_hour: BTreeMap<&str, u64> = BTreeMap::new();
     for (policy, _) in ledger.denials(now) {
-        *denials.entry(policy).or_default() += 1;
+        *denials_last_hour.entry(policy).or_default() += 1;
     }
     Ok(json_reply(
         StatusCode::OK,
-        &json!({
-            "limited": {
-                "users": limited_users,
-                "ips": limited_ips,
-                "emails": limited_emails,
-            },
-            "denialsLastHour": denials,
-            "topConsumers": top,
-            "keysTracked": ledger.len(),
-        }),
+        &AbuseView {
+            limited,
+            denials_last_hour,
+            top_consumers,
+            keys_tracked: ledger.len(),
+        },
     ))
 }

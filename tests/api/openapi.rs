@@ -79,6 +79,14 @@ async fn operations_describe_bodies_answers_and_the_error_shape() {
             );
             // Every documented error answers the one error shape.
             for (status, response) in responses {
+                let json = &response["content"]["application/json"]["schema"];
+                if status.starts_with('2') && json.is_object() && path != "/api/openapi.json" {
+                    let (fields, _) = object_fields(&doc, json);
+                    assert!(
+                        !fields.is_empty(),
+                        "{method} {path} {status} names its fields"
+                    );
+                }
                 if status.starts_with('4') || status.starts_with('5') {
                     let schema = &response["content"]["application/json"]["schema"]["$ref"];
                     assert_eq!(
@@ -120,5 +128,162 @@ async fn operations_describe_bodies_answers_and_the_error_shape() {
         schemas["SendRequest"]["properties"]
             .get("allMembers")
             .is_some()
+    );
+}
+
+/// The schema `schema` (a `$ref` is followed) as the document defines it.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(name) => {
+            let name = name.trim_start_matches("#/components/schemas/");
+            let found = &doc["components"]["schemas"][name];
+            assert!(found.is_object(), "{name} is in components");
+            resolve(doc, found)
+        }
+        None => schema,
+    }
+}
+
+/// The properties and required names of an object schema, `allOf` parts merged.
+fn object_fields<'a>(
+    doc: &'a Value,
+    schema: &'a Value,
+) -> (Vec<(&'a str, &'a Value)>, Vec<&'a str>) {
+    let schema = resolve(doc, schema);
+    let mut properties = Vec::new();
+    let mut required = Vec::new();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        let (p, r) = object_fields(doc, part);
+        properties.extend(p);
+        required.extend(r);
+    }
+    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+        properties.push((name.as_str(), property));
+    }
+    for name in schema["required"].as_array().into_iter().flatten() {
+        required.push(name.as_str().unwrap());
+    }
+    (properties, required)
+}
+
+/// Asserts that `value` is what `schema` describes: every field documented with its type,
+/// every required field present. `at` names the place for the failure message.
+fn assert_conforms(doc: &Value, schema: &Value, value: &Value, at: &str) {
+    let schema = resolve(doc, schema);
+    if let Some(choices) = schema["oneOf"].as_array() {
+        let null_allowed = choices.iter().any(|c| c["type"] == "null");
+        if value.is_null() {
+            assert!(null_allowed, "{at}: null is not allowed by {schema}");
+            return;
+        }
+        let typed: Vec<_> = choices.iter().filter(|c| c["type"] != "null").collect();
+        assert_eq!(
+            typed.len(),
+            1,
+            "{at}: one alternative besides null: {schema}"
+        );
+        return assert_conforms(doc, typed[0], value, at);
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ if schema["allOf"].is_array() => vec!["object"],
+        other => panic!("{at}: the schema names no type: {other} in {schema}"),
+    };
+    let actual = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_f64() => "number",
+        Value::Number(_) => "integer",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let allowed = types.contains(&actual) || (actual == "integer" && types.contains(&"number"));
+    assert!(allowed, "{at}: {actual} where the schema says {types:?}");
+    match value {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                assert_conforms(doc, &schema["items"], item, &format!("{at}[{i}]"));
+            }
+        }
+        Value::Object(fields) => {
+            if let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object()) {
+                for (name, field) in fields {
+                    assert_conforms(doc, values, field, &format!("{at}.{name}"));
+                }
+                return;
+            }
+            let (properties, required) = object_fields(doc, schema);
+            assert!(
+                !properties.is_empty(),
+                "{at}: the schema names no fields: {schema}"
+            );
+            for name in required {
+                assert!(
+                    fields.contains_key(name),
+                    "{at}: required {name} is missing"
+                );
+            }
+            for (name, field) in fields {
+                let Some((_, property)) = properties.iter().find(|(n, _)| n == name) else {
+                    panic!("{at}: {name} is not documented");
+                };
+                assert_conforms(doc, property, field, &format!("{at}.{name}"));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The schema of the operation's answer with `status`.
+fn answer_schema<'a>(doc: &'a Value, method: &str, path: &str, status: &str) -> &'a Value {
+    let schema =
+        &doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"];
+    assert!(
+        schema.is_object(),
+        "{method} {path} {status} has a JSON schema"
+    );
+    schema
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_views_answer_what_their_schemas_describe() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    // Usage and a refused login, so the abuse view has entries to describe.
+    app.get("/api/presence", &staff).await;
+    let wrong = serde_json::json!({"email": app.grace.staff_email, "password": "wrong"});
+    app.post_json("/api/auth/login", None, &wrong).await;
+
+    for path in [
+        "/api/admin/actors",
+        "/api/admin/breaker",
+        "/api/admin/limits",
+    ] {
+        let answer = app.get_json(path, &admin).await;
+        assert_conforms(&doc, answer_schema(&doc, "get", path, "200"), &answer, path);
+    }
+    let limits = app.get_json("/api/admin/limits", &admin).await;
+    assert!(
+        !limits["topConsumers"].as_array().unwrap().is_empty(),
+        "the abuse view lists the staff member: {limits}"
+    );
+    let forced = app
+        .post_json(
+            "/api/admin/breaker",
+            Some(&admin),
+            &serde_json::json!({"state": "forced_open"}),
+        )
+        .await;
+    assert_eq!(forced.status(), 200);
+    let forced: Value = forced.json().await.unwrap();
+    let schema = answer_schema(&doc, "post", "/api/admin/breaker", "200");
+    assert_conforms(&doc, schema, &forced, "POST /api/admin/breaker");
+    assert!(
+        forced["openedAt"].is_string(),
+        "a forced breaker says since when: {forced}"
     );
 }

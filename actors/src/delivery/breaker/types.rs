@@ -13,6 +13,7 @@ use crate::delivery::SendJob;
 pub const ADMINS_ROOM: &str = "admins";
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BreakerConfig {
     pub window_size: usize,
@@ -20,10 +21,12 @@ pub struct BreakerConfig {
     /// Percent.
     pub failure_rate_threshold: f64,
     #[serde(serialize_with = "as_millis", rename = "slowCallThresholdMs")]
+    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
     pub slow_call_threshold: Duration,
     /// Percent.
     pub slow_call_rate_threshold: f64,
     #[serde(serialize_with = "as_millis", rename = "waitInOpenMs")]
+    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
     pub wait_in_open: Duration,
     pub half_open_calls: usize,
 }
@@ -59,6 +62,7 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BreakerState {
     Closed,
@@ -86,6 +90,7 @@ pub enum BreakerMsg {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Counts {
     pub successes: u64,
@@ -102,6 +107,7 @@ pub struct Counts {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BreakerSnapshot {
     pub state: BreakerState,
