@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use belfry::app::Application;
@@ -242,35 +242,35 @@ fn client(args: &[String]) {
     let start: u64 = parts.next().and_then(|p| p.parse().ok()).expect("start");
     let end: u64 = parts.next().and_then(|p| p.parse().ok()).expect("end");
 
-    let received = Arc::new(AtomicU64::new(0));
     let closed = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
+    // One shared stop signal that each task waits on once, rather than a timer per frame.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (latency_tx, latency_rx) = std::sync::mpsc::channel::<Vec<u32>>();
     let mut tasks = Vec::with_capacity(sockets);
     for mut socket in opened {
-        let (received, closed, stop, latency_tx) = (
-            Arc::clone(&received),
-            Arc::clone(&closed),
-            Arc::clone(&stop),
-            latency_tx.clone(),
-        );
+        let (closed, mut stop, latency_tx) =
+            (Arc::clone(&closed), stop_rx.clone(), latency_tx.clone());
         tasks.push(runtime.spawn(async move {
             let mut latencies = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                match tokio::time::timeout(Duration::from_millis(200), socket.next()).await {
-                    Ok(Some(Ok(Message::Text(text)))) => {
-                        if let Some(t) = published_at(text.as_str())
-                            && (start..end).contains(&t)
-                        {
-                            latencies.push(now_us().saturating_sub(t) as u32);
-                            received.fetch_add(1, Ordering::Relaxed);
+            let stopping = stop.wait_for(|stop| *stop);
+            tokio::pin!(stopping);
+            loop {
+                tokio::select! {
+                    frame = socket.next() => match frame {
+                        Some(Ok(Message::Text(text))) => {
+                            if let Some(t) = published_at(text.as_str())
+                                && (start..end).contains(&t)
+                            {
+                                latencies.push(now_us().saturating_sub(t) as u32);
+                            }
                         }
-                    }
-                    Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => {
-                        closed.fetch_add(1, Ordering::Relaxed);
-                        break;
-                    }
-                    Ok(Some(Ok(_))) | Err(_) => {}
+                        Some(Ok(_)) => {}
+                        Some(Err(_)) | None => {
+                            closed.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                    },
+                    _ = &mut stopping => break,
                 }
             }
             let _ = latency_tx.send(latencies);
@@ -278,11 +278,11 @@ fn client(args: &[String]) {
     }
     drop(latency_tx);
     let _ = stdin.next();
-    stop.store(true, Ordering::Relaxed);
+    let _ = stop_tx.send(true);
     let mut latencies: Vec<u32> = latency_rx.iter().flatten().collect();
     latencies.sort_unstable();
     let figures = json!({
-        "received": received.load(Ordering::Relaxed),
+        "received": latencies.len(),
         "closed": closed.load(Ordering::Relaxed),
         "p50": percentile(&latencies, 0.50),
         "p99": percentile(&latencies, 0.99),
