@@ -1,27 +1,33 @@
 //! Events published to rooms, serialised once and shared by every socket in the room.
 
-use std::sync::Arc;
-
+use bytes::Bytes;
 use serde::Serialize;
 
-/// A JSON text frame, encoded once per publish however many sockets receive it.
+/// A JSON text frame, encoded once per publish however many sockets receive it. Its bytes are
+/// shared, not copied, by every socket's queue and by the socket writes.
 #[derive(Debug, Clone)]
-pub struct RoomEvent(Arc<str>);
+pub struct RoomEvent(Bytes);
 
 impl RoomEvent {
     pub fn from_json<T: Serialize>(value: &T) -> Self {
         // Serialising our own plain structs cannot fail.
         let text = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned());
-        Self(text.into())
+        Self::from_text(text)
     }
 
     /// A frame whose JSON text is already built.
     pub fn from_text(text: String) -> Self {
-        Self(text.into())
+        Self(Bytes::from(text))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Built only from `String`s, so always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The UTF-8 text, shared rather than copied.
+    pub fn to_bytes(&self) -> Bytes {
+        self.0.clone()
     }
 }
 

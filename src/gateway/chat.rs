@@ -8,7 +8,8 @@ use belfry_actors::events::RoomEvent;
 use serde_json::json;
 
 use super::frames::{ClientFrame, FrameError};
-use super::session::{Ending, Session, Tx};
+use super::session::{Ending, Session};
+use super::upgrade::Socket;
 use crate::auth::AuthUser;
 use crate::db::chat::{self, PageFrom};
 use crate::domain::{ChatBody, ChatRoom};
@@ -22,7 +23,7 @@ const HISTORY_PAGE: i64 = 50;
 const HISTORY_FRAME_BYTES: usize = 128 * 1024;
 
 impl Session {
-    pub(super) async fn on_chat(&mut self, frame: ClientFrame, tx: &mut Tx) -> Ending {
+    pub(super) async fn on_chat(&mut self, frame: ClientFrame, socket: &mut Socket) -> Ending {
         let user = self.user.clone()?;
         let outcome = match frame {
             ClientFrame::ChatJoin { room } => self.join_channel(&user, &room).await,
@@ -31,12 +32,15 @@ impl Session {
                 room,
                 body,
                 client_id,
-            } => self.send_chat(&user, &room, &body, &client_id, tx).await,
+            } => {
+                self.send_chat(&user, &room, &body, &client_id, socket)
+                    .await
+            }
             ClientFrame::ChatRead { room, message_id } => {
                 self.read_up_to(&user, &room, message_id).await
             }
             ClientFrame::ChatHistory { room, after, limit } => {
-                self.history_after(&room, after, limit, tx).await
+                self.history_after(&room, after, limit, socket).await
             }
             ClientFrame::TypingStart { room } => self.typing(&user, &room, true),
             ClientFrame::TypingStop { room } => self.typing(&user, &room, false),
@@ -49,7 +53,7 @@ impl Session {
                 self.forgive();
                 ending
             }
-            Err(error) => self.refuse(&error, tx).await,
+            Err(error) => self.refuse(&error, socket).await,
         }
     }
 
@@ -116,7 +120,7 @@ impl Session {
         room: &str,
         body: &str,
         client_id: &str,
-        tx: &mut Tx,
+        socket: &mut Socket,
     ) -> Result<Ending, FrameError> {
         let chat_room = self.joined_chat_room(room)?;
         let body = ChatBody::parse(body)
@@ -156,7 +160,7 @@ impl Session {
             "createdAt": message.created_at,
             "duplicate": !new,
         });
-        Ok(self.send(tx, ack).await)
+        Ok(self.send(socket, ack).await)
     }
 
     async fn read_up_to(
@@ -195,7 +199,7 @@ impl Session {
         room: &str,
         after: i64,
         limit: Option<i64>,
-        tx: &mut Tx,
+        socket: &mut Socket,
     ) -> Result<Ending, FrameError> {
         let chat_room = self.joined_chat_room(room)?;
         let limit = limit.unwrap_or(HISTORY_PAGE);
@@ -224,7 +228,7 @@ impl Session {
             "messages": messages,
             "more": more,
         });
-        Ok(self.send(tx, answer).await)
+        Ok(self.send(socket, answer).await)
     }
 
     fn typing(&mut self, user: &AuthUser, room: &str, typing: bool) -> Result<Ending, FrameError> {

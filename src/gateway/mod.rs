@@ -10,6 +10,7 @@
 mod chat;
 pub(crate) mod client;
 mod frames;
+mod outbox;
 mod resume;
 mod session;
 mod upgrade;

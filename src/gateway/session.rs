@@ -2,20 +2,18 @@
 //! frame), puts it in its rooms, forwards room events to it, answers its frames, pings it, and
 //! closes it with a documented code when it must (see docs/protocol.md).
 //!
-//! The socket's state is this task and a bounded queue that rooms write into; there is no
-//! actor per socket.
+//! The socket's state is this task and a bounded queue that rooms write into (`outbox`);
+//! there is no actor per socket.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use belfry_actors::delivery::breaker::ADMINS_ROOM;
-use belfry_actors::events::{RoomEvent, church_room, user_room};
+use belfry_actors::events::{church_room, user_room};
 use belfry_actors::ports::EventSink;
 use belfry_actors::rooms::ConnectionId;
-use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -23,6 +21,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::close;
 use super::frames::{self, ClientFrame, FrameBudget, FrameError};
+use super::outbox::{self, Cut};
 use super::resume::{self, ResumePoints};
 use super::upgrade::Socket;
 use crate::app::AppState;
@@ -40,30 +39,15 @@ pub struct SessionStart {
     pub resume: ResumePoints,
 }
 
-/// A socket's end of its rooms: queues frames without waiting, and asks the socket to close
-/// when the queue is full.
-struct SocketSink {
-    outbox: mpsc::Sender<RoomEvent>,
-    too_slow: Arc<Notify>,
-}
-
-impl EventSink for SocketSink {
-    fn deliver(&self, event: &RoomEvent) -> bool {
-        match self.outbox.try_send(event.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.too_slow.notify_one();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    }
-}
-
-pub(super) type Tx = SplitSink<Socket, Message>;
-
 /// Why the session ends: a close code and reason for the client, if any.
 pub(super) type Ending = Option<(u16, &'static str)>;
+
+/// The connection is gone: nothing more can be read or written.
+pub(super) struct Gone;
+
+/// How long the close frame may take to go out before the connection is dropped anyway: long
+/// enough for a client that has stopped reading for a while to catch up and read it.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
 pub(super) struct Session {
     pub(super) conn: ConnectionId,
@@ -75,26 +59,24 @@ pub(super) struct Session {
     /// Every room this socket is in: its own (church, user, admins) and chat channels joined.
     pub(super) rooms: Vec<String>,
     budget: FrameBudget,
+    /// When the client was last heard from (any frame, pongs included).
+    last_heard: Instant,
 }
 
-pub async fn run(socket: Socket, start: SessionStart) {
+pub async fn run(mut socket: Socket, start: SessionStart) {
     let config = Arc::clone(&start.state.gateway);
-    let (outbox, mut inbox) = mpsc::channel::<RoomEvent>(config.outbound_queue);
-    let too_slow = Arc::new(Notify::new());
+    let (sink, mut outbox) = outbox::outbox(config.outbound_queue);
     let mut session = Session {
         conn: start.conn,
-        sink: Arc::new(SocketSink {
-            outbox,
-            too_slow: Arc::clone(&too_slow),
-        }),
+        sink,
         state: start.state,
         user: None,
         client: start.client,
         expires: None,
         rooms: Vec::new(),
         budget: FrameBudget::new(config.frames_per_second, config.frame_burst),
+        last_heard: Instant::now(),
     };
-    let (mut tx, mut rx) = socket.split();
     let mut shutdown = session.state.shutdown.clone();
     let stopping = async move {
         let _ = shutdown.wait_for(|stop| *stop).await;
@@ -104,16 +86,17 @@ pub async fn run(socket: Socket, start: SessionStart) {
     let mut ending: Ending = None;
     if let Some((user, exp)) = start.auth
         && session
-            .authenticated(user, exp, start.resume, &mut tx)
+            .authenticated(user, exp, start.resume, &mut socket)
             .await
             .is_err()
     {
         ending = Some((close::NORMAL, ""));
     }
     let auth_deadline = Instant::now() + config.auth_timeout;
-    let mut ping =
-        tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
-    let mut last_heard = Instant::now();
+    let mut ping = tokio::time::interval_at(
+        Instant::now() + first_ping_after(config.ping_interval),
+        config.ping_interval,
+    );
     // One timer for the auth deadline, then the token's expiry: reset when it changes rather
     // than made anew for every frame.
     let mut armed = auth_deadline;
@@ -131,45 +114,35 @@ pub async fn run(socket: Socket, start: SessionStart) {
             armed = at;
             deadline_timer.as_mut().reset(at);
         }
-        tokio::select! {
-            event = inbox.recv() => match event {
-                Some(event) => {
-                    if forward(&mut tx, event, &mut inbox).await.is_err() {
-                        break;
-                    }
-                }
-                None => break,
+        // Events first: a room's fan-out wakes thousands of sockets at once, and each should
+        // only look at its queue. The other branches are polled when the queue is empty, and
+        // after a run of events (see `Outbox::next`).
+        let outcome = tokio::select! {
+            biased;
+            event = outbox.next() => match event {
+                Some(event) => match outbox.forward(&mut socket, event).await {
+                    Ok(()) => Ok(None),
+                    Err(Cut::TooSlow) => Ok(Some((close::TOO_SLOW, "too slow: events were piling up"))),
+                    Err(Cut::Gone) => Err(Gone),
+                },
+                None => Err(Gone),
             },
-            frame = rx.next() => {
-                last_heard = Instant::now();
-                ending = match frame {
-                    // Boxed: handling a frame (a database call for chat) is a large future,
-                    // and every idle socket's task would otherwise carry room for it.
-                    Some(Ok(Message::Text(text))) => {
-                        Box::pin(session.on_text(text.as_str(), &mut tx)).await
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        let error = FrameError::new("binary_frame", "frames are JSON text");
-                        session.refuse(&error, &mut tx).await
-                    }
-                    Some(Ok(Message::Close(_))) => Some((close::NORMAL, "")),
-                    Some(Ok(_)) => None,
-                    Some(Err(WsError::Capacity(_))) => Some((close::TOO_BIG, "frame over 64 KiB")),
-                    Some(Err(_)) | None => break,
-                };
+            frame = socket.next() => {
+                outbox.other_turn();
+                session.on_message(frame, &mut socket).await
             }
             _ = ping.tick() => {
-                if last_heard.elapsed() > config.idle_timeout {
-                    ending = Some((close::IDLE, "no pong"));
-                } else if tx.send(Message::Ping(Default::default())).await.is_err() {
-                    break;
-                }
+                outbox.other_turn();
+                session.ping(config.idle_timeout, &mut socket).await
             }
             _ = &mut deadline_timer, if deadline.is_some() => {
-                ending = deadline.map(|(_, code, reason)| (code, reason));
+                Ok(deadline.map(|(_, code, reason)| (code, reason)))
             }
-            _ = too_slow.notified() => ending = Some((close::TOO_SLOW, "too slow: events were piling up")),
-            _ = &mut stopping => ending = Some((close::GOING_AWAY, "server shutting down")),
+            _ = &mut stopping => Ok(Some((close::GOING_AWAY, "server shutting down"))),
+        };
+        match outcome {
+            Ok(end) => ending = end,
+            Err(Gone) => break,
         }
     }
     session.leave_all();
@@ -178,30 +151,20 @@ pub async fn run(socket: Socket, start: SessionStart) {
             code: CloseCode::from(code),
             reason: reason.into(),
         };
-        let _ = tx.send(Message::Close(Some(frame))).await;
+        let closing = async {
+            let _ = socket.send(Message::Close(Some(frame))).await;
+            let _ = socket.close(None).await;
+        };
+        // A client that reads nothing would hold the task forever.
+        let _ = tokio::time::timeout(CLOSE_GRACE, closing).await;
     }
-    let _ = tx.close().await;
     tracing::debug!(conn = session.conn, "socket closed");
 }
 
-/// Most frames written before one flush, when several are waiting.
-const COALESCE: usize = 64;
-
-/// Writes an event and whatever else is already waiting, then flushes once, rather than
-/// waiting on a flush after every frame of a backlog.
-async fn forward(
-    tx: &mut Tx,
-    first: RoomEvent,
-    inbox: &mut mpsc::Receiver<RoomEvent>,
-) -> Result<(), WsError> {
-    tx.feed(Message::text(first.as_str())).await?;
-    for _ in 1..COALESCE {
-        match inbox.try_recv() {
-            Ok(event) => tx.feed(Message::text(event.as_str())).await?,
-            Err(_) => break,
-        }
-    }
-    tx.flush().await
+/// A random point in the second half of the first interval: sockets opened together (everyone
+/// reconnecting after a restart) would otherwise ping together, every interval, for ever.
+fn first_ping_after(interval: Duration) -> Duration {
+    interval.mul_f64(rand::random_range(0.5..=1.0))
 }
 
 fn expiry_instant(exp: i64) -> Instant {
@@ -216,7 +179,7 @@ impl Session {
         user: AuthUser,
         exp: i64,
         mut resume: ResumePoints,
-        tx: &mut Tx,
+        socket: &mut Socket,
     ) -> Result<(), WsError> {
         let mut rooms = vec![church_room(user.church_id), user_room(user.user_id)];
         if user.role == Role::Admin {
@@ -231,7 +194,7 @@ impl Session {
             "rooms": rooms,
             "expiresAt": exp,
         });
-        tx.send(Message::text(welcome.to_string())).await?;
+        socket.send(Message::text(welcome.to_string())).await?;
         let directory = self.state.system.directory();
         for room in &rooms {
             let from = resume.remove(room);
@@ -255,52 +218,85 @@ impl Session {
         }
     }
 
-    pub(super) async fn send(&self, tx: &mut Tx, value: serde_json::Value) -> Ending {
-        match tx.send(Message::text(value.to_string())).await {
+    /// Answers what the client sent (or its going away).
+    async fn on_message(
+        &mut self,
+        frame: Option<Result<Message, WsError>>,
+        socket: &mut Socket,
+    ) -> Result<Ending, Gone> {
+        self.last_heard = Instant::now();
+        Ok(match frame {
+            // Boxed: handling a frame (a database call for chat) is a large future, and every
+            // idle socket's task would otherwise carry room for it.
+            Some(Ok(Message::Text(text))) => Box::pin(self.on_text(text.as_str(), socket)).await,
+            Some(Ok(Message::Binary(_))) => {
+                let error = FrameError::new("binary_frame", "frames are JSON text");
+                self.refuse(&error, socket).await
+            }
+            Some(Ok(Message::Close(_))) => Some((close::NORMAL, "")),
+            Some(Ok(_)) => None,
+            Some(Err(WsError::Capacity(_))) => Some((close::TOO_BIG, "frame over 64 KiB")),
+            Some(Err(_)) | None => return Err(Gone),
+        })
+    }
+
+    /// Pings the client, or gives up on one that has not answered for too long.
+    async fn ping(&mut self, idle_timeout: Duration, socket: &mut Socket) -> Result<Ending, Gone> {
+        if self.last_heard.elapsed() > idle_timeout {
+            return Ok(Some((close::IDLE, "no pong")));
+        }
+        match socket.send(Message::Ping(Default::default())).await {
+            Ok(()) => Ok(None),
+            Err(_) => Err(Gone),
+        }
+    }
+
+    pub(super) async fn send(&self, socket: &mut Socket, value: serde_json::Value) -> Ending {
+        match socket.send(Message::text(value.to_string())).await {
             Ok(()) => None,
             Err(_) => Some((close::NORMAL, "")),
         }
     }
 
     /// Answers a bad frame, closing the socket after too many in a row.
-    pub(super) async fn refuse(&mut self, error: &FrameError, tx: &mut Tx) -> Ending {
+    pub(super) async fn refuse(&mut self, error: &FrameError, socket: &mut Socket) -> Ending {
         if self.budget.strike() {
             return Some((close::POLICY, "too many bad frames"));
         }
-        match tx.send(Message::text(error.to_frame())).await {
+        match socket.send(Message::text(error.to_frame())).await {
             Ok(()) => None,
             Err(_) => Some((close::NORMAL, "")),
         }
     }
 
-    async fn on_text(&mut self, text: &str, tx: &mut Tx) -> Ending {
+    async fn on_text(&mut self, text: &str, socket: &mut Socket) -> Ending {
         if !self.budget.take() {
             let error = FrameError::new("rate_limited", "too many frames; slow down");
-            return self.refuse(&error, tx).await;
+            return self.refuse(&error, socket).await;
         }
         let frame = match frames::parse(text) {
             Ok(frame) => frame,
-            Err(error) => return self.refuse(&error, tx).await,
+            Err(error) => return self.refuse(&error, socket).await,
         };
         match frame {
-            ClientFrame::Auth { token, resume } => self.on_auth(&token, resume, tx).await,
+            ClientFrame::Auth { token, resume } => self.on_auth(&token, resume, socket).await,
             _ if self.user.is_none() => {
                 let error = FrameError::new("not_authenticated", "send an auth frame first");
-                self.refuse(&error, tx).await
+                self.refuse(&error, socket).await
             }
             ClientFrame::Resume { rooms } => match resume::from_items(rooms) {
-                Ok(points) => self.on_resume(points, tx).await,
+                Ok(points) => self.on_resume(points, socket).await,
                 Err(message) => {
-                    self.refuse(&FrameError::new("invalid_resume", message), tx)
+                    self.refuse(&FrameError::new("invalid_resume", message), socket)
                         .await
                 }
             },
             ClientFrame::Ping { id } => {
                 self.budget.forgive();
-                self.send(tx, serde_json::json!({"type": "pong", "id": id}))
+                self.send(socket, serde_json::json!({"type": "pong", "id": id}))
                     .await
             }
-            chat => self.on_chat(chat, tx).await,
+            chat => self.on_chat(chat, socket).await,
         }
     }
 
@@ -308,7 +304,7 @@ impl Session {
         &mut self,
         token: &str,
         resume: Vec<resume::ResumeItem>,
-        tx: &mut Tx,
+        socket: &mut Socket,
     ) -> Ending {
         let Ok((user, exp)) = self.state.jwt.authenticate_until(token) else {
             return Some((close::AUTH_FAILED, "invalid or expired token"));
@@ -325,11 +321,11 @@ impl Session {
                     Ok(points) => points,
                     Err(message) => {
                         return self
-                            .refuse(&FrameError::new("invalid_resume", message), tx)
+                            .refuse(&FrameError::new("invalid_resume", message), socket)
                             .await;
                     }
                 };
-                match self.authenticated(user, exp, points, tx).await {
+                match self.authenticated(user, exp, points, socket).await {
                     Ok(()) => None,
                     Err(_) => Some((close::NORMAL, "")),
                 }
@@ -337,8 +333,11 @@ impl Session {
             // A fresh token for the same user keeps the socket open past the old expiry.
             Some(current) if current.user_id == user.user_id => {
                 self.expires = Some(expiry_instant(exp));
-                self.send(tx, serde_json::json!({"type": "auth:ok", "expiresAt": exp}))
-                    .await
+                self.send(
+                    socket,
+                    serde_json::json!({"type": "auth:ok", "expiresAt": exp}),
+                )
+                .await
             }
             Some(_) => Some((close::AUTH_FAILED, "a socket cannot change user")),
         }
@@ -351,10 +350,10 @@ impl Session {
 
     /// Rejoins rooms from the given points: each room sends what was missed (or `reset`).
     /// Events already received live may come again; their `seq` tells them apart.
-    async fn on_resume(&mut self, points: ResumePoints, tx: &mut Tx) -> Ending {
+    async fn on_resume(&mut self, points: ResumePoints, socket: &mut Socket) -> Ending {
         if let Some(room) = points.keys().find(|r| !self.rooms.contains(r)) {
             let error = FrameError::new("not_in_room", format!("this socket is not in {room:?}"));
-            return self.refuse(&error, tx).await;
+            return self.refuse(&error, socket).await;
         }
         self.budget.forgive();
         let directory = self.state.system.directory();
@@ -363,5 +362,22 @@ impl Session {
             directory.join(room, self.conn, Arc::clone(&self.sink), Some(from));
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_pings_are_spread_over_the_second_half_of_the_interval() {
+        let interval = Duration::from_secs(20);
+        let firsts: Vec<Duration> = (0..200).map(|_| first_ping_after(interval)).collect();
+        assert!(firsts.iter().all(|d| *d >= interval / 2 && *d <= interval));
+        let (earliest, latest) = (firsts.iter().min().unwrap(), firsts.iter().max().unwrap());
+        assert!(
+            latest.saturating_sub(*earliest) > interval / 4,
+            "{earliest:?}..{latest:?}"
+        );
     }
 }

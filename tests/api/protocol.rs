@@ -38,6 +38,21 @@ fn publish(app: &TestApp, n: u64) {
     );
 }
 
+/// Publishes `count` test events of 16 KiB each, in bursts of 50: `2000` is about 32 MB, more
+/// than the loopback socket buffers hold for a client that reads nothing.
+async fn publish_padded(app: &TestApp, count: u64) {
+    let padding = "x".repeat(16 * 1024);
+    for n in 1..=count {
+        app.state.system.directory().publish(
+            church_room(app.grace.id),
+            RoomEvent::from_json(&json!({"type": "test", "n": n, "padding": padding})),
+        );
+        if n % 50 == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
 /// Reads test events until one with `n == last`; returns their `n`s and `seq`s.
 async fn tests_until(socket: &mut WsClient, last: u64) -> (Vec<u64>, Vec<u64>) {
     let frames = socket
@@ -452,9 +467,6 @@ async fn a_slow_consumer_is_cut_off_without_slowing_the_room() {
     let token = app.login(&app.grace.staff_email).await;
     let mut slow = app.connect(&token).await;
     let mut reader = app.connect(&token).await;
-    let padding = "x".repeat(16 * 1024);
-    let directory = app.state.system.directory();
-    // About 32 MB: more than the loopback socket buffers hold for a client that reads nothing.
     let sent = 2000;
     let reading = tokio::spawn(async move {
         let frames = reader
@@ -464,19 +476,42 @@ async fn a_slow_consumer_is_cut_off_without_slowing_the_room() {
             .await;
         frames.iter().filter(|f| f["type"] == "test").count()
     });
-    for n in 1..=sent {
-        directory.publish(
-            church_room(app.grace.id),
-            RoomEvent::from_json(&json!({"type": "test", "n": n, "padding": padding})),
-        );
-        if n % 50 == 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
+    publish_padded(&app, sent).await;
     assert_eq!(
         reading.await.unwrap(),
         sent as usize,
         "the reader got everything"
     );
     assert_eq!(slow.close_code(Duration::from_secs(30)).await, Some(1013));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_reads_nothing_is_let_go_without_reading_its_close() {
+    let app = spawn_app_with(&[
+        ("BELFRY_WS_QUEUE", "64"),
+        ("BELFRY_PRESENCE_GRACE_MS", "100"),
+    ])
+    .await;
+    let token = app.login(&app.grace.staff_email).await;
+    let user = app.user_id(&token);
+    let directory = app.state.system.directory();
+    let online = async || directory.online(app.grace.id).await.unwrap_or_default();
+    // Held open to the end and never read from again.
+    let _stuck = app.connect(&token).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !online().await.contains(&user) {
+        assert!(tokio::time::Instant::now() < deadline, "never online");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The socket buffers fill, then the server's write waits on the client.
+    publish_padded(&app, 2000).await;
+    // The session ended (its user went offline) while the client still reads nothing.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while online().await.contains(&user) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stuck socket's session never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
