@@ -45,6 +45,10 @@ pub enum PresenceMsg {
 /// How long changes are gathered before they are published.
 const GATHER: Duration = Duration::from_millis(100);
 
+/// Changes in one event at most (about 2 KB): every socket's writer keeps room for the largest
+/// frame it has sent, so thousands of sockets each sent one large event would all keep it.
+const CHANGES_PER_EVENT: usize = 64;
+
 pub struct Presence;
 
 pub struct PresenceArgs {
@@ -86,18 +90,21 @@ impl PresenceState {
         let Some(changes) = self.gathered.remove(&church_id) else {
             return;
         };
+        let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let changes: Vec<_> = changes
             .into_iter()
             .map(|(user_id, status)| json!({"userId": user_id, "status": status}))
             .collect();
-        let event = json!({
-            "type": "presence:changed",
-            "changes": changes,
-            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        });
-        self.args
-            .directory
-            .publish(church_room(church_id), RoomEvent::from_json(&event));
+        for part in changes.chunks(CHANGES_PER_EVENT) {
+            let event = json!({
+                "type": "presence:changed",
+                "changes": part,
+                "timestamp": timestamp,
+            });
+            self.args
+                .directory
+                .publish(church_room(church_id), RoomEvent::from_json(&event));
+        }
     }
 }
 

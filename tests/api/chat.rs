@@ -1,8 +1,10 @@
 //! Chat over real sockets and HTTP: messages with acks and history, channels with members,
 //! typing, presence with several tabs, and read receipts.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
+use belfry::domain::Role;
 use serde_json::{Value, json};
 
 use super::helpers::{WsClient, spawn_app, spawn_app_with};
@@ -303,6 +305,45 @@ async fn presence_counts_tabs_once_and_goes_offline_after_the_grace_period() {
             .as_array()
             .unwrap()
             .contains(&json!(staff_id))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_arrivals_at_once_are_announced_in_events_of_at_most_64_changes() {
+    let app = spawn_app_with(&[("BELFRY_LIMIT_EXEMPT_CIDRS", "127.0.0.0/8")]).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let mut watcher = app.connect(&admin).await;
+    let arrivals: HashSet<i64> = (1_000_000..1_000_200).collect();
+    let connecting = arrivals.iter().map(|&user| {
+        let token = app.state.jwt.mint(user, app.grace.id, Role::Staff).unwrap();
+        let app = &app;
+        async move { app.connect(&token.token).await }
+    });
+    let _sockets = futures_util::future::join_all(connecting).await;
+
+    let (mut announced, mut timestamps) = (HashSet::new(), Vec::new());
+    while announced.len() < arrivals.len() {
+        let event = next_of(&mut watcher, "presence:changed").await;
+        let changes = event["changes"].as_array().unwrap();
+        assert!(
+            changes.len() <= 64,
+            "{} changes in one event",
+            changes.len()
+        );
+        for change in changes {
+            let user = change["userId"].as_i64().unwrap();
+            if arrivals.contains(&user) {
+                assert_eq!(change["status"], "online");
+                announced.insert(user);
+            }
+        }
+        timestamps.push(event["timestamp"].clone());
+    }
+    assert_eq!(announced, arrivals);
+    // Changes gathered together beyond 64 came as several events of one gathering.
+    assert!(
+        timestamps.windows(2).any(|pair| pair[0] == pair[1]),
+        "no gathering was split: {timestamps:?}"
     );
 }
 
