@@ -7,9 +7,7 @@
 //!
 //! `cargo run --release --bin belfry-api-bench -- [seconds per measurement] [--rounds N] [--write FILE]`
 
-// Only its database helper is needed here, not its sockets.
 #[path = "loadgen/mod.rs"]
-#[allow(dead_code)]
 mod loadgen;
 
 use std::collections::HashMap;

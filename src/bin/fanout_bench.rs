@@ -4,19 +4,23 @@
 //! The server and the publisher run in this process; the clients in a child process (the same
 //! binary, `client` mode), since one process may hold at most 20,000 open files. Each event
 //! carries the wall-clock time it was published (one machine, one clock); the child notes when
-//! it read it. Everything, PostgreSQL included, shares the machine's cores.
+//! it read it. Everything, PostgreSQL included, shares the machine's cores, so the clients read
+//! with a lean hand-written frame reader (`loadgen/frame_reader.rs`) rather than tungstenite.
+//! Besides the usual percentiles it reports, per event, when its last socket had it.
 //!
 //! `cargo run --release --bin belfry-fanout-bench -- <rooms> <sockets per room> <deliveries/s> [seconds] [--write FILE]`
 //! e.g. `1 5000 250000` (one room of 5,000) or `1000 10 250000` (1,000 rooms of 10).
 
+#[path = "loadgen/frame_reader.rs"]
+mod frame_reader;
 #[path = "loadgen/mod.rs"]
 mod loadgen;
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use belfry::app::Application;
@@ -24,10 +28,9 @@ use belfry::auth::JwtKeys;
 use belfry::config::Config;
 use belfry::domain::Role;
 use belfry_actors::events::{RoomEvent, church_room};
+use frame_reader::FrameReader;
 use futures_util::StreamExt;
-
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 const JWT_SECRET: &str = "fanout-bench-secret-fanout-bench-secret";
 const SOURCE_ADDRESSES: usize = 4;
@@ -40,13 +43,14 @@ fn now_us() -> u64 {
 }
 
 /// Reads the publish time out of a frame without parsing all of it.
-fn published_at(text: &str) -> Option<u64> {
-    let at = text.find("\"t\":")? + 4;
+fn published_at(text: &[u8]) -> Option<u64> {
+    let at = text.windows(4).position(|w| w == b"\"t\":")? + 4;
     let digits = &text[at..];
     let end = digits
-        .find(|c: char| !c.is_ascii_digit())
+        .iter()
+        .position(|c| !c.is_ascii_digit())
         .unwrap_or(digits.len());
-    digits[..end].parse().ok()
+    std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -170,6 +174,7 @@ fn main() {
          delivered: {received} of {expected} ({:.2}%)\n\
          deliveries per second: {:.0}\n\
          publish → receive latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms\n\
+         an event's last delivery: p50 {:.2} ms, p90 {:.2} ms after it was published\n\
          sockets closed during the run: {}",
         rooms * per_room,
         100.0 * received as f64 / expected.max(1) as f64,
@@ -177,6 +182,8 @@ fn main() {
         result["p50"].as_f64().unwrap_or(0.0),
         result["p99"].as_f64().unwrap_or(0.0),
         result["max"].as_f64().unwrap_or(0.0),
+        result["lastP50"].as_f64().unwrap_or(0.0),
+        result["lastP90"].as_f64().unwrap_or(0.0),
         result["closed"].as_u64().unwrap_or(0),
     );
     println!("{report}");
@@ -226,7 +233,7 @@ fn client(args: &[String]) {
                 .expect("token")
                 .token;
             let source = Ipv4Addr::new(127, 0, 0, 2 + (i % SOURCE_ADDRESSES) as u8);
-            async move { loadgen::open_socket(addr, source, &token).await }
+            async move { FrameReader::connect(addr, source, &token).await }
         }))
         .buffer_unordered(256);
         let mut opened = Vec::with_capacity(sockets);
@@ -243,43 +250,44 @@ fn client(args: &[String]) {
     let end: u64 = parts.next().and_then(|p| p.parse().ok()).expect("end");
 
     let closed = Arc::new(AtomicU64::new(0));
-    // One shared stop signal that each task waits on once, rather than a timer per frame.
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let (latency_tx, latency_rx) = std::sync::mpsc::channel::<Vec<u32>>();
+    // Each socket's latencies sit behind a lock of their own that only its task takes while
+    // it runs; the tasks are aborted at `stop` and the figures gathered then.
+    let mut gathered = Vec::with_capacity(sockets);
     let mut tasks = Vec::with_capacity(sockets);
-    for mut socket in opened {
-        let (closed, mut stop, latency_tx) =
-            (Arc::clone(&closed), stop_rx.clone(), latency_tx.clone());
+    for mut reader in opened {
+        let closed = Arc::clone(&closed);
+        let latencies = Arc::new(Mutex::new(Vec::new()));
+        gathered.push(Arc::clone(&latencies));
         tasks.push(runtime.spawn(async move {
-            let mut latencies = Vec::new();
-            let stopping = stop.wait_for(|stop| *stop);
-            tokio::pin!(stopping);
-            loop {
-                tokio::select! {
-                    frame = socket.next() => match frame {
-                        Some(Ok(Message::Text(text))) => {
-                            if let Some(t) = published_at(text.as_str())
-                                && (start..end).contains(&t)
-                            {
-                                latencies.push(now_us().saturating_sub(t) as u32);
-                            }
-                        }
-                        Some(Ok(_)) => {}
-                        Some(Err(_)) | None => {
-                            closed.fetch_add(1, Ordering::Relaxed);
-                            break;
-                        }
-                    },
-                    _ = &mut stopping => break,
+            let mut record = |text: &[u8]| {
+                if let Some(t) = published_at(text)
+                    && (start..end).contains(&t)
+                {
+                    let latency = now_us().saturating_sub(t) as u32;
+                    latencies.lock().expect("not poisoned").push((t, latency));
                 }
-            }
-            let _ = latency_tx.send(latencies);
+            };
+            while reader.read(&mut record).await.is_ok() {}
+            closed.fetch_add(1, Ordering::Relaxed);
         }));
     }
-    drop(latency_tx);
     let _ = stdin.next();
-    let _ = stop_tx.send(true);
-    let mut latencies: Vec<u32> = latency_rx.iter().flatten().collect();
+    for task in &tasks {
+        task.abort();
+    }
+    let received: Vec<(u64, u32)> = gathered
+        .iter()
+        .flat_map(|l| std::mem::take(&mut *l.lock().expect("not poisoned")))
+        .collect();
+    // When each event reached its last socket: how long a whole fan-out takes.
+    let mut last_by_event: HashMap<u64, u32> = HashMap::new();
+    for &(t, latency) in &received {
+        let last = last_by_event.entry(t).or_default();
+        *last = (*last).max(latency);
+    }
+    let mut completions: Vec<u32> = last_by_event.into_values().collect();
+    completions.sort_unstable();
+    let mut latencies: Vec<u32> = received.iter().map(|&(_, latency)| latency).collect();
     latencies.sort_unstable();
     let figures = json!({
         "received": latencies.len(),
@@ -287,6 +295,8 @@ fn client(args: &[String]) {
         "p50": percentile(&latencies, 0.50),
         "p99": percentile(&latencies, 0.99),
         "max": latencies.last().copied().unwrap_or(0) as f64 / 1000.0,
+        "lastP50": percentile(&completions, 0.50),
+        "lastP90": percentile(&completions, 0.90),
     });
     println!("{figures}");
     runtime.shutdown_background();

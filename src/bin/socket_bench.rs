@@ -11,13 +11,16 @@
 #[path = "loadgen/mod.rs"]
 mod loadgen;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use belfry::auth::JwtKeys;
 use belfry::config::Config;
 use belfry::domain::Role;
 use futures_util::StreamExt;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 const JWT_SECRET: &str = "socket-bench-secret-socket-bench-secret";
 const SOURCE_ADDRESSES: u8 = 4;
@@ -39,6 +42,33 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// Opens a socket from `source` authenticated with `token`, and reads its welcome frame.
+pub async fn open_socket(
+    server: SocketAddr,
+    source: Ipv4Addr,
+    token: &str,
+) -> Result<WebSocketStream<TcpStream>, String> {
+    let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
+    socket
+        .bind(SocketAddr::new(IpAddr::V4(source), 0))
+        .map_err(|e| e.to_string())?;
+    let stream = socket.connect(server).await.map_err(|e| e.to_string())?;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0);
+    let (mut ws, _) = tokio_tungstenite::client_async_with_config(
+        format!("ws://{server}/ws?token={token}"),
+        stream,
+        Some(config),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
+        Ok(Some(Ok(_))) => Ok(ws),
+        other => Err(format!("no welcome: {other:?}")),
+    }
 }
 
 struct Server {
@@ -127,7 +157,7 @@ async fn main() {
         .collect();
 
     // One socket opened and closed first, so that lazily built parts are counted in the base.
-    drop(loadgen::open_socket(server.addr, Ipv4Addr::new(127, 0, 0, 2), &tokens[0]).await);
+    drop(open_socket(server.addr, Ipv4Addr::new(127, 0, 0, 2), &tokens[0]).await);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = rss_kib(pid);
 
@@ -138,7 +168,7 @@ async fn main() {
         let source = Ipv4Addr::new(127, 0, 0, 2 + (i % SOURCE_ADDRESSES as usize) as u8);
         let token = tokens[i % tokens.len()].clone();
         let addr = server_addr;
-        async move { loadgen::open_socket(addr, source, &token).await }
+        async move { open_socket(addr, source, &token).await }
     }))
     .buffer_unordered(256);
     let mut failures = 0usize;
