@@ -66,7 +66,11 @@ impl FrameReader {
             stream,
             pending: head.split_off(end),
         };
+        // The welcome may have come with the handshake's answer.
         let mut welcomed = false;
+        if !reader.take_frames(&mut |_| welcomed = true).await? {
+            return Err("closed before the welcome".into());
+        }
         while !welcomed {
             reader.read(&mut |_| welcomed = true).await?;
         }
@@ -76,9 +80,6 @@ impl FrameReader {
     /// Waits for bytes, then calls `on_text` with every text frame now complete, in order.
     /// Fails once the server closes the socket.
     pub async fn read(&mut self, on_text: &mut impl FnMut(&[u8])) -> Result<(), String> {
-        if !self.take_frames(on_text).await? {
-            return Err("closed".into());
-        }
         self.pending.reserve(READ_CHUNK);
         match self.stream.read_buf(&mut self.pending).await {
             Ok(0) => Err("closed".into()),
@@ -90,7 +91,8 @@ impl FrameReader {
         }
     }
 
-    /// Hands over the complete frames at the front of `pending`; false at a close frame.
+    /// Hands over the complete frames at the front of `pending`, leaving at most the start of
+    /// one that has not fully arrived; false at a close frame.
     async fn take_frames(&mut self, on_text: &mut impl FnMut(&[u8])) -> Result<bool, String> {
         let mut at = 0;
         let mut open = true;
