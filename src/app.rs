@@ -90,10 +90,11 @@ pub enum StartError {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let listener = crate::listener::bind(config.addr).map_err(|source| StartError::Bind {
-            addr: config.addr,
-            source,
-        })?;
+        let listener =
+            crate::server::listener::bind(config.addr).map_err(|source| StartError::Bind {
+                addr: config.addr,
+                source,
+            })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind {
             addr: config.addr,
             source,
@@ -202,11 +203,7 @@ impl Application {
         let graceful = async move {
             let _ = signal.wait_for(|stop| *stop).await;
         };
-        warp::serve(routes)
-            .incoming(self.listener)
-            .graceful(graceful)
-            .run()
-            .await;
+        crate::server::serve(self.listener, warp::service(routes), graceful).await;
         self.state.system.shutdown().await;
         // Keeps the sender alive until here so receivers never see a closed channel early.
         drop(self.shutdown_tx);

@@ -14,6 +14,6 @@ pub mod domain;
 pub mod error;
 pub mod gateway;
 pub mod limits;
-pub mod listener;
 pub mod routes;
+pub mod server;
 pub mod telnyx;

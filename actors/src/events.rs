@@ -1,12 +1,22 @@
 //! Events published to rooms, serialised once and shared by every socket in the room.
 
+use std::sync::{Arc, OnceLock};
+
 use bytes::Bytes;
 use serde::Serialize;
 
 /// A JSON text frame, encoded once per publish however many sockets receive it. Its bytes are
-/// shared, not copied, by every socket's queue and by the socket writes.
+/// shared, not copied, by every socket's queue and by the socket writes; a transport that
+/// writes the same bytes to every receiver (a WebSocket server's frames are unmasked) also
+/// builds its encoding once and keeps it beside the text ([`RoomEvent::encoded`]).
 #[derive(Debug, Clone)]
-pub struct RoomEvent(Bytes);
+pub struct RoomEvent(Arc<Encodings>);
+
+#[derive(Debug)]
+struct Encodings {
+    text: Bytes,
+    wire: OnceLock<Bytes>,
+}
 
 impl RoomEvent {
     pub fn from_json<T: Serialize>(value: &T) -> Self {
@@ -17,17 +27,26 @@ impl RoomEvent {
 
     /// A frame whose JSON text is already built.
     pub fn from_text(text: String) -> Self {
-        Self(Bytes::from(text))
+        Self(Arc::new(Encodings {
+            text: Bytes::from(text),
+            wire: OnceLock::new(),
+        }))
     }
 
     pub fn as_str(&self) -> &str {
         // Built only from `String`s, so always UTF-8.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        std::str::from_utf8(&self.0.text).unwrap_or_default()
     }
 
     /// The UTF-8 text, shared rather than copied.
     pub fn to_bytes(&self) -> Bytes {
-        self.0.clone()
+        self.0.text.clone()
+    }
+
+    /// The event as the transport writes it, built by `encode` from the text the first time it
+    /// is asked for. Every caller must pass the same encoding: there is one per event.
+    pub fn encoded(&self, encode: impl FnOnce(&[u8]) -> Bytes) -> &Bytes {
+        self.0.wire.get_or_init(|| encode(&self.0.text))
     }
 }
 

@@ -10,9 +10,9 @@
 mod chat;
 pub(crate) mod client;
 mod frames;
-mod outbox;
 mod resume;
 mod session;
+mod sink;
 mod upgrade;
 
 use crate::routes::registry::endpoint;
@@ -132,7 +132,9 @@ async fn handshake(
         resume,
     };
     let protocol = offered.belfry.then_some(PROTOCOL);
-    Ok(request.accept(protocol, move |socket| session::run(socket, start)))
+    Ok(request.accept(protocol, move |socket, wire| {
+        session::run(socket, wire, start)
+    }))
 }
 
 /// Browsers always send their page's origin; other clients may send none. With an allowlist

@@ -2,8 +2,9 @@
 //! frame), puts it in its rooms, forwards room events to it, answers its frames, pings it, and
 //! closes it with a documented code when it must (see docs/protocol.md).
 //!
-//! The socket's state is this task and a bounded queue that rooms write into (`outbox`);
-//! there is no actor per socket.
+//! The socket's state is this task and its connection's `Wire`, which rooms write events into
+//! directly; there is no actor per socket. The task writes what the kernel did not take at
+//! once, and closes the socket when a room finds it too far behind.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -21,12 +22,14 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::close;
 use super::frames::{self, ClientFrame, FrameBudget, FrameError};
-use super::outbox::{self, Cut};
 use super::resume::{self, ResumePoints};
+use super::sink::WireSink;
 use super::upgrade::Socket;
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::domain::Role;
+use crate::server::Wire;
+use crate::server::wire::Trouble;
 
 pub struct SessionStart {
     pub conn: ConnectionId,
@@ -53,6 +56,7 @@ pub(super) struct Session {
     pub(super) conn: ConnectionId,
     pub(super) state: AppState,
     pub(super) sink: Arc<dyn EventSink>,
+    wire: Arc<Wire>,
     pub(super) user: Option<AuthUser>,
     client: Option<IpAddr>,
     expires: Option<Instant>,
@@ -63,12 +67,12 @@ pub(super) struct Session {
     last_heard: Instant,
 }
 
-pub async fn run(mut socket: Socket, start: SessionStart) {
+pub async fn run(mut socket: Socket, wire: Arc<Wire>, start: SessionStart) {
     let config = Arc::clone(&start.state.gateway);
-    let (sink, mut outbox) = outbox::outbox(config.outbound_queue);
     let mut session = Session {
         conn: start.conn,
-        sink,
+        sink: WireSink::shared(Arc::clone(&wire), config.outbound_queue),
+        wire,
         state: start.state,
         user: None,
         client: start.client,
@@ -114,27 +118,12 @@ pub async fn run(mut socket: Socket, start: SessionStart) {
             armed = at;
             deadline_timer.as_mut().reset(at);
         }
-        // Events first: a room's fan-out wakes thousands of sockets at once, and each should
-        // only look at its queue. The other branches are polled when the queue is empty, and
-        // after a run of events (see `Outbox::next`).
+        // Rooms' frames first: writing what they left is what lets them write directly again.
         let outcome = tokio::select! {
             biased;
-            event = outbox.next() => match event {
-                Some(event) => match outbox.forward(&mut socket, event).await {
-                    Ok(()) => Ok(None),
-                    Err(Cut::TooSlow) => Ok(Some((close::TOO_SLOW, "too slow: events were piling up"))),
-                    Err(Cut::Gone) => Err(Gone),
-                },
-                None => Err(Gone),
-            },
-            frame = socket.next() => {
-                outbox.other_turn();
-                session.on_message(frame, &mut socket).await
-            }
-            _ = ping.tick() => {
-                outbox.other_turn();
-                session.ping(config.idle_timeout, &mut socket).await
-            }
+            trouble = session.attend() => ended_by(trouble),
+            frame = socket.next() => session.on_message(frame, &mut socket).await,
+            _ = ping.tick() => session.ping(config.idle_timeout, &mut socket).await,
             _ = &mut deadline_timer, if deadline.is_some() => {
                 Ok(deadline.map(|(_, code, reason)| (code, reason)))
             }
@@ -146,6 +135,8 @@ pub async fn run(mut socket: Socket, start: SessionStart) {
         }
     }
     session.leave_all();
+    // Nothing may follow the close frame.
+    session.wire.refuse_deliveries();
     if let Some((code, reason)) = ending {
         let frame = CloseFrame {
             code: CloseCode::from(code),
@@ -160,6 +151,15 @@ pub async fn run(mut socket: Socket, start: SessionStart) {
     }
     tracing::debug!(conn = session.conn, "socket closed");
 }
+
+fn ended_by(trouble: Trouble) -> Result<Ending, Gone> {
+    match trouble {
+        Trouble::TooSlow => Ok(Some((close::TOO_SLOW, TOO_SLOW_REASON))),
+        Trouble::Gone => Err(Gone),
+    }
+}
+
+const TOO_SLOW_REASON: &str = "too slow: events were piling up";
 
 /// A random point in the second half of the first interval: sockets opened together (everyone
 /// reconnecting after a restart) would otherwise ping together, every interval, for ever.
@@ -180,7 +180,7 @@ impl Session {
         exp: i64,
         mut resume: ResumePoints,
         socket: &mut Socket,
-    ) -> Result<(), WsError> {
+    ) -> Result<(), Trouble> {
         let mut rooms = vec![church_room(user.church_id), user_room(user.user_id)];
         if user.role == Role::Admin {
             rooms.push(ADMINS_ROOM.to_owned());
@@ -194,7 +194,8 @@ impl Session {
             "rooms": rooms,
             "expiresAt": exp,
         });
-        socket.send(Message::text(welcome.to_string())).await?;
+        self.write(socket, Message::text(welcome.to_string()))
+            .await?;
         let directory = self.state.system.directory();
         for room in &rooms {
             let from = resume.remove(room);
@@ -245,16 +246,36 @@ impl Session {
         if self.last_heard.elapsed() > idle_timeout {
             return Ok(Some((close::IDLE, "no pong")));
         }
-        match socket.send(Message::Ping(Default::default())).await {
+        match self.write(socket, Message::Ping(Default::default())).await {
             Ok(()) => Ok(None),
-            Err(_) => Err(Gone),
+            Err(trouble) => ended_by(trouble),
+        }
+    }
+
+    /// Writes what rooms left in the socket's wire; ready only when there is trouble.
+    fn attend(&self) -> impl Future<Output = Trouble> + '_ {
+        std::future::poll_fn(|cx| self.wire.poll_attend(cx))
+    }
+
+    /// Sends one of the session's own frames. A client too slow for its rooms is not waited
+    /// for: the rooms' frames come first, so the write would wait on them.
+    async fn write(&self, socket: &mut Socket, message: Message) -> Result<(), Trouble> {
+        tokio::select! {
+            biased;
+            sent = socket.send(message) => sent.map_err(|_| Trouble::Gone),
+            trouble = self.attend() => Err(trouble),
         }
     }
 
     pub(super) async fn send(&self, socket: &mut Socket, value: serde_json::Value) -> Ending {
-        match socket.send(Message::text(value.to_string())).await {
+        self.answered(self.write(socket, Message::text(value.to_string())).await)
+    }
+
+    fn answered(&self, written: Result<(), Trouble>) -> Ending {
+        match written {
             Ok(()) => None,
-            Err(_) => Some((close::NORMAL, "")),
+            Err(Trouble::TooSlow) => Some((close::TOO_SLOW, TOO_SLOW_REASON)),
+            Err(Trouble::Gone) => Some((close::NORMAL, "")),
         }
     }
 
@@ -263,10 +284,7 @@ impl Session {
         if self.budget.strike() {
             return Some((close::POLICY, "too many bad frames"));
         }
-        match socket.send(Message::text(error.to_frame())).await {
-            Ok(()) => None,
-            Err(_) => Some((close::NORMAL, "")),
-        }
+        self.answered(self.write(socket, Message::text(error.to_frame())).await)
     }
 
     async fn on_text(&mut self, text: &str, socket: &mut Socket) -> Ending {

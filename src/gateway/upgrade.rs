@@ -1,6 +1,9 @@
 //! The WebSocket handshake, done here rather than by `warp::ws()`: warp gives every connection
 //! tungstenite's default buffers (a 128 KiB read buffer each, ≈138 KB per idle socket), while
-//! a gateway holding tens of thousands of mostly idle sockets wants small ones.
+//! a gateway holding tens of thousands of mostly idle sockets wants small ones. The request
+//! also brings its connection's [`Wire`], through which the socket's rooms write to it.
+
+use std::sync::Arc;
 
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
@@ -12,26 +15,21 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use crate::error::ApiError;
+use crate::server::{Connection, Wire};
 
 pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
-
-/// Bytes of frames gathered before they are written, while a backlog is being sent.
-const WRITE_GATHER: usize = 2 * 1024;
 
 /// The largest client frame or message accepted (64 KiB).
 pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 
 /// Small buffers: reads go in 512-byte chunks (client frames are small; a larger one is
-/// gathered over several reads). Writes gather up to 2 KiB until the socket's task flushes,
-/// which it does after every frame unless more are already waiting: a lone event is one
-/// system call as before, a backlog goes out in a few instead of one per frame. (The writer
-/// keeps the room its largest gathering needed, on every socket, so this stays small; with
-/// 2 KiB one room of 5,000 still takes 250,000 deliveries/s.) A socket whose unsent bytes pass
-/// 256 KiB fails instead of growing.
+/// gathered over several reads). The session's own frames are written as soon as they are
+/// made (no write buffer): rooms write into the same stream, and a frame held back here would
+/// be overtaken by theirs. What the kernel does not take at once waits in the `Wire`.
 pub fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(512)
-        .write_buffer_size(WRITE_GATHER)
+        .write_buffer_size(0)
         .max_write_buffer_size(256 * 1024)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE))
@@ -41,6 +39,7 @@ pub fn socket_config() -> WebSocketConfig {
 pub struct UpgradeRequest {
     key: String,
     on_upgrade: OnUpgrade,
+    wire: Arc<Wire>,
 }
 
 /// Matches a GET that asks for a WebSocket upgrade; anything else is a `400`.
@@ -50,12 +49,14 @@ pub fn upgrade_request() -> impl Filter<Extract = (UpgradeRequest,), Error = Rej
         .and(warp::header::optional::<String>("sec-websocket-version"))
         .and(warp::header::optional::<String>("sec-websocket-key"))
         .and(warp::ext::optional::<OnUpgrade>())
+        .and(warp::ext::optional::<Connection>())
         .and_then(
             |connection: Option<String>,
              upgrade: Option<String>,
              version: Option<String>,
              key: Option<String>,
-             on_upgrade: Option<OnUpgrade>| async move {
+             on_upgrade: Option<OnUpgrade>,
+             served: Option<Connection>| async move {
                 let asks_upgrade = connection.is_some_and(|c| {
                     c.split(',')
                         .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
@@ -70,8 +71,12 @@ pub fn upgrade_request() -> impl Filter<Extract = (UpgradeRequest,), Error = Rej
                 if !asks_upgrade || version.as_deref() != Some("13") {
                     return Err(not_websocket());
                 }
-                match (key, on_upgrade) {
-                    (Some(key), Some(on_upgrade)) => Ok(UpgradeRequest { key, on_upgrade }),
+                match (key, on_upgrade, served) {
+                    (Some(key), Some(on_upgrade), Some(served)) => Ok(UpgradeRequest {
+                        key,
+                        on_upgrade,
+                        wire: served.wire,
+                    }),
                     _ => Err(not_websocket()),
                 }
             },
@@ -79,14 +84,18 @@ pub fn upgrade_request() -> impl Filter<Extract = (UpgradeRequest,), Error = Rej
 }
 
 impl UpgradeRequest {
-    /// Answers `101 Switching Protocols` and runs `session` on the socket once the connection
-    /// is handed over.
+    /// Answers `101 Switching Protocols` and runs `session` on the socket (and the wire its
+    /// rooms write into) once the connection is handed over.
     pub fn accept<F, Fut>(self, protocol: Option<&'static str>, session: F) -> Response
     where
-        F: FnOnce(Socket) -> Fut + Send + 'static,
+        F: FnOnce(Socket, Arc<Wire>) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let UpgradeRequest { key, on_upgrade } = self;
+        let UpgradeRequest {
+            key,
+            on_upgrade,
+            wire,
+        } = self;
         tokio::spawn(async move {
             match on_upgrade.await {
                 Ok(upgraded) => {
@@ -96,7 +105,7 @@ impl UpgradeRequest {
                         Some(socket_config()),
                     )
                     .await;
-                    session(socket).await;
+                    session(socket, wire).await;
                 }
                 Err(err) => tracing::debug!(%err, "websocket upgrade failed"),
             }

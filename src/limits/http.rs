@@ -2,7 +2,7 @@
 //! (`RateLimit-Policy`, `RateLimit`, and `Retry-After` on a `429`), and the filter that counts
 //! every authenticated request against its user's `api` policy.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use super::policies::LimitsConfig;
 use crate::app::AppState;
 use crate::auth::{AuthUser, bearer_token};
 use crate::error::ApiError;
+use crate::server::Connection;
 
 pub struct Limits {
     config: LimitsConfig,
@@ -177,12 +178,14 @@ pub fn client_ip(
     state: &AppState,
 ) -> impl Filter<Extract = (Option<IpAddr>,), Error = Rejection> + Clone + use<> {
     let limits = Arc::clone(&state.limits);
-    warp::addr::remote()
+    warp::ext::optional::<Connection>()
         .and(warp::header::optional::<String>("x-forwarded-for"))
-        .map(move |addr: Option<SocketAddr>, forwarded: Option<String>| {
-            let peer = addr.map(|a| a.ip())?;
-            Some(limits.config().client_of(peer, forwarded.as_deref()))
-        })
+        .map(
+            move |connection: Option<Connection>, forwarded: Option<String>| {
+                let peer = connection.map(|c| c.peer.ip())?;
+                Some(limits.config().client_of(peer, forwarded.as_deref()))
+            },
+        )
 }
 
 /// Counts a request that carries a valid bearer token against its user's `api` policy,

@@ -1,0 +1,84 @@
+//! A socket's end of its rooms. A room writes each event's frame straight into the socket's
+//! stream (see `server::wire`): the frame is built once per event, since a server's frames are
+//! unmasked and so the same bytes for every socket, and written by the room without waking the
+//! socket's task unless the kernel did not take it all.
+
+use std::sync::Arc;
+
+use belfry_actors::events::RoomEvent;
+use belfry_actors::ports::EventSink;
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::server::Wire;
+
+/// The rooms' way into one socket: at most `limit` frames wait for a client that reads slowly,
+/// and a socket that needs more has fallen behind.
+pub struct WireSink {
+    wire: Arc<Wire>,
+    limit: usize,
+}
+
+impl WireSink {
+    pub fn shared(wire: Arc<Wire>, limit: usize) -> Arc<dyn EventSink> {
+        Arc::new(Self { wire, limit })
+    }
+}
+
+impl EventSink for WireSink {
+    fn deliver(&self, event: &RoomEvent) -> bool {
+        self.wire.deliver(event.encoded(text_frame), self.limit)
+    }
+}
+
+const FIN_TEXT: u8 = 0x81;
+
+/// A final, unmasked WebSocket text frame (RFC 6455 §5.2) carrying `payload`.
+fn text_frame(payload: &[u8]) -> Bytes {
+    let mut frame = BytesMut::with_capacity(payload.len() + 10);
+    frame.put_u8(FIN_TEXT);
+    match payload.len() {
+        short @ 0..=125 => frame.put_u8(short as u8),
+        medium @ 126..=0xFFFF => {
+            frame.put_u8(126);
+            frame.put_u16(medium as u16);
+        }
+        long => {
+            frame.put_u8(127);
+            frame.put_u64(long as u64);
+        }
+    }
+    frame.put_slice(payload);
+    frame.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+
+    /// The frame tungstenite itself would write for the same text.
+    fn tungstenite_frame(text: &str) -> Vec<u8> {
+        let frame = Frame::message(
+            text.as_bytes().to_vec(),
+            tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode::Data(
+                tokio_tungstenite::tungstenite::protocol::frame::coding::Data::Text,
+            ),
+            true,
+        );
+        let mut bytes = Vec::new();
+        frame.format(&mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn frames_of_every_length_class_match_tungstenite() {
+        for len in [0, 1, 125, 126, 127, 1_000, 65_535, 65_536, 70_000] {
+            let text = "x".repeat(len);
+            assert_eq!(
+                text_frame(text.as_bytes()).as_ref(),
+                tungstenite_frame(&text).as_slice(),
+                "length {len}"
+            );
+        }
+    }
+}
