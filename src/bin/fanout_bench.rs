@@ -6,7 +6,9 @@
 //! carries the wall-clock time it was published (one machine, one clock); the child notes when
 //! it read it. Everything, PostgreSQL included, shares the machine's cores, so the clients read
 //! with a lean hand-written frame reader (`loadgen/frame_reader.rs`) rather than tungstenite.
-//! Besides the usual percentiles it reports, per event, when its last socket had it.
+//! Besides the usual percentiles it reports, per event, when its last socket had it. The run
+//! starts once the storm of presence events that opening every socket sets off has settled
+//! (its length is reported too): the figures are for a room at work, not one filling up.
 //!
 //! `cargo run --release --bin belfry-fanout-bench -- <rooms> <sockets per room> <deliveries/s> [seconds] [--write FILE]`
 //! e.g. `1 5000 250000` (one room of 5,000) or `1000 10 250000` (1,000 rooms of 10).
@@ -34,6 +36,8 @@ use serde_json::{Value, json};
 
 const JWT_SECRET: &str = "fanout-bench-secret-fanout-bench-secret";
 const SOURCE_ADDRESSES: usize = 4;
+/// How long the sockets must have received nothing before the run starts.
+const QUIET: Duration = Duration::from_secs(1);
 
 fn now_us() -> u64 {
     SystemTime::now()
@@ -122,7 +126,10 @@ fn main() {
     let mut to_child = child.stdin.take().expect("stdin");
     let mut from_child = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
     let ready = from_child.next().and_then(Result::ok).unwrap_or_default();
-    assert_eq!(ready, "ready", "the clients did not all connect");
+    let settled: f64 = ready
+        .strip_prefix("ready ")
+        .and_then(|s| s.parse().ok())
+        .expect("the clients did not all connect");
 
     // Events per second = target deliveries / sockets per room, spread over the rooms.
     let events_per_second = target as f64 / per_room as f64;
@@ -170,6 +177,7 @@ fn main() {
     let report = format!(
         "rooms: {rooms} × {per_room} sockets ({} sockets)\n\
          target: {target} deliveries/s ({events_per_second:.1} events/s published)\n\
+         connect storm settled: {settled:.1} s after the last socket opened\n\
          measured over: {seconds} s after 1 s of warm-up\n\
          delivered: {received} of {expected} ({:.2}%)\n\
          deliveries per second: {:.0}\n\
@@ -242,28 +250,26 @@ fn client(args: &[String]) {
         }
         opened
     });
-    println!("ready");
-    let mut stdin = std::io::stdin().lock().lines();
-    let go = stdin.next().and_then(Result::ok).unwrap_or_default();
-    let mut parts = go.split_whitespace().skip(1);
-    let start: u64 = parts.next().and_then(|p| p.parse().ok()).expect("start");
-    let end: u64 = parts.next().and_then(|p| p.parse().ok()).expect("end");
-
+    // Every socket reads from now on. Opening thousands of sockets at once makes a storm of
+    // presence events (each arrival is announced to everyone already there); the figures are
+    // for a room at work, so `ready` waits until the sockets have been quiet for a while.
     let closed = Arc::new(AtomicU64::new(0));
+    let last_frame = Arc::new(AtomicU64::new(now_us()));
     // Each socket's latencies sit behind a lock of their own that only its task takes while
     // it runs; the tasks are aborted at `stop` and the figures gathered then.
     let mut gathered = Vec::with_capacity(sockets);
     let mut tasks = Vec::with_capacity(sockets);
     for mut reader in opened {
         let closed = Arc::clone(&closed);
+        let last_frame = Arc::clone(&last_frame);
         let latencies = Arc::new(Mutex::new(Vec::new()));
         gathered.push(Arc::clone(&latencies));
         tasks.push(runtime.spawn(async move {
             let mut record = |text: &[u8]| {
-                if let Some(t) = published_at(text)
-                    && (start..end).contains(&t)
-                {
-                    let latency = now_us().saturating_sub(t) as u32;
+                let now = now_us();
+                last_frame.store(now, Ordering::Relaxed);
+                if let Some(t) = published_at(text) {
+                    let latency = now.saturating_sub(t) as u32;
                     latencies.lock().expect("not poisoned").push((t, latency));
                 }
             };
@@ -271,6 +277,17 @@ fn client(args: &[String]) {
             closed.fetch_add(1, Ordering::Relaxed);
         }));
     }
+    let opened_at = Instant::now();
+    while now_us().saturating_sub(last_frame.load(Ordering::Relaxed)) < QUIET.as_micros() as u64 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let settled = opened_at.elapsed().saturating_sub(QUIET);
+    println!("ready {:.1}", settled.as_secs_f64());
+    let mut stdin = std::io::stdin().lock().lines();
+    let go = stdin.next().and_then(Result::ok).unwrap_or_default();
+    let mut parts = go.split_whitespace().skip(1);
+    let start: u64 = parts.next().and_then(|p| p.parse().ok()).expect("start");
+    let end: u64 = parts.next().and_then(|p| p.parse().ok()).expect("end");
     let _ = stdin.next();
     for task in &tasks {
         task.abort();
@@ -278,6 +295,7 @@ fn client(args: &[String]) {
     let received: Vec<(u64, u32)> = gathered
         .iter()
         .flat_map(|l| std::mem::take(&mut *l.lock().expect("not poisoned")))
+        .filter(|(t, _)| (start..end).contains(t))
         .collect();
     // When each event reached its last socket: how long a whole fan-out takes.
     let mut last_by_event: HashMap<u64, u32> = HashMap::new();
