@@ -215,6 +215,13 @@ pub trait EventSink: Send + Sync + 'static {
     /// Queues the event without waiting. Returns `false` when the connection is gone or cannot
     /// keep up, and the room forgets it.
     fn deliver(&self, event: &RoomEvent) -> bool;
+
+    /// As `deliver`, from a room with more events waiting behind this one: the sink may leave
+    /// the event to its socket's own task, which writes it together with those that follow,
+    /// rather than write it now.
+    fn deliver_in_backlog(&self, event: &RoomEvent) -> bool {
+        self.deliver(event)
+    }
 }
 
 /// Where past requests of limited kinds are stored, so that a limiter that starts afresh can

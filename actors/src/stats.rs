@@ -58,7 +58,8 @@ impl ActorStats {
         self.handled.load(Ordering::Relaxed)
     }
 
-    fn backlog(&self) -> u64 {
+    /// Messages sent to the actor and not yet taken up by it.
+    pub fn backlog(&self) -> u64 {
         self.sent
             .load(Ordering::Relaxed)
             .saturating_sub(self.handled.load(Ordering::Relaxed))

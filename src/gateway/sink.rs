@@ -26,7 +26,13 @@ impl WireSink {
 
 impl EventSink for WireSink {
     fn deliver(&self, event: &RoomEvent) -> bool {
-        self.wire.deliver(event.encoded(text_frame), self.limit)
+        self.wire
+            .deliver(event.encoded(text_frame), self.limit, true)
+    }
+
+    fn deliver_in_backlog(&self, event: &RoomEvent) -> bool {
+        self.wire
+            .deliver(event.encoded(text_frame), self.limit, false)
     }
 }
 

@@ -66,9 +66,10 @@ impl Wire {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Writes `frame` now if nothing is kept before it, or keeps it, up to `limit` frames.
-    /// False when the frame was not taken: the connection failed, is closing, or fell behind.
-    pub fn deliver(&self, frame: &Bytes, limit: usize) -> bool {
+    /// Writes `frame` now if nothing is kept before it and `now` is asked for, or keeps it, up
+    /// to `limit` frames, for the owner to write with whatever follows. False when the frame
+    /// was not taken: the connection failed, is closing, or fell behind.
+    pub fn deliver(&self, frame: &Bytes, limit: usize, now: bool) -> bool {
         let mut out = self.out();
         if out.refusing {
             return false;
@@ -81,6 +82,11 @@ impl Wire {
                 return false;
             }
             out.kept.push_back(frame.clone());
+            return true;
+        }
+        if !now {
+            out.kept.push_back(frame.clone());
+            out.wake_owner();
             return true;
         }
         match self.tcp.try_write(frame) {
@@ -285,10 +291,27 @@ mod tests {
         let (wire, mut client) = pair().await;
         let mut io = WireIo::new(Arc::clone(&wire));
         io.write_all(b"hello ").await.unwrap();
-        assert!(wire.deliver(&Bytes::from_static(b"room "), 8));
+        assert!(wire.deliver(&Bytes::from_static(b"room "), 8, true));
         io.write_all(b"world").await.unwrap();
         io.flush().await.unwrap();
         assert_eq!(read_exactly(&mut client, 16).await, b"hello room world");
+    }
+
+    #[tokio::test]
+    async fn frames_left_to_the_owner_are_written_by_it_in_order() {
+        let (wire, mut client) = pair().await;
+        for piece in ["one ", "two ", "three"] {
+            assert!(wire.deliver(&Bytes::from_static(piece.as_bytes()), 8, false));
+        }
+        assert_eq!(wire.out().kept.len(), 3, "written without the owner");
+        let attending = {
+            let wire = Arc::clone(&wire);
+            tokio::spawn(async move { std::future::poll_fn(|cx| wire.poll_attend(cx)).await })
+        };
+        assert_eq!(read_exactly(&mut client, 13).await, b"one two three");
+        assert!(wire.deliver(&Bytes::from_static(b"!"), 8, false));
+        assert_eq!(read_exactly(&mut client, 1).await, b"!");
+        attending.abort();
     }
 
     #[tokio::test]
@@ -298,7 +321,7 @@ mod tests {
         let mut delivered = 0;
         // Enough to fill both sockets' buffers, well under the limit.
         while delivered < 200 {
-            assert!(wire.deliver(&frame, 1_000));
+            assert!(wire.deliver(&frame, 1_000, true));
             delivered += 1;
         }
         assert!(!wire.out().kept.is_empty(), "the kernel took it all");
@@ -323,20 +346,20 @@ mod tests {
         let (wire, _client) = pair().await;
         let frame = Bytes::from(vec![1u8; 64 * 1024]);
         let mut taken = 0;
-        while wire.deliver(&frame, 4) {
+        while wire.deliver(&frame, 4, true) {
             taken += 1;
             assert!(taken < 1_000, "never refused");
         }
         let trouble = std::future::poll_fn(|cx| wire.poll_attend(cx)).await;
         assert_eq!(trouble, Trouble::TooSlow);
-        assert!(!wire.deliver(&Bytes::from_static(b"x"), 4));
+        assert!(!wire.deliver(&Bytes::from_static(b"x"), 4, true));
     }
 
     #[tokio::test]
     async fn the_owner_dropping_its_end_ends_the_connection() {
         let (wire, mut client) = pair().await;
         drop(WireIo::new(Arc::clone(&wire)));
-        assert!(!wire.deliver(&Bytes::from_static(b"late"), 8));
+        assert!(!wire.deliver(&Bytes::from_static(b"late"), 8, true));
         let mut rest = Vec::new();
         assert_eq!(client.read_to_end(&mut rest).await.unwrap(), 0);
     }

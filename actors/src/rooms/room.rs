@@ -24,7 +24,11 @@ pub enum RoomMsg {
     Leave {
         conn: ConnectionId,
     },
-    Publish(RoomEvent),
+    Publish {
+        event: RoomEvent,
+        /// More publishes were waiting for the rooms when this one was routed.
+        behind: bool,
+    },
     /// A user started or stopped typing here.
     Typing {
         user_id: i64,
@@ -113,17 +117,22 @@ const SHARED_FAN_OUT: usize = 1024;
 
 /// Delivers `event` to every member, forgetting those that cannot take it. A large room's
 /// deliveries (each a system call, see the server's wire) are split across two threads, so
-/// that one event reaches everyone in about half the time when a core is free.
-fn fan_out(members: &mut Members, event: &RoomEvent) {
+/// that one event reaches everyone in about half the time when a core is free. A room that is
+/// `behind` leaves the writes to the sockets' tasks instead, which gather what waits.
+fn fan_out(members: &mut Members, event: &RoomEvent, behind: bool) {
+    let deliver = |sink: &Arc<dyn EventSink>| match behind {
+        false => sink.deliver(event),
+        true => sink.deliver_in_backlog(event),
+    };
     if members.len() < SHARED_FAN_OUT {
-        members.retain(|_, sink| sink.deliver(event));
+        members.retain(|_, sink| deliver(sink));
         return;
     }
     let all: Vec<(&ConnectionId, &Arc<dyn EventSink>)> = members.iter().collect();
     let (first, second) = all.split_at(all.len() / 2);
     let refused = |part: &[(&ConnectionId, &Arc<dyn EventSink>)]| -> Vec<ConnectionId> {
         part.iter()
-            .filter(|(_, sink)| !sink.deliver(event))
+            .filter(|(_, sink)| !deliver(sink))
             .map(|(conn, _)| **conn)
             .collect()
     };
@@ -193,11 +202,14 @@ impl Actor for Room {
             RoomMsg::Leave { conn } => {
                 state.members.remove(&conn);
             }
-            RoomMsg::Publish(event) => {
+            RoomMsg::Publish { event, behind } => {
                 let numbered = state.history.record(&event);
                 // A sink that cannot take the event has closed or fallen behind; its socket task
                 // sees that too and leaves, so the room only stops writing to it.
-                fan_out(&mut state.members, &numbered);
+                // Behind (events wait here or before the rooms): each socket's task will write
+                // several at once.
+                let behind = behind || state.stats.backlog() > 0;
+                fan_out(&mut state.members, &numbered, behind);
             }
             RoomMsg::Typing { user_id, typing } => {
                 let room = state.name.clone();
@@ -251,7 +263,11 @@ mod tests {
     fn every_member_gets_the_event_once_and_refusers_are_forgotten_in_rooms_of_any_size() {
         for size in [10, SHARED_FAN_OUT - 1, SHARED_FAN_OUT, 5_000] {
             let (mut members, sinks) = room_of(size);
-            fan_out(&mut members, &RoomEvent::from_text("{}".to_owned()));
+            fan_out(
+                &mut members,
+                &RoomEvent::from_text("{}".to_owned()),
+                size % 2 == 0,
+            );
             assert!(
                 sinks
                     .iter()

@@ -272,8 +272,10 @@ impl Actor for RoomsSupervisor {
                 // resume from it.
                 if let Some(entry) = state.rooms.get_mut(&room) {
                     entry.last_event = Instant::now();
+                    // Publishes piling up here mean the rooms are not keeping up as a whole.
+                    let behind = state.stats.backlog() > 0;
                     if let Some(active) = state.wake(&myself, &room).await? {
-                        active.mailbox.send(RoomMsg::Publish(event));
+                        active.mailbox.send(RoomMsg::Publish { event, behind });
                     }
                 }
             }
