@@ -154,12 +154,10 @@ pub async fn run(mut socket: Socket, wire: Arc<Wire>, start: SessionStart) {
 
 fn ended_by(trouble: Trouble) -> Result<Ending, Gone> {
     match trouble {
-        Trouble::TooSlow => Ok(Some((close::TOO_SLOW, TOO_SLOW_REASON))),
+        Trouble::TooSlow => Ok(Some((close::TOO_SLOW, "too slow: events were piling up"))),
         Trouble::Gone => Err(Gone),
     }
 }
-
-const TOO_SLOW_REASON: &str = "too slow: events were piling up";
 
 /// A random point in the second half of the first interval: sockets opened together (everyone
 /// reconnecting after a restart) would otherwise ping together, every interval, for ever.
@@ -268,15 +266,13 @@ impl Session {
     }
 
     pub(super) async fn send(&self, socket: &mut Socket, value: serde_json::Value) -> Ending {
-        self.answered(self.write(socket, Message::text(value.to_string())).await)
+        Self::answered(self.write(socket, Message::text(value.to_string())).await)
     }
 
-    fn answered(&self, written: Result<(), Trouble>) -> Ending {
-        match written {
-            Ok(()) => None,
-            Err(Trouble::TooSlow) => Some((close::TOO_SLOW, TOO_SLOW_REASON)),
-            Err(Trouble::Gone) => Some((close::NORMAL, "")),
-        }
+    /// How a failed write of the session's own ends it.
+    fn answered(written: Result<(), Trouble>) -> Ending {
+        let trouble = written.err()?;
+        ended_by(trouble).unwrap_or(Some((close::NORMAL, "")))
     }
 
     /// Answers a bad frame, closing the socket after too many in a row.
@@ -284,7 +280,7 @@ impl Session {
         if self.budget.strike() {
             return Some((close::POLICY, "too many bad frames"));
         }
-        self.answered(self.write(socket, Message::text(error.to_frame())).await)
+        Self::answered(self.write(socket, Message::text(error.to_frame())).await)
     }
 
     async fn on_text(&mut self, text: &str, socket: &mut Socket) -> Ending {
