@@ -2,18 +2,18 @@
 
 use std::time::Duration;
 
-use belfry_actors::delivery::SendJob;
-use belfry_actors::events::MessageEvent;
+use belfry_actors::ports::OutboundSms;
 use belfry_actors::ports::{
     AttemptRecord, AttemptStart, DeadLetter, DeliveryStore, PortFuture, Recovery, Report,
     ReportOutcome, StoreError,
 };
+use belfry_actors::protocol::MessageEvent;
 use diesel_async::AsyncConnection;
 
 use crate::db::messages::{Applied, finish};
 use crate::db::outbox::Begin;
 use crate::db::{self, DbError, DbPool, dead_letters, members, outbox, totals};
-use crate::domain::RecipientStatus;
+use belfry_actors::status::RecipientStatus;
 
 pub struct PgDeliveryStore {
     pool: DbPool,
@@ -105,7 +105,7 @@ fn boxed<'a, T: Send + 'a>(
 }
 
 impl DeliveryStore for PgDeliveryStore {
-    fn claim_due(&self, limit: usize) -> PortFuture<'_, Result<Vec<SendJob>, StoreError>> {
+    fn claim_due(&self, limit: usize) -> PortFuture<'_, Result<Vec<OutboundSms>, StoreError>> {
         boxed(outbox::claim_due(&self.pool, limit))
     }
 

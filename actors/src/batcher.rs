@@ -35,7 +35,7 @@ pub trait BatchOp: Send + Sync + 'static {
     fn applied(&self, _outcome: &Self::Outcome) {}
 }
 
-pub type BatchReply<O> = RpcReplyPort<Result<O, String>>;
+pub type BatchReply<O> = RpcReplyPort<Result<O, StoreError>>;
 
 /// A queued item and, if its requester waits, where its outcome goes.
 type Pending<Op> = (
@@ -96,7 +96,7 @@ impl<Op: BatchOp> BatcherState<Op> {
                     stats.record_failure();
                     tracing::error!(%err, size = take, "a batch of {} failed", Op::WHAT);
                     for reply in replies.into_iter().flatten() {
-                        let _ = reply.send(Err(err.to_string()));
+                        let _ = reply.send(Err(err.clone()));
                     }
                 }
             }

@@ -7,15 +7,18 @@
 
 pub mod batcher;
 pub mod delivery;
+mod directory;
 pub mod dlq;
-pub mod events;
 pub mod limiter;
 pub mod ports;
 pub mod presence;
+pub mod protocol;
 pub mod reports;
 pub mod rooms;
 pub mod stats;
+pub mod status;
 mod supervisor;
 mod system;
 
-pub use system::{ActorSystem, Directory, SystemConfig};
+pub use directory::{CallError, Directory};
+pub use system::{ActorSystem, SystemConfig};

@@ -5,17 +5,17 @@
 //! the sandbox) at start-up.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
+use std::time::{Duration, SystemTime};
 
-use std::time::Duration;
-
-use crate::delivery::SendJob;
-use crate::events::{MessageEvent, RoomEvent};
+use crate::protocol::{EncodedFrame, MessageEvent};
+use crate::status::RecipientStatus;
 
 pub type PortFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// One SMS to one recipient, as the carrier needs it. The sender number and the webhook URL
-/// are the gateway's own configuration.
+/// One SMS to one recipient, as claimed from the outbox and handed to the carrier. The sender
+/// number and the webhook URL are the gateway's own configuration.
 #[derive(Debug, Clone)]
 pub struct OutboundSms {
     pub recipient_id: i64,
@@ -30,6 +30,9 @@ pub enum FailureKind {
     Retryable,
     /// Any other rejection: sending it again would be rejected again.
     Permanent,
+    /// Rejected because the recipient replied STOP to this sender: permanent, and the member
+    /// is opted out.
+    RecipientOptedOut,
 }
 
 /// A failed attempt, as the carrier reported it.
@@ -101,24 +104,14 @@ pub enum AttemptStart {
     OptedOut(Option<MessageEvent>),
 }
 
-/// How a status counts towards its message's totals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FinalCount {
-    NotFinal,
-    Delivered,
-    Failed,
-}
-
-/// A carrier's report about one recipient, as it arrived in a webhook.
+/// A carrier's report about one recipient, as it arrived in a webhook. Statuses are ordered
+/// (see [`crate::status`]): a report ranked at or below the recipient's status is stale.
 #[derive(Debug, Clone)]
 pub struct StatusReport {
     pub event_id: String,
     pub event_type: String,
     pub provider_message_id: String,
-    pub status: String,
-    /// Statuses are ordered; a report ranked at or below the recipient's status is stale.
-    pub rank: i16,
-    pub counts_as: FinalCount,
+    pub status: RecipientStatus,
     pub failure_reason: Option<String>,
 }
 
@@ -155,7 +148,9 @@ pub struct Recovery {
     pub interrupted: Vec<i64>,
 }
 
-#[derive(Debug)]
+/// The store could not do what was asked (a connection or query failed); nothing of it was
+/// applied.
+#[derive(Debug, Clone)]
 pub struct StoreError(pub String);
 
 impl std::fmt::Display for StoreError {
@@ -171,7 +166,7 @@ impl std::error::Error for StoreError {}
 /// transition did not apply (an older status arriving late, a recipient already final).
 pub trait DeliveryStore: Send + Sync + 'static {
     /// Claims up to `limit` recipients that are due, oldest first.
-    fn claim_due(&self, limit: usize) -> PortFuture<'_, Result<Vec<SendJob>, StoreError>>;
+    fn claim_due(&self, limit: usize) -> PortFuture<'_, Result<Vec<OutboundSms>, StoreError>>;
 
     /// How long until the next recipient is due, if any is waiting.
     fn next_due_in(&self) -> PortFuture<'_, Result<Option<Duration>, StoreError>>;
@@ -210,18 +205,26 @@ pub trait DeliveryStore: Send + Sync + 'static {
     ) -> PortFuture<'_, Result<Option<MessageEvent>, StoreError>>;
 }
 
-/// Where a room delivers events: one per open socket.
+/// Where a room delivers frames: one per open socket.
 pub trait EventSink: Send + Sync + 'static {
-    /// Queues the event without waiting. Returns `false` when the connection is gone or cannot
+    /// Queues the frame without waiting. Returns `false` when the connection is gone or cannot
     /// keep up, and the room forgets it.
-    fn deliver(&self, event: &RoomEvent) -> bool;
+    fn deliver(&self, event: &EncodedFrame) -> bool;
 
     /// As `deliver`, from a room with more events waiting behind this one: the sink may leave
     /// the event to its socket's own task, which writes it together with those that follow,
     /// rather than write it now.
-    fn deliver_in_backlog(&self, event: &RoomEvent) -> bool {
+    fn deliver_in_backlog(&self, event: &EncodedFrame) -> bool {
         self.deliver(event)
     }
+}
+
+/// Who a limit is counted for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LimitKey {
+    User { user_id: i64, church_id: i64 },
+    Ip(IpAddr),
+    Email(String),
 }
 
 /// Where past requests of limited kinds are stored, so that a limiter that starts afresh can
@@ -231,10 +234,10 @@ pub trait LimitHistory: Send + Sync + 'static {
     /// that policy's requests are not stored.
     fn recent(
         &self,
-        key: &crate::limiter::LimitKey,
+        key: &LimitKey,
         policy: &'static str,
-        since: std::time::SystemTime,
-    ) -> PortFuture<'_, Result<Vec<std::time::SystemTime>, StoreError>>;
+        since: SystemTime,
+    ) -> PortFuture<'_, Result<Vec<SystemTime>, StoreError>>;
 }
 
 /// For a tree whose limits are all in memory.
@@ -243,10 +246,10 @@ pub struct NoLimitHistory;
 impl LimitHistory for NoLimitHistory {
     fn recent(
         &self,
-        _key: &crate::limiter::LimitKey,
+        _key: &LimitKey,
         _policy: &'static str,
-        _since: std::time::SystemTime,
-    ) -> PortFuture<'_, Result<Vec<std::time::SystemTime>, StoreError>> {
+        _since: SystemTime,
+    ) -> PortFuture<'_, Result<Vec<SystemTime>, StoreError>> {
         Box::pin(async { Ok(Vec::new()) })
     }
 }

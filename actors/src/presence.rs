@@ -10,10 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use serde_json::json;
 
 use crate::Directory;
-use crate::events::{RoomEvent, church_room};
+use crate::protocol::{PresenceChange, PresenceStatus, RoomEvent, church_room};
 use crate::stats::ActorStats;
 
 pub enum PresenceMsg {
@@ -68,7 +67,7 @@ pub struct PresenceState {
     args: PresenceArgs,
     users: HashMap<(i64, i64), Seen>,
     /// Changes not yet published, per church: user → latest status.
-    gathered: HashMap<i64, BTreeMap<i64, &'static str>>,
+    gathered: HashMap<i64, BTreeMap<i64, PresenceStatus>>,
 }
 
 impl PresenceState {
@@ -77,7 +76,7 @@ impl PresenceState {
         myself: &ActorRef<PresenceMsg>,
         church_id: i64,
         user_id: i64,
-        status: &'static str,
+        status: PresenceStatus,
     ) {
         let changes = self.gathered.entry(church_id).or_default();
         if changes.is_empty() {
@@ -91,19 +90,16 @@ impl PresenceState {
             return;
         };
         let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let changes: Vec<_> = changes
+        let changes: Vec<PresenceChange> = changes
             .into_iter()
-            .map(|(user_id, status)| json!({"userId": user_id, "status": status}))
+            .map(|(user_id, status)| PresenceChange { user_id, status })
             .collect();
         for part in changes.chunks(CHANGES_PER_EVENT) {
-            let event = json!({
-                "type": "presence:changed",
-                "changes": part,
-                "timestamp": timestamp,
-            });
-            self.args
-                .directory
-                .publish(church_room(church_id), RoomEvent::from_json(&event));
+            let event = RoomEvent::PresenceChanged {
+                changes: part.to_vec(),
+                timestamp: timestamp.clone(),
+            };
+            self.args.directory.publish(church_room(church_id), event);
         }
     }
 }
@@ -140,7 +136,7 @@ impl Actor for Presence {
                 seen.sockets += 1;
                 seen.generation += 1;
                 if !was_online {
-                    state.announce(&myself, church_id, user_id, "online");
+                    state.announce(&myself, church_id, user_id, PresenceStatus::Online);
                 }
             }
             PresenceMsg::Disconnected { church_id, user_id } => {
@@ -167,7 +163,7 @@ impl Actor for Presence {
                     .is_some_and(|s| s.sockets == 0 && s.generation == generation);
                 if gone {
                     state.users.remove(&(church_id, user_id));
-                    state.announce(&myself, church_id, user_id, "offline");
+                    state.announce(&myself, church_id, user_id, PresenceStatus::Offline);
                 }
             }
             PresenceMsg::Online { church_id, reply } => {

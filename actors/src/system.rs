@@ -1,34 +1,23 @@
-//! Starting and stopping the tree, and the [`Directory`] through which the rest of the process
-//! reaches the services in it.
-//!
-//! Services are reached through the directory rather than by holding their `ActorRef`, because
-//! a restarted service is a new actor: the start function of each child writes its new mailbox
-//! here, and every later message finds it.
+//! Starting and stopping the tree. The rest of the process reaches the services in it through
+//! the [`Directory`], which every (re)start of a service updates.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SpawnErr};
 
-use crate::batcher::{BatchMsg, BatchOp, Batcher, BatcherArgs};
+use crate::batcher::{BatchOp, Batcher, BatcherArgs};
+use crate::delivery::DeliveryConfig;
 use crate::delivery::attempts::MarkAttempts;
-use crate::delivery::breaker::{Breaker, BreakerArgs, BreakerMsg, BreakerSnapshot, BreakerState};
-use crate::delivery::outbox::{Outbox, OutboxArgs, OutboxMsg};
-use crate::delivery::{DeliveryConfig, SendJob};
-use crate::dlq::{DeadLetterQueue, DlqArgs, DlqMsg};
-use crate::events::{MessageEvent, RoomEvent};
-use crate::limiter::{
-    self, Decision, KeyActors, Ledger, LimitKey, LimiterArgs, LimiterMsg, LimiterSupervisor, Policy,
-};
-use crate::ports::{
-    AttemptStart, DeadLetter, DeliveryStore, EventSink, LimitHistory, PortFuture, Report,
-    ReportOutcome, SmsGateway,
-};
-use crate::presence::{Presence, PresenceArgs, PresenceMsg};
+use crate::delivery::breaker::{Breaker, BreakerArgs};
+use crate::delivery::outbox::{Outbox, OutboxArgs};
+use crate::directory::{Directory, replace};
+use crate::dlq::{DeadLetterQueue, DlqArgs};
+use crate::limiter::{LimiterArgs, LimiterSupervisor};
+use crate::ports::{DeliveryStore, LimitHistory, PortFuture, SmsGateway};
+use crate::presence::{Presence, PresenceArgs};
 use crate::reports::ApplyReports;
-use crate::rooms::{
-    ConnectionId, HistoryLimits, ResumeFrom, RoomsMsg, RoomsSupervisor, RoomsSupervisorArgs,
-};
+use crate::rooms::{HistoryLimits, RoomsSupervisor, RoomsSupervisorArgs};
 use crate::stats::{ActorNode, ActorStats, Mailbox, StatsRegistry};
 use crate::supervisor::{ChildSpec, RootMsg, RootSupervisor};
 
@@ -38,232 +27,6 @@ pub struct SystemConfig {
     pub room_history: HistoryLimits,
     /// How long a user stays online after their last socket closes.
     pub presence_grace: Duration,
-}
-
-/// The current mailbox of each top-level service.
-#[derive(Default)]
-pub struct Directory {
-    rooms: RwLock<Option<Mailbox<RoomsMsg>>>,
-    delivery: RwLock<Option<Mailbox<BreakerMsg>>>,
-    dlq: RwLock<Option<Mailbox<DlqMsg>>>,
-    outbox: RwLock<Option<Mailbox<OutboxMsg>>>,
-    reports: RwLock<Option<Mailbox<BatchMsg<ApplyReports>>>>,
-    attempts: RwLock<Option<Mailbox<BatchMsg<MarkAttempts>>>>,
-    presence: RwLock<Option<Mailbox<PresenceMsg>>>,
-    limiter: RwLock<Option<Mailbox<LimiterMsg>>>,
-    /// Live limiter actors by key, asked directly by callers.
-    limiter_actors: KeyActors,
-    /// Every live key's buckets, kept across limiter restarts.
-    ledger: Arc<Ledger>,
-}
-
-fn current<M: ractor::Message>(slot: &RwLock<Option<Mailbox<M>>>) -> Option<Mailbox<M>> {
-    slot.read().unwrap_or_else(|e| e.into_inner()).clone()
-}
-
-fn replace<M: ractor::Message>(slot: &RwLock<Option<Mailbox<M>>>, mailbox: Mailbox<M>) {
-    *slot.write().unwrap_or_else(|e| e.into_inner()) = Some(mailbox);
-}
-
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
-
-async fn submit_and_wait<Op: BatchOp>(
-    slot: &RwLock<Option<Mailbox<BatchMsg<Op>>>>,
-    item: Op::Item,
-) -> Option<Result<Op::Outcome, String>> {
-    let m = current(slot)?;
-    m.actor()
-        .call(
-            |reply| BatchMsg::Submit(item, Some(reply)),
-            Some(CALL_TIMEOUT),
-        )
-        .await
-        .ok()?
-        .success_or(())
-        .ok()
-}
-
-impl Directory {
-    /// Puts a socket in a room. With `resume`, the room first sends it the events it missed
-    /// since then (or a `reset` if they are gone); without, a `joined` frame.
-    pub fn join(
-        &self,
-        room: String,
-        conn: ConnectionId,
-        sink: Arc<dyn EventSink>,
-        resume: Option<ResumeFrom>,
-    ) -> bool {
-        current(&self.rooms).is_some_and(|m| {
-            m.send(RoomsMsg::Join {
-                room,
-                conn,
-                sink,
-                resume,
-            })
-        })
-    }
-
-    pub fn leave(&self, room: String, conn: ConnectionId) {
-        if let Some(m) = current(&self.rooms) {
-            m.send(RoomsMsg::Leave { room, conn });
-        }
-    }
-
-    pub fn publish(&self, room: String, event: RoomEvent) {
-        if let Some(m) = current(&self.rooms) {
-            m.send(RoomsMsg::Publish { room, event });
-        }
-    }
-
-    pub fn publish_message_event(&self, event: &MessageEvent) {
-        self.publish(event.room(), event.to_room_event());
-    }
-
-    /// How many sockets are in a room right now.
-    pub async fn room_members(&self, room: &str) -> Option<usize> {
-        let m = current(&self.rooms)?;
-        let room = room.to_owned();
-        m.actor()
-            .call(
-                |reply| RoomsMsg::Members { room, reply },
-                Some(CALL_TIMEOUT),
-            )
-            .await
-            .ok()?
-            .success_or(())
-            .ok()
-    }
-
-    /// Applies a report (batched with others) and returns what became of it. `None` if the
-    /// report writer is not running or did not answer in time.
-    pub async fn report(&self, report: Report) -> Option<Result<ReportOutcome, String>> {
-        submit_and_wait(&self.reports, report).await
-    }
-
-    /// A user started or stopped typing in a room.
-    pub fn typing(&self, room: String, user_id: i64, typing: bool) {
-        if let Some(m) = current(&self.rooms) {
-            m.send(RoomsMsg::Typing {
-                room,
-                user_id,
-                typing,
-            });
-        }
-    }
-
-    /// A socket of this user opened.
-    pub fn connected(&self, church_id: i64, user_id: i64) {
-        if let Some(m) = current(&self.presence) {
-            m.send(PresenceMsg::Connected { church_id, user_id });
-        }
-    }
-
-    /// A socket of this user closed.
-    pub fn disconnected(&self, church_id: i64, user_id: i64) {
-        if let Some(m) = current(&self.presence) {
-            m.send(PresenceMsg::Disconnected { church_id, user_id });
-        }
-    }
-
-    /// The users of a church online now; `None` if presence is not running.
-    pub async fn online(&self, church_id: i64) -> Option<Vec<i64>> {
-        let m = current(&self.presence)?;
-        m.actor()
-            .call(
-                |reply| PresenceMsg::Online { church_id, reply },
-                Some(CALL_TIMEOUT),
-            )
-            .await
-            .ok()?
-            .success_or(())
-            .ok()
-    }
-
-    /// Queues a report without waiting for it to be applied. Returns `false` if the report
-    /// writer is not running.
-    pub fn report_later(&self, report: Report) -> bool {
-        current(&self.reports).is_some_and(|m| m.send(BatchMsg::Submit(report, None)))
-    }
-
-    /// Marks a claimed recipient as being sent (batched with other workers' marks). `None` if
-    /// the attempt marker is not running or did not answer in time.
-    pub async fn begin_attempt(&self, recipient_id: i64) -> Option<Result<AttemptStart, String>> {
-        submit_and_wait(&self.attempts, recipient_id).await
-    }
-
-    /// New due work in the outbox (a message was stored).
-    pub fn wake_outbox(&self) {
-        if let Some(m) = current(&self.outbox) {
-            m.send(OutboxMsg::Wake);
-        }
-    }
-
-    /// Work becomes due in the outbox after `delay` (a retry was scheduled).
-    pub fn wake_outbox_in(&self, delay: Duration) {
-        if let Some(m) = current(&self.outbox) {
-            m.send(OutboxMsg::WakeIn(delay));
-        }
-    }
-
-    /// Counts `cost` requests of `key` against `policy`. `None` when the limiter is not
-    /// running or did not answer in time: the caller lets the request through.
-    pub async fn check_limit(&self, key: &LimitKey, policy: Policy, cost: u32) -> Option<Decision> {
-        let supervisor = current(&self.limiter).map(|m| m.actor().clone());
-        limiter::check(
-            &self.limiter_actors,
-            &self.ledger,
-            supervisor,
-            key,
-            policy,
-            cost,
-        )
-        .await
-    }
-
-    /// What the limiters hold, for the abuse view.
-    pub fn limits_ledger(&self) -> &Arc<Ledger> {
-        &self.ledger
-    }
-
-    /// Hands claimed recipients to the breaker. Returns `false` if it is not running.
-    pub fn submit(&self, jobs: Vec<SendJob>) -> bool {
-        current(&self.delivery).is_some_and(|m| m.send(BreakerMsg::Submit(jobs)))
-    }
-
-    pub fn dead_letter(&self, letter: DeadLetter) {
-        match current(&self.dlq) {
-            Some(m) if m.send(DlqMsg::Add(letter.clone())) => {}
-            _ => tracing::error!(
-                recipient = letter.recipient_id,
-                reason = %letter.reason,
-                "dead-letter queue is not running; entry only logged"
-            ),
-        }
-    }
-
-    /// An admin's order to the breaker. `None` if it is not running.
-    pub async fn set_breaker(
-        &self,
-        state: BreakerState,
-    ) -> Option<Result<BreakerSnapshot, String>> {
-        let m = current(&self.delivery)?;
-        m.actor()
-            .call(|reply| BreakerMsg::Set { state, reply }, Some(CALL_TIMEOUT))
-            .await
-            .ok()?
-            .success_or(())
-            .ok()
-    }
-
-    pub async fn breaker_snapshot(&self) -> Option<BreakerSnapshot> {
-        let m = current(&self.delivery)?;
-        m.actor()
-            .call(BreakerMsg::Snapshot, Some(CALL_TIMEOUT))
-            .await
-            .ok()?
-            .success_or(())
-            .ok()
-    }
 }
 
 /// A running tree.

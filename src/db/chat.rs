@@ -34,6 +34,19 @@ pub struct ChatMessage {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
+impl From<ChatMessage> for belfry_actors::protocol::ChatMessage {
+    fn from(m: ChatMessage) -> Self {
+        Self {
+            id: m.id,
+            room: m.room,
+            user_id: m.user_id,
+            body: m.body,
+            client_id: m.client_id,
+            created_at: m.created_at,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ChannelError {
     #[error("a channel named {0:?} exists already")]

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::schema::{message_recipients, messages};
 use super::{DbError, DbPool, get};
-use crate::domain::RecipientStatus;
+use belfry_actors::status::{RecipientStatus, Transition};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = messages)]
@@ -84,6 +84,18 @@ pub struct Applied {
     pub phone: String,
     pub status: RecipientStatus,
     pub failure_reason: Option<String>,
+}
+
+impl Applied {
+    pub fn transition(&self) -> Transition {
+        Transition {
+            recipient_id: self.recipient_id,
+            message_id: self.message_id,
+            member_id: self.member_id,
+            status: self.status,
+            failure_reason: self.failure_reason.clone(),
+        }
+    }
 }
 
 /// Ends a recipient Belfry gives up on (dead-lettered, or skipped because the member opted

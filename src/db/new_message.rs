@@ -1,6 +1,7 @@
 //! Creating a send: the message, one outbox row per recipient, and the receipt answered to the
 //! caller (kept with the idempotency key, so a replay answers exactly the same).
 
+use belfry_actors::status::MessageStatus;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -131,7 +132,7 @@ pub async fn create(
         let message_id = insert(conn, church_id, sender_id, body, &to_send).await?;
         let receipt = SendReceipt {
             id: message_id,
-            status: "pending".to_owned(),
+            status: MessageStatus::Pending.as_str().to_owned(),
             recipient_count: to_send.len(),
             skipped,
         };

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::prepared::Prepare;
-use belfry_actors::delivery::SendJob;
+use belfry_actors::ports::OutboundSms;
 use belfry_actors::ports::{AttemptRecord, Recovery};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
@@ -14,7 +14,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use super::messages::{Applied, finish};
 use super::schema::{delivery_attempts, message_recipients};
 use super::{DbError, DbPool, get};
-use crate::domain::RecipientStatus;
+use belfry_actors::status::RecipientStatus;
 
 #[derive(QueryableByName)]
 struct Claimed {
@@ -27,7 +27,7 @@ struct Claimed {
 }
 
 /// Claims up to `limit` due recipients. `SKIP LOCKED` lets several claimers share the outbox.
-pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<SendJob>, DbError> {
+pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<OutboundSms>, DbError> {
     let mut conn = get(pool).await?;
     let claimed: Vec<Claimed> = diesel::sql_query(
         "WITH due AS (
@@ -46,9 +46,9 @@ pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<SendJob>, DbEr
     .prepared()
     .load(&mut conn)
     .await?;
-    let mut jobs: Vec<SendJob> = claimed
+    let mut jobs: Vec<OutboundSms> = claimed
         .into_iter()
-        .map(|c| SendJob {
+        .map(|c| OutboundSms {
             recipient_id: c.id,
             to: c.phone,
             text: c.body,

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use belfry_actors::status::{MessageStatus, RecipientStatus};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
@@ -69,8 +70,8 @@ pub async fn redrive(
                 message_recipients::table.filter(message_recipients::id.eq_any(&picked_recipients)),
             )
             .set((
-                message_recipients::status.eq("pending"),
-                message_recipients::status_rank.eq(0),
+                message_recipients::status.eq(RecipientStatus::Pending.as_str()),
+                message_recipients::status_rank.eq(RecipientStatus::Pending.rank()),
                 message_recipients::failure_reason.eq(None::<String>),
                 message_recipients::provider_message_id.eq(None::<String>),
                 message_recipients::attempts.eq(0),
@@ -88,7 +89,7 @@ pub async fn redrive(
                 diesel::update(messages::table.find(message_id))
                     .set((
                         messages::failed_count.eq(messages::failed_count - n),
-                        messages::status.eq("sending"),
+                        messages::status.eq(MessageStatus::Sending.as_str()),
                         messages::updated_at.eq(chrono::Utc::now()),
                     ))
                     .execute(conn)

@@ -10,42 +10,17 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::LazyLock;
 
-use super::prepared::Prepare;
-use belfry_actors::events::MessageEvent;
-use belfry_actors::ports::{FinalCount, Report, ReportOutcome, StatusReport};
+use belfry_actors::ports::{Report, ReportOutcome, StatusReport};
+use belfry_actors::status::precedence::{self, Accepted, Change, Furthest, Named};
+use belfry_actors::status::{MessageStatus, RecipientStatus, Totals};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, SmallInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::pipelined::PipelinedTransaction;
+use super::prepared::Prepare;
 use super::schema::message_recipients;
-use super::totals::{message_status, status_sql};
 use super::{DbError, DbPool, get};
-
-struct Recipient {
-    id: i64,
-    message_id: i64,
-    member_id: i64,
-    rank: i16,
-}
-
-/// The furthest state one batch moves a recipient to.
-struct Furthest {
-    status: String,
-    rank: i16,
-    reason: Option<String>,
-}
-
-/// One applied change, in the order the events are published.
-struct Change {
-    index: usize,
-    recipient_id: i64,
-    message_id: i64,
-    member_id: i64,
-    status: String,
-    counts_as: FinalCount,
-    reason: Option<String>,
-}
 
 #[derive(diesel::QueryableByName)]
 struct AcceptedRow {
@@ -73,14 +48,23 @@ pub async fn apply(pool: &DbPool, reports: &[Report]) -> Result<Vec<ReportOutcom
             lock_named(conn, &batch),
             record_events(conn, &batch),
         )?;
-        let mut changes = accepted_changes(accepted, &batch, &mut outcomes);
-        let (carrier_changes, furthest) = carrier_changes(named, new_events, &batch, &mut outcomes);
+        let accepted = accepted.into_iter().map(|row| Accepted {
+            recipient_id: row.id,
+            message_id: row.message_id,
+            member_id: row.member_id,
+            status: RecipientStatus::parse(&row.status),
+        });
+        let mut changes =
+            precedence::accepted(accepted.collect(), &batch.accepted_index, &mut outcomes);
+        let (carrier_changes, furthest) =
+            precedence::carrier(named, new_events, &batch.carrier, &mut outcomes);
         changes.extend(carrier_changes);
         let (_, totals) = futures_util::try_join!(
             move_recipients(conn, &furthest),
             count_totals(conn, &changes),
         )?;
-        publishable(changes, totals, &mut outcomes);
+        let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        precedence::publish(changes, totals, &timestamp, &mut outcomes);
         Ok::<_, diesel::result::Error>(outcomes)
     }
     .await;
@@ -137,45 +121,23 @@ async fn accept(
     if batch.accepted_ids.is_empty() {
         return Ok(Vec::new());
     }
+    let queued = RecipientStatus::Queued;
     diesel::sql_query(
         "UPDATE message_recipients r
          SET provider_message_id = v.pid, outbox_state = 'done', updated_at = now(),
-             status = CASE WHEN r.status_rank < 1 THEN 'queued' ELSE r.status END,
-             status_rank = GREATEST(r.status_rank, 1)
+             status = CASE WHEN r.status_rank < $3 THEN $4 ELSE r.status END,
+             status_rank = GREATEST(r.status_rank, $3)
          FROM unnest($1::bigint[], $2::text[]) AS v(id, pid)
          WHERE r.id = v.id
          RETURNING r.id, r.message_id, r.member_id, r.status",
     )
     .bind::<Array<BigInt>, _>(&batch.accepted_ids)
     .bind::<Array<Text>, _>(&batch.accepted_carrier_ids)
+    .bind::<SmallInt, _>(queued.rank())
+    .bind::<Text, _>(queued.as_str())
     .prepared()
     .load(&mut conn)
     .await
-}
-
-fn accepted_changes(
-    rows: Vec<AcceptedRow>,
-    batch: &Batch<'_>,
-    outcomes: &mut [Option<ReportOutcome>],
-) -> Vec<Change> {
-    let mut changes = Vec::new();
-    for row in rows {
-        let index = batch.accepted_index[&row.id];
-        if row.status == "queued" {
-            changes.push(Change {
-                index,
-                recipient_id: row.id,
-                message_id: row.message_id,
-                member_id: row.member_id,
-                status: row.status,
-                counts_as: FinalCount::NotFinal,
-                reason: None,
-            });
-        } else {
-            outcomes[index] = Some(ReportOutcome::Stale);
-        }
-    }
-    changes
 }
 
 type NamedRow = (i64, i64, i64, Option<String>, i16);
@@ -184,12 +146,12 @@ type NamedRow = (i64, i64, i64, Option<String>, i16);
 async fn lock_named(
     mut conn: &AsyncPgConnection,
     batch: &Batch<'_>,
-) -> Result<Vec<NamedRow>, diesel::result::Error> {
+) -> Result<Vec<Named>, diesel::result::Error> {
     use message_recipients::dsl as r;
     if batch.carrier.is_empty() {
         return Ok(Vec::new());
     }
-    r::message_recipients
+    let rows: Vec<NamedRow> = r::message_recipients
         .filter(r::provider_message_id.eq_any(&batch.carrier_ids))
         .select((
             r::id,
@@ -201,7 +163,19 @@ async fn lock_named(
         .order(r::id.asc())
         .for_update()
         .load(&mut conn)
-        .await
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(recipient_id, message_id, member_id, pid, rank)| {
+            Some(Named {
+                recipient_id,
+                message_id,
+                member_id,
+                provider_message_id: pid?,
+                rank,
+            })
+        })
+        .collect())
 }
 
 #[derive(diesel::QueryableByName)]
@@ -245,64 +219,6 @@ async fn record_events(
     Ok(rows.into_iter().map(|e| e.event_id).collect())
 }
 
-/// Decides each webhook's outcome, in order, and the furthest status of each recipient.
-fn carrier_changes(
-    named: Vec<NamedRow>,
-    mut new_events: HashSet<String>,
-    batch: &Batch<'_>,
-    outcomes: &mut [Option<ReportOutcome>],
-) -> (Vec<Change>, HashMap<i64, Furthest>) {
-    let mut recipients: HashMap<String, Recipient> = named
-        .into_iter()
-        .filter_map(|(id, message_id, member_id, pid, rank)| {
-            Some((
-                pid?,
-                Recipient {
-                    id,
-                    message_id,
-                    member_id,
-                    rank,
-                },
-            ))
-        })
-        .collect();
-    let mut changes: Vec<Change> = Vec::new();
-    let mut furthest: HashMap<i64, Furthest> = HashMap::new();
-    for &(index, report) in &batch.carrier {
-        let Some(recipient) = recipients.get_mut(&report.provider_message_id) else {
-            outcomes[index] = Some(ReportOutcome::Unknown);
-            continue;
-        };
-        if !new_events.remove(&report.event_id) {
-            outcomes[index] = Some(ReportOutcome::Duplicate);
-            continue;
-        }
-        if report.rank <= recipient.rank {
-            outcomes[index] = Some(ReportOutcome::Stale);
-            continue;
-        }
-        recipient.rank = report.rank;
-        furthest.insert(
-            recipient.id,
-            Furthest {
-                status: report.status.clone(),
-                rank: report.rank,
-                reason: report.failure_reason.clone(),
-            },
-        );
-        changes.push(Change {
-            index,
-            recipient_id: recipient.id,
-            message_id: recipient.message_id,
-            member_id: recipient.member_id,
-            status: report.status.clone(),
-            counts_as: report.counts_as,
-            reason: report.failure_reason.clone(),
-        });
-    }
-    (changes, furthest)
-}
-
 /// Moves each recipient to the furthest status the batch reported for it.
 async fn move_recipients(
     mut conn: &AsyncPgConnection,
@@ -318,7 +234,7 @@ async fn move_recipients(
     for (id, f) in furthest {
         ids.push(*id);
         statuses.push(f.status.as_str());
-        ranks.push(f.rank);
+        ranks.push(f.status.rank());
         reasons.push(f.reason.as_deref());
     }
     diesel::sql_query(
@@ -337,11 +253,8 @@ async fn move_recipients(
     .await
 }
 
-/// A message's totals before this batch: church, recipients, delivered, failed.
-type Before = (i64, i32, i32, i32);
-
 #[derive(diesel::QueryableByName)]
-struct Totals {
+struct TotalsRow {
     #[diesel(sql_type = BigInt)]
     church_id: i64,
     #[diesel(sql_type = Integer)]
@@ -357,33 +270,27 @@ struct Totals {
 async fn count_totals(
     conn: &AsyncPgConnection,
     changes: &[Change],
-) -> Result<HashMap<i64, Before>, diesel::result::Error> {
-    let mut increments: BTreeMap<i64, (i32, i32)> = BTreeMap::new();
-    for change in changes {
-        let entry = increments.entry(change.message_id).or_default();
-        match change.counts_as {
-            FinalCount::Delivered => entry.0 += 1,
-            FinalCount::Failed => entry.1 += 1,
-            FinalCount::NotFinal => {}
-        }
-    }
+) -> Result<HashMap<i64, Totals>, diesel::result::Error> {
+    // In message order, so that concurrent batches lock messages in the same order.
+    let increments: BTreeMap<i64, (i64, i64)> =
+        precedence::increments(changes).into_iter().collect();
     let updates = increments
         .into_iter()
         .map(|(message_id, (d, f))| async move {
             let mut conn = conn;
-            let after: Totals = diesel::sql_query(COUNT_TOTALS.as_str())
+            let after: TotalsRow = diesel::sql_query(COUNT_TOTALS.as_str())
                 .bind::<BigInt, _>(message_id)
-                .bind::<Integer, _>(d)
-                .bind::<Integer, _>(f)
+                .bind::<Integer, _>(d as i32)
+                .bind::<Integer, _>(f as i32)
                 .prepared()
                 .get_result(&mut conn)
                 .await?;
-            let before = (
-                after.church_id,
-                after.recipient_count,
-                after.delivered_count - d,
-                after.failed_count - f,
-            );
+            let before = Totals {
+                church_id: after.church_id,
+                recipients: after.recipient_count.into(),
+                delivered: i64::from(after.delivered_count) - d,
+                failed: i64::from(after.failed_count) - f,
+            };
             Ok::<_, diesel::result::Error>((message_id, before))
         });
     Ok(futures_util::future::try_join_all(updates)
@@ -398,45 +305,10 @@ static COUNT_TOTALS: LazyLock<String> = LazyLock::new(|| {
              failed_count = failed_count + $3, updated_at = now(), status = {}
          WHERE id = $1
          RETURNING church_id, recipient_count, delivered_count, failed_count",
-        status_sql(
+        MessageStatus::sql_from_totals(
             "recipient_count",
             "delivered_count + $2",
             "failed_count + $3"
         )
     )
 });
-
-/// Gives every change its event, with the totals as they stood just after it.
-fn publishable(
-    changes: Vec<Change>,
-    mut running: HashMap<i64, Before>,
-    outcomes: &mut [Option<ReportOutcome>],
-) {
-    let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    for change in changes {
-        let Some(totals) = running.get_mut(&change.message_id) else {
-            // Its message is gone (deleted meanwhile): nothing to count it into.
-            continue;
-        };
-        match change.counts_as {
-            FinalCount::Delivered => totals.2 += 1,
-            FinalCount::Failed => totals.3 += 1,
-            FinalCount::NotFinal => {}
-        }
-        let (church_id, recipient_count, delivered, failed) = *totals;
-        outcomes[change.index] = Some(ReportOutcome::Applied(Box::new(MessageEvent {
-            kind: MessageEvent::kind_for(&change.status).to_owned(),
-            message_id: change.message_id,
-            recipient_id: change.recipient_id,
-            member_id: change.member_id,
-            status: change.status,
-            message_status: message_status(recipient_count, delivered, failed).to_owned(),
-            timestamp: timestamp.clone(),
-            recipient_count: recipient_count.into(),
-            delivered_count: delivered.into(),
-            failed_count: failed.into(),
-            failure_reason: change.reason,
-            church_id,
-        })));
-    }
-}

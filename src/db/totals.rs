@@ -8,8 +8,10 @@
 //! durably before, are the truth, and [`repair`] recomputes recent totals at start-up in case a
 //! database crash lost the last asynchronous commits.
 
-use belfry_actors::events::MessageEvent;
+use belfry_actors::protocol::MessageEvent;
+use belfry_actors::status::{MessageStatus, RecipientStatus, Totals};
 use diesel::prelude::*;
+use diesel::sql_types::{SmallInt, Text};
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
@@ -42,36 +44,15 @@ pub fn counters_pool(database_url: &str, max_size: usize) -> Result<DbPool, DbEr
         .map_err(|e| DbError::Connect(e.to_string()))
 }
 
-/// `sending` until every recipient is final, then `delivered`, `failed`, or `completed` (some
-/// of each).
-pub fn message_status(recipients: i32, delivered: i32, failed: i32) -> &'static str {
-    if delivered + failed < recipients {
-        "sending"
-    } else if failed == 0 {
-        "delivered"
-    } else if delivered == 0 {
-        "failed"
-    } else {
-        "completed"
-    }
-}
-
-/// [`message_status`] as SQL, over the given expressions.
-pub fn status_sql(recipients: &str, delivered: &str, failed: &str) -> String {
-    format!(
-        "CASE WHEN {delivered} + {failed} < {recipients} THEN 'sending' \
-         WHEN {failed} = 0 THEN 'delivered' WHEN {delivered} = 0 THEN 'failed' \
-         ELSE 'completed' END"
-    )
-}
-
 /// Counts an applied transition into its message's totals and returns the event to publish.
 pub async fn record(counters: &DbPool, applied: &Applied) -> Result<MessageEvent, DbError> {
-    let (delivered, failed) = match (applied.status.is_final(), applied.status.is_failure()) {
-        (true, false) => (1, 0),
-        (true, true) => (0, 1),
-        _ => (0, 0),
+    let mut grow = Totals {
+        church_id: 0,
+        recipients: 0,
+        delivered: 0,
+        failed: 0,
     };
+    grow.count(applied.status);
     use super::schema::messages::dsl as m;
     let mut conn = get(counters).await?;
     let (church_id, recipient_count, delivered_count, failed_count, old_status): (
@@ -82,8 +63,8 @@ pub async fn record(counters: &DbPool, applied: &Applied) -> Result<MessageEvent
         String,
     ) = diesel::update(m::messages.find(applied.message_id))
         .set((
-            m::delivered_count.eq(m::delivered_count + delivered),
-            m::failed_count.eq(m::failed_count + failed),
+            m::delivered_count.eq(m::delivered_count + grow.delivered as i32),
+            m::failed_count.eq(m::failed_count + grow.failed as i32),
             m::updated_at.eq(chrono::Utc::now()),
         ))
         .returning((
@@ -95,8 +76,14 @@ pub async fn record(counters: &DbPool, applied: &Applied) -> Result<MessageEvent
         ))
         .get_result(&mut conn)
         .await?;
-    let status = message_status(recipient_count, delivered_count, failed_count);
-    if status != old_status {
+    let totals = Totals {
+        church_id,
+        recipients: recipient_count.into(),
+        delivered: delivered_count.into(),
+        failed: failed_count.into(),
+    };
+    let status = totals.message_status();
+    if status.as_str() != old_status {
         // Only if no later change moved the totals on: the last writer is the latest state.
         diesel::update(
             m::messages
@@ -104,55 +91,36 @@ pub async fn record(counters: &DbPool, applied: &Applied) -> Result<MessageEvent
                 .filter(m::delivered_count.eq(delivered_count))
                 .filter(m::failed_count.eq(failed_count)),
         )
-        .set(m::status.eq(status))
+        .set(m::status.eq(status.as_str()))
         .execute(&mut conn)
         .await?;
     }
-    Ok(MessageEvent {
-        kind: MessageEvent::kind_for(applied.status.as_str()).to_owned(),
-        message_id: applied.message_id,
-        recipient_id: applied.recipient_id,
-        member_id: applied.member_id,
-        status: applied.status.as_str().to_owned(),
-        message_status: status.to_owned(),
-        timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        recipient_count: recipient_count.into(),
-        delivered_count: delivered_count.into(),
-        failed_count: failed_count.into(),
-        failure_reason: applied.failure_reason.clone(),
-        church_id,
-    })
+    let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    Ok(MessageEvent::new(&applied.transition(), &totals, timestamp))
 }
 
 /// Recomputes the totals of messages touched in the last day from their recipients.
 pub async fn repair(pool: &DbPool) -> Result<usize, DbError> {
     let mut conn = get(pool).await?;
-    let query = "UPDATE messages m SET delivered_count = t.delivered, failed_count = t.failed, status = \
-         CASE WHEN t.delivered + t.failed < m.recipient_count THEN \
-           CASE WHEN t.touched THEN 'sending' ELSE m.status END \
-         WHEN t.failed = 0 THEN 'delivered' WHEN t.delivered = 0 THEN 'failed' ELSE 'completed' END \
+    // A message none of whose recipients has moved keeps its status.
+    let query = format!(
+        "UPDATE messages m SET delivered_count = t.delivered, failed_count = t.failed, status = \
+           CASE WHEN t.touched THEN {} ELSE m.status END \
          FROM (SELECT message_id, \
-                 count(*) FILTER (WHERE status = 'delivered')::int AS delivered, \
-                 count(*) FILTER (WHERE status_rank = 5 AND status <> 'delivered')::int AS failed, \
-                 bool_or(status <> 'pending') AS touched \
+                 count(*) FILTER (WHERE status = $1)::int AS delivered, \
+                 count(*) FILTER (WHERE status_rank = $2 AND status <> $1)::int AS failed, \
+                 bool_or(status <> $3) AS touched \
                FROM message_recipients WHERE message_id IN \
                  (SELECT id FROM messages WHERE updated_at > now() - interval '1 day') \
                GROUP BY message_id) t \
          WHERE m.id = t.message_id \
-           AND (m.delivered_count, m.failed_count) IS DISTINCT FROM (t.delivered, t.failed)";
-    Ok(diesel::sql_query(query).execute(&mut conn).await?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::message_status;
-
-    #[test]
-    fn message_status_follows_totals() {
-        assert_eq!(message_status(3, 0, 0), "sending");
-        assert_eq!(message_status(3, 2, 0), "sending");
-        assert_eq!(message_status(3, 3, 0), "delivered");
-        assert_eq!(message_status(3, 0, 3), "failed");
-        assert_eq!(message_status(3, 2, 1), "completed");
-    }
+           AND (m.delivered_count, m.failed_count) IS DISTINCT FROM (t.delivered, t.failed)",
+        MessageStatus::sql_from_totals("m.recipient_count", "t.delivered", "t.failed")
+    );
+    Ok(diesel::sql_query(query)
+        .bind::<Text, _>(RecipientStatus::Delivered.as_str())
+        .bind::<SmallInt, _>(RecipientStatus::FINAL_RANK)
+        .bind::<Text, _>(RecipientStatus::Pending.as_str())
+        .execute(&mut conn)
+        .await?)
 }

@@ -5,11 +5,9 @@ mod email;
 mod keyword;
 mod phone;
 mod role;
-mod status;
 
 pub use chat::{ChannelName, ChatBody, ChatRoom};
 pub use email::EmailAddress;
 pub use keyword::OptKeyword;
 pub use phone::PhoneNumber;
 pub use role::Role;
-pub use status::RecipientStatus;

@@ -4,10 +4,9 @@
 
 use std::sync::Arc;
 
-use belfry_actors::events::RoomEvent;
-use serde_json::json;
+use belfry_actors::protocol::{self, ChatMessageEvent, ClientFrame, Frame, RoomEvent};
 
-use super::frames::{ClientFrame, FrameError};
+use super::frames::FrameError;
 use super::session::{Ending, Session};
 use super::upgrade::Socket;
 use crate::auth::AuthUser;
@@ -90,10 +89,10 @@ impl Session {
         let directory = self.state.system.directory();
         directory.join(room.to_owned(), self.conn, Arc::clone(&self.sink), None);
         self.rooms.push(room.to_owned());
-        directory.publish(
-            room.to_owned(),
-            RoomEvent::from_json(&json!({"type": "chat:joined", "userId": user.user_id})),
-        );
+        let joined = RoomEvent::ChatJoined {
+            user_id: user.user_id,
+        };
+        directory.publish(room.to_owned(), joined);
         Ok(None)
     }
 
@@ -106,10 +105,10 @@ impl Session {
         };
         self.rooms.remove(at);
         let directory = self.state.system.directory();
-        directory.publish(
-            room.to_owned(),
-            RoomEvent::from_json(&json!({"type": "chat:left", "userId": user.user_id})),
-        );
+        let left = RoomEvent::ChatLeft {
+            user_id: user.user_id,
+        };
+        directory.publish(room.to_owned(), left);
         directory.leave(room.to_owned(), self.conn);
         Ok(None)
     }
@@ -144,23 +143,22 @@ impl Session {
         )
         .await
         .map_err(|_| FrameError::new("unavailable", "the message was not stored; send it again"))?;
+        let ack = Frame::ChatAck {
+            client_id: client_id.to_owned(),
+            id: message.id,
+            room: room.to_owned(),
+            created_at: message.created_at,
+            duplicate: !new,
+        };
         if new {
-            let mut event = serde_json::to_value(&message).unwrap_or_default();
-            event["type"] = json!("chat:message");
+            let posted = ChatMessageEvent::from(protocol::ChatMessage::from(message));
+            let posted = RoomEvent::ChatMessage(posted);
             self.state
                 .system
                 .directory()
-                .publish(room.to_owned(), RoomEvent::from_json(&event));
+                .publish(room.to_owned(), posted);
         }
-        let ack = json!({
-            "type": "chat:ack",
-            "clientId": client_id,
-            "id": message.id,
-            "room": room,
-            "createdAt": message.created_at,
-            "duplicate": !new,
-        });
-        Ok(self.send(socket, ack).await)
+        Ok(self.send(socket, &ack).await)
     }
 
     async fn read_up_to(
@@ -184,12 +182,11 @@ impl Session {
             .await
             .map_err(unavailable)?;
         if moved {
-            self.state.system.directory().publish(
-                room.to_owned(),
-                RoomEvent::from_json(&json!({
-                    "type": "chat:read", "userId": user.user_id, "messageId": message_id,
-                })),
-            );
+            let read = RoomEvent::ChatRead {
+                user_id: user.user_id,
+                message_id,
+            };
+            self.state.system.directory().publish(room.to_owned(), read);
         }
         Ok(None)
     }
@@ -222,13 +219,12 @@ impl Session {
             messages.truncate(cut.max(1));
             more = true;
         }
-        let answer = json!({
-            "type": "chat:history",
-            "room": room,
-            "messages": messages,
-            "more": more,
-        });
-        Ok(self.send(socket, answer).await)
+        let answer = Frame::ChatHistory {
+            room: room.to_owned(),
+            messages: messages.into_iter().map(Into::into).collect(),
+            more,
+        };
+        Ok(self.send(socket, &answer).await)
     }
 
     fn typing(&mut self, user: &AuthUser, room: &str, typing: bool) -> Result<Ending, FrameError> {

@@ -1,64 +1,12 @@
-//! What a client may send, and how much of it. Every text frame must be one JSON object with a
-//! known `type`; anything else earns an `error` frame. Each socket has a token bucket of
-//! frames; bad or excess frames are strikes, and a socket with too many strikes in a row is
-//! closed (policy violation).
+//! Reading what a client sends, and how much of it. Every text frame must be one JSON object
+//! with a known `type` (the protocol's [`ClientFrame`]); anything else earns an `error` frame.
+//! Each socket has a token bucket of frames; bad or excess frames are strikes, and a socket
+//! with too many strikes in a row is closed (policy violation).
 
-use serde::Deserialize;
+use std::sync::LazyLock;
+
+use belfry_actors::protocol::{ClientFrame, Frame};
 use tokio::time::Instant;
-
-use super::resume::ResumeItem;
-
-/// Frames a client sends. Unknown fields are refused so that typos show.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", deny_unknown_fields)]
-pub enum ClientFrame {
-    /// Authenticates a connection opened without a token, or replaces the token before it
-    /// expires. May carry resume points for the rooms joined on authentication.
-    #[serde(rename = "auth")]
-    Auth {
-        token: String,
-        #[serde(default)]
-        resume: Vec<ResumeItem>,
-    },
-    /// Asks for what was missed in rooms the socket is in.
-    #[serde(rename = "resume")]
-    Resume { rooms: Vec<ResumeItem> },
-    /// Joins a chat channel the user is a member of.
-    #[serde(rename = "chat:join")]
-    ChatJoin { room: String },
-    /// Leaves a chat channel.
-    #[serde(rename = "chat:leave")]
-    ChatLeave { room: String },
-    /// Sends a chat message; acknowledged with `chat:ack` carrying `clientId`.
-    #[serde(rename = "chat:send", rename_all = "camelCase")]
-    ChatSend {
-        room: String,
-        body: String,
-        client_id: String,
-    },
-    /// Read everything up to `messageId`.
-    #[serde(rename = "chat:read", rename_all = "camelCase")]
-    ChatRead { room: String, message_id: i64 },
-    /// Asks for the stored messages of a room after `after`, oldest first: what a client
-    /// that was `reset` missed beyond the room's history.
-    #[serde(rename = "chat:history")]
-    ChatHistory {
-        room: String,
-        after: i64,
-        #[serde(default)]
-        limit: Option<i64>,
-    },
-    #[serde(rename = "typing:start")]
-    TypingStart { room: String },
-    #[serde(rename = "typing:stop")]
-    TypingStop { room: String },
-    /// An application-level ping, for clients that cannot see WebSocket pings.
-    #[serde(rename = "ping")]
-    Ping {
-        #[serde(default)]
-        id: Option<serde_json::Value>,
-    },
-}
 
 /// Why a frame was refused: the `code` and `message` of the `error` frame.
 #[derive(Debug, PartialEq, Eq)]
@@ -75,10 +23,16 @@ impl FrameError {
         }
     }
 
-    pub fn to_frame(&self) -> String {
-        serde_json::json!({"type": "error", "code": self.code, "message": self.message}).to_string()
+    pub fn to_frame(&self) -> Frame {
+        Frame::Error {
+            code: self.code,
+            message: self.message.clone(),
+        }
     }
 }
+
+/// The `type` of every frame a client may send.
+static KNOWN: LazyLock<Vec<String>> = LazyLock::new(belfry_actors::protocol::client_frame_types);
 
 pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
     let value: serde_json::Value = serde_json::from_str(text)
@@ -93,19 +47,7 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
             "a frame is a JSON object with a string \"type\"",
         ));
     };
-    const KNOWN: [&str; 10] = [
-        "auth",
-        "resume",
-        "ping",
-        "chat:join",
-        "chat:leave",
-        "chat:send",
-        "chat:read",
-        "chat:history",
-        "typing:start",
-        "typing:stop",
-    ];
-    if !KNOWN.contains(&kind.as_str()) {
+    if !KNOWN.contains(&kind) {
         return Err(FrameError::new(
             "unknown_type",
             format!("unknown frame type {kind:?}"),

@@ -34,8 +34,7 @@ use crate::routes::with_state;
 pub use client::route as client_route;
 pub use upgrade::MAX_CLIENT_MESSAGE;
 
-/// The subprotocol this server speaks.
-pub const PROTOCOL: &str = "belfry.v1";
+pub use belfry_actors::protocol::PROTOCOL;
 /// How a token travels as a subprotocol: `bearer.<jwt>`.
 const BEARER_PREFIX: &str = "bearer.";
 

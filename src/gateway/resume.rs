@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use belfry_actors::protocol::ResumeItem;
 use belfry_actors::rooms::ResumeFrom;
-use serde::Deserialize;
 
 /// Resume points by room.
 pub type ResumePoints = HashMap<String, ResumeFrom>;
@@ -38,15 +38,6 @@ fn point(room: &str, epoch: &str, seq: &str) -> Result<ResumeFrom, String> {
         epoch: epoch.to_owned(),
         seq,
     })
-}
-
-/// One item of a `resume` frame.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResumeItem {
-    pub room: String,
-    pub epoch: String,
-    pub seq: u64,
 }
 
 pub fn from_items(items: Vec<ResumeItem>) -> Result<ResumePoints, String> {

@@ -10,9 +10,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use belfry_actors::delivery::breaker::ADMINS_ROOM;
-use belfry_actors::events::{church_room, user_room};
 use belfry_actors::ports::EventSink;
+use belfry_actors::protocol::{ADMINS_ROOM, ClientFrame, Frame, PROTOCOL, church_room, user_room};
 use belfry_actors::rooms::ConnectionId;
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::Instant;
@@ -21,7 +20,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::close;
-use super::frames::{self, ClientFrame, FrameBudget, FrameError};
+use super::frames::{self, FrameBudget, FrameError};
 use super::resume::{self, ResumePoints};
 use super::sink::WireSink;
 use super::upgrade::Socket;
@@ -165,6 +164,12 @@ fn first_ping_after(interval: Duration) -> Duration {
     interval.mul_f64(rand::random_range(0.5..=1.0))
 }
 
+/// A frame of the session's own as a text message.
+fn text(frame: &Frame) -> Message {
+    // Serialising the protocol's own types cannot fail.
+    Message::text(serde_json::to_string(frame).unwrap_or_default())
+}
+
 fn expiry_instant(exp: i64) -> Instant {
     let left = exp - chrono::Utc::now().timestamp();
     Instant::now() + Duration::from_secs(left.max(0) as u64)
@@ -183,17 +188,15 @@ impl Session {
         if user.role == Role::Admin {
             rooms.push(ADMINS_ROOM.to_owned());
         }
-        let welcome = serde_json::json!({
-            "type": "welcome",
-            "protocol": super::PROTOCOL,
-            "connectionId": self.conn,
-            "userId": user.user_id,
-            "churchId": user.church_id,
-            "rooms": rooms,
-            "expiresAt": exp,
-        });
-        self.write(socket, Message::text(welcome.to_string()))
-            .await?;
+        let welcome = Frame::Welcome {
+            protocol: PROTOCOL,
+            connection_id: self.conn,
+            user_id: user.user_id,
+            church_id: user.church_id,
+            rooms: rooms.clone(),
+            expires_at: exp,
+        };
+        self.write(socket, text(&welcome)).await?;
         let directory = self.state.system.directory();
         for room in &rooms {
             let from = resume.remove(room);
@@ -265,8 +268,9 @@ impl Session {
         }
     }
 
-    pub(super) async fn send(&self, socket: &mut Socket, value: serde_json::Value) -> Ending {
-        Self::answered(self.write(socket, Message::text(value.to_string())).await)
+    /// Sends one of the session's own frames; a failed write ends the session.
+    pub(super) async fn send(&self, socket: &mut Socket, frame: &Frame) -> Ending {
+        Self::answered(self.write(socket, text(frame)).await)
     }
 
     /// How a failed write of the session's own ends it.
@@ -280,7 +284,7 @@ impl Session {
         if self.budget.strike() {
             return Some((close::POLICY, "too many bad frames"));
         }
-        Self::answered(self.write(socket, Message::text(error.to_frame())).await)
+        Self::answered(self.write(socket, text(&error.to_frame())).await)
     }
 
     async fn on_text(&mut self, text: &str, socket: &mut Socket) -> Ending {
@@ -307,8 +311,7 @@ impl Session {
             },
             ClientFrame::Ping { id } => {
                 self.budget.forgive();
-                self.send(socket, serde_json::json!({"type": "pong", "id": id}))
-                    .await
+                self.send(socket, &Frame::Pong { id }).await
             }
             chat => self.on_chat(chat, socket).await,
         }
@@ -317,7 +320,7 @@ impl Session {
     async fn on_auth(
         &mut self,
         token: &str,
-        resume: Vec<resume::ResumeItem>,
+        resume: Vec<belfry_actors::protocol::ResumeItem>,
         socket: &mut Socket,
     ) -> Ending {
         let Ok((user, exp)) = self.state.jwt.authenticate_until(token) else {
@@ -347,11 +350,7 @@ impl Session {
             // A fresh token for the same user keeps the socket open past the old expiry.
             Some(current) if current.user_id == user.user_id => {
                 self.expires = Some(expiry_instant(exp));
-                self.send(
-                    socket,
-                    serde_json::json!({"type": "auth:ok", "expiresAt": exp}),
-                )
-                .await
+                self.send(socket, &Frame::AuthOk { expires_at: exp }).await
             }
             Some(_) => Some((close::AUTH_FAILED, "a socket cannot change user")),
         }

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use belfry_actors::events::RoomEvent;
 use belfry_actors::ports::EventSink;
+use belfry_actors::protocol::EncodedFrame;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::server::Wire;
@@ -25,12 +25,12 @@ impl WireSink {
 }
 
 impl EventSink for WireSink {
-    fn deliver(&self, event: &RoomEvent) -> bool {
+    fn deliver(&self, event: &EncodedFrame) -> bool {
         self.wire
             .deliver(event.encoded(text_frame), self.limit, true)
     }
 
-    fn deliver_in_backlog(&self, event: &RoomEvent) -> bool {
+    fn deliver_in_backlog(&self, event: &EncodedFrame) -> bool {
         self.wire
             .deliver(event.encoded(text_frame), self.limit, false)
     }

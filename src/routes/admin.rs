@@ -5,6 +5,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use belfry_actors::CallError;
 use belfry_actors::delivery::breaker::{BreakerSnapshot, BreakerState};
 use belfry_actors::stats::ActorNode;
 use serde::Deserialize;
@@ -58,7 +59,7 @@ async fn breaker(state: AppState, user: AuthUser) -> ApiResult {
         .directory()
         .breaker_snapshot()
         .await
-        .ok_or_else(|| ApiError::unavailable("the breaker is restarting; try again"))?;
+        .map_err(|_| ApiError::unavailable("the breaker is restarting; try again"))?;
     Ok(json_reply(StatusCode::OK, &snapshot))
 }
 
@@ -102,7 +103,11 @@ async fn set_breaker(state: AppState, user: AuthUser, req: SetBreaker) -> ApiRes
         .directory()
         .set_breaker(target)
         .await
-        .ok_or_else(|| ApiError::unavailable("the breaker is restarting; try again"))?
-        .map_err(|e| ApiError::bad_request("invalid_state", e))?;
+        .map_err(|e| match e {
+            CallError::Failed(refused) => {
+                ApiError::bad_request("invalid_state", refused.to_string())
+            }
+            _ => ApiError::unavailable("the breaker is restarting; try again"),
+        })?;
     Ok(json_reply(StatusCode::OK, &snapshot))
 }

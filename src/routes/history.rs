@@ -12,6 +12,8 @@ use warp::{Filter, Rejection};
 use super::fields::{self, Fields};
 use super::{json_reply, with_state};
 use crate::app::AppState;
+use belfry_actors::status::MessageStatus;
+
 use crate::auth::{AuthUser, bearer};
 use crate::db::history::{self, Cursor, HistoryFilter};
 use crate::db::messages::MessageRow;
@@ -19,7 +21,6 @@ use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 
 const DEFAULT_PAGE: i64 = 20;
 const MAX_PAGE: i64 = 100;
-const STATUSES: [&str; 5] = ["pending", "sending", "delivered", "failed", "completed"];
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -89,11 +90,14 @@ async fn page(state: AppState, user: AuthUser, query: HistoryQuery) -> ApiResult
         ));
     }
     if let Some(status) = query.status.as_deref()
-        && !STATUSES.contains(&status)
+        && MessageStatus::parse(status).is_none()
     {
         return Err(ApiError::bad_request(
             "invalid_status",
-            format!("status must be one of {}", STATUSES.join(", ")),
+            format!(
+                "status must be one of {}",
+                MessageStatus::ALL.map(MessageStatus::as_str).join(", ")
+            ),
         ));
     }
     let cursor = query

@@ -37,6 +37,6 @@ async fn online(state: AppState, user: AuthUser) -> ApiResult {
         .directory()
         .online(user.church_id)
         .await
-        .ok_or_else(|| ApiError::unavailable("presence is restarting; try again"))?;
+        .map_err(|_| ApiError::unavailable("presence is restarting; try again"))?;
     Ok(json_reply(StatusCode::OK, &OnlineList { online }))
 }

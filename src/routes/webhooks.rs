@@ -3,7 +3,8 @@
 //! inbound STOP or START messages opt the sender out or back in.
 
 use crate::routes::registry::endpoint;
-use belfry_actors::ports::{FinalCount, Report, ReportOutcome, StatusReport};
+use belfry_actors::CallError;
+use belfry_actors::ports::{Report, ReportOutcome};
 use diesel_async::AsyncConnection;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -12,7 +13,7 @@ use warp::{Filter, Rejection};
 use super::{json_reply, with_state};
 use crate::app::AppState;
 use crate::db::{self, members, webhook_events};
-use crate::domain::{OptKeyword, RecipientStatus};
+use crate::domain::OptKeyword;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::telnyx::webhook::{Envelope, EventData};
 
@@ -119,32 +120,8 @@ async fn inbound(state: AppState, event: EventData) -> ApiResult {
 
 /// Telnyx reports a recipient's progress.
 async fn status_report(state: AppState, event: EventData) -> ApiResult {
-    let Some(status) = event
-        .payload
-        .to
-        .first()
-        .and_then(|to| RecipientStatus::parse(&to.status))
-    else {
+    let Some(report) = event.status_report() else {
         return ok("ignored");
-    };
-    let failure_reason = status
-        .is_failure()
-        .then(|| event.payload.failure_reason())
-        .flatten()
-        .or_else(|| status.is_failure().then(|| status.as_str().to_owned()));
-
-    let report = StatusReport {
-        event_id: event.id,
-        event_type: event.event_type,
-        provider_message_id: event.payload.id,
-        status: status.as_str().to_owned(),
-        rank: status.rank(),
-        counts_as: match (status.is_final(), status.is_failure()) {
-            (true, false) => FinalCount::Delivered,
-            (true, true) => FinalCount::Failed,
-            _ => FinalCount::NotFinal,
-        },
-        failure_reason,
     };
     let carrier_id = report.provider_message_id.clone();
     let outcome = state
@@ -152,8 +129,13 @@ async fn status_report(state: AppState, event: EventData) -> ApiResult {
         .directory()
         .report(Report::Carrier(report))
         .await
-        .ok_or_else(|| ApiError::unavailable("status reports cannot be applied right now"))?
-        .map_err(ApiError::internal)?;
+        .map_err(|e| match e {
+            CallError::Failed(e) => ApiError::internal(e),
+            unavailable => {
+                tracing::warn!(%unavailable, "report writer");
+                ApiError::unavailable("status reports cannot be applied right now")
+            }
+        })?;
     match outcome {
         ReportOutcome::Applied(_) => ok("applied"),
         ReportOutcome::Stale => ok("stale"),

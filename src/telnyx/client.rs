@@ -61,10 +61,15 @@ pub fn is_throttle(status: u16, code: Option<&str>) -> bool {
     status == 429 || code.is_some_and(|c| RETRYABLE_CODES.contains(&c))
 }
 
+/// Blocked because the recipient replied STOP to this sender.
+const RECIPIENT_OPTED_OUT: &str = "40300";
+
 pub fn classify(status: u16, code: Option<&str>) -> FailureKind {
     let retryable_status = status == 408 || status == 429 || status >= 500;
     if retryable_status || code.is_some_and(|c| RETRYABLE_CODES.contains(&c)) {
         FailureKind::Retryable
+    } else if code == Some(RECIPIENT_OPTED_OUT) {
+        FailureKind::RecipientOptedOut
     } else {
         FailureKind::Permanent
     }
@@ -191,6 +196,6 @@ mod tests {
         assert_eq!(classify(400, Some("40318")), Retryable);
         assert_eq!(classify(400, Some("40310")), Permanent);
         assert_eq!(classify(401, Some("10009")), Permanent);
-        assert_eq!(classify(422, Some("40300")), Permanent);
+        assert_eq!(classify(422, Some("40300")), RecipientOptedOut);
     }
 }

@@ -1,6 +1,25 @@
-//! The shapes of Telnyx messaging webhooks, as far as Belfry reads them.
+//! The shapes of Telnyx messaging webhooks, as far as Belfry reads them, and what a status
+//! event means for the recipient it is about.
 
+use belfry_actors::ports::StatusReport;
+use belfry_actors::status::RecipientStatus;
 use serde::Deserialize;
+
+/// Telnyx's recipient statuses (`to[].status`) as Belfry's.
+pub fn recipient_status(telnyx: &str) -> Option<RecipientStatus> {
+    use RecipientStatus::*;
+    Some(match telnyx {
+        "queued" => Queued,
+        "sending" => Sending,
+        "sent" => Sent,
+        "delivery_unconfirmed" => DeliveryUnconfirmed,
+        "delivered" => Delivered,
+        "delivery_failed" => DeliveryFailed,
+        "sending_failed" => SendingFailed,
+        "expired" => Expired,
+        _ => return None,
+    })
+}
 
 #[derive(Debug, Deserialize)]
 pub struct Envelope {
@@ -49,6 +68,26 @@ pub struct ErrorEntry {
     pub title: Option<String>,
     #[serde(default)]
     pub detail: Option<String>,
+}
+
+impl EventData {
+    /// A `message.sent` or `message.finalized` event as a report about its recipient; `None`
+    /// when it names no status Telnyx documents.
+    pub fn status_report(self) -> Option<StatusReport> {
+        let status = recipient_status(&self.payload.to.first()?.status)?;
+        let failure_reason = status.is_failure().then(|| {
+            self.payload
+                .failure_reason()
+                .unwrap_or_else(|| status.as_str().to_owned())
+        });
+        Some(StatusReport {
+            event_id: self.id,
+            event_type: self.event_type,
+            provider_message_id: self.payload.id,
+            status,
+            failure_reason,
+        })
+    }
 }
 
 impl MessagePayload {

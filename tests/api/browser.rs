@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use belfry_actors::events::{RoomEvent, church_room};
+use belfry_actors::protocol::{RoomEvent, church_room};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -92,7 +92,7 @@ client.on("close", (e) => report("close", {{ code: e.code }}));
 client.on("joined", (f) => report("joined", {{ room: f.room, seq: f.seq }}));
 client.on("resumed", (f) => report("resumed", {{ room: f.room, missed: f.missed }}));
 client.on("reset", (f) => report("reset", {{ room: f.room }}));
-client.on("event", (e) => report("event", {{ room: e.room, epoch: e.epoch, seq: e.seq, type: e.type, n: e.n ?? null, body: e.body ?? null }}));
+client.on("event", (e) => report("event", {{ room: e.room, epoch: e.epoch, seq: e.seq, type: e.type, n: e.type === "chat:read" ? e.messageId : null, body: e.body ?? null }}));
 client.on("chat:ack", (a) => report("ack", {{ clientId: a.clientId, id: a.id }}));
 client.on("chat:message", (m) => report("chat", {{ id: m.id, body: m.body, replayed: m.replayed === true }}));
 client.on("caught-up", (f) => report("caught-up", {{ room: f.room }}));
@@ -142,7 +142,11 @@ async fn reports_until(
 fn publish(app: &TestApp, n: u64) {
     app.state.system.directory().publish(
         church_room(app.grace.id),
-        RoomEvent::from_json(&json!({"type": "test", "n": n})),
+        // A test event numbered `n` (no user has id 0).
+        RoomEvent::ChatRead {
+            user_id: 0,
+            message_id: n as i64,
+        },
     );
 }
 

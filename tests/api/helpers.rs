@@ -463,7 +463,7 @@ impl WsClient {
                 .ok()??;
             match frame.ok()? {
                 tokio_tungstenite::tungstenite::Message::Text(text) => {
-                    return Some(serde_json::from_str(&text).unwrap());
+                    return Some(strict_json(&text));
                 }
                 tokio_tungstenite::tungstenite::Message::Close(_) => return None,
                 _ => continue,
@@ -493,4 +493,85 @@ impl WsClient {
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
     }
+}
+
+/// Parses a frame as `serde_json` does, but panics on an object that has the same key twice,
+/// which `serde_json::Value` would silently collapse to the last one. Every frame a test reads
+/// from a socket goes through here.
+pub fn strict_json(text: &str) -> Value {
+    match serde_json::from_str::<Strict>(text) {
+        Ok(Strict(value)) => value,
+        Err(e) => panic!("frame {text} is not strict JSON: {e}"),
+    }
+}
+
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Strict(value) = map.next_value()?;
+            if object.insert(key.clone(), value).is_some() {
+                return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
+            }
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+#[test]
+fn the_strict_parser_refuses_a_key_given_twice() {
+    assert_eq!(
+        strict_json(r#"{"a":[1,{"b":null}]}"#),
+        json!({"a": [1, {"b": null}]})
+    );
+    let twice = std::panic::catch_unwind(|| strict_json(r#"{"room":"x","seq":1,"room":"x"}"#));
+    assert!(twice.is_err());
 }

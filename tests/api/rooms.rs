@@ -2,9 +2,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use belfry_actors::events::{RoomEvent, church_room};
 use belfry_actors::ports::EventSink;
-use serde_json::{Value, json};
+use belfry_actors::protocol::{EncodedFrame, RoomEvent, church_room};
+use serde_json::Value;
 
 use super::helpers::{spawn_app, spawn_app_with};
 
@@ -12,8 +12,8 @@ use super::helpers::{spawn_app, spawn_app_with};
 struct PanicsOnce(AtomicBool);
 
 impl EventSink for PanicsOnce {
-    fn deliver(&self, event: &RoomEvent) -> bool {
-        let is_event = event.as_str().contains("\"type\":\"test\"");
+    fn deliver(&self, event: &EncodedFrame) -> bool {
+        let is_event = event.as_str().contains("\"type\":\"chat:read\"");
         if is_event && !self.0.swap(true, Ordering::SeqCst) {
             panic!("sink failure inside the room");
         }
@@ -47,7 +47,10 @@ async fn a_panicking_room_is_restarted_with_its_sockets() {
 
     directory.publish(
         room.clone(),
-        RoomEvent::from_json(&json!({"type": "test", "n": 1})),
+        RoomEvent::ChatRead {
+            user_id: 0,
+            message_id: 1,
+        },
     );
     // The room panics during that fan-out; its supervisor restarts it with both members.
     let admin = app.login(&app.grace.admin_email).await;
@@ -61,14 +64,19 @@ async fn a_panicking_room_is_restarted_with_its_sockets() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(restarted, "room was not restarted");
-    assert_eq!(directory.room_members(&room).await, Some(2));
+    assert_eq!(directory.room_members(&room).await.ok(), Some(2));
 
     directory.publish(
         room.clone(),
-        RoomEvent::from_json(&json!({"type": "test", "n": 2})),
+        RoomEvent::ChatRead {
+            user_id: 0,
+            message_id: 2,
+        },
     );
-    let frames = socket.until(Duration::from_secs(5), |f| f["n"] == 2).await;
-    assert_eq!(frames.last().unwrap()["type"], "test");
+    let frames = socket
+        .until(Duration::from_secs(5), |f| f["messageId"] == 2)
+        .await;
+    assert_eq!(frames.last().unwrap()["type"], "chat:read");
     // The rooms supervisor itself kept running.
     let tree = app.get_json("/api/admin/actors", &admin).await;
     assert_eq!(find(&tree, "rooms").unwrap()["restarts"], 0);
@@ -83,17 +91,20 @@ async fn an_empty_room_is_kept_while_its_history_lasts_then_stops() {
     let directory = app.state.system.directory();
     let first = app.connect(&token).await;
     let second = app.connect(&token).await;
-    assert_eq!(directory.room_members(&room).await, Some(2));
+    assert_eq!(directory.room_members(&room).await.ok(), Some(2));
     // An event: the room now has an actor, and history worth keeping.
     directory.publish(
         room.clone(),
-        RoomEvent::from_json(&json!({"type": "test", "n": 1})),
+        RoomEvent::ChatRead {
+            user_id: 0,
+            message_id: 1,
+        },
     );
     first.close().await;
     second.close().await;
     let mut emptied = false;
     for _ in 0..100 {
-        if directory.room_members(&room).await == Some(0) {
+        if directory.room_members(&room).await.ok() == Some(0) {
             emptied = true;
             break;
         }
@@ -137,13 +148,16 @@ async fn a_room_gets_its_actor_only_when_it_has_something_to_fan_out() {
         // The staff user's room, which the socket joined (its `joined` frame came).
         format!("user:{}", app.user_id(&token))
     };
-    assert_eq!(directory.room_members(&welcome_room).await, Some(1));
+    assert_eq!(directory.room_members(&welcome_room).await.ok(), Some(1));
     directory.publish(
         welcome_room.clone(),
-        RoomEvent::from_json(&json!({"type": "test", "n": 1})),
+        RoomEvent::ChatRead {
+            user_id: 0,
+            message_id: 1,
+        },
     );
     let frame = socket
-        .until(Duration::from_secs(5), |f| f["type"] == "test")
+        .until(Duration::from_secs(5), |f| f["type"] == "chat:read")
         .await
         .pop()
         .unwrap();

@@ -13,14 +13,6 @@ pub mod sender;
 
 use std::time::Duration;
 
-/// One recipient's SMS on its way to the carrier, as claimed from the outbox.
-#[derive(Debug, Clone)]
-pub struct SendJob {
-    pub recipient_id: i64,
-    pub to: String,
-    pub text: String,
-}
-
 #[derive(Debug, Clone)]
 pub struct DeliveryConfig {
     pub max_attempts: u32,

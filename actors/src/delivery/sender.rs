@@ -8,9 +8,9 @@ use ractor::ActorProcessingErr;
 use ractor::ActorRef;
 use ractor::factory::{FactoryMessage, Job, Worker, WorkerId};
 
+use super::DeliveryConfig;
 use super::breaker::{BreakerMsg, Outcome};
 use super::pacer::Pacer;
-use super::{DeliveryConfig, SendJob};
 use crate::Directory;
 use crate::ports::{
     AttemptRecord, AttemptStart, DeadLetter, DeliveryStore, FailureKind, OutboundSms, Report,
@@ -33,15 +33,11 @@ pub struct SenderWorker {
     pub ctx: Arc<SenderContext>,
 }
 
-pub type SenderFactoryMsg = FactoryMessage<u64, SendJob>;
+pub type SenderFactoryMsg = FactoryMessage<u64, OutboundSms>;
 
 impl SenderWorker {
-    async fn call_carrier(&self, job: &SendJob) -> Result<String, SendFailure> {
-        let sms = OutboundSms {
-            recipient_id: job.recipient_id,
-            to: job.to.clone(),
-            text: job.text.clone(),
-        };
+    async fn call_carrier(&self, job: &OutboundSms) -> Result<String, SendFailure> {
+        let sms = job.clone();
         let timeout = self.ctx.config.send_timeout;
         match tokio::time::timeout(timeout, self.ctx.gateway.send(sms)).await {
             Ok(result) => result,
@@ -57,24 +53,17 @@ impl SenderWorker {
         }
     }
 
-    async fn send(&self, job: &SendJob) -> Outcome {
+    async fn send(&self, job: &OutboundSms) -> Outcome {
         let ctx = &self.ctx;
         // Waiting for the slot comes before marking the attempt, so a crash while waiting
         // leaves nothing that looks like it may have been sent.
         ctx.pacer.acquire().await;
         let attempt = match ctx.directory.begin_attempt(job.recipient_id).await {
-            Some(Ok(AttemptStart::Go(attempt))) => attempt,
-            Some(Ok(AttemptStart::Gone | AttemptStart::OptedOut(_))) => return Outcome::Skipped,
-            Some(Err(err)) => {
+            Ok(AttemptStart::Go(attempt)) => attempt,
+            Ok(AttemptStart::Gone | AttemptStart::OptedOut(_)) => return Outcome::Skipped,
+            Err(err) => {
                 // Left claimed: the next start-up hands it out again.
                 tracing::error!(recipient = job.recipient_id, %err, "cannot mark the send as started; not sending");
-                return Outcome::Skipped;
-            }
-            None => {
-                tracing::error!(
-                    recipient = job.recipient_id,
-                    "the attempt marker did not answer; not sending"
-                );
                 return Outcome::Skipped;
             }
         };
@@ -98,7 +87,12 @@ impl SenderWorker {
         }
     }
 
-    async fn after_failure(&self, job: &SendJob, attempt: u32, failure: SendFailure) -> Outcome {
+    async fn after_failure(
+        &self,
+        job: &OutboundSms,
+        attempt: u32,
+        failure: SendFailure,
+    ) -> Outcome {
         let ctx = &self.ctx;
         let record = AttemptRecord {
             attempt,
@@ -112,7 +106,7 @@ impl SenderWorker {
             tracing::warn!(?reset, "carrier is throttling; slowing down");
             ctx.pacer.throttled(reset).await;
         }
-        if failure.code.as_deref() == Some(RECIPIENT_OPTED_OUT)
+        if failure.kind == FailureKind::RecipientOptedOut
             && let Err(err) = ctx.store.opt_out_recipient(job.recipient_id).await
         {
             tracing::error!(recipient = job.recipient_id, %err, "cannot record the opt-out");
@@ -157,9 +151,6 @@ impl SenderWorker {
     }
 }
 
-/// Telnyx: blocked because the recipient replied STOP.
-const RECIPIENT_OPTED_OUT: &str = "40300";
-
 fn describe(prefix: &str, failure: &SendFailure) -> String {
     let mut reason = prefix.to_owned();
     if let Some(status) = failure.http_status {
@@ -174,7 +165,7 @@ fn describe(prefix: &str, failure: &SendFailure) -> String {
 
 impl Worker for SenderWorker {
     type Key = u64;
-    type Message = SendJob;
+    type Message = OutboundSms;
     type Arguments = ();
     type State = ();
 
@@ -191,7 +182,7 @@ impl Worker for SenderWorker {
         &self,
         _wid: WorkerId,
         _factory: &ActorRef<SenderFactoryMsg>,
-        Job { key, msg, .. }: Job<u64, SendJob>,
+        Job { key, msg, .. }: Job<u64, OutboundSms>,
         _state: &mut (),
     ) -> Result<u64, ActorProcessingErr> {
         let started = tokio::time::Instant::now();

@@ -9,12 +9,15 @@
 //! caller holding it then learns to go to the actor's successor rather than count into a
 //! cell nobody keeps.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use tokio::time::Instant;
 
 use super::gcra::{Bucket, Decision, Policy};
-use super::ledger::Buckets;
+
+/// A key's buckets, by policy name.
+pub type Buckets = HashMap<&'static str, (Policy, Bucket)>;
 
 #[derive(Default)]
 pub struct KeyCell {

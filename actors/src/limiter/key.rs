@@ -13,7 +13,8 @@ use tokio::time::Instant;
 
 use super::cell::KeyCell;
 use super::gcra::{Bucket, Decision, Policy};
-use super::ledger::{Ledger, LimitKey};
+use super::ledger::Ledger;
+use crate::ports::LimitKey;
 use crate::ports::{LimitHistory, StoreError};
 use crate::stats::ActorStats;
 

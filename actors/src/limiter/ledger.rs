@@ -7,8 +7,7 @@
 //! from where the last one was instead of granting a fresh budget. It is also what the abuse
 //! view reads, without asking every actor.
 
-use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,18 +15,8 @@ use dashmap::DashMap;
 use tokio::time::Instant;
 
 use super::cell::KeyCell;
-use super::gcra::{Bucket, Limit, Policy};
-
-/// Who a limit is counted for.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum LimitKey {
-    User { user_id: i64, church_id: i64 },
-    Ip(IpAddr),
-    Email(String),
-}
-
-/// A key's buckets, by policy name.
-pub type Buckets = HashMap<&'static str, (Policy, Bucket)>;
+use super::gcra::Limit;
+use crate::ports::LimitKey;
 
 /// How long refusals are remembered for the abuse view.
 pub const DENIAL_WINDOW: Duration = Duration::from_secs(3600);

@@ -17,10 +17,11 @@ mod key;
 pub mod ledger;
 mod supervisor;
 
+pub use crate::ports::LimitKey;
 pub use cell::{CellCheck, KeyCell};
 pub use gcra::{Decision, Limit, Lockout, Policy};
 pub use key::{KeyActors, KeyHandle, KeyMsg};
-pub use ledger::{KeyUsage, Ledger, LimitKey};
+pub use ledger::{KeyUsage, Ledger};
 pub use supervisor::{LimiterArgs, LimiterMsg, LimiterSupervisor};
 
 use std::time::Duration;

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
 use super::key::{KeyActors, KeyHandle, KeyLimiter, KeyLimiterArgs};
-use super::ledger::{Ledger, LimitKey};
+use super::ledger::Ledger;
 use crate::ports::LimitHistory;
+use crate::ports::LimitKey;
 use crate::stats::{ActorStats, StatsRegistry};
 
 pub struct LimiterSupervisor;

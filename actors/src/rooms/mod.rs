@@ -3,13 +3,13 @@
 //! The [`RoomsSupervisor`] routes by room name, spawns a room on its first member, stops it once
 //! it has been empty for as long as its history lasts, and restarts a room that panicked with
 //! the members it had, so the sockets in it keep receiving events. Each room numbers its events
-//! and keeps the recent ones ([`history`]) so that a reconnecting socket gets what it missed.
+//! and keeps the recent ones ([`event_log`]) so that a reconnecting socket gets what it missed.
 
-pub mod history;
+pub mod event_log;
 mod room;
 mod supervisor;
 
-pub use history::{HistoryLimits, ResumeFrom};
+pub use event_log::{HistoryLimits, ResumeFrom};
 pub use room::RoomMsg;
 pub use supervisor::{RoomsMsg, RoomsSupervisor, RoomsSupervisorArgs};
 

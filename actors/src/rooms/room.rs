@@ -10,9 +10,9 @@ use tokio::time::Instant;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use super::ConnectionId;
-use super::history::{History, HistoryLimits, ResumeFrom};
-use crate::events::RoomEvent;
+use super::event_log::{EventLog, HistoryLimits, ResumeFrom};
 use crate::ports::EventSink;
+use crate::protocol::{EncodedFrame, Frame, RoomEvent};
 use crate::stats::{ActorStats, StatsRegistry};
 
 pub enum RoomMsg {
@@ -48,7 +48,7 @@ pub(super) struct RoomArgs {
     pub members: HashMap<ConnectionId, Arc<dyn EventSink>>,
     /// The history the room had before it had an actor; `None` after a restart, when it is
     /// lost.
-    pub history: Option<History>,
+    pub history: Option<EventLog>,
     pub limits: HistoryLimits,
     pub stats: Arc<ActorStats>,
     pub registry: Arc<StatsRegistry>,
@@ -57,7 +57,7 @@ pub(super) struct RoomArgs {
 pub(super) struct RoomState {
     name: String,
     members: HashMap<ConnectionId, Arc<dyn EventSink>>,
-    history: History,
+    history: EventLog,
     /// Who is typing, until when.
     typing: BTreeMap<i64, Instant>,
     stats: Arc<ActorStats>,
@@ -68,10 +68,11 @@ impl RoomState {
     /// Tells everyone the full list of who is typing. Not numbered or kept: it is stale by
     /// the time anyone could resume.
     fn announce_typing(&mut self, room: &str) {
-        let users: Vec<i64> = self.typing.keys().copied().collect();
-        let event = RoomEvent::from_json(&serde_json::json!({
-            "type": "typing", "room": room, "userIds": users,
-        }));
+        let typing = Frame::Typing {
+            room: room.to_owned(),
+            user_ids: self.typing.keys().copied().collect(),
+        };
+        let event = EncodedFrame::frame(&typing);
         self.members.retain(|_, sink| sink.deliver(&event));
     }
 
@@ -100,7 +101,7 @@ impl RoomState {
         }
     }
 
-    /// Greets a joining socket (see [`History::greet`]), then counts it in. A socket that
+    /// Greets a joining socket (see [`EventLog::greet`]), then counts it in. A socket that
     /// cannot take it all is not counted in (its task sees that it fell behind).
     fn join(&mut self, conn: ConnectionId, sink: Arc<dyn EventSink>, resume: Option<ResumeFrom>) {
         if self.history.greet(sink.as_ref(), resume) {
@@ -119,7 +120,7 @@ const SHARED_FAN_OUT: usize = 1024;
 /// deliveries (each a system call, see the server's wire) are split across two threads, so
 /// that one event reaches everyone in about half the time when a core is free. A room that is
 /// `behind` leaves the writes to the sockets' tasks instead, which gather what waits.
-fn fan_out(members: &mut Members, event: &RoomEvent, behind: bool) {
+fn fan_out(members: &mut Members, event: &EncodedFrame, behind: bool) {
     let deliver = |sink: &Arc<dyn EventSink>| match behind {
         false => sink.deliver(event),
         true => sink.deliver_in_backlog(event),
@@ -166,8 +167,8 @@ impl Actor for Room {
             Some(history) => history,
             None => {
                 // Members handed over by a restart: what they had cannot be continued.
-                let history = History::new(&args.name, args.limits);
-                let reset = history.control("reset", "");
+                let history = EventLog::new(&args.name, args.limits);
+                let reset = history.reset();
                 members.retain(|_, sink| sink.deliver(&reset));
                 history
             }
@@ -237,7 +238,7 @@ mod tests {
     }
 
     impl EventSink for Counting {
-        fn deliver(&self, _event: &RoomEvent) -> bool {
+        fn deliver(&self, _event: &EncodedFrame) -> bool {
             self.delivered.fetch_add(1, Ordering::Relaxed);
             self.open
         }
@@ -265,7 +266,8 @@ mod tests {
         let sizes = [10, SHARED_FAN_OUT - 1, SHARED_FAN_OUT, 5_000];
         for (size, behind) in sizes.into_iter().flat_map(|n| [(n, false), (n, true)]) {
             let (mut members, sinks) = room_of(size);
-            fan_out(&mut members, &RoomEvent::from_text("{}".to_owned()), behind);
+            let frame = EncodedFrame::frame(&Frame::Pong { id: None });
+            fan_out(&mut members, &frame, behind);
             assert!(
                 sinks
                     .iter()

@@ -14,10 +14,10 @@ use tokio::time::Instant;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
 use super::ConnectionId;
-use super::history::{History, HistoryLimits, ResumeFrom};
+use super::event_log::{EventLog, HistoryLimits, ResumeFrom};
 use super::room::{Room, RoomArgs, RoomMsg};
-use crate::events::RoomEvent;
 use crate::ports::EventSink;
+use crate::protocol::RoomEvent;
 use crate::stats::{ActorStats, Mailbox, StatsRegistry};
 
 pub enum RoomsMsg {
@@ -67,7 +67,7 @@ struct Active {
 
 /// A room is dormant (its history kept here) until it has something to fan out, then active.
 enum Phase {
-    Dormant(History),
+    Dormant(EventLog),
     Active(Active),
 }
 
@@ -104,7 +104,7 @@ impl RoomsState {
         myself: &ActorRef<RoomsMsg>,
         name: &str,
         members: HashMap<ConnectionId, Arc<dyn EventSink>>,
-        history: Option<History>,
+        history: Option<EventLog>,
         restarts: u64,
     ) -> Result<Active, ActorProcessingErr> {
         let stats = ActorStats::new("room", name, restarts);
@@ -131,7 +131,7 @@ impl RoomsState {
         self.rooms
             .entry(name.to_owned())
             .or_insert_with(|| RoomEntry {
-                phase: Phase::Dormant(History::new(name, limits)),
+                phase: Phase::Dormant(EventLog::new(name, limits)),
                 members: HashMap::new(),
                 restarts: 0,
                 last_event: Instant::now(),

@@ -16,7 +16,8 @@ mod types;
 pub mod window;
 
 pub use types::{
-    ADMINS_ROOM, BreakerConfig, BreakerMsg, BreakerSnapshot, BreakerState, Counts, Outcome,
+    ADMINS_ROOM, BreakerConfig, BreakerMsg, BreakerSnapshot, BreakerState, Counts, NotSettable,
+    Outcome,
 };
 
 use std::collections::{HashSet, VecDeque};
@@ -27,12 +28,12 @@ use ractor::factory::{FactoryMessage, Job, JobOptions};
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use self::window::{Call, Rates, SlidingWindow};
+use super::DeliveryConfig;
 use super::pacer::Pacer;
 use super::sender::{SenderContext, SenderFactoryMsg, now_rfc3339};
-use super::{DeliveryConfig, SendJob};
 use crate::Directory;
-use crate::events::RoomEvent;
-use crate::ports::{DeliveryStore, SmsGateway};
+use crate::ports::{DeliveryStore, OutboundSms, SmsGateway};
+use crate::protocol::RoomEvent;
 use crate::stats::{ActorStats, Mailbox, StatsRegistry};
 
 pub struct Breaker;
@@ -59,7 +60,7 @@ pub struct BreakerActorState {
     probe_results: SlidingWindow,
     probes: HashSet<i64>,
     permits_left: usize,
-    held: VecDeque<SendJob>,
+    held: VecDeque<OutboundSms>,
     counts: Counts,
     in_flight: u64,
     opened_at: Option<String>,
@@ -67,7 +68,7 @@ pub struct BreakerActorState {
 }
 
 impl BreakerActorState {
-    fn dispatch(&mut self, job: SendJob) {
+    fn dispatch(&mut self, job: OutboundSms) {
         self.in_flight += 1;
         let key = job.recipient_id as u64;
         let sent = self.senders.send_message(FactoryMessage::Dispatch(Job {
@@ -82,13 +83,13 @@ impl BreakerActorState {
         }
     }
 
-    fn hold(&mut self, job: SendJob) {
+    fn hold(&mut self, job: OutboundSms) {
         self.counts.held_total += 1;
         self.held.push_back(job);
     }
 
     /// Sends now, holds, or sends as a probe, depending on the state.
-    fn admit(&mut self, job: SendJob) {
+    fn admit(&mut self, job: OutboundSms) {
         match self.state {
             BreakerState::Closed | BreakerState::Disabled => self.dispatch(job),
             BreakerState::Open | BreakerState::ForcedOpen => self.hold(job),
@@ -157,15 +158,13 @@ impl BreakerActorState {
                 self.release_held();
             }
         }
-        let event = serde_json::json!({
-            "type": "breaker:state_changed",
-            "from": from,
-            "to": to,
-            "reason": reason,
-            "timestamp": now_rfc3339(),
-        });
-        self.directory
-            .publish(ADMINS_ROOM.to_owned(), RoomEvent::from_json(&event));
+        let event = RoomEvent::BreakerStateChanged {
+            from,
+            to,
+            reason: reason.to_owned(),
+            timestamp: now_rfc3339(),
+        };
+        self.directory.publish(ADMINS_ROOM.to_owned(), event);
     }
 
     fn too_unhealthy(&self, rates: &Rates) -> Option<String> {
@@ -359,7 +358,7 @@ impl Actor for Breaker {
                         state.transition(&myself, to, "set by an admin");
                         Ok(state.snapshot())
                     }
-                    other => Err(format!("{other:?} cannot be set by hand")),
+                    other => Err(NotSettable(other)),
                 };
                 let _ = reply.send(result);
             }

@@ -9,17 +9,17 @@ use ractor::factory::{
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use super::BreakerMsg;
-use crate::delivery::SendJob;
 use crate::delivery::sender::{SenderContext, SenderFactoryMsg, SenderWorker};
+use crate::ports::OutboundSms;
 use crate::stats::StatsRegistry;
 
 type SenderFactory = Factory<
     u64,
-    SendJob,
+    OutboundSms,
     (),
     SenderWorker,
-    QueuerRouting<u64, SendJob>,
-    DefaultQueue<u64, SendJob>,
+    QueuerRouting<u64, OutboundSms>,
+    DefaultQueue<u64, OutboundSms>,
 >;
 
 pub(super) async fn spawn_senders(

@@ -4,13 +4,12 @@
 use std::time::Duration;
 
 use ractor::RpcReplyPort;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::window::{Call, Rates};
-use crate::delivery::SendJob;
+use crate::ports::OutboundSms;
 
-/// The room every admin socket joins.
-pub const ADMINS_ROOM: &str = "admins";
+pub use crate::protocol::{ADMINS_ROOM, BreakerState};
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -61,19 +60,8 @@ pub enum Outcome {
     Skipped,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum BreakerState {
-    Closed,
-    Open,
-    HalfOpen,
-    ForcedOpen,
-    Disabled,
-}
-
 pub enum BreakerMsg {
-    Submit(Vec<SendJob>),
+    Submit(Vec<OutboundSms>),
     Completed {
         recipient_id: i64,
         outcome: Outcome,
@@ -84,9 +72,19 @@ pub enum BreakerMsg {
     /// An admin's order: `closed`, `forced_open` or `disabled`.
     Set {
         state: BreakerState,
-        reply: RpcReplyPort<Result<BreakerSnapshot, String>>,
+        reply: RpcReplyPort<Result<BreakerSnapshot, NotSettable>>,
     },
     Snapshot(RpcReplyPort<BreakerSnapshot>),
+}
+
+/// An order for a state the breaker only reaches by itself (`open`, `half_open`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotSettable(pub BreakerState);
+
+impl std::fmt::Display for NotSettable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} cannot be set by hand", self.0)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

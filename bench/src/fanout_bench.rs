@@ -10,7 +10,7 @@
 //! starts once the storm of presence events that opening every socket sets off has settled
 //! (its length is reported too): the figures are for a room at work, not one filling up.
 //!
-//! `cargo run --release --bin belfry-fanout-bench -- <rooms> <sockets per room> <deliveries/s> [seconds] [--write FILE]`
+//! `cargo run --release -p belfry-bench --bin belfry-fanout-bench -- <rooms> <sockets per room> <deliveries/s> [seconds] [--write FILE]`
 //! e.g. `1 5000 250000` (one room of 5,000) or `1000 10 250000` (1,000 rooms of 10).
 
 #[path = "loadgen/frame_reader.rs"]
@@ -29,7 +29,7 @@ use belfry::app::Application;
 use belfry::auth::JwtKeys;
 use belfry::config::Config;
 use belfry::domain::Role;
-use belfry_actors::events::{RoomEvent, church_room};
+use belfry_actors::protocol::{RoomEvent, church_room};
 use frame_reader::FrameReader;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -46,9 +46,23 @@ fn now_us() -> u64 {
         .unwrap_or(0)
 }
 
+/// The bench's events are `chat:read` frames of no user (id 0) whose `messageId` is the time
+/// they were published, in microseconds.
+fn bench_event(published_us: u64) -> RoomEvent {
+    RoomEvent::ChatRead {
+        user_id: 0,
+        message_id: published_us as i64,
+    }
+}
+
+const PUBLISHED_KEY: &[u8] = b"\"messageId\":";
+
 /// Reads the publish time out of a frame without parsing all of it.
 fn published_at(text: &[u8]) -> Option<u64> {
-    let at = text.windows(4).position(|w| w == b"\"t\":")? + 4;
+    let at = text
+        .windows(PUBLISHED_KEY.len())
+        .position(|w| w == PUBLISHED_KEY)?
+        + PUBLISHED_KEY.len();
     let digits = &text[at..];
     let end = digits
         .iter()
@@ -152,7 +166,7 @@ fn main() {
             let due = (elapsed.as_secs_f64() * events_per_second) as u64;
             while sent < due {
                 let t = now_us();
-                let event = RoomEvent::from_text(format!("{{\"type\":\"bench\",\"t\":{t}}}"));
+                let event = bench_event(t);
                 directory.publish(church_room(room as i64 + 1), event);
                 room = (room + 1) % rooms;
                 sent += 1;
@@ -198,7 +212,7 @@ fn main() {
     if let Some(path) = write_to {
         let section = format!(
             "\n### Fan-out, {}\n\nMachine: {} cores; server and publisher in one process, the clients in another, PostgreSQL beside.\n\
-             Command: `cargo run --release --bin belfry-fanout-bench -- {rooms} {per_room} {target} {seconds} --write {path}`\n\n```\n{report}\n```\n",
+             Command: `cargo run --release -p belfry-bench --bin belfry-fanout-bench -- {rooms} {per_room} {target} {seconds} --write {path}`\n\n```\n{report}\n```\n",
             chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
             std::thread::available_parallelism()
                 .map(|n| n.get())

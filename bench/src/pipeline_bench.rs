@@ -3,7 +3,7 @@
 //! back → WebSocket client), reporting recipients per second and the time from each
 //! `message.finalized` webhook's arrival to its `message:delivered` frame on the socket.
 //!
-//! `cargo run --release --bin belfry-bench -- [recipients] [--write docs/benchmarks.md]`
+//! `cargo run --release -p belfry-bench --bin belfry-bench -- [recipients] [--write docs/benchmarks.md]`
 //! Needs PostgreSQL at `DATABASE_URL`'s server (default 127.0.0.1:5432); uses and then drops a
 //! database of its own.
 
@@ -316,7 +316,7 @@ async fn main() {
             .unwrap_or_default();
         let section = format!(
             "\n### Pipeline run, {}\n\nMachine: {cores} cores ({cpu}); PostgreSQL, the fake Telnyx, the server and the \
-             socket client on the same machine.\nCommand: `{env_prefix}cargo run --release --bin belfry-bench -- {recipients} --write {path}`\n\n```\n{report}\n```\n",
+             socket client on the same machine.\nCommand: `{env_prefix}cargo run --release -p belfry-bench --bin belfry-bench -- {recipients} --write {path}`\n\n```\n{report}\n```\n",
             chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         );
         let mut doc = std::fs::read_to_string(&path).unwrap_or_default();

@@ -5,7 +5,7 @@
 //! The server runs in this process on two runtime threads, the clients on a third (keep-alive
 //! connections, one token per simulated user); PostgreSQL shares the machine's cores.
 //!
-//! `cargo run --release --bin belfry-api-bench -- [seconds per measurement] [--rounds N] [--write FILE]`
+//! `cargo run --release -p belfry-bench --bin belfry-api-bench -- [seconds per measurement] [--rounds N] [--write FILE]`
 
 #[path = "loadgen/mod.rs"]
 mod loadgen;
@@ -382,7 +382,7 @@ fn main() {
         let when = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
         writeln!(
             out,
-            "\n### API and limiter, {when}\n\nMachine: 2 cores; server and clients in one process, PostgreSQL beside.\nCommand: `cargo run --release --bin belfry-api-bench -- {seconds} --rounds {rounds} --write {file}`\n\n```\n{report}\n```"
+            "\n### API and limiter, {when}\n\nMachine: 2 cores; server and clients in one process, PostgreSQL beside.\nCommand: `cargo run --release -p belfry-bench --bin belfry-api-bench -- {seconds} --rounds {rounds} --write {file}`\n\n```\n{report}\n```"
         )
         .expect("write");
     }

@@ -6,7 +6,7 @@
 //! (`--churches`), waits until every socket has its welcome, and reads the server's resident
 //! memory (VmRSS) before and after.
 //!
-//! `cargo build --release && target/release/belfry-socket-bench idle 19000 [--users N] [--churches N] [--write docs/benchmarks.md]`
+//! `cargo build --release --workspace && target/release/belfry-socket-bench idle 19000 [--users N] [--churches N] [--write docs/benchmarks.md]`
 
 #[path = "loadgen/mod.rs"]
 mod loadgen;

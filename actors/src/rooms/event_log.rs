@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::events::RoomEvent;
 use crate::ports::EventSink;
+use crate::protocol::{EncodedFrame, Frame, Numbered, RoomEvent, RoomPoint};
 
 /// Where a reconnecting socket left a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,12 +37,12 @@ impl Default for HistoryLimits {
     }
 }
 
-pub struct History {
+pub struct EventLog {
     room: String,
     epoch: String,
     /// The last seq given out; 0 before the first event.
     seq: u64,
-    kept: VecDeque<(u64, Instant, RoomEvent)>,
+    kept: VecDeque<(u64, Instant, EncodedFrame)>,
     limits: HistoryLimits,
 }
 
@@ -50,12 +50,12 @@ pub struct History {
 #[derive(Debug)]
 pub enum Resume {
     /// Every event after that point, in order (possibly none).
-    Missed(Vec<RoomEvent>),
+    Missed(Vec<EncodedFrame>),
     /// That point is not in this history any more: start over from the present.
     Gone,
 }
 
-impl History {
+impl EventLog {
     pub fn new(room: &str, limits: HistoryLimits) -> Self {
         Self {
             room: room.to_owned(),
@@ -80,15 +80,14 @@ impl History {
     }
 
     /// Numbers an event and keeps it; returns the frame every member receives.
-    pub fn record(&mut self, event: &RoomEvent) -> RoomEvent {
+    pub fn record(&mut self, event: &RoomEvent) -> EncodedFrame {
         self.seq += 1;
-        let numbered = RoomEvent::from_text(format!(
-            "{{\"room\":{},\"epoch\":\"{}\",\"seq\":{},{}",
-            json_string(&self.room),
-            self.epoch,
-            self.seq,
-            event.as_str().strip_prefix('{').unwrap_or("}")
-        ));
+        let numbered = EncodedFrame::numbered(&Numbered {
+            room: &self.room,
+            epoch: &self.epoch,
+            seq: self.seq,
+            event,
+        });
         let now = Instant::now();
         self.kept.push_back((self.seq, now, numbered.clone()));
         self.evict(now);
@@ -134,31 +133,35 @@ impl History {
     /// missed events, or `reset`. `false` if the socket could not take it all.
     pub fn greet(&mut self, sink: &dyn EventSink, resume: Option<ResumeFrom>) -> bool {
         match resume {
-            None => sink.deliver(&self.control("joined", "")),
+            None => sink.deliver(&EncodedFrame::frame(&Frame::Joined(self.point()))),
             Some(from) => match self.since(&from.epoch, from.seq) {
                 Resume::Missed(missed) => {
-                    let header = format!(",\"from\":{},\"missed\":{}", from.seq, missed.len());
-                    sink.deliver(&self.control("resumed", &header))
+                    let resumed = Frame::Resumed {
+                        at: self.point(),
+                        from: from.seq,
+                        missed: missed.len(),
+                    };
+                    sink.deliver(&EncodedFrame::frame(&resumed))
                         && missed.iter().all(|event| sink.deliver(event))
                 }
-                Resume::Gone => sink.deliver(&self.control("reset", "")),
+                Resume::Gone => sink.deliver(&self.reset()),
             },
         }
     }
 
-    /// A control frame about this room: `joined`, `resumed` or `reset`.
-    pub fn control(&self, kind: &str, extra: &str) -> RoomEvent {
-        RoomEvent::from_text(format!(
-            "{{\"type\":\"{kind}\",\"room\":{},\"epoch\":\"{}\",\"seq\":{}{extra}}}",
-            json_string(&self.room),
-            self.epoch,
-            self.seq
-        ))
+    /// Where this history stands now.
+    pub fn point(&self) -> RoomPoint {
+        RoomPoint {
+            room: self.room.clone(),
+            epoch: self.epoch.clone(),
+            seq: self.seq,
+        }
     }
-}
 
-fn json_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
+    /// Tells a socket that what it had of this room cannot be continued.
+    pub fn reset(&self) -> EncodedFrame {
+        EncodedFrame::frame(&Frame::Reset(self.point()))
+    }
 }
 
 /// Twelve base-36 characters from the clock and randomness: distinct across restarts.
@@ -184,11 +187,14 @@ fn new_epoch() -> String {
 mod tests {
     use super::*;
 
-    fn event(n: u32) -> RoomEvent {
-        RoomEvent::from_text(format!("{{\"type\":\"test\",\"n\":{n}}}"))
+    fn event(n: i64) -> RoomEvent {
+        RoomEvent::ChatRead {
+            user_id: 1,
+            message_id: n,
+        }
     }
 
-    fn seqs(missed: &[RoomEvent]) -> Vec<u64> {
+    fn seqs(missed: &[EncodedFrame]) -> Vec<u64> {
         missed
             .iter()
             .map(|e| {
@@ -200,14 +206,14 @@ mod tests {
 
     #[test]
     fn events_are_numbered_without_gaps_and_keep_their_fields() {
-        let mut history = History::new("church:1", HistoryLimits::default());
+        let mut history = EventLog::new("church:1", HistoryLimits::default());
         let first = history.record(&event(7));
         let v: serde_json::Value = serde_json::from_str(first.as_str()).unwrap();
         assert_eq!(v["room"], "church:1");
         assert_eq!(v["epoch"], history.epoch());
         assert_eq!(v["seq"], 1);
-        assert_eq!(v["type"], "test");
-        assert_eq!(v["n"], 7);
+        assert_eq!(v["type"], "chat:read");
+        assert_eq!(v["messageId"], 7);
         history.record(&event(8));
         assert_eq!(history.seq(), 2);
     }
@@ -218,7 +224,7 @@ mod tests {
             max_events: 3,
             max_age: Duration::from_secs(60),
         };
-        let mut history = History::new("church:1", limits);
+        let mut history = EventLog::new("church:1", limits);
         for n in 0..5 {
             history.record(&event(n));
         }
@@ -250,7 +256,7 @@ mod tests {
             max_events: 100,
             max_age: Duration::from_secs(10),
         };
-        let mut history = History::new("user:1", limits);
+        let mut history = EventLog::new("user:1", limits);
         history.record(&event(1));
         tokio::time::advance(Duration::from_secs(11)).await;
         history.record(&event(2));
@@ -261,8 +267,8 @@ mod tests {
 
     #[test]
     fn each_history_has_its_own_epoch() {
-        let a = History::new("church:1", HistoryLimits::default());
-        let b = History::new("church:1", HistoryLimits::default());
+        let a = EventLog::new("church:1", HistoryLimits::default());
+        let b = EventLog::new("church:1", HistoryLimits::default());
         assert_ne!(a.epoch(), b.epoch());
     }
 }

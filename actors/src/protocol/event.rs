@@ -1,0 +1,163 @@
+//! Events that happen in a room, numbered by it and kept for resume.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use strum::EnumIter;
+
+use crate::status::{MessageStatus, RecipientStatus, StatusEventKind, Totals, Transition};
+
+#[derive(Debug, Clone, Serialize, EnumIter)]
+#[serde(tag = "type")]
+pub enum RoomEvent {
+    /// A recipient reached `queued`, `sending` or `delivery_unconfirmed`.
+    #[serde(rename = "message:status_update")]
+    MessageStatusUpdate(MessageEvent),
+    #[serde(rename = "message:sent")]
+    MessageSent(MessageEvent),
+    #[serde(rename = "message:delivered")]
+    MessageDelivered(MessageEvent),
+    /// A recipient failed for good, or was skipped; carries `failureReason`.
+    #[serde(rename = "message:failed")]
+    MessageFailed(MessageEvent),
+    #[serde(rename = "chat:message")]
+    ChatMessage(ChatMessageEvent),
+    #[serde(rename = "chat:joined", rename_all = "camelCase")]
+    ChatJoined { user_id: i64 },
+    #[serde(rename = "chat:left", rename_all = "camelCase")]
+    ChatLeft { user_id: i64 },
+    /// A user's read mark in the room moved forward.
+    #[serde(rename = "chat:read", rename_all = "camelCase")]
+    ChatRead { user_id: i64, message_id: i64 },
+    /// Users who came online or went offline, gathered over a short window.
+    #[serde(rename = "presence:changed")]
+    PresenceChanged {
+        changes: Vec<PresenceChange>,
+        timestamp: String,
+    },
+    /// The circuit breaker in front of the carrier changed state (the `admins` room).
+    #[serde(rename = "breaker:state_changed")]
+    BreakerStateChanged {
+        from: BreakerState,
+        to: BreakerState,
+        reason: String,
+        timestamp: String,
+    },
+}
+
+impl RoomEvent {
+    /// The event of a recipient's change: its type follows the status reached.
+    pub fn recipient(event: MessageEvent) -> Self {
+        match event.status.event_kind() {
+            StatusEventKind::Progress => Self::MessageStatusUpdate(event),
+            StatusEventKind::Sent => Self::MessageSent(event),
+            StatusEventKind::Delivered => Self::MessageDelivered(event),
+            StatusEventKind::Failed => Self::MessageFailed(event),
+        }
+    }
+}
+
+/// A recipient's status changed; carries the message's running totals.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageEvent {
+    pub message_id: i64,
+    pub recipient_id: i64,
+    pub member_id: i64,
+    /// The recipient's new status.
+    pub status: RecipientStatus,
+    /// The message's status after this change.
+    pub message_status: MessageStatus,
+    pub timestamp: String,
+    pub recipient_count: i64,
+    pub delivered_count: i64,
+    pub failed_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    /// Whose room it goes to.
+    #[serde(skip)]
+    pub church_id: i64,
+}
+
+impl MessageEvent {
+    /// The event of `change`, with its message's totals just after it.
+    pub fn new(change: &Transition, after: &Totals, timestamp: String) -> Self {
+        Self {
+            message_id: change.message_id,
+            recipient_id: change.recipient_id,
+            member_id: change.member_id,
+            status: change.status,
+            message_status: after.message_status(),
+            timestamp,
+            recipient_count: after.recipients,
+            delivered_count: after.delivered,
+            failed_count: after.failed,
+            failure_reason: change.failure_reason.clone(),
+            church_id: after.church_id,
+        }
+    }
+}
+
+/// A stored chat message, as a room's history answer lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatMessage {
+    pub id: i64,
+    pub room: String,
+    pub user_id: i64,
+    pub body: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A chat message posted in a room (the room's name is the numbered event's own).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatMessageEvent {
+    pub id: i64,
+    pub user_id: i64,
+    pub body: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ChatMessage> for ChatMessageEvent {
+    fn from(m: ChatMessage) -> Self {
+        Self {
+            id: m.id,
+            user_id: m.user_id,
+            body: m.body,
+            client_id: m.client_id,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PresenceStatus {
+    #[default]
+    Online,
+    Offline,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceChange {
+    pub user_id: i64,
+    pub status: PresenceStatus,
+}
+
+/// The circuit breaker's states (see `delivery::breaker`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    #[default]
+    Closed,
+    Open,
+    HalfOpen,
+    ForcedOpen,
+    Disabled,
+}
