@@ -1,8 +1,6 @@
 //! Building and running the server: the pool, the actor tree, the carrier, the routes.
 //! `Application::build` binds the port (0 for a random one) so tests can start many servers.
 
-use crate::limits::Limits;
-use crate::limits::history::PgLimitHistory;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -11,48 +9,20 @@ use belfry_actors::ports::SmsGateway;
 use tokio::sync::watch;
 use warp::Filter;
 
+use crate::adapters::delivery_store::PgDeliveryStore;
+use crate::adapters::limit_history::PgLimitHistory;
 use crate::auth::JwtKeys;
-use crate::config::{CarrierConfig, Config, GatewayConfig};
-use crate::db::{self, DbPool};
-use crate::delivery_store::PgDeliveryStore;
+use crate::config::{CarrierConfig, Config};
+use crate::db;
+use crate::limits::Limits;
 use crate::routes;
+use crate::state::{AppState, Services};
 use crate::telnyx::client::TelnyxGateway;
 use crate::telnyx::sandbox::SandboxCarrier;
 use crate::telnyx::signature::{WebhookSigner, WebhookVerifier};
 
 /// Connections for running totals; each update holds them for microseconds.
 const COUNTER_CONNECTIONS: usize = 4;
-
-/// What every route may use. Holds no business state: that lives in the database and the tree.
-///
-/// One allocation shared by every request: warp hands each route its own copy, and copying
-/// the fields one by one (pools, keys, the tree, …) was a measurable share of a cheap
-/// request's time.
-#[derive(Clone)]
-pub struct AppState(Arc<Services>);
-
-impl std::ops::Deref for AppState {
-    type Target = Services;
-
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
-pub struct Services {
-    pub pool: DbPool,
-    /// Connections for messages' running totals only (see `db::totals`).
-    pub counters: DbPool,
-    pub jwt: JwtKeys,
-    pub system: Arc<ActorSystem>,
-    pub verifier: WebhookVerifier,
-    pub gateway: Arc<GatewayConfig>,
-    pub limits: Arc<Limits>,
-    /// Largest request body a route reads.
-    pub max_body: u64,
-    /// Flips to `true` when the server shuts down, so sockets close themselves.
-    pub shutdown: watch::Receiver<bool>,
-}
 
 pub struct Application {
     addr: SocketAddr,
@@ -156,7 +126,7 @@ impl Application {
             .map_err(|e| StartError::Actors(e.to_string()))?;
         let limits = Limits::new(config.limits.clone(), Arc::clone(system.directory()));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let state = AppState(Arc::new(Services {
+        let state = AppState::new(Services {
             pool,
             counters,
             jwt: JwtKeys::new(config.jwt.clone()),
@@ -166,7 +136,7 @@ impl Application {
             limits: Arc::new(limits),
             max_body: config.max_body_bytes,
             shutdown: shutdown_rx,
-        }));
+        });
         Ok(Self {
             addr,
             public_url,

@@ -3,8 +3,9 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::accounts;
 use crate::app::Application;
-use crate::auth::{JwtKeys, password};
+use crate::auth::JwtKeys;
 use crate::config::{Config, ConfigError, DEFAULT_DATABASE_URL, Env, Source};
 use crate::db::{self, churches, users};
 use crate::domain::{EmailAddress, Role};
@@ -92,7 +93,8 @@ pub async fn run(cli: Cli) -> CliResult {
             role,
             password,
         }) => {
-            let id = create_user(&pool().await?, church, &email, &name, &role, password).await?;
+            let id = accounts::create_user(&pool().await?, church, &email, &name, &role, password)
+                .await?;
             println!("{id}");
             Ok(())
         }
@@ -115,54 +117,6 @@ pub async fn run(cli: Cli) -> CliResult {
 
 fn config_error(e: ConfigError) -> String {
     e.to_string()
-}
-
-pub async fn create_user(
-    pool: &db::DbPool,
-    church: i64,
-    email: &str,
-    name: &str,
-    role: &str,
-    password: String,
-) -> Result<i64, String> {
-    let email = EmailAddress::parse(email).map_err(|e| format!("--email: {e}"))?;
-    let role = Role::parse(role).ok_or("--role must be admin or staff")?;
-    let name = name.trim();
-    if name.is_empty() {
-        return Err("--name must not be empty".into());
-    }
-    if password.chars().count() < password::MIN_PASSWORD_LEN {
-        return Err(format!(
-            "--password must be at least {} characters",
-            password::MIN_PASSWORD_LEN
-        ));
-    }
-    if !churches::exists(pool, church)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        return Err(format!("--church: no church with id {church}"));
-    }
-    let hash = password::hash(password).await?;
-    let user = users::create(
-        pool,
-        users::NewUser {
-            church_id: church,
-            email: &email,
-            name,
-            role,
-            password_hash: &hash,
-        },
-    )
-    .await
-    .map_err(|e| {
-        if e.is_unique_violation() {
-            format!("--email: a user with {} exists already", email.as_str())
-        } else {
-            e.to_string()
-        }
-    })?;
-    Ok(user.id)
 }
 
 pub async fn serve(config: Config) -> CliResult {

@@ -138,7 +138,7 @@ async fn ensure_user(
         return Ok(user.id);
     }
     let name = format!("Demo {}", role.as_str());
-    crate::cli::create_user(
+    crate::accounts::create_user(
         pool,
         church_id,
         email,

@@ -3,17 +3,20 @@
 //! This crate is the server around the actor tree of `belfry-actors`: configuration, the
 //! database, HTTP routes, the WebSocket gateway, the Telnyx client and the sandbox carrier.
 
+pub mod accounts;
+pub mod adapters;
 pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
-pub mod delivery_store;
 pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod gateway;
+pub mod http;
 pub mod limits;
 pub mod routes;
 pub mod server;
+pub mod state;
 pub mod telnyx;

@@ -19,7 +19,7 @@ use crate::ports::{
 };
 use crate::presence::PresenceMsg;
 use crate::protocol::{MessageEvent, RoomEvent, church_room};
-use crate::reports::ApplyReports;
+use crate::report_writer::ApplyReports;
 use crate::rooms::{ConnectionId, ResumeFrom, RoomsMsg};
 use crate::stats::Mailbox;
 

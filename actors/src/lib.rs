@@ -13,11 +13,11 @@ pub mod limiter;
 pub mod ports;
 pub mod presence;
 pub mod protocol;
-pub mod reports;
+pub mod report_writer;
 pub mod rooms;
+mod root_supervisor;
 pub mod stats;
 pub mod status;
-mod supervisor;
 mod system;
 
 pub use directory::{CallError, Directory};

@@ -89,7 +89,7 @@ impl PresenceState {
         let Some(changes) = self.gathered.remove(&church_id) else {
             return;
         };
-        let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let timestamp = crate::protocol::timestamp();
         let changes: Vec<PresenceChange> = changes
             .into_iter()
             .map(|(user_id, status)| PresenceChange { user_id, status })

@@ -16,10 +16,10 @@ use crate::dlq::{DeadLetterQueue, DlqArgs};
 use crate::limiter::{LimiterArgs, LimiterSupervisor};
 use crate::ports::{DeliveryStore, LimitHistory, PortFuture, SmsGateway};
 use crate::presence::{Presence, PresenceArgs};
-use crate::reports::ApplyReports;
+use crate::report_writer::ApplyReports;
 use crate::rooms::{HistoryLimits, RoomsSupervisor, RoomsSupervisorArgs};
+use crate::root_supervisor::{ChildSpec, RootMsg, RootSupervisor};
 use crate::stats::{ActorNode, ActorStats, Mailbox, StatsRegistry};
-use crate::supervisor::{ChildSpec, RootMsg, RootSupervisor};
 
 #[derive(Debug, Clone, Default)]
 pub struct SystemConfig {

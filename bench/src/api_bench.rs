@@ -17,10 +17,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use belfry::app::{AppState, Application, ShutdownHandle};
+use belfry::app::{Application, ShutdownHandle};
 use belfry::auth::JwtKeys;
 use belfry::config::Config;
 use belfry::domain::Role;
+use belfry::state::AppState;
 use belfry_actors::limiter::{Limit, LimitKey, Policy};
 
 const JWT_SECRET: &str = "api-bench-secret-api-bench-secret-api";
@@ -217,7 +218,7 @@ fn main() {
             .await
             .expect("member");
         }
-        let sender = belfry::cli::create_user(
+        let sender = belfry::accounts::create_user(
             &server.state.pool,
             church.id,
             "sender@bench.test",

@@ -123,7 +123,7 @@ async fn seed(pool: &db::DbPool, recipients: usize) -> i64 {
     use belfry::db::schema::members;
     use diesel::ExpressionMethods;
     let church = db::churches::create(pool, "Bench Chapel").await.unwrap().id;
-    belfry::cli::create_user(
+    belfry::accounts::create_user(
         pool,
         church,
         "staff@bench.test",

@@ -1,9 +1,13 @@
 //! Dead letters: recipients Belfry gave up on, with every attempt, kept for review.
 
+use belfry_actors::ports::DeadLetter;
+use belfry_actors::status::RecipientStatus;
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
+use super::messages::{Applied, finish};
+use super::outbox;
 use super::schema::dead_letters;
 use super::{DbError, DbPool, get};
 
@@ -31,6 +35,41 @@ pub struct NewDeadLetter<'a> {
     pub phone: &'a str,
     pub reason: &'a str,
     pub attempts: serde_json::Value,
+}
+
+/// Gives a recipient up: `failed` with the letter's reason, its last attempt recorded, and a
+/// dead letter holding every attempt, in one transaction. `None` if it was already final.
+pub async fn dead_letter_recipient(
+    pool: &DbPool,
+    letter: &DeadLetter,
+) -> Result<Option<Applied>, DbError> {
+    let mut conn = get(pool).await?;
+    let applied = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let reason = &letter.reason;
+            let failed = RecipientStatus::Failed;
+            let Some(applied) = finish(conn, letter.recipient_id, failed, reason).await? else {
+                return Ok(None);
+            };
+            if let Some(last) = &letter.last_attempt {
+                outbox::record_attempt(conn, letter.recipient_id, last).await?;
+            }
+            let attempts = outbox::attempts_of(conn, letter.recipient_id).await?;
+            insert(
+                conn,
+                NewDeadLetter {
+                    message_id: applied.message_id,
+                    recipient_id: letter.recipient_id,
+                    phone: &applied.phone,
+                    reason: &letter.reason,
+                    attempts: serde_json::to_value(&attempts).unwrap_or_default(),
+                },
+            )
+            .await?;
+            Ok(Some(applied))
+        })
+        .await?;
+    Ok(applied)
 }
 
 pub async fn insert(

@@ -65,6 +65,22 @@ pub async fn find(
     Ok(Some((message, recipients)))
 }
 
+/// When a user's messages were created since `since`, oldest first.
+pub async fn sent_by_since(
+    pool: &DbPool,
+    user_id: i64,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<chrono::DateTime<chrono::Utc>>, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(messages::table
+        .filter(messages::sender_id.eq(user_id))
+        .filter(messages::created_at.ge(since))
+        .order(messages::created_at.asc())
+        .select(messages::created_at)
+        .load(&mut conn)
+        .await?)
+}
+
 #[derive(AsChangeset)]
 #[diesel(table_name = message_recipients)]
 struct FinalChanges<'a> {

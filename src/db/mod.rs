@@ -4,9 +4,9 @@
 pub mod chat;
 pub mod churches;
 pub mod dead_letters;
-pub mod history;
 pub mod idempotency;
 pub mod members;
+pub mod message_history;
 pub mod messages;
 pub mod new_message;
 pub mod outbox;

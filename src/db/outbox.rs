@@ -185,7 +185,7 @@ pub async fn attempts_of(
         .into_iter()
         .map(|(attempt, at, http_status, code, detail)| AttemptRecord {
             attempt: attempt as u32,
-            at: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            at: belfry_actors::protocol::timestamp_of(at),
             http_status: http_status.and_then(|s| u16::try_from(s).ok()),
             code,
             detail,

@@ -63,7 +63,7 @@ pub async fn apply(pool: &DbPool, reports: &[Report]) -> Result<Vec<ReportOutcom
             move_recipients(conn, &furthest),
             count_totals(conn, &changes),
         )?;
-        let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let timestamp = belfry_actors::protocol::timestamp();
         precedence::publish(changes, totals, &timestamp, &mut outcomes);
         Ok::<_, diesel::result::Error>(outcomes)
     }

@@ -95,7 +95,7 @@ pub async fn record(counters: &DbPool, applied: &Applied) -> Result<MessageEvent
         .execute(&mut conn)
         .await?;
     }
-    let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let timestamp = belfry_actors::protocol::timestamp();
     Ok(MessageEvent::new(&applied.transition(), &totals, timestamp))
 }
 

@@ -7,15 +7,14 @@
 //!
 //! The token never reaches a log line: the request log prints the path only.
 
+pub(crate) mod browser_client;
 mod chat;
-pub(crate) mod client;
 mod frames;
 mod resume;
 mod session;
-mod sink;
 mod upgrade;
 
-use crate::routes::registry::endpoint;
+use crate::http::registry::endpoint;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -25,13 +24,13 @@ use serde::Deserialize;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use crate::app::AppState;
 use crate::config::GatewayConfig;
 use crate::error::ApiError;
 use crate::limits::http::client_ip;
-use crate::routes::with_state;
+use crate::state::AppState;
+use crate::state::with_state;
 
-pub use client::route as client_route;
+pub use browser_client::route as client_route;
 pub use upgrade::MAX_CLIENT_MESSAGE;
 
 pub use belfry_actors::protocol::PROTOCOL;
@@ -63,7 +62,7 @@ struct WsQuery {
 pub fn route(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     endpoint!(GET, "ws")
         .and(with_state(state.clone()))
-        .and(client_ip(&state))
+        .and(client_ip(&state.limits))
         .and(warp::query::<WsQuery>())
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("sec-websocket-protocol"))

@@ -22,13 +22,13 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::close;
 use super::frames::{self, FrameBudget, FrameError};
 use super::resume::{self, ResumePoints};
-use super::sink::WireSink;
 use super::upgrade::Socket;
-use crate::app::AppState;
+use crate::adapters::socket_sink::WireSink;
 use crate::auth::AuthUser;
 use crate::domain::Role;
 use crate::server::Wire;
 use crate::server::wire::Trouble;
+use crate::state::AppState;
 
 pub struct SessionStart {
     pub conn: ConnectionId,

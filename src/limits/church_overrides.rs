@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use belfry_actors::limiter::{Limit, Policy};
 
-use super::policies::{API, SMS, WS_USER, parse_limit};
+use super::spec::{API, SMS, WS_USER, parse_limit};
 use crate::config::{ConfigError, Source};
 use crate::db::new_message::DailyQuota;
 

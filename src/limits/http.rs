@@ -15,8 +15,7 @@ use warp::{Filter, Rejection};
 
 use super::denials::Denials;
 use super::policies::LimitsConfig;
-use crate::app::AppState;
-use crate::auth::{AuthUser, bearer_token};
+use crate::auth::{AuthUser, JwtKeys, bearer_token};
 use crate::error::ApiError;
 use crate::server::Connection;
 
@@ -175,9 +174,9 @@ pub fn with_headers<'a>(
 /// The client's address: the connection's, or, when the connection comes from a trusted
 /// proxy (`BELFRY_TRUSTED_PROXIES`), the address that proxy saw (`X-Forwarded-For`).
 pub fn client_ip(
-    state: &AppState,
+    limits: &Arc<Limits>,
 ) -> impl Filter<Extract = (Option<IpAddr>,), Error = Rejection> + Clone + use<> {
-    let limits = Arc::clone(&state.limits);
+    let limits = Arc::clone(limits);
     warp::ext::optional::<Connection>()
         .and(warp::header::optional::<String>("x-forwarded-for"))
         .map(
@@ -193,32 +192,28 @@ pub fn client_ip(
 /// Requests without a valid token pass uncounted (their route refuses them, or has limits of
 /// its own: login, sockets, signed webhooks).
 pub fn api(
-    state: AppState,
+    limits: Arc<Limits>,
+    jwt: JwtKeys,
 ) -> impl Filter<Extract = (Option<Decision>,), Error = Rejection> + Clone {
-    client_ip(&state)
+    client_ip(&limits)
         .and(warp::header::optional::<String>("authorization"))
         .and_then(
             move |client: Option<IpAddr>, authorization: Option<String>| {
-                let state = state.clone();
+                let (limits, jwt) = (Arc::clone(&limits), jwt.clone());
                 async move {
                     // Exempt clients are not even looked at.
-                    if client.is_some_and(|ip| state.limits.config().is_exempt(ip)) {
+                    if client.is_some_and(|ip| limits.config().is_exempt(ip)) {
                         return Ok(None);
                     }
                     let user = authorization
                         .as_deref()
                         .and_then(bearer_token)
-                        .and_then(|token| state.jwt.authenticate(token).ok());
+                        .and_then(|token| jwt.authenticate(token).ok());
                     let Some(user) = user else {
                         return Ok(None);
                     };
-                    let policy = state
-                        .limits
-                        .config()
-                        .api
-                        .for_user(user.church_id, user.role);
-                    state
-                        .limits
+                    let policy = limits.config().api.for_user(user.church_id, user.role);
+                    limits
                         .check_user(client, &user, policy)
                         .await
                         .map_err(warp::reject::custom)

@@ -1,12 +1,13 @@
 //! Rate limits: which policies apply ([`policies`]), how a request is counted and answered at
-//! the HTTP edge ([`http`]), and the stored history that rebuilds SMS budgets ([`history`]).
+//! the HTTP edge ([`http`]); the stored history that rebuilds SMS budgets is an adapter
+//! (`adapters::limit_history`).
 //! The counting itself happens in the actor tree (`belfry_actors::limiter`).
 
 mod church_overrides;
 pub mod denials;
-pub mod history;
 pub mod http;
 pub mod policies;
+mod spec;
 
 pub use http::Limits;
 pub use policies::LimitsConfig;

@@ -18,14 +18,8 @@ use crate::config::{ConfigError, Source};
 use crate::db::new_message::DailyQuota;
 use crate::domain::Role;
 
-pub const API: &str = "api";
-pub const SMS: &str = "sms";
-pub const LOGIN_IP: &str = "login-ip";
-pub const LOGIN_EMAIL: &str = "login-email";
-pub const WS_IP: &str = "ws-ip";
-pub const WS_USER: &str = "ws-user";
-/// A church's recipients per day: checked when a broadcast is stored, not by a limiter key.
-pub const CHURCH_RECIPIENTS: &str = "church-recipients";
+use super::spec::parse_limit;
+pub use super::spec::{API, CHURCH_RECIPIENTS, LOGIN_EMAIL, LOGIN_IP, SMS, WS_IP, WS_USER};
 
 const API_VARS: RoleVars = [
     "BELFRY_LIMIT_API",
@@ -186,33 +180,6 @@ fn by_role(
         admin: for_role(admin_var)?,
         churches: HashMap::new(),
     })
-}
-
-/// `quota/window_secs` or `quota/window_secs/burst`; the burst defaults to the quota.
-pub(super) fn parse_limit(text: &str) -> Result<Limit, String> {
-    let parts: Vec<&str> = text.trim().split('/').collect();
-    let number = |s: &str| {
-        s.trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n > 0 && *n <= u64::from(u32::MAX))
-    };
-    let problem = || format!("{text:?} is not quota/window_secs[/burst] with positive numbers");
-    match parts[..] {
-        [quota, window] | [quota, window, _] => {
-            let quota = number(quota).ok_or_else(problem)? as u32;
-            let window = number(window).ok_or_else(problem)?;
-            let burst = match parts.get(2) {
-                Some(burst) => number(burst).ok_or_else(problem)? as u32,
-                None => quota,
-            };
-            if burst > quota {
-                return Err(format!("{text:?}: the burst cannot exceed the quota"));
-            }
-            Ok(Limit::new(quota, Duration::from_secs(window), burst))
-        }
-        _ => Err(problem()),
-    }
 }
 
 /// `base_secs/max_secs`.

@@ -1,6 +1,6 @@
 //! Admin introspection: the live actor tree and the breaker.
 
-use crate::routes::registry::endpoint;
+use crate::http::registry::endpoint;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -10,10 +10,11 @@ use belfry_actors::delivery::breaker::{BreakerSnapshot, BreakerState};
 use belfry_actors::stats::ActorNode;
 use serde::Deserialize;
 
-use super::{json_body, json_reply, with_state};
-use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
+use crate::http::{json_body, json_reply};
+use crate::state::AppState;
+use crate::state::with_state;
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let admin = with_state(state.clone()).and(bearer(state.jwt.clone()));

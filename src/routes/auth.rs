@@ -2,7 +2,7 @@
 //! the same answer in about the same time. Attempts are limited per client IP and per email
 //! address, with lock-outs that grow while the guessing goes on.
 
-use crate::routes::registry::endpoint;
+use crate::http::registry::endpoint;
 use std::net::IpAddr;
 
 use belfry_actors::limiter::LimitKey;
@@ -13,12 +13,13 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use super::{json_body, json_reply, with_state};
-use crate::app::AppState;
 use crate::auth::password;
 use crate::db::users;
 use crate::domain::{EmailAddress, Role};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
+use crate::http::{json_body, json_reply};
+use crate::state::AppState;
+use crate::state::with_state;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -47,7 +48,7 @@ pub struct UserView {
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     endpoint!(POST, "api" / "auth" / "login")
         .and(with_state(state.clone()))
-        .and(client_ip(&state))
+        .and(client_ip(&state.limits))
         .and(json_body::<LoginRequest>(&state))
         .then(limited_login)
 }

@@ -3,7 +3,7 @@
 //! oldest first after a message the client saw). Sending,
 //! typing and read receipts go over the socket (`src/gateway/chat.rs`).
 
-use crate::routes::registry::endpoint;
+use crate::http::registry::endpoint;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use warp::http::StatusCode;
@@ -11,12 +11,13 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::fields::{self, Fields, FieldsQuery};
-use super::{json_body, json_reply, with_state};
-use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
 use crate::db::chat::{self, ChannelError, PageFrom};
 use crate::domain::{ChannelName, ChatRoom};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
+use crate::http::{json_body, json_reply};
+use crate::state::AppState;
+use crate::state::with_state;
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 200;

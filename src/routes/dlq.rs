@@ -1,7 +1,7 @@
 //! The dead-letter queue for admins: list with filters and paging, retry one, redrive every
 //! match, discard with a note. Always scoped to the admin's church.
 
-use crate::routes::registry::endpoint;
+use crate::http::registry::endpoint;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use warp::http::StatusCode;
@@ -9,12 +9,13 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::fields::{self, Fields};
-use super::{json_body, json_reply, with_state};
-use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
 use crate::db::dead_letters::{self, DlqFilter, DlqState};
 use crate::db::redrive;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
+use crate::http::{json_body, json_reply};
+use crate::state::AppState;
+use crate::state::with_state;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

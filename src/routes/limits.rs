@@ -2,7 +2,7 @@
 //! refused in the last hour, and who uses the most of their allowance. An admin sees their own
 //! church's users; addresses are shown for everyone, email addresses only as a count.
 
-use crate::routes::registry::endpoint;
+use crate::http::registry::endpoint;
 use std::collections::BTreeMap;
 
 use belfry_actors::limiter::{KeyUsage, LimitKey};
@@ -13,10 +13,11 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{json_reply, with_state};
-use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
 use crate::error::{ApiResult, ErrorBody, into_response};
+use crate::http::json_reply;
+use crate::state::AppState;
+use crate::state::with_state;
 
 /// Consumers listed, most first.
 const TOP: usize = 10;

@@ -1,6 +1,6 @@
 //! `POST /api/members` and `GET /api/members`: the people of the caller's church.
 
-use crate::routes::registry::endpoint;
+use crate::http::registry::endpoint;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
@@ -8,12 +8,13 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::fields::{self, Fields, FieldsQuery};
-use super::{json_body, json_reply, with_state};
-use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
 use crate::db::members;
 use crate::domain::PhoneNumber;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
+use crate::http::{json_body, json_reply};
+use crate::state::AppState;
+use crate::state::with_state;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

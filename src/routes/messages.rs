@@ -2,7 +2,7 @@
 //! delivery breaker; `GET /api/messages/{id}` reads it back with every recipient's status.
 
 use crate::db::new_message::DailyQuota;
-use crate::routes::registry::endpoint;
+use crate::http::registry::endpoint;
 use std::net::IpAddr;
 
 use crate::limits::http::{client_ip, header_value, with_headers};
@@ -14,12 +14,13 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use super::fields::{self, Fields, FieldsQuery};
-use super::{json_body, json_reply, with_state};
-use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
 use crate::db::messages;
 use crate::db::new_message::{self, Audience, CreateError, IdempotentRequest};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
+use crate::http::{json_body, json_reply};
+use crate::state::AppState;
+use crate::state::with_state;
 
 /// Telnyx splits long texts into parts; ten parts of GSM-7 is 1,530 characters.
 const MAX_BODY_CHARS: usize = 1530;
@@ -49,7 +50,7 @@ pub struct MessageDetail {
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let send = endpoint!(POST, "api" / "messages")
         .and(with_state(state.clone()))
-        .and(client_ip(&state))
+        .and(client_ip(&state.limits))
         .and(bearer(state.jwt.clone()))
         .and(warp::header::optional::<String>("idempotency-key"))
         .and(json_body::<SendRequest>(&state))

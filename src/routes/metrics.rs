@@ -8,9 +8,9 @@ use warp::http::header::{CONTENT_TYPE, HeaderValue};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::registry::endpoint;
-use super::with_state;
-use crate::app::AppState;
+use crate::http::registry::endpoint;
+use crate::state::AppState;
+use crate::state::with_state;
 
 pub fn route(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     endpoint!(GET, "metrics")

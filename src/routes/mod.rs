@@ -3,34 +3,30 @@
 
 mod admin;
 mod auth;
-pub mod body;
 mod caching;
 pub mod chat;
 mod compression;
 mod dlq;
 pub mod fields;
-mod history;
 mod limits;
 mod members;
+mod message_history;
 mod messages;
 mod metrics;
 mod openapi;
 mod presence;
-pub mod registry;
 mod webhooks;
 
-use crate::routes::registry::endpoint;
-use serde::de::DeserializeOwned;
+use crate::http::registry::endpoint;
 use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
 use warp::reply::Response;
-use warp::{Filter, Rejection, Reply};
+use warp::{Filter, Reply};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use belfry_actors::limiter::Decision;
 
 pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
-    let limited = crate::limits::http::api(state.clone());
+    let limited = crate::limits::http::api(state.limits.clone(), state.jwt.clone());
     let health = endpoint!(GET, "health").map(health);
     let routes = health
         .or(auth::routes(state.clone()))
@@ -41,7 +37,7 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(presence::routes(state.clone()))
         .unify()
-        .or(history::routes(state.clone()))
+        .or(message_history::routes(state.clone()))
         .unify()
         .or(messages::routes(state.clone()))
         .unify()
@@ -94,21 +90,4 @@ pub struct Health {
     responses((status = 200, description = "The server is up", body = Health)))]
 fn health() -> Response {
     warp::reply::json(&Health { status: "ok" }).into_response()
-}
-
-pub fn with_state(
-    state: AppState,
-) -> impl Filter<Extract = (AppState,), Error = std::convert::Infallible> + Clone {
-    warp::any().map(move || state.clone())
-}
-
-/// A JSON body of the route's type, within the configured size (see [`body`]).
-pub fn json_body<T: DeserializeOwned + Send>(
-    state: &AppState,
-) -> impl Filter<Extract = (T,), Error = Rejection> + Clone + use<T> {
-    body::json::<T>(state.max_body)
-}
-
-pub fn json_reply<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
-    warp::reply::with_status(warp::reply::json(body), status).into_response()
 }

@@ -10,11 +10,11 @@ use warp::http::header::{CONTENT_TYPE, HeaderValue};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::registry::endpoint;
 use super::{
-    admin, auth, chat, dlq, history, limits, members, messages, metrics, presence, webhooks,
+    admin, auth, chat, dlq, limits, members, message_history, messages, metrics, presence, webhooks,
 };
 use crate::gateway;
+use crate::http::registry::endpoint;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,7 +34,7 @@ use crate::gateway;
         members::list,
         messages::send,
         messages::show,
-        history::page,
+        message_history::page,
         chat::create,
         chat::list,
         chat::history,
@@ -49,7 +49,7 @@ use crate::gateway;
         dlq::discard,
         webhooks::receive,
         gateway::handshake,
-        gateway::client::script,
+        gateway::browser_client::script,
         metrics::metrics,
     ),
     modifiers(&BearerAuth),

@@ -1,14 +1,15 @@
 //! `GET /api/presence`: who of the caller's church is online now (see `actors/src/presence.rs`).
 
-use crate::routes::registry::endpoint;
+use crate::http::registry::endpoint;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{json_reply, with_state};
-use crate::app::AppState;
 use crate::auth::{AuthUser, bearer};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
+use crate::http::json_reply;
+use crate::state::AppState;
+use crate::state::with_state;
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     endpoint!(GET, "api" / "presence")

@@ -2,19 +2,19 @@
 //! applied. Status reports move a recipient forward (never backward) and publish the change;
 //! inbound STOP or START messages opt the sender out or back in.
 
-use crate::routes::registry::endpoint;
+use crate::http::registry::endpoint;
 use belfry_actors::CallError;
 use belfry_actors::ports::{Report, ReportOutcome};
-use diesel_async::AsyncConnection;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{json_reply, with_state};
-use crate::app::AppState;
-use crate::db::{self, members, webhook_events};
+use crate::db::webhook_events;
 use crate::domain::OptKeyword;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
+use crate::http::json_reply;
+use crate::state::AppState;
+use crate::state::with_state;
 use crate::telnyx::webhook::{Envelope, EventData};
 
 const MAX_WEBHOOK_BODY: u64 = 512 * 1024;
@@ -24,7 +24,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .and(with_state(state))
         .and(warp::header::optional::<String>("telnyx-signature-ed25519"))
         .and(warp::header::optional::<String>("telnyx-timestamp"))
-        .and(super::body::bytes_limited(MAX_WEBHOOK_BODY))
+        .and(crate::http::body::bytes_limited(MAX_WEBHOOK_BODY))
         .then(|state, signature, timestamp, body| async move {
             into_response(receive(state, signature, timestamp, body).await)
         })
@@ -78,7 +78,7 @@ async fn receive(
             tracing::warn!(reason = %e, "webhook refused");
             ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", e.to_string())
         })?;
-    let envelope: Envelope = super::body::parse(&body)?;
+    let envelope: Envelope = crate::http::body::parse(&body)?;
     let event = envelope.data;
     match event.event_type.as_str() {
         "message.sent" | "message.finalized" => status_report(state, event).await,
@@ -95,19 +95,15 @@ async fn inbound(state: AppState, event: EventData) -> ApiResult {
     let Some(keyword) = OptKeyword::parse(text) else {
         return ok("ignored");
     };
-    let mut conn = db::get(&state.pool).await?;
-    let changed = conn
-        .transaction::<_, diesel::result::Error, _>(async |conn| {
-            if !webhook_events::record_new(conn, &event.id, &event.event_type).await? {
-                return Ok(None);
-            }
-            let opt_out = keyword == OptKeyword::OptOut;
-            members::set_opted_out_by_phone(conn, &from.phone_number, opt_out)
-                .await
-                .map(Some)
-        })
-        .await
-        .map_err(ApiError::internal)?;
+    let opt_out = keyword == OptKeyword::OptOut;
+    let changed = webhook_events::apply_opt_keyword(
+        &state.pool,
+        &event.id,
+        &event.event_type,
+        &from.phone_number,
+        opt_out,
+    )
+    .await?;
     let Some(changed) = changed else {
         return ok("duplicate");
     };

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use belfry_actors::ports::{FailureKind, OutboundSms, PortFuture, SendFailure, SmsGateway};
+use belfry_actors::ports::{FailureKind, OutboundSms, SendFailure};
 use serde::{Deserialize, Serialize};
 
 pub struct TelnyxGateway {
@@ -98,7 +98,8 @@ impl TelnyxGateway {
         })
     }
 
-    async fn send_one(&self, sms: OutboundSms) -> Result<String, SendFailure> {
+    /// Sends one SMS: `POST {base}/v2/messages`; the carrier's message id, or what failed.
+    pub async fn send_one(&self, sms: OutboundSms) -> Result<String, SendFailure> {
         let request = SendRequest {
             from: &self.from,
             to: &sms.to,
@@ -173,12 +174,6 @@ impl TelnyxGateway {
         );
         failure.throttled = throttled;
         Err(failure)
-    }
-}
-
-impl SmsGateway for TelnyxGateway {
-    fn send(&self, sms: OutboundSms) -> PortFuture<'_, Result<String, SendFailure>> {
-        Box::pin(self.send_one(sms))
     }
 }
 

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use belfry_actors::ports::{OutboundSms, PortFuture, SendFailure, SmsGateway};
+use belfry_actors::ports::OutboundSms;
 use rand::Rng;
 
 use super::signature::WebhookSigner;
@@ -131,13 +131,11 @@ impl Inner {
     }
 }
 
-impl SmsGateway for SandboxCarrier {
-    fn send(&self, sms: OutboundSms) -> PortFuture<'_, Result<String, SendFailure>> {
-        let inner = Arc::clone(&self.inner);
-        Box::pin(async move {
-            let message_id = random_id();
-            tokio::spawn(inner.report(message_id.clone(), sms.to));
-            Ok(message_id)
-        })
+impl SandboxCarrier {
+    /// Accepts an SMS as Telnyx would, and reports on it later; returns its message id.
+    pub fn accept(&self, sms: OutboundSms) -> String {
+        let message_id = random_id();
+        tokio::spawn(Arc::clone(&self.inner).report(message_id.clone(), sms.to));
+        message_id
     }
 }

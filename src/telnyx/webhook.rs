@@ -121,7 +121,7 @@ pub fn envelope_json(
     errors: serde_json::Value,
     delivered_to: &str,
 ) -> serde_json::Value {
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let now = belfry_actors::protocol::timestamp();
     serde_json::json!({
         "data": {
             "record_type": "event",

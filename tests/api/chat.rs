@@ -99,7 +99,7 @@ async fn channels_admit_their_members_only_and_announce_joins() {
     let admin = app.login(&app.grace.admin_email).await;
     let staff = app.login(&app.grace.staff_email).await;
     let staff_id = app.user_id(&staff);
-    belfry::cli::create_user(
+    belfry::accounts::create_user(
         &app.state.pool,
         app.grace.id,
         "outsider@grace.test",

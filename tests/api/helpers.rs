@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use belfry::app::{AppState, Application, ShutdownHandle};
+use belfry::app::{Application, ShutdownHandle};
 use belfry::config::Config;
 use belfry::db;
+use belfry::state::AppState;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -190,7 +191,7 @@ async fn seed_church(pool: &db::DbPool, name: &str, slug: &str, members: usize) 
     let admin_email = format!("admin@{slug}.test");
     let staff_email = format!("staff@{slug}.test");
     for (email, role) in [(&admin_email, "admin"), (&staff_email, "staff")] {
-        belfry::cli::create_user(pool, id, email, "Test User", role, PASSWORD.into())
+        belfry::accounts::create_user(pool, id, email, "Test User", role, PASSWORD.into())
             .await
             .unwrap();
     }

@@ -36,11 +36,11 @@ async fn the_document_lists_every_route_the_server_registers() {
         for method in item.as_object().unwrap().keys() {
             documented.insert((
                 method.to_ascii_uppercase(),
-                belfry::routes::registry::normalise(path),
+                belfry::http::registry::normalise(path),
             ));
         }
     }
-    let registered: BTreeSet<_> = belfry::routes::registry::registered().into_iter().collect();
+    let registered: BTreeSet<_> = belfry::http::registry::registered().into_iter().collect();
     assert!(
         registered.len() >= 20,
         "the server registered its routes: {registered:?}"

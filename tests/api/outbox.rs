@@ -108,7 +108,7 @@ async fn a_server_killed_mid_send_resumes_and_every_recipient_ends_final_without
         .await
         .unwrap()
         .id;
-    belfry::cli::create_user(
+    belfry::accounts::create_user(
         &pool,
         church,
         "staff@crash.test",

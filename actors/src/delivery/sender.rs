@@ -9,13 +9,14 @@ use ractor::ActorRef;
 use ractor::factory::{FactoryMessage, Job, Worker, WorkerId};
 
 use super::DeliveryConfig;
-use super::breaker::{BreakerMsg, Outcome};
+use super::breaker::types::{BreakerMsg, Outcome};
 use super::pacer::Pacer;
 use crate::Directory;
 use crate::ports::{
     AttemptRecord, AttemptStart, DeadLetter, DeliveryStore, FailureKind, OutboundSms, Report,
     SendFailure, SmsGateway,
 };
+use crate::protocol::timestamp;
 use crate::stats::{ActorStats, Mailbox};
 
 /// Everything a worker needs, shared by the whole pool.
@@ -96,7 +97,7 @@ impl SenderWorker {
         let ctx = &self.ctx;
         let record = AttemptRecord {
             attempt,
-            at: now_rfc3339(),
+            at: timestamp(),
             http_status: failure.http_status,
             code: failure.code.clone(),
             detail: failure.detail.clone(),
@@ -195,8 +196,4 @@ impl Worker for SenderWorker {
         });
         Ok(key)
     }
-}
-
-pub(crate) fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

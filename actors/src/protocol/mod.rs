@@ -9,18 +9,18 @@
 //! [`EncodedFrame`] that every receiving socket shares. Nothing builds a frame by splicing
 //! JSON text: the shapes live here only.
 
-mod client;
+mod client_frame;
 mod encoded;
-mod event;
-mod frame;
+mod room_event;
+mod server_frame;
 
-pub use client::{ClientFrame, ResumeItem};
+pub use client_frame::{ClientFrame, ResumeItem};
 pub use encoded::EncodedFrame;
-pub use event::{
+pub use room_event::{
     BreakerState, ChatMessage, ChatMessageEvent, MessageEvent, PresenceChange, PresenceStatus,
     RoomEvent,
 };
-pub use frame::{Frame, RoomPoint};
+pub use server_frame::{Frame, RoomPoint};
 
 use serde::Serialize;
 use strum::IntoEnumIterator;
@@ -30,6 +30,16 @@ pub const PROTOCOL: &str = "belfry.v1";
 
 /// The room every admin socket joins.
 pub const ADMINS_ROOM: &str = "admins";
+
+/// A moment as every frame writes it: RFC 3339 in UTC, to the millisecond.
+pub fn timestamp_of(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Now, as every frame writes a moment.
+pub fn timestamp() -> String {
+    timestamp_of(chrono::Utc::now())
+}
 
 pub fn church_room(church_id: i64) -> String {
     format!("church:{church_id}")

@@ -12,7 +12,7 @@
 //! Permanent rejections mean the carrier answered: they count as successful calls.
 
 mod pool;
-mod types;
+pub mod types;
 pub mod window;
 
 pub use types::{
@@ -30,10 +30,10 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 use self::window::{Call, Rates, SlidingWindow};
 use super::DeliveryConfig;
 use super::pacer::Pacer;
-use super::sender::{SenderContext, SenderFactoryMsg, now_rfc3339};
+use super::sender::{SenderContext, SenderFactoryMsg};
 use crate::Directory;
 use crate::ports::{DeliveryStore, OutboundSms, SmsGateway};
-use crate::protocol::RoomEvent;
+use crate::protocol::{RoomEvent, timestamp, timestamp_of};
 use crate::stats::{ActorStats, Mailbox, StatsRegistry};
 
 pub struct Breaker;
@@ -131,12 +131,11 @@ impl BreakerActorState {
         match to {
             BreakerState::Open => {
                 self.counts.times_opened += 1;
-                self.opened_at = Some(now_rfc3339());
+                self.opened_at = Some(timestamp());
                 let wait = self.config.wait_in_open;
-                self.next_probe_at = Some(
-                    (chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default())
-                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                );
+                let probe_at =
+                    chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                self.next_probe_at = Some(timestamp_of(probe_at));
                 let epoch = self.counts.transitions;
                 let mailbox = Mailbox::new(myself.clone(), Arc::clone(&self.stats));
                 tokio::spawn(async move {
@@ -144,7 +143,7 @@ impl BreakerActorState {
                     mailbox.send(BreakerMsg::OpenElapsed(epoch));
                 });
             }
-            BreakerState::ForcedOpen => self.opened_at = Some(now_rfc3339()),
+            BreakerState::ForcedOpen => self.opened_at = Some(timestamp()),
             BreakerState::HalfOpen => {
                 self.permits_left = self.config.half_open_calls.max(1);
                 self.probes.clear();
@@ -162,7 +161,7 @@ impl BreakerActorState {
             from,
             to,
             reason: reason.to_owned(),
-            timestamp: now_rfc3339(),
+            timestamp: timestamp(),
         };
         self.directory.publish(ADMINS_ROOM.to_owned(), event);
     }

@@ -1,7 +1,7 @@
 //! `GET /api/messages/history`: the caller's church's messages, newest first, by cursor, with
 //! filters by status and date.
 
-use crate::routes::registry::endpoint;
+use crate::http::registry::endpoint;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,12 +10,13 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::fields::{self, Fields};
-use super::{json_reply, with_state};
-use crate::app::AppState;
+use crate::http::json_reply;
+use crate::state::AppState;
+use crate::state::with_state;
 use belfry_actors::status::MessageStatus;
 
 use crate::auth::{AuthUser, bearer};
-use crate::db::history::{self, Cursor, HistoryFilter};
+use crate::db::message_history::{self, Cursor, HistoryFilter};
 use crate::db::messages::MessageRow;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 
@@ -114,7 +115,8 @@ async fn page(state: AppState, user: AuthUser, query: HistoryQuery) -> ApiResult
         since: instant("since", query.since.as_deref())?,
         until: instant("until", query.until.as_deref())?,
     };
-    let messages = history::page(&state.pool, user.church_id, &filter, cursor, limit).await?;
+    let messages =
+        message_history::page(&state.pool, user.church_id, &filter, cursor, limit).await?;
     let next_cursor = (messages.len() as i64 == limit)
         .then(|| messages.last().map(|m| Cursor::after(m).encode()))
         .flatten();

@@ -5,13 +5,9 @@ use std::time::SystemTime;
 
 use belfry_actors::limiter::LimitKey;
 use belfry_actors::ports::{LimitHistory, PortFuture, StoreError};
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 
-use super::policies::SMS;
-use crate::db::schema::messages;
-use crate::db::{DbPool, get};
+use crate::db::{DbPool, messages};
+use crate::limits::policies::SMS;
 
 pub struct PgLimitHistory {
     pool: DbPool,
@@ -35,17 +31,9 @@ impl LimitHistory for PgLimitHistory {
             _ => return Box::pin(async { Ok(Vec::new()) }),
         };
         Box::pin(async move {
-            let error = |e: &dyn std::fmt::Display| StoreError(e.to_string());
-            let mut conn = get(&self.pool).await.map_err(|e| error(&e))?;
-            let since: DateTime<Utc> = since.into();
-            let sent: Vec<DateTime<Utc>> = messages::table
-                .filter(messages::sender_id.eq(user_id))
-                .filter(messages::created_at.ge(since))
-                .order(messages::created_at.asc())
-                .select(messages::created_at)
-                .load(&mut conn)
+            let sent = messages::sent_by_since(&self.pool, user_id, since.into())
                 .await
-                .map_err(|e| error(&e))?;
+                .map_err(|e| StoreError(e.to_string()))?;
             Ok(sent.into_iter().map(SystemTime::from).collect())
         })
     }

@@ -1,4 +1,4 @@
-//! The actors' `DeliveryStore` port, implemented on PostgreSQL.
+//! The actors' `DeliveryStore` port, implemented on PostgreSQL (the queries are `db`'s).
 
 use std::time::Duration;
 
@@ -8,12 +8,10 @@ use belfry_actors::ports::{
     ReportOutcome, StoreError,
 };
 use belfry_actors::protocol::MessageEvent;
-use diesel_async::AsyncConnection;
 
-use crate::db::messages::{Applied, finish};
+use crate::db::messages::Applied;
 use crate::db::outbox::Begin;
 use crate::db::{self, DbError, DbPool, dead_letters, members, outbox, totals};
-use belfry_actors::status::RecipientStatus;
 
 pub struct PgDeliveryStore {
     pool: DbPool,
@@ -66,34 +64,9 @@ impl PgDeliveryStore {
     }
 
     async fn dead(&self, letter: DeadLetter) -> Result<Option<MessageEvent>, StoreError> {
-        let mut conn = db::get(&self.pool).await.map_err(store_error)?;
-        let applied = conn
-            .transaction::<_, diesel::result::Error, _>(async |conn| {
-                let reason = &letter.reason;
-                let failed = RecipientStatus::Failed;
-                let Some(applied) = finish(conn, letter.recipient_id, failed, reason).await? else {
-                    return Ok(None);
-                };
-                if let Some(last) = &letter.last_attempt {
-                    outbox::record_attempt(conn, letter.recipient_id, last).await?;
-                }
-                let attempts = outbox::attempts_of(conn, letter.recipient_id).await?;
-                dead_letters::insert(
-                    conn,
-                    dead_letters::NewDeadLetter {
-                        message_id: applied.message_id,
-                        recipient_id: letter.recipient_id,
-                        phone: &applied.phone,
-                        reason: &letter.reason,
-                        attempts: serde_json::to_value(&attempts).unwrap_or_default(),
-                    },
-                )
-                .await?;
-                Ok(Some(applied))
-            })
+        let applied = dead_letters::dead_letter_recipient(&self.pool, &letter)
             .await
             .map_err(store_error)?;
-        drop(conn);
         self.publishable(applied).await
     }
 }

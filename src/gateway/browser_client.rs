@@ -1,7 +1,7 @@
 //! `GET /client/belfry.js`: the browser client for this protocol, built into the binary so that
 //! the client a page loads always matches the server it talks to.
 
-use crate::routes::registry::endpoint;
+use crate::http::registry::endpoint;
 use warp::http::{HeaderValue, header};
 use warp::reply::Response;
 use warp::{Filter, Rejection};

@@ -61,11 +61,11 @@ pub fn normalise(template: &str) -> String {
 /// the route (see the module's doc).
 macro_rules! endpoint {
     ($method:ident, $($segment:tt)/+) => {{
-        $crate::routes::registry::record(
+        $crate::http::registry::record(
             ::warp::http::Method::$method,
             &[$(stringify!($segment)),+],
         );
-        ::warp::path!($($segment)/+).and($crate::routes::registry::endpoint!(@method $method))
+        ::warp::path!($($segment)/+).and($crate::http::registry::endpoint!(@method $method))
     }};
     (@method GET) => { ::warp::get() };
     (@method POST) => { ::warp::post() };

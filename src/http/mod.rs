@@ -1,0 +1,23 @@
+//! HTTP plumbing that the routes and the WebSocket gateway share: how a route is declared (and
+//! recorded for the OpenAPI document), and how a request body is read.
+
+pub mod body;
+pub mod registry;
+
+use serde::de::DeserializeOwned;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::state::AppState;
+
+/// A JSON body of the route's type, within the configured size (see [`body`]).
+pub fn json_body<T: DeserializeOwned + Send>(
+    state: &AppState,
+) -> impl Filter<Extract = (T,), Error = Rejection> + Clone + use<T> {
+    body::json::<T>(state.max_body)
+}
+
+pub fn json_reply<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
+    warp::reply::with_status(warp::reply::json(body), status).into_response()
+}
