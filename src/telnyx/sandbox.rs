@@ -11,7 +11,7 @@ use belfry_actors::ports::OutboundSms;
 use rand::Rng;
 
 use super::signature::WebhookSigner;
-use super::webhook::envelope_json;
+use super::webhook::{Envelope, ErrorEntry, outbound_status_event};
 
 pub struct SandboxCarrier {
     inner: Arc<Inner>,
@@ -70,8 +70,8 @@ impl Inner {
 
     /// Posts like Telnyx: up to three tries, since Belfry may not have recorded the message id
     /// yet when the first report arrives.
-    async fn post(&self, body: serde_json::Value) {
-        let body = body.to_string();
+    async fn post(&self, event: Envelope) {
+        let body = serde_json::to_string(&event).unwrap_or_default();
         for attempt in 1..=WEBHOOK_TRIES {
             let timestamp = chrono::Utc::now().timestamp();
             let result = self
@@ -98,34 +98,36 @@ impl Inner {
 
     async fn report(self: Arc<Self>, message_id: String, to: String) {
         tokio::time::sleep(self.jittered_delay()).await;
-        let sent = envelope_json(
-            &random_id(),
+        let sent = outbound_status_event(
+            random_id(),
             "message.sent",
-            &message_id,
-            &to,
+            message_id.clone(),
+            to.clone(),
             "sent",
-            serde_json::json!([]),
-            &self.webhook_url,
+            Vec::new(),
+            self.webhook_url.clone(),
         );
         self.post(sent).await;
         tokio::time::sleep(self.jittered_delay()).await;
         let fails = rand::rng().random_bool(self.failure_rate);
         let (status, errors) = if fails {
-            (
-                "delivery_failed",
-                serde_json::json!([{"code": "40008", "title": "Undeliverable", "detail": "The sandbox carrier could not deliver this message."}]),
-            )
+            let undeliverable = ErrorEntry {
+                code: Some("40008".to_owned()),
+                title: Some("Undeliverable".to_owned()),
+                detail: Some("The sandbox carrier could not deliver this message.".to_owned()),
+            };
+            ("delivery_failed", vec![undeliverable])
         } else {
-            ("delivered", serde_json::json!([]))
+            ("delivered", Vec::new())
         };
-        let finalized = envelope_json(
-            &random_id(),
+        let finalized = outbound_status_event(
+            random_id(),
             "message.finalized",
-            &message_id,
-            &to,
+            message_id,
+            to,
             status,
             errors,
-            &self.webhook_url,
+            self.webhook_url.clone(),
         );
         self.post(finalized).await;
     }

@@ -3,7 +3,7 @@
 
 use belfry_actors::ports::StatusReport;
 use belfry_actors::status::RecipientStatus;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Telnyx's recipient statuses (`to[].status`) as Belfry's.
 pub fn recipient_status(telnyx: &str) -> Option<RecipientStatus> {
@@ -21,27 +21,41 @@ pub fn recipient_status(telnyx: &str) -> Option<RecipientStatus> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Envelope {
     pub data: EventData,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Meta {
+    pub attempt: u32,
+    pub delivered_to: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
 pub struct EventData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_type: Option<String>,
     pub id: String,
     pub event_type: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurred_at: Option<String>,
     pub payload: MessagePayload,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct MessagePayload {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
     pub id: String,
     /// The sender of an inbound message.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<FromEntry>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     #[serde(default)]
     pub to: Vec<ToEntry>,
@@ -49,18 +63,22 @@ pub struct MessagePayload {
     pub errors: Vec<ErrorEntry>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FromEntry {
     pub phone_number: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ToEntry {
     pub phone_number: String,
     pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_type: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ErrorEntry {
     #[serde(default)]
     pub code: Option<String>,
@@ -111,31 +129,80 @@ impl MessagePayload {
     }
 }
 
-/// Builds a webhook body in Telnyx's envelope; used by the sandbox carrier.
-pub fn envelope_json(
-    event_id: &str,
+/// A status event about an outbound message, in Telnyx's envelope; the sandbox carrier posts
+/// these.
+pub fn outbound_status_event(
+    event_id: String,
     event_type: &str,
-    message_id: &str,
-    to: &str,
+    message_id: String,
+    to: String,
     status: &str,
-    errors: serde_json::Value,
-    delivered_to: &str,
-) -> serde_json::Value {
-    let now = belfry_actors::protocol::timestamp();
-    serde_json::json!({
-        "data": {
-            "record_type": "event",
-            "event_type": event_type,
-            "id": event_id,
-            "occurred_at": now,
-            "payload": {
-                "record_type": "message",
-                "direction": "outbound",
-                "id": message_id,
-                "to": [{"phone_number": to, "status": status, "carrier": "Sandbox", "line_type": "Wireless"}],
-                "errors": errors,
-            }
+    errors: Vec<ErrorEntry>,
+    delivered_to: String,
+) -> Envelope {
+    Envelope {
+        data: EventData {
+            record_type: Some("event".to_owned()),
+            id: event_id,
+            event_type: event_type.to_owned(),
+            occurred_at: Some(belfry_actors::protocol::timestamp()),
+            payload: MessagePayload {
+                record_type: Some("message".to_owned()),
+                direction: Some("outbound".to_owned()),
+                id: message_id,
+                from: None,
+                text: None,
+                to: vec![ToEntry {
+                    phone_number: to,
+                    status: status.to_owned(),
+                    carrier: Some("Sandbox".to_owned()),
+                    line_type: Some("Wireless".to_owned()),
+                }],
+                errors,
+            },
         },
-        "meta": {"attempt": 1, "delivered_to": delivered_to}
-    })
+        meta: Some(Meta {
+            attempt: 1,
+            delivered_to,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_built_event_reads_back_as_the_report_it_describes() {
+        let undeliverable = ErrorEntry {
+            code: Some("40008".into()),
+            title: Some("Undeliverable".into()),
+            detail: None,
+        };
+        let event = outbound_status_event(
+            "ev-1".into(),
+            "message.finalized",
+            "msg-1".into(),
+            "+15550001111".into(),
+            "delivery_failed",
+            vec![undeliverable],
+            "http://belfry/webhooks/telnyx".into(),
+        );
+        let text = serde_json::to_string(&event).unwrap();
+        let read: Envelope = serde_json::from_str(&text).unwrap();
+        let report = read
+            .data
+            .status_report()
+            .expect("a status Telnyx documents");
+        assert_eq!(report.status, RecipientStatus::DeliveryFailed);
+        assert_eq!(report.provider_message_id, "msg-1");
+        assert_eq!(
+            report.failure_reason.as_deref(),
+            Some("40008 Undeliverable")
+        );
+        assert!(
+            recipient_status("skipped").is_none(),
+            "Belfry's own, not Telnyx's"
+        );
+    }
 }
