@@ -21,29 +21,44 @@ pub struct Channel {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, Queryable, Selectable, utoipa::ToSchema)]
-#[diesel(table_name = chat_messages)]
-#[serde(rename_all = "camelCase")]
-pub struct ChatMessage {
-    pub id: i64,
-    pub room: String,
-    pub user_id: i64,
-    pub body: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
+/// A stored chat message is the protocol's own type: the socket's `chat:history` and the HTTP
+/// pages show the same thing.
+pub use belfry_actors::protocol::ChatMessage;
 
-impl From<ChatMessage> for belfry_actors::protocol::ChatMessage {
-    fn from(m: ChatMessage) -> Self {
-        Self {
-            id: m.id,
-            room: m.room,
-            user_id: m.user_id,
-            body: m.body,
-            client_id: m.client_id,
-            created_at: m.created_at,
-        }
+/// The columns of a chat message, in the order of [`message`]'s row.
+type MessageColumns = (
+    chat_messages::id,
+    chat_messages::room,
+    chat_messages::user_id,
+    chat_messages::body,
+    chat_messages::client_id,
+    chat_messages::created_at,
+);
+const MESSAGE_COLUMNS: MessageColumns = (
+    chat_messages::id,
+    chat_messages::room,
+    chat_messages::user_id,
+    chat_messages::body,
+    chat_messages::client_id,
+    chat_messages::created_at,
+);
+type MessageRow = (
+    i64,
+    String,
+    i64,
+    String,
+    Option<String>,
+    chrono::DateTime<chrono::Utc>,
+);
+
+fn message((id, room, user_id, body, client_id, created_at): MessageRow) -> ChatMessage {
+    ChatMessage {
+        id,
+        room,
+        user_id,
+        body,
+        client_id,
+        created_at,
     }
 }
 
@@ -169,7 +184,7 @@ pub async fn insert_message(
 ) -> Result<(ChatMessage, bool), DbError> {
     let mut conn = get(pool).await?;
     let room = room.to_string();
-    let inserted: Option<ChatMessage> = diesel::insert_into(chat_messages::table)
+    let inserted: Option<MessageRow> = diesel::insert_into(chat_messages::table)
         .values((
             chat_messages::church_id.eq(church_id),
             chat_messages::room.eq(&room),
@@ -178,20 +193,20 @@ pub async fn insert_message(
             chat_messages::client_id.eq(client_id),
         ))
         .on_conflict_do_nothing()
-        .returning(ChatMessage::as_returning())
+        .returning(MESSAGE_COLUMNS)
         .get_result(&mut conn)
         .await
         .optional()?;
-    if let Some(message) = inserted {
-        return Ok((message, true));
+    if let Some(row) = inserted {
+        return Ok((message(row), true));
     }
-    let first = chat_messages::table
+    let first: MessageRow = chat_messages::table
         .filter(chat_messages::user_id.eq(user_id))
         .filter(chat_messages::client_id.eq(client_id))
-        .select(ChatMessage::as_select())
+        .select(MESSAGE_COLUMNS)
         .first(&mut conn)
         .await?;
-    Ok((first, false))
+    Ok((message(first), false))
 }
 
 /// A room's messages older than `before` (all if `None`), newest first.
@@ -216,7 +231,7 @@ pub async fn page(
     let query = chat_messages::table
         .filter(chat_messages::room.eq(room.to_string()))
         .limit(limit)
-        .select(ChatMessage::as_select())
+        .select(MESSAGE_COLUMNS)
         .into_boxed();
     let query = match from {
         PageFrom::Newest => query.order(chat_messages::id.desc()),
@@ -227,7 +242,8 @@ pub async fn page(
             .filter(chat_messages::id.gt(id))
             .order(chat_messages::id.asc()),
     };
-    Ok(query.load(&mut conn).await?)
+    let rows: Vec<MessageRow> = query.load(&mut conn).await?;
+    Ok(rows.into_iter().map(message).collect())
 }
 
 /// Moves a user's read position in a room forward to `message_id` (never back). Returns

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use belfry_actors::protocol::{self, ChatMessageEvent, ClientFrame, Frame, RoomEvent};
+use belfry_actors::protocol::{ChatMessageEvent, ClientFrame, Frame, RoomEvent};
 
 use super::frames::FrameError;
 use super::session::{Ending, Session};
@@ -151,8 +151,7 @@ impl Session {
             duplicate: !new,
         };
         if new {
-            let posted = ChatMessageEvent::from(protocol::ChatMessage::from(message));
-            let posted = RoomEvent::ChatMessage(posted);
+            let posted = RoomEvent::ChatMessage(ChatMessageEvent::from(message));
             self.state
                 .system
                 .directory()
@@ -221,7 +220,7 @@ impl Session {
         }
         let answer = Frame::ChatHistory {
             room: room.to_owned(),
-            messages: messages.into_iter().map(Into::into).collect(),
+            messages,
             more,
         };
         Ok(self.send(socket, &answer).await)

@@ -99,6 +99,7 @@ impl MessageEvent {
 
 /// A stored chat message, as a room's history answer lists it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ChatMessage {
     pub id: i64,
