@@ -203,3 +203,47 @@ async fn admins_force_the_breaker_open_disable_it_and_close_it() {
     assert_eq!(closed["state"], "closed");
     assert!(closed["counts"]["transitions"].as_u64().unwrap() >= 3);
 }
+
+/// Measured before this was fixed: jobs handed to the sender pool before the breaker opened
+/// were still called, at the pacing rate, for as long as they lasted (281 calls in 6 s).
+#[tokio::test(flavor = "multi_thread")]
+async fn once_open_no_new_call_starts_even_for_jobs_already_with_the_workers() {
+    let mut app = spawn_app_with(&[
+        ("BELFRY_BREAKER_OPEN_MS", "60000"),
+        ("BELFRY_SEND_RATE", "200"),
+    ])
+    .await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    app.telnyx.always(Reply::Fail {
+        status: 500,
+        code: "10007",
+        title: "Unexpected error",
+    });
+    let members = app.add_members(400).await;
+    app.send(&staff, &members).await;
+    let open = breaker_until(&app, &admin, |b| b["state"] == "open").await;
+    // Workers still holding a job when it opened may find it open before they call.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (minimum_calls, workers) = (10, 8);
+    let calls = app.telnyx.requests().len();
+    assert!(
+        calls <= minimum_calls + workers,
+        "{calls} calls reached Telnyx, {} of them after the breaker opened",
+        calls as u64 - open["counts"]["failures"].as_u64().unwrap()
+    );
+    // What the workers held went back to wait with the rest; nothing was given up.
+    let after = app.get_json("/api/admin/breaker", &admin).await;
+    assert_eq!(after["state"], "open");
+    assert_eq!(after["inFlight"], 0, "{after}");
+    assert!(
+        after["counts"]["notPermitted"].as_u64().unwrap() > 0,
+        "{after}"
+    );
+    assert_eq!(after["counts"]["deadLettered"], 0, "{after}");
+    let held = after["held"].as_u64().unwrap() as usize;
+    assert!(
+        held + calls >= 400 && held <= 400,
+        "{held} held, {calls} called: {after}"
+    );
+}

@@ -9,6 +9,7 @@ use ractor::ActorRef;
 use ractor::factory::{FactoryMessage, Job, Worker, WorkerId};
 
 use super::DeliveryConfig;
+use super::breaker::gate::Gate;
 use super::breaker::types::{BreakerMsg, Outcome};
 use super::pacer::Pacer;
 use crate::Directory;
@@ -25,6 +26,8 @@ pub struct SenderContext {
     pub store: Arc<dyn DeliveryStore>,
     pub directory: Arc<Directory>,
     pub breaker: Mailbox<BreakerMsg>,
+    /// The breaker's permission, taken right before each call.
+    pub gate: Arc<Gate>,
     pub config: DeliveryConfig,
     pub pacer: Arc<Pacer>,
     pub pool_stats: Arc<ActorStats>,
@@ -54,11 +57,26 @@ impl SenderWorker {
         }
     }
 
-    async fn send(&self, job: &OutboundSms) -> Outcome {
+    /// Sends the job, unless the breaker shut while it waited (`None`: not sent, nothing
+    /// marked).
+    async fn send(&self, job: &OutboundSms) -> Option<Outcome> {
         let ctx = &self.ctx;
+        // Asked before the slot too: a shut breaker's jobs go back at once instead of each
+        // waiting for a slot of the pacer first.
+        if !ctx.gate.permits(job.recipient_id) {
+            return None;
+        }
         // Waiting for the slot comes before marking the attempt, so a crash while waiting
         // leaves nothing that looks like it may have been sent.
         ctx.pacer.acquire().await;
+        if !ctx.gate.permits(job.recipient_id) {
+            return None;
+        }
+        Some(self.attempt(job).await)
+    }
+
+    async fn attempt(&self, job: &OutboundSms) -> Outcome {
+        let ctx = &self.ctx;
         let attempt = match ctx.directory.begin_attempt(job.recipient_id).await {
             Ok(AttemptStart::Go(attempt)) => attempt,
             Ok(AttemptStart::Gone | AttemptStart::OptedOut(_)) => return Outcome::Skipped,
@@ -189,10 +207,13 @@ impl Worker for SenderWorker {
         let started = tokio::time::Instant::now();
         let outcome = self.send(&msg).await;
         self.ctx.pool_stats.record_handled();
-        self.ctx.breaker.send(BreakerMsg::Completed {
-            recipient_id: msg.recipient_id,
-            outcome,
-            elapsed: started.elapsed(),
+        self.ctx.breaker.send(match outcome {
+            Some(outcome) => BreakerMsg::Completed {
+                recipient_id: msg.recipient_id,
+                outcome,
+                elapsed: started.elapsed(),
+            },
+            None => BreakerMsg::NotPermitted(msg),
         });
         Ok(key)
     }

@@ -11,6 +11,7 @@
 //!
 //! Permanent rejections mean the carrier answered: they count as successful calls.
 
+pub mod gate;
 mod pool;
 pub mod types;
 pub mod window;
@@ -20,13 +21,14 @@ pub use types::{
     Outcome,
 };
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::factory::{FactoryMessage, Job, JobOptions};
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 
+use self::gate::Gate;
 use self::window::{Call, Rates, SlidingWindow};
 use super::DeliveryConfig;
 use super::pacer::Pacer;
@@ -58,7 +60,8 @@ pub struct BreakerActorState {
     state: BreakerState,
     window: SlidingWindow,
     probe_results: SlidingWindow,
-    probes: HashSet<i64>,
+    /// Which calls may start now (the probes, when half-open); shared with the workers.
+    gate: Arc<Gate>,
     permits_left: usize,
     held: VecDeque<OutboundSms>,
     counts: Counts,
@@ -95,7 +98,7 @@ impl BreakerActorState {
             BreakerState::Open | BreakerState::ForcedOpen => self.hold(job),
             BreakerState::HalfOpen if self.permits_left > 0 => {
                 self.permits_left -= 1;
-                self.probes.insert(job.recipient_id);
+                self.gate.add_probe(job.recipient_id);
                 self.dispatch(job);
             }
             BreakerState::HalfOpen => self.hold(job),
@@ -119,6 +122,8 @@ impl BreakerActorState {
             return;
         }
         self.state = to;
+        // Before anything is released below: probes must find the gate half-open.
+        self.gate.follow(to);
         self.counts.transitions += 1;
         self.next_probe_at = None;
         tracing::warn!(
@@ -146,14 +151,14 @@ impl BreakerActorState {
             BreakerState::ForcedOpen => self.opened_at = Some(timestamp()),
             BreakerState::HalfOpen => {
                 self.permits_left = self.config.half_open_calls.max(1);
-                self.probes.clear();
+                self.gate.clear_probes();
                 self.probe_results.clear();
                 self.release_held();
             }
             BreakerState::Closed | BreakerState::Disabled => {
                 self.opened_at = None;
                 self.window.clear();
-                self.probes.clear();
+                self.gate.clear_probes();
                 self.release_held();
             }
         }
@@ -164,6 +169,15 @@ impl BreakerActorState {
             timestamp: timestamp(),
         };
         self.directory.publish(ADMINS_ROOM.to_owned(), event);
+    }
+
+    /// A worker found the gate shut when it was about to call: the job was not sent, and goes
+    /// back to wait (or, if the breaker closed meanwhile, out again).
+    fn not_permitted(&mut self, job: OutboundSms) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.counts.not_permitted += 1;
+        self.gate.remove_probe(job.recipient_id);
+        self.admit(job);
     }
 
     fn too_unhealthy(&self, rates: &Rates) -> Option<String> {
@@ -190,7 +204,7 @@ impl BreakerActorState {
         elapsed: Duration,
     ) {
         self.in_flight = self.in_flight.saturating_sub(1);
-        let was_probe = self.probes.remove(&recipient_id);
+        let was_probe = self.gate.remove_probe(recipient_id);
         let slow = elapsed >= self.config.slow_call_threshold;
         let call = match outcome {
             Outcome::Accepted => {
@@ -272,7 +286,7 @@ impl BreakerActorState {
             counts: self.counts.clone(),
             held: self.held.len(),
             in_flight: self.in_flight,
-            probes_in_flight: self.probes.len(),
+            probes_in_flight: self.gate.probes_in_flight(),
             opened_at: self.opened_at.clone(),
             next_probe_at: self.next_probe_at.clone(),
         }
@@ -289,7 +303,9 @@ impl Actor for Breaker {
         myself: ActorRef<Self::Msg>,
         args: BreakerArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
+        let gate = Arc::new(Gate::default());
         let sender_ctx = Arc::new(SenderContext {
+            gate: Arc::clone(&gate),
             gateway: args.gateway,
             store: args.store,
             directory: Arc::clone(&args.directory),
@@ -317,7 +333,7 @@ impl Actor for Breaker {
             stats: args.stats,
             registry: args.registry,
             state: BreakerState::Closed,
-            probes: HashSet::new(),
+            gate,
             permits_left: 0,
             held: VecDeque::new(),
             counts: Counts::default(),
@@ -345,6 +361,7 @@ impl Actor for Breaker {
                 outcome,
                 elapsed,
             } => state.completed(&myself, recipient_id, outcome, elapsed),
+            BreakerMsg::NotPermitted(job) => state.not_permitted(job),
             BreakerMsg::OpenElapsed(epoch) => {
                 // A later transition (an admin's, say) makes an older timer moot.
                 if state.state == BreakerState::Open && state.counts.transitions == epoch {

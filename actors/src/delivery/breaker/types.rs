@@ -67,6 +67,8 @@ pub enum BreakerMsg {
         outcome: Outcome,
         elapsed: Duration,
     },
+    /// A worker's job found the breaker shut right before its call: not sent, to be held.
+    NotPermitted(OutboundSms),
     /// The wait in OPEN that began with transition number `.0` is over.
     OpenElapsed(u64),
     /// An admin's order: `closed`, `forced_open` or `disabled`.
@@ -102,6 +104,8 @@ pub struct Counts {
     pub transitions: u64,
     /// Jobs that had to wait because the breaker did not permit them at once.
     pub held_total: u64,
+    /// Jobs a worker held when the breaker shut: handed back uncalled (and held again).
+    pub not_permitted: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
