@@ -17,7 +17,8 @@ use crate::stats::{ActorStats, Mailbox};
 
 /// What a [`Batcher`] applies.
 pub trait BatchOp: Send + Sync + 'static {
-    type Item: Send + 'static;
+    /// Kept until its batch is applied: a failed batch is applied again one item at a time.
+    type Item: Clone + Send + 'static;
     type Outcome: Send + 'static;
 
     /// Named in logs when a batch fails.
@@ -83,13 +84,26 @@ impl<Op: BatchOp> BatcherState<Op> {
         let done = Mailbox::new(myself, Arc::clone(&self.stats));
         // The flush runs beside the actor so that requests keep queueing meanwhile.
         tokio::spawn(async move {
-            match op.apply(items).await {
+            match op.apply(items.clone()).await {
                 Ok(outcomes) => {
                     for (outcome, reply) in outcomes.into_iter().zip(replies) {
-                        op.applied(&outcome);
-                        if let Some(reply) = reply {
-                            let _ = reply.send(Ok(outcome));
+                        answer(op.as_ref(), Ok(outcome), reply);
+                    }
+                }
+                Err(err) if items.len() > 1 => {
+                    // One item the store cannot take must not fail the others with it.
+                    tracing::warn!(%err, size = take, "a batch of {} failed; applying them one by one", Op::WHAT);
+                    for (item, reply) in items.into_iter().zip(replies) {
+                        let alone = op.apply(vec![item]).await.and_then(|mut outcomes| {
+                            outcomes
+                                .pop()
+                                .ok_or_else(|| StoreError("no outcome for the item".to_owned()))
+                        });
+                        if let Err(err) = &alone {
+                            stats.record_failure();
+                            tracing::error!(%err, "one of {} failed", Op::WHAT);
                         }
+                        answer(op.as_ref(), alone, reply);
                     }
                 }
                 Err(err) => {
@@ -102,6 +116,20 @@ impl<Op: BatchOp> BatcherState<Op> {
             }
             done.send(BatchMsg::Flushed);
         });
+    }
+}
+
+/// Hands an item's outcome to whoever waits for it, after the operation's own follow-up.
+fn answer<Op: BatchOp>(
+    op: &Op,
+    outcome: Result<Op::Outcome, StoreError>,
+    reply: Option<BatchReply<Op::Outcome>>,
+) {
+    if let Ok(outcome) = &outcome {
+        op.applied(outcome);
+    }
+    if let Some(reply) = reply {
+        let _ = reply.send(outcome);
     }
 }
 
@@ -146,7 +174,8 @@ mod tests {
 
     use super::*;
 
-    /// Doubles numbers, slowly, remembering the size of every batch.
+    /// Doubles numbers, slowly, remembering the size of every batch; a batch holding 13 fails
+    /// as a whole, as a transaction would.
     struct Doubler {
         batches: Mutex<Vec<usize>>,
     }
@@ -161,6 +190,9 @@ mod tests {
             Box::pin(async move {
                 self.batches.lock().unwrap().push(items.len());
                 tokio::time::sleep(Duration::from_millis(20)).await;
+                if items.contains(&13) {
+                    return Err(StoreError("13 cannot be stored".to_owned()));
+                }
                 Ok(items.into_iter().map(|n| n * 2).collect())
             })
         }
@@ -197,6 +229,53 @@ mod tests {
         assert_eq!(outcomes, vec![2, 4, 6, 8, 10, 12, 14]);
         // The first goes alone; the six that queued meanwhile go as 4 + 2.
         assert_eq!(*op.batches.lock().unwrap(), vec![1, 4, 2]);
+        actor.stop(None);
+        handle.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn one_item_that_fails_its_batch_fails_alone() {
+        let op = Arc::new(Doubler {
+            batches: Mutex::new(Vec::new()),
+        });
+        let stats = ActorStats::new("doubler", "batcher", 0);
+        let (actor, handle) = Actor::spawn(
+            None,
+            Batcher::<Doubler>::default(),
+            BatcherArgs {
+                op: Arc::clone(&op),
+                stats,
+            },
+        )
+        .await
+        .unwrap();
+        let mut waiting = Vec::new();
+        for n in 11..=17 {
+            let (reply, outcome) = ractor::concurrency::oneshot();
+            actor
+                .send_message(BatchMsg::Submit(n, Some(reply.into())))
+                .unwrap();
+            waiting.push(outcome);
+        }
+        let mut outcomes = Vec::new();
+        for outcome in waiting {
+            outcomes.push(outcome.await.unwrap().ok());
+        }
+        let doubled = |n: u32| Some(n * 2);
+        assert_eq!(
+            outcomes,
+            vec![
+                doubled(11),
+                doubled(12),
+                None,
+                doubled(14),
+                doubled(15),
+                doubled(16),
+                doubled(17)
+            ]
+        );
+        // 12 to 15 failed together, then went one by one.
+        assert_eq!(*op.batches.lock().unwrap(), vec![1, 4, 1, 1, 1, 1, 2]);
         actor.stop(None);
         handle.await.unwrap();
     }
