@@ -6,7 +6,9 @@
 //!   from `Content-Length` when it is given, while reading when the body is chunked, so an
 //!   oversized body is never held whole;
 //! - not JSON, wrong types, missing or unknown fields → `400 invalid_json`, with `details`
-//!   saying which kind of problem and where.
+//!   saying which kind of problem and where;
+//! - a string with the NUL character (`\u0000`), which PostgreSQL cannot store in text →
+//!   `400 invalid_text`, whatever the field.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
@@ -89,8 +91,33 @@ fn problem(e: &serde_json::Error) -> &'static str {
     }
 }
 
+/// Whether JSON text holds the NUL character. Valid JSON can only write it escaped, and a
+/// backslash only appears inside strings, escaping the character after it.
+pub fn has_nul(json: &[u8]) -> bool {
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            0 => return true,
+            b'\\' if json[i + 1..].starts_with(b"u0000") => return true,
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    false
+}
+
+pub fn nul_refused() -> ApiError {
+    ApiError::bad_request(
+        "invalid_text",
+        "text must not contain the NUL character (\\u0000)",
+    )
+}
+
 /// Parses JSON bytes into `T`, or the `400` that says what is wrong.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if has_nul(body) {
+        return Err(nul_refused());
+    }
     serde_json::from_slice::<T>(body).map_err(|e| {
         ApiError::bad_request("invalid_json", e.to_string()).with_details(serde_json::json!({
             "problem": problem(&e),
@@ -142,6 +169,22 @@ mod tests {
         assert_eq!(kind("{}"), "missing_field");
         assert_eq!(kind("{\"name\": \"a\", \"x\": 1}"), "unknown_field");
         assert!(parse::<Sample>(b"{\"name\": \"a\"}").is_ok());
+    }
+
+    #[test]
+    fn a_nul_anywhere_is_refused_but_an_escaped_backslash_before_u0000_is_text() {
+        assert!(has_nul(br#"{"name":"a\u0000b"}"#));
+        assert!(has_nul(br#"{"a\u0000":1}"#));
+        assert!(
+            !has_nul(br#"{"name":"a\\u0000b"}"#),
+            "a backslash, then u0000"
+        );
+        assert!(has_nul(br#"{"name":"a\\\u0000b"}"#));
+        assert!(!has_nul(br#"{"name":"\u0041"}"#));
+        assert_eq!(
+            parse::<Sample>(br#"{"name":"\u0000"}"#).unwrap_err().code,
+            "invalid_text"
+        );
     }
 
     #[test]

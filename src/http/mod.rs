@@ -4,6 +4,22 @@
 pub mod body;
 pub mod registry;
 
+/// Refuses a query string that carries the NUL character (`%00`) with `400 invalid_text`,
+/// before any route reads it: PostgreSQL cannot store or compare it in text.
+pub fn no_nul_in_query() -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::query::raw()
+        .or(warp::any().map(String::new))
+        .unify()
+        .and_then(|query: String| async move {
+            if query.to_ascii_lowercase().contains("%00") {
+                Err(warp::reject::custom(body::nul_refused()))
+            } else {
+                Ok(())
+            }
+        })
+        .untuple_one()
+}
+
 use serde::de::DeserializeOwned;
 use warp::http::StatusCode;
 use warp::reply::Response;

@@ -155,6 +155,15 @@ async fn send_message(
             format!("body must be 1 to {MAX_BODY_CHARS} characters"),
         ));
     }
+    if body
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "body must not contain control characters other than line breaks and tabs",
+        ));
+    }
     let audience = audience(&req)?;
     // The request as it is understood, so that re-encoding the same JSON differently still
     // counts as the same request.

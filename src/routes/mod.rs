@@ -57,11 +57,11 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(metrics::route(state))
         .unify();
-    let answered = limited
-        .and(routes)
-        .map(|decision: Option<Decision>, response| {
+    let answered = crate::http::no_nul_in_query().and(limited).and(routes).map(
+        |decision: Option<Decision>, response| {
             crate::limits::http::with_headers(response, decision.as_ref())
-        });
+        },
+    );
     warp::method()
         .and(warp::path::full())
         .and(warp::header::optional::<String>("if-none-match"))

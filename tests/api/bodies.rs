@@ -195,3 +195,69 @@ async fn a_limit_below_a_kilobyte_is_refused_at_start_up() {
         .unwrap();
     assert_eq!(error.var, "BELFRY_MAX_BODY_BYTES");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_nul_in_any_text_is_a_400_and_nothing_is_stored() {
+    let app = spawn_app_with(&[]).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let before = app.get_json("/api/messages/history", &staff).await;
+    let refused = [
+        (
+            "/api/messages",
+            json!({"body": "Choir\u{0} at 7", "allMembers": true}),
+        ),
+        (
+            "/api/members",
+            json!({"name": "Ruth\u{0}", "phone": "+442071838750"}),
+        ),
+        (
+            "/api/members",
+            json!({"name": "Ruth", "phone": "+4420718\u{0}38750"}),
+        ),
+    ];
+    for (path, body) in refused {
+        let response = app.post_json(path, Some(&staff), &body).await;
+        assert_eq!(response.status(), 400, "{path}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "invalid_text", "{path}: {error}");
+    }
+    // Other control characters in an SMS body are refused too; line breaks and tabs are text.
+    let bell = app
+        .post_json(
+            "/api/messages",
+            Some(&staff),
+            &json!({"body": "Choir\u{7} at 7", "allMembers": true}),
+        )
+        .await;
+    assert_eq!(bell.status(), 400);
+    let error: Value = bell.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "invalid_body");
+    let fine = app
+        .post_json(
+            "/api/messages",
+            Some(&staff),
+            &json!({"body": "Choir\r\n\tat 7", "allMembers": true}),
+        )
+        .await;
+    assert_eq!(fine.status(), 202);
+    // In a query string.
+    for path in ["/api/admin/dlq?reason=a%00b", "/api/members?q=%00"] {
+        let response = app
+            .http
+            .get(format!("{}{path}", app.url))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{path}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "invalid_text", "{path}");
+    }
+    let after = app.get_json("/api/messages/history", &staff).await;
+    assert_eq!(
+        after["messages"].as_array().unwrap().len(),
+        before["messages"].as_array().unwrap().len() + 1,
+        "only the message without a NUL or a bell was stored"
+    );
+}
