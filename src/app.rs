@@ -166,8 +166,15 @@ impl Application {
 
     /// Serves until the shutdown handle fires, then stops the tree.
     pub async fn run(self) {
-        let routes = routes::all(self.state.clone())
-            .recover(crate::error::recover)
+        let routes = warp::path::full()
+            .and(
+                routes::all(self.state.clone())
+                    .recover(crate::error::recover)
+                    .unify(),
+            )
+            .map(|path: warp::path::FullPath, response| {
+                crate::http::registry::with_allow(path.as_str(), response)
+            })
             .with(warp::trace::request());
         let mut signal = self.state.shutdown.clone();
         let graceful = async move {

@@ -137,6 +137,10 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
         e.clone()
     } else if rejection.is_not_found() {
         ApiError::not_found("no such route")
+    } else if let Some(e) = rejection.find::<warp::reject::InvalidQuery>() {
+        // Before the method: the route of this method refused the query, and the path's
+        // other routes refused the method.
+        ApiError::bad_request("invalid_query", e.to_string())
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -155,8 +159,6 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
             "length_required",
             "a Content-Length header is required",
         )
-    } else if let Some(e) = rejection.find::<warp::reject::InvalidQuery>() {
-        ApiError::bad_request("invalid_query", e.to_string())
     } else if let Some(e) = rejection.find::<warp::reject::MissingHeader>() {
         ApiError::bad_request("missing_header", e.to_string())
     } else if let Some(e) = rejection.find::<warp::reject::InvalidHeader>() {

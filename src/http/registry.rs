@@ -42,6 +42,39 @@ pub fn registered() -> Vec<Registered> {
         .collect()
 }
 
+/// The methods registered for a concrete path (`/api/members/7`), for a `405`'s `Allow`.
+pub fn allowed_methods(path: &str) -> Vec<String> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let matches = |template: &str| {
+        let parts: Vec<&str> = template.split('/').collect();
+        parts.len() == segments.len()
+            && parts
+                .iter()
+                .zip(&segments)
+                .all(|(part, segment)| *part == "{}" || part == segment)
+    };
+    let mut methods: Vec<String> = registered()
+        .into_iter()
+        .filter(|(_, template)| matches(template))
+        .map(|(method, _)| method)
+        .collect();
+    methods.dedup();
+    methods
+}
+
+/// Adds `Allow` to a `405`: the methods the path does answer (RFC 9110 §15.5.6).
+pub fn with_allow(path: &str, mut response: warp::reply::Response) -> warp::reply::Response {
+    if response.status() == warp::http::StatusCode::METHOD_NOT_ALLOWED {
+        let allow = allowed_methods(path).join(", ");
+        if let Ok(value) = warp::http::HeaderValue::from_str(&allow) {
+            response
+                .headers_mut()
+                .insert(warp::http::header::ALLOW, value);
+        }
+    }
+    response
+}
+
 /// `/api/messages/{id}` → `/api/messages/{}`.
 pub fn normalise(template: &str) -> String {
     template
@@ -88,5 +121,9 @@ mod tests {
             normalise("/api/chat/{room}/messages"),
             "/api/chat/{}/messages"
         );
+        record(Method::DELETE, &["\"api\"", "\"messages\"", "i64"]);
+        let allowed = allowed_methods("/api/messages/7");
+        assert!(allowed.contains(&"GET".to_owned()) && allowed.contains(&"DELETE".to_owned()));
+        assert!(allowed_methods("/api/messages/7/x").is_empty());
     }
 }

@@ -261,3 +261,39 @@ async fn a_nul_in_any_text_is_a_400_and_nothing_is_stored() {
         "only the message without a NUL or a bell was stored"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_method_names_the_allowed_ones_and_an_unknown_query_parameter_is_400() {
+    let app = spawn_app_with(&[]).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let put = app
+        .http
+        .put(format!("{}/api/members", app.url))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 405);
+    assert_eq!(put.headers()["allow"], "GET, POST");
+    let delete = app
+        .http
+        .delete(format!("{}/health", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete.status(), 405);
+    assert_eq!(delete.headers()["allow"], "GET");
+    // GET /api/members refuses the parameter; POST /api/members the method: the query wins.
+    for path in ["/api/members?bogus=1", "/api/messages/history?bogus=1"] {
+        let response = app
+            .http
+            .get(format!("{}{path}", app.url))
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{path}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "invalid_query", "{path}");
+    }
+}
