@@ -37,19 +37,8 @@ pub use belfry_actors::protocol::PROTOCOL;
 /// How a token travels as a subprotocol: `bearer.<jwt>`.
 const BEARER_PREFIX: &str = "bearer.";
 
-/// Close codes the server sends (docs/protocol.md).
-pub mod close {
-    pub const NORMAL: u16 = 1000;
-    pub const GOING_AWAY: u16 = 1001;
-    pub const POLICY: u16 = 1008;
-    pub const TOO_BIG: u16 = 1009;
-    pub const TOO_SLOW: u16 = 1013;
-    pub const IDLE: u16 = 4000;
-    pub const AUTH_TIMEOUT: u16 = 4001;
-    pub const AUTH_FAILED: u16 = 4003;
-    pub const TOKEN_EXPIRED: u16 = 4004;
-    pub const RATE_LIMITED: u16 = 4029;
-}
+pub mod close;
+mod heartbeat;
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 

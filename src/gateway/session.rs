@@ -21,6 +21,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::close;
 use super::frames::{self, FrameBudget, FrameError};
+use super::heartbeat::first_ping_after;
 use super::resume::{self, ResumePoints};
 use super::upgrade::Socket;
 use crate::adapters::socket_sink::WireSink;
@@ -158,12 +159,6 @@ fn ended_by(trouble: Trouble) -> Result<Ending, Gone> {
     }
 }
 
-/// A random point in the second half of the first interval: sockets opened together (everyone
-/// reconnecting after a restart) would otherwise ping together, every interval, for ever.
-fn first_ping_after(interval: Duration) -> Duration {
-    interval.mul_f64(rand::random_range(0.5..=1.0))
-}
-
 /// A frame of the session's own as a text message.
 fn text(frame: &Frame) -> Message {
     // Serialising the protocol's own types cannot fail.
@@ -237,8 +232,14 @@ impl Session {
             }
             Some(Ok(Message::Close(_))) => Some((close::NORMAL, "")),
             Some(Ok(_)) => None,
-            Some(Err(WsError::Capacity(_))) => Some((close::TOO_BIG, "frame over 64 KiB")),
-            Some(Err(_)) | None => return Err(Gone),
+            Some(Err(error)) => match close::after_read_error(&error) {
+                Some(ending) => {
+                    tracing::debug!(conn = self.conn, %error, "unreadable client frame");
+                    Some(ending)
+                }
+                None => return Err(Gone),
+            },
+            None => return Err(Gone),
         })
     }
 
@@ -375,22 +376,5 @@ impl Session {
             directory.join(room, self.conn, Arc::clone(&self.sink), Some(from));
         }
         None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn first_pings_are_spread_over_the_second_half_of_the_interval() {
-        let interval = Duration::from_secs(20);
-        let firsts: Vec<Duration> = (0..200).map(|_| first_ping_after(interval)).collect();
-        assert!(firsts.iter().all(|d| *d >= interval / 2 && *d <= interval));
-        let (earliest, latest) = (firsts.iter().min().unwrap(), firsts.iter().max().unwrap());
-        assert!(
-            latest.saturating_sub(*earliest) > interval / 4,
-            "{earliest:?}..{latest:?}"
-        );
     }
 }

@@ -83,3 +83,83 @@ async fn a_socket_is_told_its_rooms_and_gets_an_error_frame_for_client_frames() 
         .unwrap();
     assert_eq!(reply["code"], "invalid_json");
 }
+
+/// A socket upgraded by hand, so that the test can write frames no client library would.
+async fn raw_socket(url: &str, token: &str) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET /ws?token={token} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(stream.read_u8().await.unwrap());
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    stream
+}
+
+/// Reads the server's (unmasked) frames until its close; returns the close code.
+async fn close_code_of(stream: &mut tokio::net::TcpStream) -> Option<u16> {
+    use tokio::io::AsyncReadExt;
+    loop {
+        let mut header = [0u8; 2];
+        stream.read_exact(&mut header).await.ok()?;
+        let len = match header[1] & 0x7f {
+            126 => u64::from(stream.read_u16().await.ok()?),
+            127 => stream.read_u64().await.ok()?,
+            short => u64::from(short),
+        };
+        let mut payload = vec![0; len as usize];
+        stream.read_exact(&mut payload).await.ok()?;
+        if header[0] & 0x0f == 0x8 {
+            return Some(u16::from_be_bytes([payload[0], payload[1]]));
+        }
+    }
+}
+
+/// A client frame: FIN, `first` byte's other bits as given, masked unless `mask` is false.
+fn client_frame(first: u8, payload: &[u8], mask: bool) -> Vec<u8> {
+    let key = [0x12, 0x34, 0x56, 0x78];
+    let mut frame = vec![first, payload.len() as u8 | if mask { 0x80 } else { 0 }];
+    if mask {
+        frame.extend(key);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    } else {
+        frame.extend(payload);
+    }
+    frame
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn frames_that_break_the_websocket_protocol_are_answered_with_1002_or_1007() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let token = app.login(&app.grace.staff_email).await;
+    let cases: [(&str, Vec<u8>, u16); 4] = [
+        ("an unmasked frame", client_frame(0x81, b"hi", false), 1002),
+        (
+            "text that is not UTF-8",
+            client_frame(0x81, &[0xff, 0xfe], true),
+            1007,
+        ),
+        ("a reserved bit", client_frame(0xC1, b"a", true), 1002),
+        ("an unknown opcode", client_frame(0x83, b"", true), 1002),
+    ];
+    for (what, frame, expected) in cases {
+        let mut stream = raw_socket(&app.url, &token).await;
+        stream.write_all(&frame).await.unwrap();
+        let code = tokio::time::timeout(Duration::from_secs(5), close_code_of(&mut stream))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: no close in time"));
+        assert_eq!(code, Some(expected), "{what}");
+    }
+}
