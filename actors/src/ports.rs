@@ -222,9 +222,18 @@ pub trait EventSink: Send + Sync + 'static {
 /// Who a limit is counted for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LimitKey {
-    User { user_id: i64, church_id: i64 },
+    User {
+        user_id: i64,
+        church_id: i64,
+    },
     Ip(IpAddr),
+    /// An account, whoever tries it.
     Email(String),
+    /// An account tried from one address.
+    EmailAt {
+        email: String,
+        ip: IpAddr,
+    },
 }
 
 /// Where past requests of limited kinds are stored, so that a limiter that starts afresh can

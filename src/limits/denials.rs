@@ -8,11 +8,12 @@ use std::sync::Mutex;
 use super::policies;
 
 /// Every policy that can refuse, so each series exists (at 0) from the start.
-const POLICIES: [&str; 7] = [
+const POLICIES: [&str; 8] = [
     policies::API,
     policies::SMS,
     policies::LOGIN_IP,
     policies::LOGIN_EMAIL,
+    policies::LOGIN_ACCOUNT,
     policies::WS_IP,
     policies::WS_USER,
     policies::CHURCH_RECIPIENTS,

@@ -19,7 +19,9 @@ use crate::db::new_message::DailyQuota;
 use crate::domain::Role;
 
 use super::spec::parse_limit;
-pub use super::spec::{API, CHURCH_RECIPIENTS, LOGIN_EMAIL, LOGIN_IP, SMS, WS_IP, WS_USER};
+pub use super::spec::{
+    API, CHURCH_RECIPIENTS, LOGIN_ACCOUNT, LOGIN_EMAIL, LOGIN_IP, SMS, WS_IP, WS_USER,
+};
 
 const API_VARS: RoleVars = [
     "BELFRY_LIMIT_API",
@@ -68,7 +70,10 @@ pub struct LimitsConfig {
     pub sms: ByRole,
     /// Login attempts per client IP and per email address, with growing lock-outs.
     pub login_ip: Policy,
+    /// An account tried from one address (with lock-outs).
     pub login_email: Policy,
+    /// An account tried from anywhere (no lock-out: it would let anyone lock an owner out).
+    pub login_account: Policy,
     /// WebSocket connects per client IP and per user.
     pub ws_ip: Policy,
     pub ws_user: ByRole,
@@ -99,6 +104,12 @@ impl LimitsConfig {
                 .with_lockout(lockout),
             login_email: policy(src, LOGIN_EMAIL, "BELFRY_LIMIT_LOGIN_EMAIL", (10, 900, 10))?
                 .with_lockout(lockout),
+            login_account: policy(
+                src,
+                LOGIN_ACCOUNT,
+                "BELFRY_LIMIT_LOGIN_ACCOUNT",
+                (100, 900, 100),
+            )?,
             ws_ip: policy(src, WS_IP, "BELFRY_LIMIT_WS_IP", (120, 60, 60))?,
             ws_user: with_churches(by_role(src, WS_USER, WS_USER_VARS, (30, 60, 20))?),
             exempt: cidrs(src, "BELFRY_LIMIT_EXEMPT_CIDRS")?,

@@ -8,7 +8,10 @@ use belfry_actors::limiter::Limit;
 pub const API: &str = "api";
 pub const SMS: &str = "sms";
 pub const LOGIN_IP: &str = "login-ip";
+/// An account from one address.
 pub const LOGIN_EMAIL: &str = "login-email";
+/// An account from everywhere: a ceiling only a distributed attack reaches.
+pub const LOGIN_ACCOUNT: &str = "login-account";
 pub const WS_IP: &str = "ws-ip";
 pub const WS_USER: &str = "ws-user";
 /// A church's recipients per day: checked when a broadcast is stored, not by a limiter key.

@@ -60,8 +60,9 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         (status = 400, body = ErrorBody),
         (status = 401, description = "Unknown email or wrong password (the same answer)", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 429, description = "Too many attempts from this address or for this email; \
-            the lock-out grows while attempts go on", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address, or for this account \
+            from this address (the lock-outs grow while attempts go on), or for this account \
+            from everywhere", body = ErrorBody),
     ))]
 async fn limited_login(state: AppState, client: Option<IpAddr>, req: LoginRequest) -> Response {
     let limits = &state.limits;
@@ -77,19 +78,42 @@ async fn limited_login(state: AppState, client: Option<IpAddr>, req: LoginReques
         Ok(decision) => decision,
         Err(refused) => return refused.into_response(),
     };
-    let by_email = match EmailAddress::parse(&req.email) {
+    // OWASP: an account is throttled per address it is tried from, so that guesses from
+    // elsewhere cannot lock its owner out; across addresses only a high ceiling applies.
+    let (by_email, by_account) = match EmailAddress::parse(&req.email) {
         Ok(email) => {
-            let key = LimitKey::Email(email.as_str().to_lowercase());
-            limits.check(client, key, limits.config().login_email).await
+            let email = email.as_str().to_lowercase();
+            let config = limits.config();
+            // Without a client address (no connection to read it from) only the ceiling counts.
+            let by_email = match client {
+                Some(ip) => {
+                    let at = LimitKey::EmailAt {
+                        email: email.clone(),
+                        ip,
+                    };
+                    match limits.check(client, at, config.login_email).await {
+                        Ok(decision) => decision,
+                        Err(refused) => {
+                            return with_headers(refused.into_response(), by_ip.as_ref());
+                        }
+                    }
+                }
+                None => None,
+            };
+            let key = LimitKey::Email(email);
+            match limits.check(client, key, config.login_account).await {
+                Ok(decision) => (by_email, decision),
+                Err(refused) => {
+                    let counted = by_ip.iter().chain(by_email.iter());
+                    return with_headers(refused.into_response(), counted);
+                }
+            }
         }
-        Err(_) => Ok(None),
-    };
-    let by_email = match by_email {
-        Ok(decision) => decision,
-        Err(refused) => return with_headers(refused.into_response(), by_ip.as_ref()),
+        Err(_) => (None, None),
     };
     let response = into_response(login(state.clone(), req).await);
-    with_headers(response, by_ip.iter().chain(by_email.iter()))
+    let counted = by_ip.iter().chain(by_email.iter()).chain(by_account.iter());
+    with_headers(response, counted)
 }
 
 const MAX_PASSWORD_LEN: usize = 1024;

@@ -131,7 +131,7 @@ async fn limits(state: AppState, user: AuthUser) -> ApiResult {
                 ip: ip.to_string(),
                 allowance: u.into(),
             }),
-            LimitKey::Email(_) => limited.emails += 1,
+            LimitKey::Email(_) | LimitKey::EmailAt { .. } => limited.emails += 1,
         }
     }
 

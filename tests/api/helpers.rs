@@ -135,6 +135,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("BELFRY_LIMIT_SMS", "1000000/3600".to_owned()),
         ("BELFRY_LIMIT_LOGIN_IP", "1000000/60".to_owned()),
         ("BELFRY_LIMIT_LOGIN_EMAIL", "1000000/60".to_owned()),
+        ("BELFRY_LIMIT_LOGIN_ACCOUNT", "1000000/60".to_owned()),
         ("BELFRY_LIMIT_WS_IP", "1000000/60".to_owned()),
         ("BELFRY_LIMIT_WS_USER", "1000000/60".to_owned()),
     ]

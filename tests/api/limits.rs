@@ -134,7 +134,7 @@ async fn guessing_logins_from_one_address_are_locked_out_longer_each_time() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn guessing_one_account_from_many_places_is_limited_by_email() {
+async fn guessing_one_account_from_one_address_is_limited_by_email() {
     let app = spawn_app_with(&[("BELFRY_LIMIT_LOGIN_EMAIL", "2/3600")]).await;
     for _ in 0..2 {
         assert_eq!(wrong_login(&app).await.status(), 401);
@@ -142,6 +142,67 @@ async fn guessing_one_account_from_many_places_is_limited_by_email() {
     refused(wrong_login(&app).await, "login-email").await;
     // Another account from the same address still logs in.
     app.login(&app.grace.admin_email).await;
+}
+
+async fn login_from(app: &TestApp, address: &str, password: &str) -> reqwest::Response {
+    app.http
+        .post(format!("{}/api/auth/login", app.url))
+        .header("x-forwarded-for", address)
+        .json(&json!({"email": app.grace.staff_email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Measured before: ten wrong passwords for someone's email from other addresses locked its
+/// owner out for 15 minutes everywhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn guesses_from_other_addresses_do_not_lock_the_owner_out_and_a_ceiling_stops_many() {
+    let app = spawn_app_with(&[
+        ("BELFRY_TRUSTED_PROXIES", "127.0.0.0/8"),
+        ("BELFRY_LIMIT_LOGIN_ACCOUNT", "30/3600"),
+        ("BELFRY_LIMIT_LOGIN_EMAIL", "10/900"),
+        // Each address's own limit is not what this is about.
+        ("BELFRY_LIMIT_LOGIN_IP", "1000/60"),
+    ])
+    .await;
+    // Ten wrong guesses from each of two addresses: each address is locked out for this
+    // account, the owner's is not.
+    for attacker in ["198.51.100.7", "198.51.100.8"] {
+        for _ in 0..10 {
+            assert_eq!(login_from(&app, attacker, "guess").await.status(), 401);
+        }
+        refused(login_from(&app, attacker, "guess").await, "login-email").await;
+        let right = login_from(&app, attacker, super::helpers::PASSWORD).await;
+        refused(right, "login-email").await;
+    }
+    let owner = login_from(&app, "203.0.113.5", super::helpers::PASSWORD).await;
+    assert_eq!(
+        owner.status(),
+        200,
+        "the owner signs in from their own address"
+    );
+    // A distributed guesser reaches the account's ceiling (30 attempts in all, every
+    // address's included), and that shows in the abuse view.
+    let mut attempts = 0;
+    loop {
+        let response = login_from(&app, &format!("192.0.2.{attempts}"), "guess").await;
+        attempts += 1;
+        if response.status() == 429 {
+            refused(response, "login-account").await;
+            break;
+        }
+        assert_eq!(response.status(), 401);
+        assert!(attempts < 20, "the account's ceiling was never reached");
+    }
+    // 21 attempts were counted before (ten per attacker, one by the owner).
+    assert_eq!(attempts, 10);
+    let admin = app.login(&app.grace.admin_email).await;
+    let view = app.get_json("/api/admin/limits", &admin).await;
+    assert!(
+        view["denialsLastHour"]["login-account"].as_u64().unwrap() >= 1,
+        "{view}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

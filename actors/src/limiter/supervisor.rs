@@ -137,6 +137,6 @@ fn key_name(key: &LimitKey) -> String {
     match key {
         LimitKey::User { user_id, .. } => format!("limits:user:{user_id}"),
         LimitKey::Ip(ip) => format!("limits:ip:{ip}"),
-        LimitKey::Email(_) => "limits:email".to_owned(),
+        LimitKey::Email(_) | LimitKey::EmailAt { .. } => "limits:email".to_owned(),
     }
 }
