@@ -29,6 +29,7 @@ pub struct Application {
     public_url: String,
     state: AppState,
     listener: tokio::net::TcpListener,
+    connections: crate::server::ConnectionLimits,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -142,6 +143,7 @@ impl Application {
             public_url,
             state,
             listener,
+            connections: config.connections,
             shutdown_tx,
         })
     }
@@ -180,7 +182,8 @@ impl Application {
         let graceful = async move {
             let _ = signal.wait_for(|stop| *stop).await;
         };
-        crate::server::serve(self.listener, warp::service(routes), graceful).await;
+        let service = warp::service(routes);
+        crate::server::serve(self.listener, service, self.connections, graceful).await;
         self.state.system.shutdown().await;
         // Keeps the sender alive until here so receivers never see a closed channel early.
         drop(self.shutdown_tx);

@@ -57,6 +57,8 @@ async fn start(database_url: &str, limited: bool) -> Server {
         // start a new one every few milliseconds: that would measure starting, not counting).
         ("BELFRY_LIMIT_API", "100000/3600".to_owned()),
     ]);
+    // The clients share one address and open their connections at once.
+    env.insert("BELFRY_MAX_PENDING_PER_ADDRESS", "1000000".to_owned());
     if !limited {
         env.insert("BELFRY_LIMIT_EXEMPT_CIDRS", "127.0.0.0/8".to_owned());
     }

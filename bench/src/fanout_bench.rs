@@ -115,6 +115,8 @@ fn main() {
         ("BELFRY_WS_QUEUE", "4096".to_owned()),
         // Thousands of clients share one host here: connect limits would refuse them.
         ("BELFRY_LIMIT_EXEMPT_CIDRS", "127.0.0.0/8".to_owned()),
+        // Thousands of sockets open at once from four addresses, none of them idle.
+        ("BELFRY_MAX_PENDING_PER_ADDRESS", "1000000".to_owned()),
     ]);
     let config =
         Config::from_source(&move |name: &str| env.get(name).cloned(), None).expect("config");

@@ -90,6 +90,8 @@ async fn start_server() -> Server {
         .env("BELFRY_JWT_SECRET", JWT_SECRET)
         // Thousands of clients share one host here: connect limits would refuse them.
         .env("BELFRY_LIMIT_EXEMPT_CIDRS", "127.0.0.0/8")
+        // Thousands of sockets open at once from four addresses, none of them idle.
+        .env("BELFRY_MAX_PENDING_PER_ADDRESS", "1000000")
         .env("RUST_LOG", "warn")
         .kill_on_drop(true)
         .spawn()

@@ -8,6 +8,8 @@ pub use source::{ConfigError, Env, Source};
 use source::{err, millis, parsed};
 
 use std::net::SocketAddr;
+
+use crate::server::ConnectionLimits;
 use std::time::Duration;
 
 use belfry_actors::SystemConfig;
@@ -70,6 +72,8 @@ pub struct Config {
     pub webhook_tolerance: Duration,
     /// Largest request body the API reads (`BELFRY_MAX_BODY_BYTES`).
     pub max_body_bytes: u64,
+    /// Deadlines and caps for connections that have not made a request yet.
+    pub connections: ConnectionLimits,
     pub gateway: GatewayConfig,
     pub limits: crate::limits::LimitsConfig,
     pub system: SystemConfig,
@@ -118,6 +122,7 @@ impl Config {
                 300,
             )?),
             max_body_bytes: Self::max_body_bytes(src)?,
+            connections: Self::connections(src)?,
             gateway: Self::gateway(src)?,
             limits: crate::limits::LimitsConfig::from_source(src)?,
             system: SystemConfig {
@@ -128,6 +133,21 @@ impl Config {
                 },
                 presence_grace: millis(src, "BELFRY_PRESENCE_GRACE_MS", 5000)?,
             },
+        })
+    }
+
+    fn connections(src: &dyn Source) -> Result<ConnectionLimits, ConfigError> {
+        let head_timeout = millis(src, "BELFRY_HTTP_HEAD_TIMEOUT_MS", 10_000)?;
+        if head_timeout.is_zero() {
+            return Err(err("BELFRY_HTTP_HEAD_TIMEOUT_MS", "must be more than 0"));
+        }
+        let pending_per_address = parsed(src, "BELFRY_MAX_PENDING_PER_ADDRESS", 256)?;
+        if pending_per_address == 0 {
+            return Err(err("BELFRY_MAX_PENDING_PER_ADDRESS", "must be at least 1"));
+        }
+        Ok(ConnectionLimits {
+            head_timeout,
+            pending_per_address,
         })
     }
 

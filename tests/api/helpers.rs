@@ -138,6 +138,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("BELFRY_LIMIT_LOGIN_ACCOUNT", "1000000/60".to_owned()),
         ("BELFRY_LIMIT_WS_IP", "1000000/60".to_owned()),
         ("BELFRY_LIMIT_WS_USER", "1000000/60".to_owned()),
+        // Every test client connects from 127.0.0.1, as if through one proxy.
+        ("BELFRY_MAX_PENDING_PER_ADDRESS", "100000".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -163,3 +163,42 @@ async fn frames_that_break_the_websocket_protocol_are_answered_with_1002_or_1007
         assert_eq!(code, Some(expected), "{what}");
     }
 }
+
+/// Measured before: connections that sent nothing, or half a request line, stayed open for
+/// ever, and one host's ~21,000 of them took every file descriptor the server had.
+#[tokio::test(flavor = "multi_thread")]
+async fn thousands_of_half_open_connections_from_one_host_do_not_stop_anyone_else() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = super::helpers::spawn_app_with(&[
+        ("BELFRY_HTTP_HEAD_TIMEOUT_MS", "1500"),
+        ("BELFRY_MAX_PENDING_PER_ADDRESS", "256"),
+    ])
+    .await;
+    let server: std::net::SocketAddr = app.url.trim_start_matches("http://").parse().unwrap();
+    let mut half_open = Vec::new();
+    for _ in 0..3000 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let mut stream = socket.connect(server).await.unwrap();
+        let _ = stream.write_all(b"GET /health HT").await;
+        half_open.push(stream);
+    }
+    // Meanwhile, from another address: sign in, open a socket, send a message.
+    let token = app.login(&app.grace.staff_email).await;
+    let mut socket = app.connect(&token).await;
+    let id = app.send(&token, &app.grace.member_ids[..1]).await;
+    socket
+        .until(Duration::from_secs(10), |f| f["messageId"] == id)
+        .await;
+    // Every half-open connection is closed: at once past the address's cap, or when its
+    // request head is late.
+    let closed_by = tokio::time::Instant::now() + Duration::from_secs(5);
+    for stream in &mut half_open {
+        let mut buf = [0u8; 64];
+        let read = tokio::time::timeout_at(closed_by, stream.read(&mut buf)).await;
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+            "a connection without a whole request was still open: {read:?}"
+        );
+    }
+}
