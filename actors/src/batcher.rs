@@ -198,8 +198,11 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn requests_during_a_flush_go_together_in_order_and_within_the_limit() {
+    /// Submits `items` at once to a new batcher of doublers; every outcome, in order, and the
+    /// size of every batch applied.
+    async fn submit_together(
+        items: std::ops::RangeInclusive<u32>,
+    ) -> (Vec<Option<u32>>, Vec<usize>) {
         let op = Arc::new(Doubler {
             batches: Mutex::new(Vec::new()),
         });
@@ -215,42 +218,7 @@ mod tests {
         .await
         .unwrap();
         let mut waiting = Vec::new();
-        for n in 1..=7 {
-            let (reply, outcome) = ractor::concurrency::oneshot();
-            actor
-                .send_message(BatchMsg::Submit(n, Some(reply.into())))
-                .unwrap();
-            waiting.push(outcome);
-        }
-        let mut outcomes = Vec::new();
-        for outcome in waiting {
-            outcomes.push(outcome.await.unwrap().unwrap());
-        }
-        assert_eq!(outcomes, vec![2, 4, 6, 8, 10, 12, 14]);
-        // The first goes alone; the six that queued meanwhile go as 4 + 2.
-        assert_eq!(*op.batches.lock().unwrap(), vec![1, 4, 2]);
-        actor.stop(None);
-        handle.await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn one_item_that_fails_its_batch_fails_alone() {
-        let op = Arc::new(Doubler {
-            batches: Mutex::new(Vec::new()),
-        });
-        let stats = ActorStats::new("doubler", "batcher", 0);
-        let (actor, handle) = Actor::spawn(
-            None,
-            Batcher::<Doubler>::default(),
-            BatcherArgs {
-                op: Arc::clone(&op),
-                stats,
-            },
-        )
-        .await
-        .unwrap();
-        let mut waiting = Vec::new();
-        for n in 11..=17 {
+        for n in items {
             let (reply, outcome) = ractor::concurrency::oneshot();
             actor
                 .send_message(BatchMsg::Submit(n, Some(reply.into())))
@@ -261,6 +229,24 @@ mod tests {
         for outcome in waiting {
             outcomes.push(outcome.await.unwrap().ok());
         }
+        actor.stop(None);
+        handle.await.unwrap();
+        let batches = op.batches.lock().unwrap().clone();
+        (outcomes, batches)
+    }
+
+    #[tokio::test]
+    async fn requests_during_a_flush_go_together_in_order_and_within_the_limit() {
+        let (outcomes, batches) = submit_together(1..=7).await;
+        let doubled: Vec<Option<u32>> = (1..=7).map(|n| Some(n * 2)).collect();
+        assert_eq!(outcomes, doubled);
+        // The first goes alone; the six that queued meanwhile go as 4 + 2.
+        assert_eq!(batches, vec![1, 4, 2]);
+    }
+
+    #[tokio::test]
+    async fn one_item_that_fails_its_batch_fails_alone() {
+        let (outcomes, batches) = submit_together(11..=17).await;
         let doubled = |n: u32| Some(n * 2);
         assert_eq!(
             outcomes,
@@ -275,8 +261,6 @@ mod tests {
             ]
         );
         // 12 to 15 failed together, then went one by one.
-        assert_eq!(*op.batches.lock().unwrap(), vec![1, 4, 1, 1, 1, 1, 2]);
-        actor.stop(None);
-        handle.await.unwrap();
+        assert_eq!(batches, vec![1, 4, 1, 1, 1, 1, 2]);
     }
 }

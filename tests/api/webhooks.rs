@@ -281,21 +281,9 @@ async fn reports_with_a_nul_are_refused_alone_and_every_other_report_is_applied(
     let token = app.login(&app.grace.staff_email).await;
     let members = app.add_members(32).await;
     let id = app.send(&token, &members).await;
-    let message = app
-        .wait_for_message(&token, id, |m| {
-            m["recipients"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|r| r["providerMessageId"].is_string())
-        })
-        .await;
     let mut bodies = Vec::new();
-    for (i, r) in message["recipients"].as_array().unwrap().iter().enumerate() {
-        let (pid, phone) = (
-            r["providerMessageId"].as_str().unwrap(),
-            r["phone"].as_str().unwrap(),
-        );
+    for (i, (phone, pid)) in app.accepted(&token, id, 32).await.iter().enumerate() {
+        let (pid, phone) = (pid.as_str(), phone.as_str());
         let nul = json!([{"code": "40008", "title": "Undeliverable", "detail": "bad\u{0}byte"}]);
         bodies.push((
             false,
