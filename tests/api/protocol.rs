@@ -49,7 +49,7 @@ fn publish(app: &TestApp, n: u64) {
         .publish(church_room(app.grace.id), test_event(n, ""));
 }
 
-/// Publishes `count` test events of 16 KiB each, in bursts of 50: `2000` is about 32 MB, more
+/// Publishes `count` test events of 16 KiB each, in bursts of 20: `2000` is about 32 MB, more
 /// than the loopback socket buffers hold for a client that reads nothing.
 async fn publish_padded(app: &TestApp, count: u64) {
     let padding = "x".repeat(16 * 1024);
@@ -58,7 +58,7 @@ async fn publish_padded(app: &TestApp, count: u64) {
             .system
             .directory()
             .publish(church_room(app.grace.id), test_event(n, &padding));
-        if n % 50 == 0 {
+        if n % 20 == 0 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
