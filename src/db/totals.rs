@@ -46,13 +46,7 @@ pub fn counters_pool(database_url: &str, max_size: usize) -> Result<DbPool, DbEr
 
 /// Counts an applied transition into its message's totals and returns the event to publish.
 pub async fn record(counters: &DbPool, applied: &Applied) -> Result<MessageEvent, DbError> {
-    let mut grow = Totals {
-        church_id: 0,
-        recipients: 0,
-        delivered: 0,
-        failed: 0,
-    };
-    grow.count(applied.status);
+    let (delivered, failed) = applied.status.counts_as().increments();
     use super::schema::messages::dsl as m;
     let mut conn = get(counters).await?;
     let (church_id, recipient_count, delivered_count, failed_count, old_status): (
@@ -63,8 +57,8 @@ pub async fn record(counters: &DbPool, applied: &Applied) -> Result<MessageEvent
         String,
     ) = diesel::update(m::messages.find(applied.message_id))
         .set((
-            m::delivered_count.eq(m::delivered_count + grow.delivered as i32),
-            m::failed_count.eq(m::failed_count + grow.failed as i32),
+            m::delivered_count.eq(m::delivered_count + delivered as i32),
+            m::failed_count.eq(m::failed_count + failed as i32),
             m::updated_at.eq(chrono::Utc::now()),
         ))
         .returning((

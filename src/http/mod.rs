@@ -4,6 +4,13 @@
 pub mod body;
 pub mod registry;
 
+use serde::de::DeserializeOwned;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::state::AppState;
+
 /// Refuses a query string that carries the NUL character (`%00`) with `400 invalid_text`,
 /// before any route reads it: PostgreSQL cannot store or compare it in text.
 pub fn no_nul_in_query() -> impl Filter<Extract = (), Error = Rejection> + Clone {
@@ -11,7 +18,8 @@ pub fn no_nul_in_query() -> impl Filter<Extract = (), Error = Rejection> + Clone
         .or(warp::any().map(String::new))
         .unify()
         .and_then(|query: String| async move {
-            if query.to_ascii_lowercase().contains("%00") {
+            // `%00` has no letters: no case to fold.
+            if query.contains("%00") {
                 Err(warp::reject::custom(body::nul_refused()))
             } else {
                 Ok(())
@@ -19,13 +27,6 @@ pub fn no_nul_in_query() -> impl Filter<Extract = (), Error = Rejection> + Clone
         })
         .untuple_one()
 }
-
-use serde::de::DeserializeOwned;
-use warp::http::StatusCode;
-use warp::reply::Response;
-use warp::{Filter, Rejection, Reply};
-
-use crate::state::AppState;
 
 /// A JSON body of the route's type, within the configured size (see [`body`]).
 pub fn json_body<T: DeserializeOwned + Send>(

@@ -36,15 +36,6 @@ pub struct ConnectionLimits {
     pub pending_per_address: usize,
 }
 
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        Self {
-            head_timeout: Duration::from_secs(10),
-            pending_per_address: 256,
-        }
-    }
-}
-
 /// How often a failing accept is logged at most (with how many failed meanwhile).
 const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(10);
 

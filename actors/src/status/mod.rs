@@ -42,6 +42,17 @@ pub enum FinalCount {
     Failed,
 }
 
+impl FinalCount {
+    /// What it adds to a message's totals: (delivered, failed).
+    pub fn increments(self) -> (i64, i64) {
+        match self {
+            Self::Delivered => (1, 0),
+            Self::Failed => (0, 1),
+            Self::NotFinal => (0, 0),
+        }
+    }
+}
+
 /// Which kind of event a recipient reaching a status produces (see the protocol's
 /// `RoomEvent::recipient`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,11 +238,9 @@ pub struct Totals {
 impl Totals {
     /// Counts a recipient that reached `status`.
     pub fn count(&mut self, status: RecipientStatus) {
-        match status.counts_as() {
-            FinalCount::Delivered => self.delivered += 1,
-            FinalCount::Failed => self.failed += 1,
-            FinalCount::NotFinal => {}
-        }
+        let (delivered, failed) = status.counts_as().increments();
+        self.delivered += delivered;
+        self.failed += failed;
     }
 
     pub fn message_status(&self) -> MessageStatus {

@@ -130,16 +130,10 @@ pub fn carrier(
 pub fn increments(changes: &[Change]) -> HashMap<i64, (i64, i64)> {
     let mut grow: HashMap<i64, (i64, i64)> = HashMap::new();
     for change in changes {
-        let mut totals = Totals {
-            church_id: 0,
-            recipients: 0,
-            delivered: 0,
-            failed: 0,
-        };
-        totals.count(change.transition.status);
+        let (delivered, failed) = change.transition.status.counts_as().increments();
         let entry = grow.entry(change.transition.message_id).or_default();
-        entry.0 += totals.delivered;
-        entry.1 += totals.failed;
+        entry.0 += delivered;
+        entry.1 += failed;
     }
     grow
 }
