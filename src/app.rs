@@ -11,7 +11,7 @@ use warp::Filter;
 
 use crate::adapters::delivery_store::PgDeliveryStore;
 use crate::adapters::limit_history::PgLimitHistory;
-use crate::auth::JwtKeys;
+use crate::auth::{Authenticator, JwtKeys};
 use crate::config::{CarrierConfig, Config};
 use crate::db;
 use crate::limits::Limits;
@@ -127,10 +127,12 @@ impl Application {
             .map_err(|e| StartError::Actors(e.to_string()))?;
         let limits = Limits::new(config.limits.clone(), Arc::clone(system.directory()));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let auth = Authenticator::new(JwtKeys::new(config.jwt.clone()), pool.clone());
+        crate::auth::standing_watch::spawn(auth.clone(), pool.clone(), shutdown_rx.clone());
         let state = AppState::new(Services {
             pool,
             counters,
-            jwt: JwtKeys::new(config.jwt.clone()),
+            auth,
             system: Arc::new(system),
             verifier,
             gateway: Arc::new(config.gateway.clone()),

@@ -5,10 +5,10 @@ use clap::{Parser, Subcommand};
 
 use crate::accounts;
 use crate::app::Application;
-use crate::auth::JwtKeys;
+use crate::auth::{JwtKeys, TokenSubject};
 use crate::config::{Config, ConfigError, DEFAULT_DATABASE_URL, Env, Source};
 use crate::db::{self, churches, users};
-use crate::domain::{EmailAddress, Role};
+use crate::domain::EmailAddress;
 
 #[derive(Parser)]
 #[command(name = "belfry", about = "SMS and live delivery status for churches")]
@@ -42,10 +42,10 @@ pub enum AdminCommand {
         #[arg(long)]
         name: String,
     },
-    /// Create a user; prints its id.
+    /// Create a user; prints its id. Operators run the platform and need no church.
     CreateUser {
         #[arg(long)]
-        church: i64,
+        church: Option<i64>,
         #[arg(long)]
         email: String,
         #[arg(long)]
@@ -105,9 +105,12 @@ pub async fn run(cli: Cli) -> CliResult {
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no user with email {}", email.as_str()))?;
-            let role = Role::parse(&user.role).ok_or("bad role in database")?;
+            if user.disabled_at.is_some() {
+                return Err(format!("{} is disabled", email.as_str()));
+            }
+            let subject = TokenSubject::of(&user).map_err(|e| e.to_string())?;
             let minted = JwtKeys::new(config.jwt)
-                .mint(user.id, user.church_id, role)
+                .mint(&subject)
                 .map_err(|e| e.to_string())?;
             println!("{}", minted.token);
             Ok(())

@@ -2,7 +2,7 @@
 //! the product can be tried on a fresh machine with no Telnyx account.
 
 use crate::app::Application;
-use crate::auth::JwtKeys;
+use crate::auth::{JwtKeys, TokenSubject};
 use crate::config::{CarrierConfig, Config, Env, Source};
 use crate::db::{self, churches, members, users};
 use crate::domain::{EmailAddress, PhoneNumber, Role};
@@ -79,14 +79,18 @@ pub async fn run() -> Result<(), String> {
         let church_id = ensure_church(&pool, church, ci).await?;
         for role in [Role::Admin, Role::Staff] {
             let email = format!("{}@{}.example", role.as_str(), church.slug);
-            let id = ensure_user(&pool, church_id, &email, role).await?;
-            let token = jwt
-                .mint(id, church_id, role)
-                .map_err(|e| e.to_string())?
-                .token;
-            logins.push((church.name, email, role, token));
+            let user = ensure_user(&pool, Some(church_id), &email, role).await?;
+            logins.push((church.name, email, role, token_for(&jwt, &user)?));
         }
     }
+    let email = "operator@belfry.example".to_owned();
+    let operator = ensure_user(&pool, None, &email, Role::Operator).await?;
+    logins.push((
+        "(the platform)",
+        email,
+        Role::Operator,
+        token_for(&jwt, &operator)?,
+    ));
     print_instructions(app.public_url(), &logins);
     let handle = app.shutdown_handle();
     tokio::spawn(async move {
@@ -126,16 +130,18 @@ async fn ensure_church(
 
 async fn ensure_user(
     pool: &db::DbPool,
-    church_id: i64,
+    church_id: Option<i64>,
     email: &str,
     role: Role,
-) -> Result<i64, String> {
+) -> Result<users::UserRow, String> {
     let parsed = EmailAddress::parse(email).map_err(|e| e.to_string())?;
-    if let Some(user) = users::find_by_email(pool, &parsed)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        return Ok(user.id);
+    let find = async || {
+        users::find_by_email(pool, &parsed)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    if let Some(user) = find().await? {
+        return Ok(user);
     }
     let name = format!("Demo {}", role.as_str());
     crate::accounts::create_user(
@@ -146,7 +152,13 @@ async fn ensure_user(
         role.as_str(),
         DEMO_PASSWORD.into(),
     )
-    .await
+    .await?;
+    find().await?.ok_or_else(|| format!("{email} vanished"))
+}
+
+fn token_for(jwt: &JwtKeys, user: &users::UserRow) -> Result<String, String> {
+    let subject = TokenSubject::of(user).map_err(|e| e.to_string())?;
+    Ok(jwt.mint(&subject).map_err(|e| e.to_string())?.token)
 }
 
 fn print_instructions(url: &str, logins: &[(&str, String, Role, String)]) {

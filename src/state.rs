@@ -7,7 +7,7 @@ use belfry_actors::ActorSystem;
 use tokio::sync::watch;
 use warp::Filter;
 
-use crate::auth::JwtKeys;
+use crate::auth::Authenticator;
 use crate::config::GatewayConfig;
 use crate::db::DbPool;
 use crate::limits::Limits;
@@ -39,7 +39,8 @@ pub struct Services {
     pub pool: DbPool,
     /// Connections for messages' running totals only (see `db::totals`).
     pub counters: DbPool,
-    pub jwt: JwtKeys,
+    /// Keys, accounts' standing, open sockets.
+    pub auth: Authenticator,
     pub system: Arc<ActorSystem>,
     pub verifier: WebhookVerifier,
     pub gateway: Arc<GatewayConfig>,

@@ -224,7 +224,8 @@ pub trait EventSink: Send + Sync + 'static {
 pub enum LimitKey {
     User {
         user_id: i64,
-        church_id: i64,
+        /// `None` for an operator who belongs to no church.
+        church_id: Option<i64>,
     },
     Ip(IpAddr),
     /// An account, whoever tries it.

@@ -146,6 +146,16 @@ pub struct ActorNode {
     pub children: Vec<ActorNode>,
 }
 
+impl ActorNode {
+    /// Drops, with their subtrees, the nodes below this one that `keep` refuses.
+    pub fn retain(&mut self, keep: &impl Fn(&ActorNode) -> bool) {
+        self.children.retain(|child| keep(child));
+        for child in &mut self.children {
+            child.retain(keep);
+        }
+    }
+}
+
 /// An actor reference that counts what is sent through it.
 #[derive(Debug)]
 pub struct Mailbox<M: Message> {

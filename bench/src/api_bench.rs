@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use belfry::app::{Application, ShutdownHandle};
 use belfry::auth::JwtKeys;
 use belfry::config::Config;
-use belfry::domain::Role;
 use belfry::state::AppState;
 use belfry_actors::limiter::{Limit, LimitKey, Policy};
 
@@ -222,7 +221,7 @@ fn main() {
         }
         let sender = belfry::accounts::create_user(
             &server.state.pool,
-            church.id,
+            Some(church.id),
             "sender@bench.test",
             "Bench sender",
             "staff",
@@ -246,6 +245,10 @@ fn main() {
         server.shutdown.shutdown();
         church.id
     });
+    // Every request's user must exist (the sender is user 1 of this fresh database, whose one
+    // church is church 1).
+    assert_eq!(church_id, 1, "a fresh database");
+    server_runtime.block_on(loadgen::seed_staff(&database_url, USERS, church_id));
     let config = Config::from_source(
         &|n: &str| (n == "BELFRY_JWT_SECRET").then(|| JWT_SECRET.to_owned()),
         None,
@@ -254,9 +257,8 @@ fn main() {
     let keys = JwtKeys::new(config.jwt.clone());
     let tokens: Vec<String> = (1..=USERS)
         .map(|user| {
-            keys.mint(user, church_id, Role::Staff)
-                .expect("token")
-                .token
+            let subject = loadgen::seeded_staff(user, church_id);
+            keys.mint(&subject).expect("token").token
         })
         .collect();
 
@@ -353,7 +355,7 @@ fn main() {
         async move {
             let key = LimitKey::User {
                 user_id: user,
-                church_id,
+                church_id: Some(church_id),
             };
             directory
                 .check_limit(&key, policy, 1)

@@ -28,7 +28,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use belfry::app::Application;
 use belfry::auth::JwtKeys;
 use belfry::config::Config;
-use belfry::domain::Role;
 use belfry_actors::protocol::{RoomEvent, church_room};
 use frame_reader::FrameReader;
 use futures_util::StreamExt;
@@ -124,6 +123,12 @@ fn main() {
         .block_on(Application::build(config))
         .expect("server starts");
     let addr = app.addr();
+    // Every socket's user must exist: user i + 1 in church i % rooms + 1, as the client mints.
+    runtime.block_on(loadgen::seed_staff(
+        &database_url,
+        (rooms * per_room) as i64,
+        rooms as i64,
+    ));
     let directory = Arc::clone(app.state().system.directory());
     let shutdown = app.shutdown_handle();
     runtime.spawn(app.run());
@@ -251,11 +256,8 @@ fn client(args: &[String]) {
     let keys = JwtKeys::new(config.jwt.clone());
     let opened = runtime.block_on(async {
         let mut opening = futures_util::stream::iter((0..sockets).map(|i| {
-            let church = (i % rooms) as i64 + 1;
-            let token = keys
-                .mint(i as i64 + 1, church, Role::Staff)
-                .expect("token")
-                .token;
+            let subject = loadgen::seeded_staff(i as i64 + 1, rooms as i64);
+            let token = keys.mint(&subject).expect("token").token;
             let source = Ipv4Addr::new(127, 0, 0, 2 + (i % SOURCE_ADDRESSES) as u8);
             async move { FrameReader::connect(addr, source, &token).await }
         }))

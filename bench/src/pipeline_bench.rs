@@ -125,7 +125,7 @@ async fn seed(pool: &db::DbPool, recipients: usize) -> i64 {
     let church = db::churches::create(pool, "Bench Chapel").await.unwrap().id;
     belfry::accounts::create_user(
         pool,
-        church,
+        Some(church),
         "staff@bench.test",
         "Bench",
         "staff",

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use belfry::auth::JwtKeys;
 use belfry::config::Config;
-use belfry::domain::Role;
 use futures_util::StreamExt;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::WebSocketStream;
@@ -151,10 +150,11 @@ async fn main() {
     )
     .expect("config");
     let keys = JwtKeys::new(config.jwt.clone());
+    loadgen::seed_staff(&server.database_url, users, churches).await;
     let tokens: Vec<String> = (1..=users)
         .map(|user| {
-            let church = (user - 1) % churches + 1;
-            keys.mint(user, church, Role::Staff).expect("token").token
+            let subject = loadgen::seeded_staff(user, churches);
+            keys.mint(&subject).expect("token").token
         })
         .collect();
 

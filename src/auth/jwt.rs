@@ -2,6 +2,9 @@
 //! `iss` and `aud` and accepts only the configured algorithm, so `alg: none` and tokens signed
 //! with another key or algorithm are refused.
 //!
+//! A signature only says who the token was given to. Whether that user may still use it (not
+//! disabled, not signed out, same church and role) is `standing`'s to say on every request.
+//!
 //! A token that passed is remembered until it expires: a client sends the same token with
 //! every request, and a request is checked twice (by the rate limit, then by its route), so
 //! most checks become one lookup instead of a signature and a JSON parse.
@@ -13,8 +16,10 @@ use dashmap::DashMap;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 
-use super::AuthUser;
+use super::{AuthUser, TokenRef};
 use crate::config::JwtConfig;
+use crate::db::DbError;
+use crate::db::users::UserRow;
 use crate::domain::Role;
 use crate::error::ApiError;
 
@@ -22,9 +27,15 @@ use crate::error::ApiError;
 #[serde(rename_all = "camelCase")]
 pub struct Claims {
     pub sub: String,
-    pub church_id: i64,
+    /// `None` for an operator who belongs to no church.
+    pub church_id: Option<i64>,
     pub role: Role,
+    /// The user's token version when the token was minted; a password change moves it on.
+    pub token_version: i32,
+    /// The token's own id, by which signing out revokes it.
+    pub jti: String,
     pub iat: i64,
+    pub nbf: i64,
     pub exp: i64,
     pub iss: String,
     pub aud: String,
@@ -44,8 +55,37 @@ struct Inner {
     verified: DashMap<Box<str>, (AuthUser, i64)>,
 }
 
+/// How far clocks may disagree, in seconds, for `exp`, `nbf` and `iat`.
+const LEEWAY_SECS: u64 = 5;
+
 /// Tokens remembered at most; the memory is forgotten as a whole when it fills (a few MB).
 const MAX_VERIFIED: usize = 10_000;
+
+/// Who a new token is for, as the store has them now.
+pub struct TokenSubject {
+    pub user_id: i64,
+    pub church_id: Option<i64>,
+    pub role: Role,
+    pub token_version: i32,
+}
+
+impl TokenSubject {
+    /// The user as the store has them now.
+    pub fn of(user: &UserRow) -> Result<Self, DbError> {
+        Ok(Self {
+            user_id: user.id,
+            church_id: user.church_id,
+            role: user.role()?,
+            token_version: user.token_version,
+        })
+    }
+}
+
+/// 128 random bits, hex: unguessable and unique enough to name one token.
+fn random_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 pub struct MintedToken {
     pub token: String,
@@ -58,8 +98,9 @@ impl JwtKeys {
         validation.algorithms = vec![config.algorithm];
         validation.set_issuer(&[&config.issuer]);
         validation.set_audience(&[&config.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECS;
         Self {
             inner: Arc::new(Inner {
                 encoding: EncodingKey::from_secret(&config.secret),
@@ -71,21 +112,19 @@ impl JwtKeys {
         }
     }
 
-    pub fn mint(
-        &self,
-        user_id: i64,
-        church_id: i64,
-        role: Role,
-    ) -> Result<MintedToken, jsonwebtoken::errors::Error> {
+    pub fn mint(&self, subject: &TokenSubject) -> Result<MintedToken, jsonwebtoken::errors::Error> {
         let now = chrono::Utc::now();
         let ttl = chrono::Duration::from_std(self.inner.config.ttl)
             .unwrap_or_else(|_| chrono::Duration::hours(12));
         let expires_at = now + ttl;
         let claims = Claims {
-            sub: user_id.to_string(),
-            church_id,
-            role,
+            sub: subject.user_id.to_string(),
+            church_id: subject.church_id,
+            role: subject.role,
+            token_version: subject.token_version,
+            jti: random_id(),
             iat: now.timestamp(),
+            nbf: now.timestamp(),
             exp: expires_at.timestamp(),
             iss: self.inner.config.issuer.clone(),
             aud: self.inner.config.audience.clone(),
@@ -126,17 +165,26 @@ impl JwtKeys {
                 tracing::debug!(error = %e, "token refused");
                 ApiError::unauthorized("invalid or expired token")
             })?;
-        let user_id = data
-            .claims
+        let claims = data.claims;
+        // `iat` is not checked by the library: a token "issued" in the future was not ours.
+        if claims.iat > chrono::Utc::now().timestamp() + LEEWAY_SECS as i64 {
+            return Err(ApiError::unauthorized("invalid or expired token"));
+        }
+        let user_id = claims
             .sub
             .parse()
             .map_err(|_| ApiError::unauthorized("invalid or expired token"))?;
         let user = AuthUser {
             user_id,
-            church_id: data.claims.church_id,
-            role: data.claims.role,
+            church_id: claims.church_id,
+            role: claims.role,
+            token: TokenRef {
+                jti: claims.jti.into(),
+                version: claims.token_version,
+                expires: claims.exp,
+            },
         };
-        Ok((user, data.claims.exp))
+        Ok((user, claims.exp))
     }
 }
 
@@ -160,14 +208,66 @@ mod tests {
         })
     }
 
+    fn subject() -> TokenSubject {
+        TokenSubject {
+            user_id: 7,
+            church_id: Some(3),
+            role: Role::Staff,
+            token_version: 2,
+        }
+    }
+
+    /// A token with these claims, signed with the right key.
+    fn signed(k: &JwtKeys, edit: impl FnOnce(&mut Claims)) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let mut claims = Claims {
+            sub: "7".into(),
+            church_id: Some(3),
+            role: Role::Staff,
+            token_version: 0,
+            jti: random_id(),
+            iat: now,
+            nbf: now,
+            exp: now + 60,
+            iss: "belfry".into(),
+            aud: "belfry-api".into(),
+        };
+        edit(&mut claims);
+        encode(&Header::new(Algorithm::HS256), &claims, &k.inner.encoding).unwrap()
+    }
+
+    #[test]
+    fn tokens_from_the_future_are_refused() {
+        let k = keys("0123456789abcdef0123456789abcdef");
+        let later = chrono::Utc::now().timestamp() + 120;
+        assert!(k.authenticate(&signed(&k, |_| {})).is_ok());
+        assert!(
+            k.authenticate(&signed(&k, |c| c.nbf = later)).is_err(),
+            "nbf"
+        );
+        assert!(
+            k.authenticate(&signed(&k, |c| c.iat = later)).is_err(),
+            "iat"
+        );
+        // Within the leeway of a clock a little ahead.
+        let soon = chrono::Utc::now().timestamp() + 2;
+        assert!(k.authenticate(&signed(&k, |c| c.iat = soon)).is_ok());
+    }
+
     #[test]
     fn round_trips_and_refuses_other_keys_and_alg_none() {
         let k = keys("0123456789abcdef0123456789abcdef");
-        let minted = k.mint(7, 3, Role::Staff).unwrap();
+        let minted = k.mint(&subject()).unwrap();
         let user = k.authenticate(&minted.token).unwrap();
         assert_eq!(
-            (user.user_id, user.church_id, user.role),
-            (7, 3, Role::Staff)
+            (user.user_id, user.church_id, user.role, user.token.version),
+            (7, Some(3), Role::Staff, 2)
+        );
+        assert_eq!(user.token.jti.len(), 32);
+        let again = k.mint(&subject()).unwrap();
+        assert_ne!(
+            k.authenticate(&again.token).unwrap().token.jti,
+            user.token.jti
         );
 
         let other = keys("another secret of at least 32 bytes!");
@@ -181,7 +281,7 @@ mod tests {
     #[test]
     fn a_remembered_token_does_not_vouch_for_a_changed_one() {
         let k = keys("0123456789abcdef0123456789abcdef");
-        let minted = k.mint(7, 3, Role::Staff).unwrap();
+        let minted = k.mint(&subject()).unwrap();
         assert!(k.authenticate(&minted.token).is_ok());
         assert!(k.authenticate(&minted.token).is_ok(), "again, from memory");
         // The same claims with the role changed and the old signature.

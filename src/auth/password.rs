@@ -7,6 +7,20 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 pub const MIN_PASSWORD_LEN: usize = 8;
+/// Longer ones are refused before hashing: argon2 would take their length's time.
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+#[derive(Debug, thiserror::Error)]
+#[error("a password must be 8 to 1024 characters")]
+pub struct BadLength;
+
+/// A new password's length rule (characters at least, bytes at most).
+pub fn check_length(password: &str) -> Result<(), BadLength> {
+    if password.chars().count() < MIN_PASSWORD_LEN || password.len() > MAX_PASSWORD_LEN {
+        return Err(BadLength);
+    }
+    Ok(())
+}
 
 pub async fn hash(password: String) -> Result<String, String> {
     tokio::task::spawn_blocking(move || {

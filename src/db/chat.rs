@@ -136,6 +136,16 @@ pub async fn create_channel(
 }
 
 /// The channels a user is a member of, oldest first.
+/// The ids of a church's channels.
+pub async fn channel_ids_of_church(pool: &DbPool, church_id: i64) -> Result<Vec<i64>, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(chat_channels::table
+        .filter(chat_channels::church_id.eq(church_id))
+        .select(chat_channels::id)
+        .load(&mut conn)
+        .await?)
+}
+
 pub async fn channels_of(pool: &DbPool, user_id: i64) -> Result<Vec<Channel>, DbError> {
     let mut conn = get(pool).await?;
     Ok(chat_channels::table

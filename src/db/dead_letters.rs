@@ -116,11 +116,17 @@ pub enum DlqState {
 
 type Boxed<'a> = dead_letters::BoxedQuery<'a, diesel::pg::Pg>;
 
-pub(super) fn filtered<'a>(church_id: i64, filter: &'a DlqFilter, state: DlqState) -> Boxed<'a> {
+/// `church`: one church's dead letters, or with `None` every church's (operators').
+pub(super) fn filtered<'a>(
+    church: Option<i64>,
+    filter: &'a DlqFilter,
+    state: DlqState,
+) -> Boxed<'a> {
     use dead_letters::dsl as d;
-    let mut query = d::dead_letters
-        .filter(d::church_id.eq(church_id))
-        .into_boxed();
+    let mut query = d::dead_letters.into_boxed();
+    if let Some(church_id) = church {
+        query = query.filter(d::church_id.eq(church_id));
+    }
     if let Some(text) = &filter.reason_contains {
         let pattern = format!(
             "%{}%",
@@ -150,18 +156,18 @@ pub(super) fn filtered<'a>(church_id: i64, filter: &'a DlqFilter, state: DlqStat
 /// One page, newest first, and how many match in all.
 pub async fn list(
     pool: &DbPool,
-    church_id: i64,
+    church: Option<i64>,
     filter: &DlqFilter,
     state: DlqState,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<DeadLetterRow>, i64), DbError> {
     let mut conn = get(pool).await?;
-    let total: i64 = filtered(church_id, filter, state)
+    let total: i64 = filtered(church, filter, state)
         .count()
         .get_result(&mut conn)
         .await?;
-    let items = filtered(church_id, filter, state)
+    let items = filtered(church, filter, state)
         .order((dead_letters::created_at.desc(), dead_letters::id.desc()))
         .limit(limit)
         .offset(offset)
@@ -174,27 +180,30 @@ pub async fn list(
 /// Marks one open dead letter discarded. `None` if there is no such open entry.
 pub async fn discard(
     pool: &DbPool,
-    church_id: i64,
+    church: Option<i64>,
     id: i64,
     user_id: i64,
     note: &str,
 ) -> Result<Option<DeadLetterRow>, DbError> {
     use dead_letters::dsl as d;
     let mut conn = get(pool).await?;
-    Ok(diesel::update(
-        d::dead_letters
-            .filter(d::id.eq(id))
-            .filter(d::church_id.eq(church_id))
-            .filter(d::resolution.is_null()),
-    )
-    .set((
-        d::resolution.eq("discarded"),
-        d::resolved_at.eq(chrono::Utc::now()),
-        d::resolved_by.eq(user_id),
-        d::resolution_note.eq(note),
-    ))
-    .returning(DeadLetterRow::as_returning())
-    .get_result(&mut conn)
-    .await
-    .optional()?)
+    let every = DlqFilter::default();
+    let entry = filtered(church, &every, DlqState::Open)
+        .filter(d::id.eq(id))
+        .select(d::id);
+    // Still open when updated: a concurrent redrive or discard cannot take it as well.
+    let target = d::dead_letters
+        .filter(d::id.eq_any(entry))
+        .filter(d::resolution.is_null());
+    Ok(diesel::update(target)
+        .set((
+            d::resolution.eq("discarded"),
+            d::resolved_at.eq(chrono::Utc::now()),
+            d::resolved_by.eq(user_id),
+            d::resolution_note.eq(note),
+        ))
+        .returning(DeadLetterRow::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()?)
 }

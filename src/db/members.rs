@@ -40,14 +40,56 @@ pub async fn create(
         .await?)
 }
 
+/// The church's members, removed ones left out.
 pub async fn list(pool: &DbPool, church_id: i64) -> Result<Vec<Member>, DbError> {
     let mut conn = get(pool).await?;
     Ok(members::table
         .filter(members::church_id.eq(church_id))
+        .filter(members::removed_at.is_null())
         .order(members::id.asc())
         .select(Member::as_select())
         .load(&mut conn)
         .await?)
+}
+
+/// Renames a member or changes their phone; `None` if the church has no such member (or it
+/// was removed). A phone another member has is a unique violation.
+pub async fn update(
+    pool: &DbPool,
+    church_id: i64,
+    id: i64,
+    name: Option<&str>,
+    phone: Option<&PhoneNumber>,
+) -> Result<Option<Member>, DbError> {
+    let mut conn = get(pool).await?;
+    let target = members::table
+        .filter(members::id.eq(id))
+        .filter(members::church_id.eq(church_id))
+        .filter(members::removed_at.is_null());
+    Ok(diesel::update(target)
+        .set((
+            name.map(|name| members::name.eq(name)),
+            phone.map(|phone| members::phone.eq(phone.as_str())),
+        ))
+        .returning(Member::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()?)
+}
+
+/// Removes a member: they receive nothing more and leave the list, and what was sent to them
+/// stays. False if the church has no such member (or it was removed already).
+pub async fn remove(pool: &DbPool, church_id: i64, id: i64) -> Result<bool, DbError> {
+    let mut conn = get(pool).await?;
+    let target = members::table
+        .filter(members::id.eq(id))
+        .filter(members::church_id.eq(church_id))
+        .filter(members::removed_at.is_null());
+    let removed = diesel::update(target)
+        .set(members::removed_at.eq(chrono::Utc::now()))
+        .execute(&mut conn)
+        .await?;
+    Ok(removed == 1)
 }
 
 /// Opts out (`true`) or back in (`false`) every member with this phone, in every church: they

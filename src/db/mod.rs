@@ -41,6 +41,8 @@ pub enum DbError {
     Connect(String),
     #[error("migrations failed: {0}")]
     Migrate(String),
+    #[error("the database holds what the code does not know: {0}")]
+    Corrupt(String),
 }
 
 impl DbError {

@@ -197,6 +197,7 @@ async fn candidates(
 ) -> Result<Vec<Candidate>, CreateError> {
     let mut query = members::table
         .filter(members::church_id.eq(church_id))
+        .filter(members::removed_at.is_null())
         .select((
             members::id,
             members::phone,

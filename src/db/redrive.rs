@@ -18,10 +18,11 @@ pub struct Redriven {
     pub opted_out: usize,
 }
 
-/// Redrives the open entries matching `filter`, or only entry `only` when given.
+/// Redrives the open entries matching `filter`, or only entry `only` when given, of one church
+/// or (`None`, operators) of every church.
 pub async fn redrive(
     pool: &DbPool,
-    church_id: i64,
+    church: Option<i64>,
     user_id: i64,
     filter: &DlqFilter,
     only: Option<i64>,
@@ -29,7 +30,7 @@ pub async fn redrive(
     let mut conn = get(pool).await?;
     Ok(conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
-            let mut query = super::dead_letters::filtered(church_id, filter, DlqState::Open);
+            let mut query = super::dead_letters::filtered(church, filter, DlqState::Open);
             if let Some(id) = only {
                 query = query.filter(dead_letters::id.eq(id));
             }

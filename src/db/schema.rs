@@ -5,18 +5,33 @@ diesel::table! {
         id -> Int8,
         name -> Text,
         created_at -> Timestamptz,
+        sending_paused_at -> Nullable<Timestamptz>,
+        sending_paused_reason -> Nullable<Text>,
+        sending_paused_by -> Nullable<Int8>,
     }
 }
 
 diesel::table! {
     users (id) {
         id -> Int8,
-        church_id -> Int8,
+        church_id -> Nullable<Int8>,
         email -> Text,
         name -> Text,
         role -> Text,
         password_hash -> Text,
         created_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
+        token_version -> Int4,
+        standing_changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        user_id -> Int8,
+        expires_at -> Timestamptz,
+        revoked_at -> Timestamptz,
     }
 }
 
@@ -28,6 +43,7 @@ diesel::table! {
         phone -> Text,
         created_at -> Timestamptz,
         opted_out_at -> Nullable<Timestamptz>,
+        removed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -160,6 +176,7 @@ diesel::joinable!(delivery_attempts -> message_recipients (recipient_id));
 diesel::allow_tables_to_appear_in_same_query!(
     churches,
     users,
+    revoked_tokens,
     members,
     messages,
     message_recipients,

@@ -3,11 +3,13 @@
 mod chat;
 mod email;
 mod keyword;
+mod person_name;
 mod phone;
 mod role;
 
 pub use chat::{ChannelName, ChatBody, ChatRoom};
 pub use email::EmailAddress;
 pub use keyword::OptKeyword;
+pub use person_name::PersonName;
 pub use phone::PhoneNumber;
 pub use role::Role;

@@ -77,7 +77,7 @@ impl Session {
         if self.rooms.iter().any(|r| r == room) {
             return Ok(None);
         }
-        let allowed = chat::may_use(&self.state.pool, user.church_id, user.user_id, chat_room)
+        let allowed = chat::may_use(&self.state.pool, church_of(user)?, user.user_id, chat_room)
             .await
             .map_err(|_| FrameError::new("unavailable", "try again later"))?;
         if !allowed {
@@ -135,7 +135,7 @@ impl Session {
         }
         let (message, new) = chat::insert_message(
             &self.state.pool,
-            user.church_id,
+            church_of(user)?,
             chat_room,
             user.user_id,
             &body,
@@ -234,4 +234,10 @@ impl Session {
             .typing(room.to_owned(), user.user_id, typing);
         Ok(None)
     }
+}
+
+/// Chat is within a church: an operator of none has no chat rooms.
+fn church_of(user: &AuthUser) -> Result<i64, FrameError> {
+    user.church_id
+        .ok_or_else(|| FrameError::new("no_church", "this account belongs to no church"))
 }

@@ -9,7 +9,10 @@ pub const PROTOCOL_ERROR: u16 = 1002;
 pub const INVALID_DATA: u16 = 1007;
 pub const POLICY: u16 = 1008;
 pub const TOO_BIG: u16 = 1009;
-pub const TOO_SLOW: u16 = 1013;
+/// RFC 6455's "try again later".
+pub const TRY_AGAIN_LATER: u16 = 1013;
+/// The client reads too slowly for its rooms: it may reconnect and resume.
+pub const TOO_SLOW: u16 = TRY_AGAIN_LATER;
 pub const IDLE: u16 = 4000;
 pub const AUTH_TIMEOUT: u16 = 4001;
 pub const AUTH_FAILED: u16 = 4003;

@@ -86,8 +86,9 @@ async fn handshake(
     let auth = match query.token.or(offered.token) {
         Some(token) => Some(
             state
-                .jwt
-                .authenticate_until(&token)
+                .auth
+                .authenticate(&token)
+                .await
                 .map_err(warp::reject::custom)?,
         ),
         None => None,
@@ -100,7 +101,7 @@ async fn handshake(
             .await
             .map_err(warp::reject::custom)?;
     }
-    if let Some((user, _)) = &auth {
+    if let Some(user) = &auth {
         let policy = limits.config().ws_user.for_user(user.church_id, user.role);
         limits
             .check_user(client, user, policy)

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use belfry_actors::ports::EventSink;
-use belfry_actors::protocol::{ADMINS_ROOM, ClientFrame, Frame, PROTOCOL, church_room, user_room};
+use belfry_actors::protocol::{
+    ADMINS_ROOM, ClientFrame, Frame, PROTOCOL, church_admins_room, church_room, user_room,
+};
 use belfry_actors::rooms::ConnectionId;
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::Instant;
@@ -37,8 +39,8 @@ pub struct SessionStart {
     /// Where the connection comes from (for the connect limits of sockets that authenticate
     /// with a frame).
     pub client: Option<IpAddr>,
-    /// The user and the token's expiry, when the token came with the upgrade.
-    pub auth: Option<(AuthUser, i64)>,
+    /// The user, when the token came with the upgrade.
+    pub auth: Option<AuthUser>,
     pub resume: ResumePoints,
 }
 
@@ -88,9 +90,9 @@ pub async fn run(mut socket: Socket, wire: Arc<Wire>, start: SessionStart) {
     tokio::pin!(stopping);
 
     let mut ending: Ending = None;
-    if let Some((user, exp)) = start.auth
+    if let Some(user) = start.auth
         && session
-            .authenticated(user, exp, start.resume, &mut socket)
+            .authenticated(user, start.resume, &mut socket)
             .await
             .is_err()
     {
@@ -152,8 +154,25 @@ pub async fn run(mut socket: Socket, wire: Arc<Wire>, start: SessionStart) {
     tracing::debug!(conn = session.conn, "socket closed");
 }
 
+/// The rooms a socket is put in: its church's, its user's, and the admins' for admins.
+fn rooms_of(user: &AuthUser) -> Vec<String> {
+    let mut rooms = Vec::with_capacity(4);
+    if let Some(church_id) = user.church_id {
+        rooms.push(church_room(church_id));
+    }
+    rooms.push(user_room(user.user_id));
+    if user.role >= Role::Admin {
+        rooms.push(ADMINS_ROOM.to_owned());
+        if let Some(church_id) = user.church_id {
+            rooms.push(church_admins_room(church_id));
+        }
+    }
+    rooms
+}
+
 fn ended_by(trouble: Trouble) -> Result<Ending, Gone> {
     match trouble {
+        Trouble::Revoked => Ok(Some((close::AUTH_FAILED, "access revoked"))),
         Trouble::TooSlow => Ok(Some((close::TOO_SLOW, "too slow: events were piling up"))),
         Trouble::Gone => Err(Gone),
     }
@@ -175,14 +194,11 @@ impl Session {
     async fn authenticated(
         &mut self,
         user: AuthUser,
-        exp: i64,
         mut resume: ResumePoints,
         socket: &mut Socket,
     ) -> Result<(), Trouble> {
-        let mut rooms = vec![church_room(user.church_id), user_room(user.user_id)];
-        if user.role == Role::Admin {
-            rooms.push(ADMINS_ROOM.to_owned());
-        }
+        let exp = user.token.expires;
+        let rooms = rooms_of(&user);
         let welcome = Frame::Welcome {
             protocol: PROTOCOL,
             connection_id: self.conn,
@@ -197,7 +213,13 @@ impl Session {
             let from = resume.remove(room);
             directory.join(room.clone(), self.conn, Arc::clone(&self.sink), from);
         }
-        directory.connected(user.church_id, user.user_id);
+        if let Some(church_id) = user.church_id {
+            directory.connected(church_id, user.user_id);
+        }
+        self.state
+            .auth
+            .sockets
+            .add(&user, self.conn, Arc::clone(&self.wire));
         tracing::debug!(conn = self.conn, user = user.user_id, "socket joined");
         self.rooms = rooms;
         self.user = Some(user);
@@ -211,7 +233,10 @@ impl Session {
             directory.leave(room, self.conn);
         }
         if let Some(user) = &self.user {
-            directory.disconnected(user.church_id, user.user_id);
+            if let Some(church_id) = user.church_id {
+                directory.disconnected(church_id, user.user_id);
+            }
+            self.state.auth.sockets.remove(user.user_id, self.conn);
         }
     }
 
@@ -324,9 +349,14 @@ impl Session {
         resume: Vec<belfry_actors::protocol::ResumeItem>,
         socket: &mut Socket,
     ) -> Ending {
-        let Ok((user, exp)) = self.state.jwt.authenticate_until(token) else {
-            return Some((close::AUTH_FAILED, "invalid or expired token"));
+        let user = match self.state.auth.authenticate(token).await {
+            Ok(user) => user,
+            Err(error) if error.status.is_server_error() => {
+                return Some((close::TRY_AGAIN_LATER, "cannot check the account now"));
+            }
+            Err(_) => return Some((close::AUTH_FAILED, "invalid or expired token")),
         };
+        let exp = user.token.expires;
         self.budget.forgive();
         match &self.user {
             None => {
@@ -343,14 +373,23 @@ impl Session {
                             .await;
                     }
                 };
-                match self.authenticated(user, exp, points, socket).await {
+                match self.authenticated(user, points, socket).await {
                     Ok(()) => None,
                     Err(_) => Some((close::NORMAL, "")),
                 }
             }
-            // A fresh token for the same user keeps the socket open past the old expiry.
-            Some(current) if current.user_id == user.user_id => {
+            // A fresh token for the same user keeps the socket open past the old expiry; the
+            // socket's rooms stay those of the role it opened with.
+            Some(current) if current.user_id == user.user_id && user.role >= current.role => {
                 self.expires = Some(expiry_instant(exp));
+                let sockets = &self.state.auth.sockets;
+                sockets.remove(current.user_id, self.conn);
+                let admitted = AuthUser {
+                    role: current.role,
+                    ..user
+                };
+                sockets.add(&admitted, self.conn, Arc::clone(&self.wire));
+                self.user = Some(admitted);
                 self.send(socket, &Frame::AuthOk { expires_at: exp }).await
             }
             Some(_) => Some((close::AUTH_FAILED, "a socket cannot change user")),

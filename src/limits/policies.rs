@@ -49,14 +49,15 @@ pub struct ByRole {
 
 impl ByRole {
     /// The church's own limit if it has one, else the role's.
-    pub fn for_user(&self, church_id: i64, role: Role) -> Policy {
+    /// Operators, who need not belong to a church, have the admins' limit.
+    pub fn for_user(&self, church_id: Option<i64>, role: Role) -> Policy {
         if !self.churches.is_empty()
-            && let Some(policy) = self.churches.get(&church_id)
+            && let Some(policy) = church_id.and_then(|id| self.churches.get(&id))
         {
             return *policy;
         }
         match role {
-            Role::Admin => self.admin,
+            Role::Operator | Role::Admin => self.admin,
             Role::Staff => self.staff,
         }
     }
@@ -284,11 +285,11 @@ mod tests {
             _ => None,
         };
         let config = LimitsConfig::from_source(&env).unwrap();
-        assert_eq!(config.api.for_user(7, Role::Admin).limit.quota, 5000);
-        assert_eq!(config.api.for_user(7, Role::Staff).limit.quota, 5000);
-        assert_eq!(config.api.for_user(9, Role::Admin).limit.quota, 2000);
-        assert_eq!(config.api.for_user(9, Role::Staff).limit.quota, 1000);
-        assert_eq!(config.sms.for_user(7, Role::Staff).limit.quota, 100);
+        assert_eq!(config.api.for_user(Some(7), Role::Admin).limit.quota, 5000);
+        assert_eq!(config.api.for_user(Some(7), Role::Staff).limit.quota, 5000);
+        assert_eq!(config.api.for_user(Some(9), Role::Admin).limit.quota, 2000);
+        assert_eq!(config.api.for_user(Some(9), Role::Staff).limit.quota, 1000);
+        assert_eq!(config.sms.for_user(Some(7), Role::Staff).limit.quota, 100);
         assert!(config.daily_quota(7).is_none());
         assert_eq!(config.daily_quota(8).map(|q| q.0), Some(50));
         assert_eq!(config.daily_quota(9).map(|q| q.0), Some(10_000));

@@ -1,4 +1,6 @@
-//! Admin introspection: the live actor tree and the breaker.
+//! Admin introspection: the live actor tree and the breaker. Operators see the whole tree and
+//! alone may set the breaker, which holds every church's sending; a church's admin sees the
+//! tree's shared actors and their own church's rooms and limiters, and the breaker's state.
 
 use crate::http::registry::endpoint;
 use warp::http::StatusCode;
@@ -10,14 +12,17 @@ use belfry_actors::delivery::breaker::{BreakerSnapshot, BreakerState};
 use belfry_actors::stats::ActorNode;
 use serde::Deserialize;
 
+use std::collections::HashSet;
+
 use crate::auth::{AuthUser, bearer};
+use crate::db::{chat, users};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::{json_body, json_reply};
 use crate::state::AppState;
 use crate::state::with_state;
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    let admin = with_state(state.clone()).and(bearer(state.jwt.clone()));
+    let admin = with_state(state.clone()).and(bearer(state.auth.clone()));
     let actors = endpoint!(GET, "api" / "admin" / "actors")
         .and(admin.clone())
         .then(|state, user| async move { into_response(actors(state, user).await) });
@@ -26,7 +31,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .then(|state, user| async move { into_response(breaker(state, user).await) });
     let set_breaker = endpoint!(POST, "api" / "admin" / "breaker")
         .and(with_state(state.clone()))
-        .and(bearer(state.jwt.clone()))
+        .and(bearer(state.auth.clone()))
         .and(json_body::<SetBreaker>(&state))
         .then(|state, user, req| async move { into_response(set_breaker(state, user, req).await) });
     actors.or(breaker).unify().or(set_breaker).unify()
@@ -36,13 +41,65 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The live supervision tree: each actor's name, status, \
-            counters (handled, failures, restarts, backlog) and children", body = ActorNode),
+            counters (handled, failures, restarts, backlog) and children. A church's admin \
+            sees the shared actors and their own church's rooms and limiters; operators see \
+            every actor", body = ActorNode),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Admins only", body = ErrorBody),
     ))]
 async fn actors(state: AppState, user: AuthUser) -> ApiResult {
     user.require_admin()?;
-    Ok(json_reply(StatusCode::OK, &state.system.tree()))
+    let mut tree = state.system.tree();
+    if !user.is_operator() {
+        let church = user.church()?;
+        let sight = ChurchSight {
+            church,
+            users: users::ids_in_church(&state.pool, church)
+                .await?
+                .into_iter()
+                .collect(),
+            channels: chat::channel_ids_of_church(&state.pool, church)
+                .await?
+                .into_iter()
+                .collect(),
+        };
+        tree.retain(&|node| sight.sees(node));
+    }
+    Ok(json_reply(StatusCode::OK, &tree))
+}
+
+/// What of the tree a church's admin sees: every shared actor, and of the per-key actors
+/// (rooms, limiters) only their church's.
+struct ChurchSight {
+    church: i64,
+    users: HashSet<i64>,
+    channels: HashSet<i64>,
+}
+
+impl ChurchSight {
+    fn sees(&self, node: &ActorNode) -> bool {
+        let id_after = |prefix: &str| {
+            node.name
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.split(':').next())
+                .and_then(|id| id.parse::<i64>().ok())
+        };
+        match node.kind.as_str() {
+            "room" => {
+                if let Some(church) = id_after("church:") {
+                    church == self.church
+                } else if let Some(user) = id_after("user:") {
+                    self.users.contains(&user)
+                } else if let Some(channel) = id_after("channel:") {
+                    self.channels.contains(&channel)
+                } else {
+                    false
+                }
+            }
+            "limiter" => id_after("limits:user:").is_some_and(|user| self.users.contains(&user)),
+            _ => true,
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/api/admin/breaker", tag = "admin", operation_id = "getBreaker",
@@ -77,12 +134,14 @@ pub struct SetBreaker {
     responses(
         (status = 200, description = "The breaker after the change", body = BreakerSnapshot),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 403, description = "Operators only", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 503, description = "The breaker is restarting", body = ErrorBody),
     ))]
 async fn set_breaker(state: AppState, user: AuthUser, req: SetBreaker) -> ApiResult {
-    user.require_admin()?;
+    // The breaker holds every church's sending: a church pauses its own with
+    // `POST /api/admin/sending` instead.
+    user.require_operator()?;
     let target = match req.state.as_str() {
         "closed" => BreakerState::Closed,
         "forced_open" => BreakerState::ForcedOpen,
@@ -95,9 +154,9 @@ async fn set_breaker(state: AppState, user: AuthUser, req: SetBreaker) -> ApiRes
         }
     };
     tracing::warn!(
-        admin = user.user_id,
+        operator = user.user_id,
         ?target,
-        "breaker state set by an admin"
+        "breaker state set by an operator"
     );
     let snapshot = state
         .system

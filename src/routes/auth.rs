@@ -13,7 +13,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::auth::password;
+use crate::auth::{TokenSubject, password};
 use crate::db::users;
 use crate::domain::{EmailAddress, Role};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
@@ -40,7 +40,8 @@ pub struct LoginResponse {
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     id: i64,
-    church_id: i64,
+    /// `null` for an operator who belongs to no church.
+    church_id: Option<i64>,
     role: Role,
     name: String,
 }
@@ -116,14 +117,12 @@ async fn limited_login(state: AppState, client: Option<IpAddr>, req: LoginReques
     with_headers(response, counted)
 }
 
-const MAX_PASSWORD_LEN: usize = 1024;
-
 fn refused() -> ApiError {
     ApiError::unauthorized("invalid email or password")
 }
 
 async fn login(state: AppState, req: LoginRequest) -> ApiResult {
-    if req.password.len() > MAX_PASSWORD_LEN {
+    if req.password.len() > password::MAX_PASSWORD_LEN {
         return Err(refused());
     }
     let user = match EmailAddress::parse(&req.email) {
@@ -135,11 +134,22 @@ async fn login(state: AppState, req: LoginRequest) -> ApiResult {
         return Err(refused());
     }
     let user = user.ok_or_else(refused)?;
-    let role = Role::parse(&user.role).ok_or_else(|| ApiError::internal("bad role in database"))?;
-    let minted = state
-        .jwt
-        .mint(user.id, user.church_id, role)
-        .map_err(ApiError::internal)?;
+    // Told apart only after the password is right: the answer says nothing to a guesser.
+    if user.disabled_at.is_some() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "account_disabled",
+            "this account is disabled",
+        ));
+    }
+    token_reply(&state, user)
+}
+
+/// A fresh token for `user` as the store has them now, answered as a login is.
+pub(super) fn token_reply(state: &AppState, user: users::UserRow) -> ApiResult {
+    let subject = TokenSubject::of(&user)?;
+    let role = subject.role;
+    let minted = state.auth.keys.mint(&subject).map_err(ApiError::internal)?;
     Ok(json_reply(
         StatusCode::OK,
         &LoginResponse {

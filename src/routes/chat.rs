@@ -93,17 +93,17 @@ pub struct PageQuery {
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let create = endpoint!(POST, "api" / "chat" / "rooms")
         .and(with_state(state.clone()))
-        .and(bearer(state.jwt.clone()))
+        .and(bearer(state.auth.clone()))
         .and(json_body::<NewChannel>(&state))
         .then(|state, user, req| async move { into_response(create(state, user, req).await) });
     let list = endpoint!(GET, "api" / "chat" / "rooms")
         .and(with_state(state.clone()))
-        .and(bearer(state.jwt.clone()))
+        .and(bearer(state.auth.clone()))
         .and(warp::query::<FieldsQuery>())
         .then(|state, user, query| async move { into_response(list(state, user, query).await) });
     let history = endpoint!(GET, "api" / "chat" / String / "messages")
         .and(with_state(state.clone()))
-        .and(bearer(state.jwt.clone()))
+        .and(bearer(state.auth.clone()))
         .and(warp::query::<PageQuery>())
         .then(|room, state, user, query| async move {
             into_response(history(state, user, room, query).await)
@@ -128,7 +128,7 @@ async fn create(state: AppState, user: AuthUser, req: NewChannel) -> ApiResult {
         .map_err(|problem| ApiError::bad_request("invalid_name", format!("name {problem}")))?;
     match chat::create_channel(
         &state.pool,
-        user.church_id,
+        user.church()?,
         &name,
         user.user_id,
         &req.member_ids,
@@ -171,7 +171,7 @@ async fn create(state: AppState, user: AuthUser, req: NewChannel) -> ApiResult {
 async fn list(state: AppState, user: AuthUser, query: FieldsQuery) -> ApiResult {
     let fields = Fields::parse(query.fields.as_deref(), fields::of::<RoomView>)?;
     let mut rooms = vec![RoomView {
-        room: ChatRoom::Church(user.church_id).to_string(),
+        room: ChatRoom::Church(user.church()?).to_string(),
         kind: "church",
         id: None,
         name: None,
@@ -251,7 +251,7 @@ pub async fn usable_room(
     let room = ChatRoom::parse(name).ok_or_else(|| {
         ApiError::bad_request("invalid_room", "a chat room is church:{id} or channel:{id}")
     })?;
-    if !chat::may_use(&state.pool, user.church_id, user.user_id, room).await? {
+    if !chat::may_use(&state.pool, user.church()?, user.user_id, room).await? {
         return Err(ApiError::not_found(format!("no chat room {room}")));
     }
     Ok(room)

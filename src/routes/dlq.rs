@@ -1,5 +1,6 @@
 //! The dead-letter queue for admins: list with filters and paging, retry one, redrive every
-//! match, discard with a note. Always scoped to the admin's church.
+//! match, discard with a note. A church's admin acts on their church's; an operator on any
+//! church's, one named with `?churchId=` or, without it, every church's.
 
 use crate::http::registry::endpoint;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,26 @@ pub struct ListQuery {
     state: Option<String>,
     /// Comma-separated fields to keep of each dead letter.
     fields: Option<String>,
+    /// Operators: only this church's (default: every church's). Others: their own only.
+    church_id: Option<i64>,
+}
+
+/// Operators only: the church to act on (default: every church's).
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ChurchQuery {
+    church_id: Option<i64>,
+}
+
+/// The dead letters a caller acts on: their church's, or for an operator the church they name
+/// or (`None`) every church's.
+fn scope(user: &AuthUser, requested: Option<i64>) -> Result<Option<i64>, ApiError> {
+    user.require_admin()?;
+    if user.is_operator() && requested.is_none() {
+        return Ok(None);
+    }
+    user.church_scope(requested).map(Some)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -72,25 +93,31 @@ pub struct DiscardRequest {
 }
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    let admin = with_state(state.clone()).and(bearer(state.jwt.clone()));
+    let admin = with_state(state.clone()).and(bearer(state.auth.clone()));
     let list = endpoint!(GET, "api" / "admin" / "dlq")
         .and(admin.clone())
         .and(warp::query::<ListQuery>())
         .then(|state, user, q| async move { into_response(list(state, user, q).await) });
     let retry_one = endpoint!(POST, "api" / "admin" / "dlq" / i64 / "retry")
         .and(admin.clone())
-        .then(|id, state, user| async move { into_response(retry_one(state, user, id).await) });
+        .and(warp::query::<ChurchQuery>())
+        .then(|id, state, user, q: ChurchQuery| async move {
+            into_response(retry_one(state, user, id, q.church_id).await)
+        });
     let retry_all = endpoint!(POST, "api" / "admin" / "dlq" / "retry")
         .and(admin.clone())
+        .and(warp::query::<ChurchQuery>())
         .and(json_body::<RedriveRequest>(&state))
-        .then(|state, user, req| async move { into_response(retry_all(state, user, req).await) });
-    let discard =
-        endpoint!(DELETE, "api" / "admin" / "dlq" / i64)
-            .and(admin)
-            .and(json_body::<DiscardRequest>(&state))
-            .then(|id, state, user, req| async move {
-                into_response(discard(state, user, id, req).await)
-            });
+        .then(|state, user, q: ChurchQuery, req| async move {
+            into_response(retry_all(state, user, q.church_id, req).await)
+        });
+    let discard = endpoint!(DELETE, "api" / "admin" / "dlq" / i64)
+        .and(admin)
+        .and(warp::query::<ChurchQuery>())
+        .and(json_body::<DiscardRequest>(&state))
+        .then(|id, state, user, q: ChurchQuery, req| async move {
+            into_response(discard(state, user, id, q.church_id, req).await)
+        });
     list.or(retry_one)
         .unify()
         .or(retry_all)
@@ -120,10 +147,10 @@ fn parse_state(raw: Option<&str>) -> Result<DlqState, ApiError> {
     responses(
         (status = 200, description = "Dead letters of the church, newest first, with every attempt", body = DlqPage),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 403, description = "Admins only; another church's: operators only", body = ErrorBody),
     ))]
 async fn list(state: AppState, user: AuthUser, q: ListQuery) -> ApiResult {
-    user.require_admin()?;
+    let church = scope(&user, q.church_id)?;
     let fields = Fields::parse(
         q.fields.as_deref(),
         fields::of::<dead_letters::DeadLetterRow>,
@@ -143,15 +170,8 @@ async fn list(state: AppState, user: AuthUser, q: ListQuery) -> ApiResult {
         until: q.until,
         message_id: q.message_id,
     };
-    let (items, total) = dead_letters::list(
-        &state.pool,
-        user.church_id,
-        &filter,
-        dlq_state,
-        limit,
-        offset,
-    )
-    .await?;
+    let (items, total) =
+        dead_letters::list(&state.pool, church, &filter, dlq_state, limit, offset).await?;
     Ok(json_reply(
         StatusCode::OK,
         &DlqPage {
@@ -165,19 +185,19 @@ async fn list(state: AppState, user: AuthUser, q: ListQuery) -> ApiResult {
 
 #[utoipa::path(post, path = "/api/admin/dlq/{id}/retry", tag = "admin", operation_id = "retryDeadLetter",
     security(("bearer" = [])),
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path), ChurchQuery),
     responses(
         (status = 202, description = "Back in the outbox", body = Redriven),
         (status = 401, body = ErrorBody),
-        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 403, description = "Admins only; another church's: operators only", body = ErrorBody),
         (status = 404, description = "No open dead letter with this id", body = ErrorBody),
         (status = 409, description = "The member opted out", body = ErrorBody),
     ))]
-async fn retry_one(state: AppState, user: AuthUser, id: i64) -> ApiResult {
-    user.require_admin()?;
+async fn retry_one(state: AppState, user: AuthUser, id: i64, church: Option<i64>) -> ApiResult {
+    let church = scope(&user, church)?;
     let done = redrive::redrive(
         &state.pool,
-        user.church_id,
+        church,
         user.user_id,
         &DlqFilter::default(),
         Some(id),
@@ -207,22 +227,28 @@ async fn retry_one(state: AppState, user: AuthUser, id: i64) -> ApiResult {
 
 #[utoipa::path(post, path = "/api/admin/dlq/retry", tag = "admin", operation_id = "redriveDeadLetters",
     security(("bearer" = [])),
+    params(ChurchQuery),
     request_body = RedriveRequest,
     responses(
         (status = 202, description = "Every matching open dead letter is back in the outbox", body = Redriven),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 403, description = "Admins only; another church's: operators only", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
     ))]
-async fn retry_all(state: AppState, user: AuthUser, req: RedriveRequest) -> ApiResult {
-    user.require_admin()?;
+async fn retry_all(
+    state: AppState,
+    user: AuthUser,
+    church: Option<i64>,
+    req: RedriveRequest,
+) -> ApiResult {
+    let church = scope(&user, church)?;
     let filter = DlqFilter {
         reason_contains: req.reason,
         since: req.since,
         until: req.until,
         message_id: req.message_id,
     };
-    let done = redrive::redrive(&state.pool, user.church_id, user.user_id, &filter, None).await?;
+    let done = redrive::redrive(&state.pool, church, user.user_id, &filter, None).await?;
     if done.dead_letters > 0 {
         state.system.directory().wake_outbox();
     }
@@ -239,17 +265,23 @@ const MAX_NOTE: usize = 500;
 
 #[utoipa::path(delete, path = "/api/admin/dlq/{id}", tag = "admin", operation_id = "discardDeadLetter",
     security(("bearer" = [])),
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path), ChurchQuery),
     request_body = DiscardRequest,
     responses(
         (status = 200, description = "The dead letter, now discarded", body = dead_letters::DeadLetterRow),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 403, description = "Admins only; another church's: operators only", body = ErrorBody),
         (status = 404, description = "No open dead letter with this id", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
     ))]
-async fn discard(state: AppState, user: AuthUser, id: i64, req: DiscardRequest) -> ApiResult {
-    user.require_admin()?;
+async fn discard(
+    state: AppState,
+    user: AuthUser,
+    id: i64,
+    church: Option<i64>,
+    req: DiscardRequest,
+) -> ApiResult {
+    let church = scope(&user, church)?;
     let note = req.note.trim();
     if note.is_empty() || note.chars().count() > MAX_NOTE {
         return Err(ApiError::bad_request(
@@ -257,7 +289,7 @@ async fn discard(state: AppState, user: AuthUser, id: i64, req: DiscardRequest) 
             format!("say why in a note of 1 to {MAX_NOTE} characters"),
         ));
     }
-    let entry = dead_letters::discard(&state.pool, user.church_id, id, user.user_id, note)
+    let entry = dead_letters::discard(&state.pool, church, id, user.user_id, note)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no open dead letter {id} in your church")))?;
     Ok(json_reply(StatusCode::OK, &entry))

@@ -1,6 +1,7 @@
 //! `GET /api/admin/limits`: the abuse view. Who is being refused now, how often each policy
-//! refused in the last hour, and who uses the most of their allowance. An admin sees their own
-//! church's users; addresses are shown for everyone, email addresses only as a count.
+//! refused in the last hour, and who uses the most of their allowance. A church's admin sees
+//! their own church's users and the refusals of them; operators see every user, the client
+//! addresses and every refusal. Email addresses are only ever counted.
 
 use crate::http::registry::endpoint;
 use std::collections::BTreeMap;
@@ -25,14 +26,42 @@ const TOP: usize = 10;
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     endpoint!(GET, "api" / "admin" / "limits")
         .and(with_state(state.clone()))
-        .and(bearer(state.jwt.clone()))
+        .and(bearer(state.auth.clone()))
         .then(|state, user| async move { into_response(limits(state, user).await) })
 }
 
-fn visible_user(usage: &KeyUsage, church: i64) -> Option<i64> {
-    match usage.key {
-        LimitKey::User { user_id, church_id } if church_id == church => Some(user_id),
-        _ => None,
+/// What one caller may see of the limiter's keys.
+#[derive(Clone, Copy)]
+enum Sight {
+    Platform,
+    Church(i64),
+}
+
+impl Sight {
+    fn of(user: &AuthUser) -> Result<Self, crate::error::ApiError> {
+        Ok(if user.is_operator() {
+            Self::Platform
+        } else {
+            Self::Church(user.church()?)
+        })
+    }
+
+    /// The user a key is about, if this sight includes them.
+    fn user(self, key: &LimitKey) -> Option<i64> {
+        match (self, key) {
+            (Self::Platform, LimitKey::User { user_id, .. }) => Some(*user_id),
+            (Self::Church(church), LimitKey::User { user_id, church_id })
+                if *church_id == Some(church) =>
+            {
+                Some(*user_id)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a key's refusals count in this sight.
+    fn includes(self, key: &LimitKey) -> bool {
+        matches!(self, Self::Platform) || self.user(key).is_some()
     }
 }
 
@@ -78,10 +107,11 @@ struct AddressAllowance {
 /// Keys refused now.
 #[derive(Serialize, ToSchema)]
 struct Limited {
-    /// The admin's church's users.
+    /// The users in sight: the admin's church's, or every one for operators.
     users: Vec<UserAllowance>,
+    /// Client addresses: shown to operators only (empty for a church's admin).
     ips: Vec<AddressAllowance>,
-    /// Email addresses refused logins, counted only.
+    /// Email addresses refused logins, counted only (operators only; 0 for a church's admin).
     emails: usize,
 }
 
@@ -93,8 +123,9 @@ pub struct AbuseView {
     denials_last_hour: BTreeMap<&'static str, u64>,
     /// The church's users using the largest share of their allowance, most first.
     top_consumers: Vec<UserAllowance>,
-    /// Keys the limiter tracks now, every church and address included.
-    keys_tracked: usize,
+    /// Keys the limiter tracks now, every church and address included (operators only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keys_tracked: Option<usize>,
 }
 
 #[utoipa::path(get, path = "/api/admin/limits", tag = "admin", operation_id = "abuseView",
@@ -108,6 +139,8 @@ pub struct AbuseView {
     ))]
 async fn limits(state: AppState, user: AuthUser) -> ApiResult {
     user.require_admin()?;
+    let sight = Sight::of(&user)?;
+    let platform = matches!(sight, Sight::Platform);
     let ledger = state.system.directory().limits_ledger();
     let now = Instant::now();
     let usage = ledger.usage(now);
@@ -120,25 +153,26 @@ async fn limits(state: AppState, user: AuthUser) -> ApiResult {
     for u in usage.iter().filter(|u| u.limited) {
         match &u.key {
             LimitKey::User { .. } => {
-                if let Some(user_id) = visible_user(u, user.church_id) {
+                if let Some(user_id) = sight.user(&u.key) {
                     limited.users.push(UserAllowance {
                         user_id,
                         allowance: u.into(),
                     });
                 }
             }
-            LimitKey::Ip(ip) => limited.ips.push(AddressAllowance {
+            LimitKey::Ip(ip) if platform => limited.ips.push(AddressAllowance {
                 ip: ip.to_string(),
                 allowance: u.into(),
             }),
-            LimitKey::Email(_) | LimitKey::EmailAt { .. } => limited.emails += 1,
+            LimitKey::Email(_) | LimitKey::EmailAt { .. } if platform => limited.emails += 1,
+            LimitKey::Ip(_) | LimitKey::Email(_) | LimitKey::EmailAt { .. } => {}
         }
     }
 
     let mut top: Vec<(i64, &KeyUsage)> = usage
         .iter()
         .filter(|u| u.used > 0)
-        .filter_map(|u| visible_user(u, user.church_id).map(|id| (id, u)))
+        .filter_map(|u| sight.user(&u.key).map(|id| (id, u)))
         .collect();
     // By the share of the allowance in use, then by requests.
     top.sort_by(|(_, a), (_, b)| {
@@ -155,8 +189,10 @@ async fn limits(state: AppState, user: AuthUser) -> ApiResult {
         .collect();
 
     let mut denials_last_hour: BTreeMap<&str, u64> = BTreeMap::new();
-    for (policy, _) in ledger.denials(now) {
-        *denials_last_hour.entry(policy).or_default() += 1;
+    for (policy, key) in ledger.denials(now) {
+        if sight.includes(&key) {
+            *denials_last_hour.entry(policy).or_default() += 1;
+        }
     }
     Ok(json_reply(
         StatusCode::OK,
@@ -164,7 +200,7 @@ async fn limits(state: AppState, user: AuthUser) -> ApiResult {
             limited,
             denials_last_hour,
             top_consumers,
-            keys_tracked: ledger.len(),
+            keys_tracked: platform.then(|| ledger.len()),
         },
     ))
 }

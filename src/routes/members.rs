@@ -1,16 +1,17 @@
-//! `POST /api/members` and `GET /api/members`: the people of the caller's church.
+//! `/api/members`: the people of the caller's church. Staff list, add, edit and remove them; a
+//! removed member receives nothing more and what was sent to them stays.
 
 use crate::http::registry::endpoint;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
-use warp::{Filter, Rejection};
+use warp::{Filter, Rejection, Reply};
 
 use super::fields::{self, Fields, FieldsQuery};
 use crate::auth::{AuthUser, bearer};
 use crate::db::members;
-use crate::domain::PhoneNumber;
+use crate::domain::{PersonName, PhoneNumber};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::{json_body, json_reply};
 use crate::state::AppState;
@@ -25,26 +26,68 @@ pub struct NewMember {
     phone: String,
 }
 
+/// Only what is given changes.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberChanges {
+    /// 1 to 200 characters, no control characters.
+    name: Option<String>,
+    /// E.164.
+    phone: Option<String>,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct MemberList {
     #[schema(value_type = Vec<members::Member>)]
     members: serde_json::Value,
 }
 
-const MAX_NAME_LEN: usize = 200;
-
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let create = endpoint!(POST, "api" / "members")
         .and(with_state(state.clone()))
-        .and(bearer(state.jwt.clone()))
+        .and(bearer(state.auth.clone()))
         .and(json_body::<NewMember>(&state))
         .then(|state, user, req| async move { into_response(create(state, user, req).await) });
     let list = endpoint!(GET, "api" / "members")
         .and(with_state(state.clone()))
-        .and(bearer(state.jwt.clone()))
+        .and(bearer(state.auth.clone()))
         .and(warp::query::<FieldsQuery>())
         .then(|state, user, query| async move { into_response(list(state, user, query).await) });
-    create.or(list).unify()
+    let update = endpoint!(PATCH, "api" / "members" / i64)
+        .and(with_state(state.clone()))
+        .and(bearer(state.auth.clone()))
+        .and(json_body::<MemberChanges>(&state))
+        .then(
+            |id, state, user, req| async move { into_response(update(state, user, id, req).await) },
+        );
+    let remove = endpoint!(DELETE, "api" / "members" / i64)
+        .and(with_state(state.clone()))
+        .and(bearer(state.auth.clone()))
+        .then(|id, state, user| async move { into_response(remove(state, user, id).await) });
+    create
+        .or(list)
+        .unify()
+        .or(update)
+        .unify()
+        .or(remove)
+        .unify()
+}
+
+fn parse_name(raw: &str) -> Result<PersonName, ApiError> {
+    PersonName::parse(raw).map_err(|e| ApiError::bad_request("invalid_name", e.to_string()))
+}
+
+fn parse_phone(raw: &str) -> Result<PhoneNumber, ApiError> {
+    PhoneNumber::parse(raw.trim())
+        .map_err(|e| ApiError::bad_request("invalid_phone", e.to_string()))
+}
+
+fn phone_taken(phone: &PhoneNumber) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "member_exists",
+        format!("a member with phone {phone} already exists"),
+    )
 }
 
 #[utoipa::path(post, path = "/api/members", tag = "members", operation_id = "createMember",
@@ -53,29 +96,69 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     responses(
         (status = 201, description = "The new member", body = members::Member),
         (status = 400, description = "Invalid name or phone, or a bad body", body = ErrorBody),
+        (status = 401, body = ErrorBody),
         (status = 409, description = "A member with this phone exists", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
     ))]
 async fn create(state: AppState, user: AuthUser, req: NewMember) -> ApiResult {
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control)
-    {
-        return Err(ApiError::bad_request(
-            "invalid_name",
-            format!("name must be 1 to {MAX_NAME_LEN} characters without control characters"),
-        ));
-    }
-    let phone = PhoneNumber::parse(req.phone.trim())
-        .map_err(|e| ApiError::bad_request("invalid_phone", e.to_string()))?;
-    match members::create(&state.pool, user.church_id, name, &phone).await {
+    let name = parse_name(&req.name)?;
+    let phone = parse_phone(&req.phone)?;
+    match members::create(&state.pool, user.church()?, name.as_str(), &phone).await {
         Ok(member) => Ok(json_reply(StatusCode::CREATED, &member)),
-        Err(e) if e.is_unique_violation() => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "member_exists",
-            format!("a member with phone {phone} already exists"),
-        )),
+        Err(e) if e.is_unique_violation() => Err(phone_taken(&phone)),
         Err(e) => Err(e.into()),
     }
+}
+
+#[utoipa::path(patch, path = "/api/members/{id}", tag = "members", operation_id = "updateMember",
+    security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    request_body = MemberChanges,
+    responses(
+        (status = 200, description = "The member after the change", body = members::Member),
+        (status = 400, description = "Invalid name or phone, or a bad body", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such member in the church", body = ErrorBody),
+        (status = 409, description = "Another member has this phone", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+    ))]
+async fn update(state: AppState, user: AuthUser, id: i64, req: MemberChanges) -> ApiResult {
+    let name = req.name.as_deref().map(parse_name).transpose()?;
+    let phone = req.phone.as_deref().map(parse_phone).transpose()?;
+    let church = user.church()?;
+    let updated = members::update(
+        &state.pool,
+        church,
+        id,
+        name.as_ref().map(PersonName::as_str),
+        phone.as_ref(),
+    )
+    .await;
+    match (updated, &phone) {
+        (Ok(Some(member)), _) => Ok(json_reply(StatusCode::OK, &member)),
+        (Ok(None), _) => Err(no_member(id)),
+        (Err(e), Some(phone)) if e.is_unique_violation() => Err(phone_taken(phone)),
+        (Err(e), _) => Err(e.into()),
+    }
+}
+
+#[utoipa::path(delete, path = "/api/members/{id}", tag = "members", operation_id = "removeMember",
+    security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses(
+        (status = 204, description = "Removed: they receive nothing more; past sends keep them"),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such member in the church", body = ErrorBody),
+    ))]
+async fn remove(state: AppState, user: AuthUser, id: i64) -> ApiResult {
+    if !members::remove(&state.pool, user.church()?, id).await? {
+        return Err(no_member(id));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn no_member(id: i64) -> ApiError {
+    ApiError::not_found(format!("no member {id} in your church"))
 }
 
 #[utoipa::path(get, path = "/api/members", tag = "members", operation_id = "listMembers",
@@ -89,7 +172,7 @@ async fn create(state: AppState, user: AuthUser, req: NewMember) -> ApiResult {
     ))]
 async fn list(state: AppState, user: AuthUser, query: FieldsQuery) -> ApiResult {
     let fields = Fields::parse(query.fields.as_deref(), fields::of::<members::Member>)?;
-    let members = members::list(&state.pool, user.church_id).await?;
+    let members = members::list(&state.pool, user.church()?).await?;
     Ok(json_reply(
         StatusCode::OK,
         &MemberList {

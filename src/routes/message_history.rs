@@ -53,7 +53,7 @@ pub struct HistoryPage {
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     endpoint!(GET, "api" / "messages" / "history")
         .and(with_state(state.clone()))
-        .and(bearer(state.jwt.clone()))
+        .and(bearer(state.auth.clone()))
         .and(warp::query::<HistoryQuery>())
         .then(|state, user, query| async move { into_response(page(state, user, query).await) })
 }
@@ -116,7 +116,7 @@ async fn page(state: AppState, user: AuthUser, query: HistoryQuery) -> ApiResult
         until: instant("until", query.until.as_deref())?,
     };
     let messages =
-        message_history::page(&state.pool, user.church_id, &filter, cursor, limit).await?;
+        message_history::page(&state.pool, user.church()?, &filter, cursor, limit).await?;
     let next_cursor = (messages.len() as i64 == limit)
         .then(|| messages.last().map(|m| Cursor::after(m).encode()))
         .flatten();

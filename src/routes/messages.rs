@@ -51,7 +51,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     let send = endpoint!(POST, "api" / "messages")
         .and(with_state(state.clone()))
         .and(client_ip(&state.limits))
-        .and(bearer(state.jwt.clone()))
+        .and(bearer(state.auth.clone()))
         .and(warp::header::optional::<String>("idempotency-key"))
         .and(json_body::<SendRequest>(&state))
         .then(|state, client, user, key, req| async move {
@@ -60,7 +60,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     let show =
         endpoint!(GET, "api" / "messages" / i64)
             .and(with_state(state.clone()))
-            .and(bearer(state.jwt.clone()))
+            .and(bearer(state.auth.clone()))
             .and(warp::query::<FieldsQuery>())
             .then(|id, state, user, query| async move {
                 into_response(show(state, user, id, query).await)
@@ -131,6 +131,8 @@ async fn send(
     idempotency_key: Option<String>,
     req: SendRequest,
 ) -> ApiResult {
+    // An operator of no church has nothing to send to; refused before the limit counts it.
+    user.church()?;
     let policy = state
         .limits
         .config()
@@ -177,10 +179,11 @@ async fn send_message(
         key,
         request: &canonical,
     });
-    let daily_quota = state.limits.config().daily_quota(user.church_id);
+    let church_id = user.church()?;
+    let daily_quota = state.limits.config().daily_quota(church_id);
     let created = new_message::create(
         &state.pool,
-        user.church_id,
+        church_id,
         user.user_id,
         body,
         audience,
@@ -276,7 +279,7 @@ async fn show(state: AppState, user: AuthUser, id: i64, query: FieldsQuery) -> A
         known.push("recipients".to_owned());
         known
     })?;
-    let (message, recipients) = messages::find(&state.pool, user.church_id, id)
+    let (message, recipients) = messages::find(&state.pool, user.church()?, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no message {id} in your church")))?;
     let view = serde_json::to_value(MessageDetail {

@@ -1,6 +1,7 @@
 //! HTTP routes. Each handler parses its input, calls the database or sends a message into the
 //! actor tree, and answers; none keeps state of its own.
 
+mod account;
 mod admin;
 mod auth;
 mod caching;
@@ -15,6 +16,7 @@ mod messages;
 mod metrics;
 mod openapi;
 mod presence;
+mod staff;
 mod webhooks;
 
 use crate::http::registry::endpoint;
@@ -26,10 +28,12 @@ use crate::state::AppState;
 use belfry_actors::limiter::Decision;
 
 pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
-    let limited = crate::limits::http::api(state.limits.clone(), state.jwt.clone());
+    let limited = crate::limits::http::api(state.limits.clone(), state.auth.keys.clone());
     let health = endpoint!(GET, "health").map(health);
     let routes = health
         .or(auth::routes(state.clone()))
+        .unify()
+        .or(account::routes(state.clone()))
         .unify()
         .or(members::routes(state.clone()))
         .unify()
@@ -42,6 +46,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .or(messages::routes(state.clone()))
         .unify()
         .or(admin::routes(state.clone()))
+        .unify()
+        .or(staff::routes(state.clone()))
         .unify()
         .or(limits::routes(state.clone()))
         .unify()

@@ -11,7 +11,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::{
-    admin, auth, chat, dlq, limits, members, message_history, messages, metrics, presence, webhooks,
+    account, admin, auth, chat, dlq, limits, members, message_history, messages, metrics, presence,
+    staff, webhooks,
 };
 use crate::gateway;
 use crate::http::registry::endpoint;
@@ -30,8 +31,13 @@ use crate::http::registry::endpoint;
         super::health,
         openapi_document,
         auth::limited_login,
+        account::logout,
+        account::refresh,
+        account::change_password,
         members::create,
         members::list,
+        members::update,
+        members::remove,
         messages::send,
         messages::show,
         message_history::page,
@@ -42,6 +48,10 @@ use crate::http::registry::endpoint;
         admin::actors,
         admin::breaker,
         admin::set_breaker,
+        staff::list,
+        staff::create,
+        staff::update,
+        staff::disable,
         limits::limits,
         dlq::list,
         dlq::retry_one,

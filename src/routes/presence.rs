@@ -14,7 +14,7 @@ use crate::state::with_state;
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     endpoint!(GET, "api" / "presence")
         .and(with_state(state.clone()))
-        .and(bearer(state.jwt.clone()))
+        .and(bearer(state.auth.clone()))
         .then(|state, user| async move { into_response(online(state, user).await) })
 }
 
@@ -36,7 +36,7 @@ async fn online(state: AppState, user: AuthUser) -> ApiResult {
     let online = state
         .system
         .directory()
-        .online(user.church_id)
+        .online(user.church()?)
         .await
         .map_err(|_| ApiError::unavailable("presence is restarting; try again"))?;
     Ok(json_reply(StatusCode::OK, &OnlineList { online }))

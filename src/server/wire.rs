@@ -38,6 +38,8 @@ struct Outgoing {
     refusing: bool,
     /// Set when a delivery found the limit reached.
     too_slow: bool,
+    /// Set when the socket's user may no longer have it open.
+    revoked: bool,
     /// The owning task, woken when a delivery left bytes kept or found the socket too slow.
     owner: Option<Waker>,
 }
@@ -47,6 +49,8 @@ struct Outgoing {
 pub enum Trouble {
     /// A delivery found the limit of kept frames reached; deliveries are refused from now on.
     TooSlow,
+    /// The user's access was taken back (disabled, signed out, demoted) while it was open.
+    Revoked,
     /// The connection failed.
     Gone,
 }
@@ -106,6 +110,15 @@ impl Wire {
         true
     }
 
+    /// The owner is to close the socket: its user may no longer have it open. Deliveries are
+    /// refused from now on.
+    pub fn revoke(&self) {
+        let mut out = self.out();
+        out.refusing = true;
+        out.revoked = true;
+        out.wake_owner();
+    }
+
     /// From now on deliveries are refused (the session is closing its socket).
     pub fn refuse_deliveries(&self) {
         self.out().refusing = true;
@@ -115,6 +128,9 @@ impl Wire {
     /// it, and is woken again when there is more. Ready only with trouble.
     pub fn poll_attend(&self, cx: &mut Context<'_>) -> Poll<Trouble> {
         let mut out = self.out();
+        if out.revoked {
+            return Poll::Ready(Trouble::Revoked);
+        }
         if out.too_slow {
             return Poll::Ready(Trouble::TooSlow);
         }

@@ -92,3 +92,91 @@ async fn admins_see_the_live_tree_and_the_breaker_staff_do_not() {
         "{breaker_node}"
     );
 }
+
+/// Every room and limiter named in the tree.
+fn keyed(tree: &Value) -> Vec<String> {
+    let mut all = Vec::new();
+    names(tree, &mut all);
+    all.retain(|n| n.contains(':') || n == "admins");
+    all.sort();
+    all
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_church_admin_sees_only_their_church_in_the_tree_and_the_abuse_view() {
+    let app = super::helpers::spawn_app_with(&[("BELFRY_LIMIT_API", "1000/3600")]).await;
+    let grace_staff = app.login(&app.grace.staff_email).await;
+    let other_staff = app.login(&app.other.staff_email).await;
+    let (grace_id, other_id) = (app.user_id(&grace_staff), app.user_id(&other_staff));
+    let _grace_socket = app.connect(&grace_staff).await;
+    let _other_socket = app.connect(&other_staff).await;
+    // Rooms start their actor with their first event: a send gives each church's room one.
+    app.send(&grace_staff, &app.grace.member_ids).await;
+    app.send(&other_staff, &app.other.member_ids).await;
+    app.telnyx.wait_for_requests(4).await;
+
+    let admin = app.login(&app.grace.admin_email).await;
+    let admin_id = app.user_id(&admin);
+    let seen = keyed(&app.get_json("/api/admin/actors", &admin).await);
+    let grace = app.grace.id;
+    for expected in [
+        format!("church:{grace}"),
+        format!("limits:user:{grace_id}"),
+        format!("limits:user:{admin_id}"),
+    ] {
+        assert!(seen.contains(&expected), "{expected} missing from {seen:?}");
+    }
+    for hidden in [
+        format!("church:{}", app.other.id),
+        format!("limits:user:{other_id}"),
+    ] {
+        assert!(
+            !seen.contains(&hidden),
+            "{hidden} shown to another church: {seen:?}"
+        );
+    }
+    assert!(
+        seen.iter().all(|n| !n.starts_with("limits:ip:")),
+        "{seen:?}"
+    );
+
+    let operator = app.operator().await;
+    let everything = keyed(&app.get_json("/api/admin/actors", &operator).await);
+    assert!(
+        everything.contains(&format!("church:{}", app.other.id)),
+        "{everything:?}"
+    );
+    assert!(
+        everything.contains(&format!("limits:user:{other_id}")),
+        "{everything:?}"
+    );
+    assert!(
+        everything.iter().any(|n| n.starts_with("limits:ip:")),
+        "{everything:?}"
+    );
+
+    let view = app.get_json("/api/admin/limits", &admin).await;
+    let users: Vec<i64> = view["topConsumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userId"].as_i64().unwrap())
+        .collect();
+    assert!(
+        users.contains(&grace_id) && !users.contains(&other_id),
+        "{view}"
+    );
+    assert!(view.get("keysTracked").is_none(), "{view}");
+    let view = app.get_json("/api/admin/limits", &operator).await;
+    let users: Vec<i64> = view["topConsumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userId"].as_i64().unwrap())
+        .collect();
+    assert!(
+        users.contains(&grace_id) && users.contains(&other_id),
+        "{view}"
+    );
+    assert!(view["keysTracked"].as_u64().unwrap() > 0);
+}

@@ -150,10 +150,12 @@ async fn slow_calls_open_the_breaker() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn admins_force_the_breaker_open_disable_it_and_close_it() {
+async fn operators_force_the_breaker_open_disable_it_and_close_it() {
     let app = spawn_app_with(&OPENS_AFTER_TWO_FAILURES).await;
     let staff = app.login(&app.grace.staff_email).await;
-    let admin = app.login(&app.grace.admin_email).await;
+    // A church's admin sees the breaker but may not set it: it holds every church's sending.
+    let church_admin = app.login(&app.grace.admin_email).await;
+    let admin = app.operator().await;
     let set = |token: &str, state: &str| {
         let (app, token, body) = (&app, token.to_owned(), json!({"state": state}));
         async move {
@@ -163,6 +165,17 @@ async fn admins_force_the_breaker_open_disable_it_and_close_it() {
     };
 
     assert_eq!(set(&staff, "forced_open").await.status(), 403);
+    let refused = set(&church_admin, "forced_open").await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"]["code"],
+        "forbidden"
+    );
+    let seen = app.get_json("/api/admin/breaker", &church_admin).await;
+    assert_eq!(
+        seen["state"], "closed",
+        "unchanged, and readable by the church's admin"
+    );
     let bad = set(&admin, "half_open").await;
     assert_eq!(bad.status(), 400);
     assert_eq!(

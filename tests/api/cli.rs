@@ -94,7 +94,7 @@ async fn operations_commands_print_only_the_new_id_or_token() {
     let env = |name: &str| (name == "BELFRY_JWT_SECRET").then(|| JWT_SECRET.to_owned());
     let keys = JwtKeys::new(Config::from_source(&env, None).unwrap().jwt);
     let caller = keys.authenticate(token.trim()).expect("a valid token");
-    assert_eq!((caller.user_id, caller.church_id), (user, church));
+    assert_eq!((caller.user_id, caller.church_id), (user, Some(church)));
 }
 
 #[tokio::test(flavor = "multi_thread")]

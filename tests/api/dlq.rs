@@ -155,3 +155,64 @@ async fn admins_filter_page_retry_redrive_and_discard_dead_letters() {
         .await;
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_church_sees_only_its_own_dead_letters_and_operators_see_every_church() {
+    let app = spawn_app().await;
+    app.telnyx.always(Reply::Fail {
+        status: 400,
+        code: "40310",
+        title: "Invalid 'to' address",
+    });
+    for church in [&app.grace, &app.other] {
+        let staff = app.login(&church.staff_email).await;
+        let id = app.send(&staff, &church.member_ids).await;
+        let n = church.member_ids.len();
+        app.wait_for_message(&staff, id, |m| m["failedCount"] == n)
+            .await;
+    }
+    let admin = app.login(&app.grace.admin_email).await;
+    let other_admin = app.login(&app.other.admin_email).await;
+    let operator = app.operator().await;
+    assert_eq!(app.get_json("/api/admin/dlq", &admin).await["total"], 3);
+    assert_eq!(
+        app.get_json("/api/admin/dlq", &other_admin).await["total"],
+        1
+    );
+    assert_eq!(app.get_json("/api/admin/dlq", &operator).await["total"], 4);
+    let other_only = format!("/api/admin/dlq?churchId={}", app.other.id);
+    assert_eq!(app.get_json(&other_only, &operator).await["total"], 1);
+    // A church's admin cannot name another church, nor act on its entries.
+    assert_eq!(app.get(&other_only, &admin).await.status(), 403);
+    let theirs = app.get_json("/api/admin/dlq", &other_admin).await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let retry = app
+        .post_json(
+            &format!("/api/admin/dlq/{theirs}/retry"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(retry.status(), 404);
+    app.telnyx.always(Reply::Accept);
+    let redriven = app
+        .post_json("/api/admin/dlq/retry", Some(&admin), &json!({}))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(redriven["retried"], 3, "their own only");
+    assert_eq!(
+        app.get_json("/api/admin/dlq", &other_admin).await["total"],
+        1
+    );
+    // An operator redrives across churches.
+    let all = app
+        .post_json("/api/admin/dlq/retry", Some(&operator), &json!({}))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(all["retried"], 1);
+}

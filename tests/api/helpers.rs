@@ -194,7 +194,7 @@ async fn seed_church(pool: &db::DbPool, name: &str, slug: &str, members: usize) 
     let admin_email = format!("admin@{slug}.test");
     let staff_email = format!("staff@{slug}.test");
     for (email, role) in [(&admin_email, "admin"), (&staff_email, "staff")] {
-        belfry::accounts::create_user(pool, id, email, "Test User", role, PASSWORD.into())
+        belfry::accounts::create_user(pool, Some(id), email, "Test User", role, PASSWORD.into())
             .await
             .unwrap();
     }
@@ -219,10 +219,52 @@ async fn seed_church(pool: &db::DbPool, name: &str, slug: &str, members: usize) 
 }
 
 impl TestApp {
+    /// Tokens for many staff users of `church`, made straight in the database (hashing a
+    /// password for each would take seconds): user ids are `ids`, and nobody can sign in as them.
+    pub async fn staff_tokens(&self, ids: std::ops::Range<i64>, church: i64) -> Vec<String> {
+        let mut conn = self.state.pool.get().await.unwrap();
+        diesel::sql_query(format!(
+            "INSERT INTO users (id, church_id, email, name, role, password_hash) \
+             SELECT g, {church}, 'user' || g || '@many.test', 'Many ' || g, 'staff', 'none' \
+             FROM generate_series({}, {}) g",
+            ids.start,
+            ids.end - 1
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        ids.map(|user_id| {
+            let subject = belfry::auth::TokenSubject {
+                user_id,
+                church_id: Some(church),
+                role: belfry::domain::Role::Staff,
+                token_version: 0,
+            };
+            self.state.auth.keys.mint(&subject).unwrap().token
+        })
+        .collect()
+    }
+
     /// Starts another server on this one's database and configuration.
     pub async fn another_server(&self) -> OtherServer {
         let (url, _, shutdown) = start_server(&self.env).await;
         OtherServer { url, shutdown }
+    }
+
+    /// A platform operator's token (the operator, of no church, is made on first use).
+    pub async fn operator(&self) -> String {
+        let email = "operator@platform.test";
+        // A second call finds the operator there already.
+        let _ = belfry::accounts::create_user(
+            &self.state.pool,
+            None,
+            email,
+            "Platform Operator",
+            "operator",
+            PASSWORD.into(),
+        )
+        .await;
+        self.login(email).await
     }
 
     pub async fn login(&self, email: &str) -> String {

@@ -1,5 +1,6 @@
 //! Integration tests: the real server, a real database and real sockets; only Telnyx is fake.
 
+mod accounts;
 mod admin;
 mod auth;
 mod bodies;

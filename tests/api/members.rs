@@ -52,3 +52,101 @@ async fn members_are_created_with_e164_phones_and_listed_per_church() {
     let other = app.get_json("/api/members", &other_token).await;
     assert_eq!(other["members"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_edit_and_remove_members_and_a_removed_member_receives_nothing() {
+    let app = spawn_app().await;
+    let token = app.login(&app.grace.staff_email).await;
+    let [first, second, third] = app.grace.member_ids[..] else {
+        panic!("three members")
+    };
+    let patch = |id: i64, body: Value| {
+        let request = app
+            .http
+            .patch(format!("{}/api/members/{id}", app.url))
+            .bearer_auth(&token)
+            .json(&body);
+        async move { request.send().await.unwrap() }
+    };
+    let delete = |id: i64, token: &str| {
+        let request = app
+            .http
+            .delete(format!("{}/api/members/{id}", app.url))
+            .bearer_auth(token);
+        async move { request.send().await.unwrap() }
+    };
+
+    let before = app.get_json("/api/members", &token).await;
+    let second_phone = before["members"][1]["phone"].as_str().unwrap().to_owned();
+    assert_eq!(before["members"][1]["id"], second);
+
+    let edited = patch(
+        first,
+        json!({"name": "Ruth Adams", "phone": "+442071838751"}),
+    )
+    .await;
+    assert_eq!(edited.status(), 200);
+    let edited: Value = edited.json().await.unwrap();
+    assert_eq!(
+        (&edited["name"], &edited["phone"]),
+        (&json!("Ruth Adams"), &json!("+442071838751"))
+    );
+    let taken = patch(second, json!({"phone": "+442071838751"})).await;
+    assert_eq!(taken.status(), 409);
+    for (body, code) in [
+        (json!({"phone": "07183"}), "invalid_phone"),
+        (json!({"name": ""}), "invalid_name"),
+        (json!({"nickname": "R"}), "invalid_json"),
+    ] {
+        let refused = patch(second, body).await;
+        assert_eq!(refused.status(), 400);
+        let refused: Value = refused.json().await.unwrap();
+        assert_eq!(refused["error"]["code"], code);
+    }
+    // Another church's staff cannot touch them.
+    let other = app.login(&app.other.staff_email).await;
+    assert_eq!(delete(second, &other).await.status(), 404);
+
+    assert_eq!(delete(second, &token).await.status(), 204);
+    assert_eq!(
+        delete(second, &token).await.status(),
+        404,
+        "removed already"
+    );
+    let list = app.get_json("/api/members", &token).await;
+    let ids: Vec<i64> = list["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [first, third]);
+    // Everyone now means the two left; naming the removed one is refused.
+    let all = app
+        .post_json(
+            "/api/messages",
+            Some(&token),
+            &json!({"body": "hi", "allMembers": true}),
+        )
+        .await;
+    assert_eq!(all.status(), 202);
+    assert_eq!(all.json::<Value>().await.unwrap()["recipientCount"], 2);
+    let named = app
+        .post_json(
+            "/api/messages",
+            Some(&token),
+            &json!({"body": "hi", "memberIds": [second]}),
+        )
+        .await;
+    assert_eq!(named.status(), 422, "not a member any more");
+    // Their number can be added again, as a new member.
+    let again = app
+        .post_json(
+            "/api/members",
+            Some(&token),
+            &json!({"name": "Back", "phone": second_phone}),
+        )
+        .await;
+    assert_eq!(again.status(), 201);
+    assert_ne!(again.json::<Value>().await.unwrap()["id"], second);
+}

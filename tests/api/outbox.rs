@@ -110,7 +110,7 @@ async fn a_server_killed_mid_send_resumes_and_every_recipient_ends_final_without
         .id;
     belfry::accounts::create_user(
         &pool,
-        church,
+        Some(church),
         "staff@crash.test",
         "Staff",
         "staff",

@@ -19,9 +19,10 @@ async fn refused_status(url: String) -> u16 {
 
 fn token_with(secret: &str, exp_offset: i64) -> String {
     let now = chrono::Utc::now().timestamp();
+    // User 1 is the first church's admin.
     let claims = json!({
-        "sub": "1", "churchId": 1, "role": "admin",
-        "iat": now, "exp": now + exp_offset, "iss": "belfry", "aud": "belfry-api"
+        "sub": "1", "churchId": 1, "role": "admin", "tokenVersion": 0, "jti": "t1",
+        "iat": now, "nbf": now, "exp": now + exp_offset, "iss": "belfry", "aud": "belfry-api"
     });
     encode(
         &Header::default(),

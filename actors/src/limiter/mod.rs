@@ -145,11 +145,11 @@ mod tests {
         let supervisor = start(&ledger, &actors).await;
         let alice = LimitKey::User {
             user_id: 1,
-            church_id: 1,
+            church_id: Some(1),
         };
         let bob = LimitKey::User {
             user_id: 2,
-            church_id: 1,
+            church_id: Some(1),
         };
         for remaining in [1, 0] {
             let d = check(

@@ -28,7 +28,7 @@ use strum::IntoEnumIterator;
 /// The subprotocol name.
 pub const PROTOCOL: &str = "belfry.v1";
 
-/// The room every admin socket joins.
+/// The room every admin and operator socket joins: the platform's state (the breaker's).
 pub const ADMINS_ROOM: &str = "admins";
 
 /// A moment as every frame writes it: RFC 3339 in UTC, to the millisecond.
@@ -43,6 +43,11 @@ pub fn timestamp() -> String {
 
 pub fn church_room(church_id: i64) -> String {
     format!("church:{church_id}")
+}
+
+/// A church's admins: what concerns only those who manage that church (its sending paused).
+pub fn church_admins_room(church_id: i64) -> String {
+    format!("church:{church_id}:admins")
 }
 
 pub fn user_room(user_id: i64) -> String {

@@ -24,7 +24,8 @@ pub enum Frame {
         protocol: &'static str,
         connection_id: u64,
         user_id: i64,
-        church_id: i64,
+        /// `null` for an operator who belongs to no church.
+        church_id: Option<i64>,
         rooms: Vec<String>,
         expires_at: i64,
     },

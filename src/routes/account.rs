@@ -1,0 +1,128 @@
+//! A signed-in user's own session and password: sign out (the token stops working everywhere),
+//! swap a token for a fresh one, change the password (every older token stops working).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::auth::{LoginResponse, token_reply};
+use crate::auth::{AuthUser, bearer, password};
+use crate::db::users;
+use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
+use crate::http::registry::endpoint;
+use crate::http::{json_body, json_reply};
+use crate::state::{AppState, with_state};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PasswordChange {
+    current_password: String,
+    /// At least 8 characters.
+    new_password: String,
+}
+
+/// The token is signed out.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedOut {
+    signed_out: bool,
+}
+
+pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let caller = with_state(state.clone()).and(bearer(state.auth.clone()));
+    let logout = endpoint!(POST, "api" / "auth" / "logout")
+        .and(caller.clone())
+        .then(|state, user| async move { into_response(logout(state, user).await) });
+    let refresh = endpoint!(POST, "api" / "auth" / "refresh")
+        .and(caller.clone())
+        .then(|state, user| async move { into_response(refresh(state, user).await) });
+    let password =
+        endpoint!(POST, "api" / "auth" / "password")
+            .and(caller)
+            .and(json_body::<PasswordChange>(&state))
+            .then(|state, user, req| async move {
+                into_response(change_password(state, user, req).await)
+            });
+    logout.or(refresh).unify().or(password).unify()
+}
+
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", operation_id = "logout",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The token no longer works, on any node; sockets opened \
+            with it are closed (`4003`) within seconds", body = SignedOut),
+        (status = 401, body = ErrorBody),
+    ))]
+async fn logout(state: AppState, user: AuthUser) -> ApiResult {
+    let expires =
+        chrono::DateTime::from_timestamp(user.token.expires, 0).unwrap_or_else(chrono::Utc::now);
+    users::revoke_token(&state.pool, user.user_id, &user.token.jti, expires).await?;
+    state.auth.standings.forget(user.user_id);
+    Ok(json_reply(StatusCode::OK, &SignedOut { signed_out: true }))
+}
+
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", operation_id = "refreshToken",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A fresh token with a full lifetime, for the account as it \
+            is now; the old one keeps working until it expires or is signed out", body = LoginResponse),
+        (status = 401, body = ErrorBody),
+    ))]
+async fn refresh(state: AppState, user: AuthUser) -> ApiResult {
+    let row = users::find(&state.pool, user.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
+    token_reply(&state, row)
+}
+
+#[utoipa::path(post, path = "/api/auth/password", tag = "auth", operation_id = "changePassword",
+    security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "The password changed; every token issued before stops \
+            working and a fresh one is returned", body = LoginResponse),
+        (status = 400, description = "The new password is too short or too long", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "The current password is wrong", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+    ))]
+async fn change_password(state: AppState, user: AuthUser, req: PasswordChange) -> ApiResult {
+    password::check_length(&req.new_password)
+        .map_err(|e| ApiError::bad_request("invalid_password", format!("newPassword: {e}")))?;
+    if req.current_password.len() > password::MAX_PASSWORD_LEN {
+        return Err(wrong_password());
+    }
+    let row = users::find(&state.pool, user.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
+    if !password::verify(req.current_password, Some(row.password_hash.clone())).await {
+        return Err(wrong_password());
+    }
+    let hash = password::hash(req.new_password)
+        .await
+        .map_err(ApiError::internal)?;
+    let token_version = users::set_password(&state.pool, user.user_id, &hash).await?;
+    state.auth.standings.forget(user.user_id);
+    tracing::info!(
+        user = user.user_id,
+        "password changed; older tokens revoked"
+    );
+    token_reply(
+        &state,
+        users::UserRow {
+            token_version,
+            password_hash: hash,
+            ..row
+        },
+    )
+}
+
+fn wrong_password() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "wrong_password",
+        "the current password is wrong",
+    )
+}
