@@ -125,10 +125,19 @@ impl Application {
         let system = ActorSystem::start(config.system.clone(), gateway, store, history)
             .await
             .map_err(|e| StartError::Actors(e.to_string()))?;
+        // The outbox already skips paused churches' rows; the holds stop what it claimed.
+        system
+            .directory()
+            .sync_sending_paused(&db::churches::paused(&pool).await?);
         let limits = Limits::new(config.limits.clone(), Arc::clone(system.directory()));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let auth = Authenticator::new(JwtKeys::new(config.jwt.clone()), pool.clone());
         crate::auth::standing_watch::spawn(auth.clone(), pool.clone(), shutdown_rx.clone());
+        crate::sending_watch::spawn(
+            Arc::clone(system.directory()),
+            pool.clone(),
+            shutdown_rx.clone(),
+        );
         let state = AppState::new(Services {
             pool,
             counters,

@@ -17,6 +17,7 @@ pub mod gateway;
 pub mod http;
 pub mod limits;
 pub mod routes;
+pub mod sending_watch;
 pub mod server;
 pub mod state;
 pub mod telnyx;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::batcher::{BatchMsg, BatchOp};
 use crate::delivery::attempts::MarkAttempts;
 use crate::delivery::breaker::{BreakerMsg, BreakerSnapshot, BreakerState, NotSettable};
+use crate::delivery::church_holds::ChurchHolds;
 use crate::delivery::outbox::OutboxMsg;
 use crate::dlq::DlqMsg;
 use crate::limiter::{self, Decision, KeyActors, Ledger, LimitKey, LimiterMsg, Policy};
@@ -62,6 +63,8 @@ pub struct Directory {
     pub(crate) limiter_actors: KeyActors,
     /// Every live key's buckets, kept across limiter restarts.
     pub(crate) ledger: Arc<Ledger>,
+    /// Churches that paused their sending, kept across breaker restarts.
+    pub(crate) church_holds: ChurchHolds,
 }
 
 pub(crate) fn current<M: ractor::Message>(slot: &RwLock<Option<Mailbox<M>>>) -> Option<Mailbox<M>> {
@@ -106,6 +109,40 @@ async fn submit_and_wait<Op: BatchOp>(
 }
 
 impl Directory {
+    /// Pauses or resumes a church's sending: while paused, no carrier call starts for it and
+    /// its jobs are held; on resume the held ones go out in order. Returns whether it changed.
+    pub fn set_sending_paused(&self, church_id: i64, paused: bool) -> bool {
+        let changed = self.church_holds.set(church_id, paused);
+        if changed && !paused {
+            if let Some(breaker) = current(&self.delivery) {
+                breaker.send(BreakerMsg::ChurchResumed(church_id));
+            }
+            self.wake_outbox();
+        }
+        changed
+    }
+
+    pub fn sending_paused(&self, church_id: i64) -> bool {
+        self.church_holds.is_paused(church_id)
+    }
+
+    /// Makes the paused churches exactly `paused` (what the store says); returns the churches
+    /// that changed, each with whether it is now paused.
+    pub fn sync_sending_paused(&self, paused: &[i64]) -> Vec<(i64, bool)> {
+        let mut changed = Vec::new();
+        for church in self.church_holds.paused() {
+            if !paused.contains(&church) && self.set_sending_paused(church, false) {
+                changed.push((church, false));
+            }
+        }
+        for &church in paused {
+            if self.set_sending_paused(church, true) {
+                changed.push((church, true));
+            }
+        }
+        changed
+    }
+
     /// Puts a socket in a room. With `resume`, the room first sends it the events it missed
     /// since then (or a `reset` if they are gone); without, a `joined` frame.
     pub fn join(

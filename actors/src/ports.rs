@@ -19,6 +19,8 @@ pub type PortFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[derive(Debug, Clone)]
 pub struct OutboundSms {
     pub recipient_id: i64,
+    /// Whose send it is: a church may pause its own sending.
+    pub church_id: i64,
     pub to: String,
     pub text: String,
 }

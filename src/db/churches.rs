@@ -42,3 +42,89 @@ pub async fn exists(pool: &DbPool, id: i64) -> Result<bool, DbError> {
         .optional()?;
     Ok(found.is_some())
 }
+
+/// A church's own hold on its sending.
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = churches)]
+pub struct Sending {
+    #[diesel(column_name = sending_paused_at)]
+    pub paused_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[diesel(column_name = sending_paused_reason)]
+    pub reason: Option<String>,
+    #[diesel(column_name = sending_paused_by)]
+    pub by: Option<i64>,
+}
+
+/// `None` if there is no such church.
+pub async fn sending(pool: &DbPool, id: i64) -> Result<Option<Sending>, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(churches::table
+        .find(id)
+        .select(Sending::as_select())
+        .first(&mut conn)
+        .await
+        .optional()?)
+}
+
+/// Pauses (with a reason) or resumes a church's sending; `None` if there is no such church.
+/// Pausing a paused church keeps when and by whom it was first paused, with the new reason.
+pub async fn set_sending(
+    pool: &DbPool,
+    id: i64,
+    paused: bool,
+    reason: Option<&str>,
+    by: i64,
+) -> Result<Option<Sending>, DbError> {
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    let mut conn = get(pool).await?;
+    let changed = if paused {
+        // One statement, so two admins pausing at once keep the first one's time and name.
+        diesel::sql_query(
+            "UPDATE churches SET \
+               sending_paused_by = CASE WHEN sending_paused_at IS NULL THEN $2 ELSE sending_paused_by END, \
+               sending_paused_at = COALESCE(sending_paused_at, now()), \
+               sending_paused_reason = $3 \
+             WHERE id = $1 \
+             RETURNING sending_paused_at, sending_paused_reason, sending_paused_by",
+        )
+        .bind::<BigInt, _>(id)
+        .bind::<Nullable<BigInt>, _>(Some(by))
+        .bind::<Nullable<Text>, _>(reason)
+        .get_result::<Sending>(&mut conn)
+        .await
+    } else {
+        diesel::update(churches::table.find(id))
+            .set((
+                churches::sending_paused_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+                churches::sending_paused_by.eq(None::<i64>),
+                churches::sending_paused_reason.eq(None::<String>),
+            ))
+            .returning(Sending::as_returning())
+            .get_result(&mut conn)
+            .await
+    };
+    Ok(changed.optional()?)
+}
+
+/// The churches whose sending is paused (loaded into the tree at start-up).
+pub async fn paused(pool: &DbPool) -> Result<Vec<i64>, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(churches::table
+        .filter(churches::sending_paused_at.is_not_null())
+        .select(churches::id)
+        .load(&mut conn)
+        .await?)
+}
+
+/// Recipients of the church still waiting to go out (ready or claimed, not yet sent).
+pub async fn waiting_to_send(pool: &DbPool, id: i64) -> Result<i64, DbError> {
+    use super::schema::{message_recipients, messages};
+    let mut conn = get(pool).await?;
+    Ok(message_recipients::table
+        .inner_join(messages::table)
+        .filter(messages::church_id.eq(id))
+        .filter(message_recipients::outbox_state.eq_any(["ready", "claimed"]))
+        .count()
+        .get_result(&mut conn)
+        .await?)
+}

@@ -24,24 +24,32 @@ struct Claimed {
     phone: String,
     #[diesel(sql_type = Text)]
     body: String,
+    #[diesel(sql_type = BigInt)]
+    church_id: i64,
 }
+
+/// A recipient of a church that paused its sending: left in the outbox, in order, until it
+/// resumes (see `belfry_actors::delivery::church_holds`).
+const NOT_PAUSED: &str = "NOT EXISTS (
+    SELECT 1 FROM messages pm JOIN churches pc ON pc.id = pm.church_id
+    WHERE pm.id = message_recipients.message_id AND pc.sending_paused_at IS NOT NULL)";
 
 /// Claims up to `limit` due recipients. `SKIP LOCKED` lets several claimers share the outbox.
 pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<OutboundSms>, DbError> {
     let mut conn = get(pool).await?;
-    let claimed: Vec<Claimed> = diesel::sql_query(
+    let claimed: Vec<Claimed> = diesel::sql_query(format!(
         "WITH due AS (
              SELECT id FROM message_recipients
-             WHERE outbox_state = 'ready' AND next_attempt_at <= now()
+             WHERE outbox_state = 'ready' AND next_attempt_at <= now() AND {NOT_PAUSED}
              ORDER BY next_attempt_at, id
              LIMIT $1
-             FOR UPDATE SKIP LOCKED
+             FOR UPDATE OF message_recipients SKIP LOCKED
          )
          UPDATE message_recipients r SET outbox_state = 'claimed'
          FROM due, messages m
          WHERE r.id = due.id AND m.id = r.message_id
-         RETURNING r.id, r.phone, m.body",
-    )
+         RETURNING r.id, r.phone, m.body, m.church_id"
+    ))
     .bind::<BigInt, _>(limit as i64)
     .prepared()
     .load(&mut conn)
@@ -50,6 +58,7 @@ pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<OutboundSms>, 
         .into_iter()
         .map(|c| OutboundSms {
             recipient_id: c.id,
+            church_id: c.church_id,
             to: c.phone,
             text: c.body,
         })
@@ -59,15 +68,25 @@ pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<OutboundSms>, 
     Ok(jobs)
 }
 
+#[derive(QueryableByName)]
+struct NextDue {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// How long until the next claimable recipient is due (paused churches' do not count: the
+/// outbox would wake for work it may not claim).
 pub async fn next_due_in(pool: &DbPool) -> Result<Option<Duration>, DbError> {
-    use message_recipients::dsl as r;
     let mut conn = get(pool).await?;
-    let next: Option<chrono::DateTime<chrono::Utc>> = r::message_recipients
-        .filter(r::outbox_state.eq("ready"))
-        .select(diesel::dsl::min(r::next_attempt_at))
-        .first(&mut conn)
-        .await?;
-    Ok(next.map(|at| (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)))
+    let next: NextDue = diesel::sql_query(format!(
+        "SELECT min(next_attempt_at) AS at FROM message_recipients
+         WHERE outbox_state = 'ready' AND {NOT_PAUSED}"
+    ))
+    .get_result(&mut conn)
+    .await?;
+    Ok(next
+        .at
+        .map(|at| (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)))
 }
 
 pub const SKIPPED_OPTED_OUT: &str = "skipped: the member opted out (replied STOP)";

@@ -16,6 +16,7 @@ mod messages;
 mod metrics;
 mod openapi;
 mod presence;
+mod sending;
 mod staff;
 mod webhooks;
 
@@ -46,6 +47,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .or(messages::routes(state.clone()))
         .unify()
         .or(admin::routes(state.clone()))
+        .unify()
+        .or(sending::routes(state.clone()))
         .unify()
         .or(staff::routes(state.clone()))
         .unify()

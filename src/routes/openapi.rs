@@ -12,7 +12,7 @@ use warp::{Filter, Rejection};
 
 use super::{
     account, admin, auth, chat, dlq, limits, members, message_history, messages, metrics, presence,
-    staff, webhooks,
+    sending, staff, webhooks,
 };
 use crate::gateway;
 use crate::http::registry::endpoint;
@@ -48,6 +48,8 @@ use crate::http::registry::endpoint;
         admin::actors,
         admin::breaker,
         admin::set_breaker,
+        sending::get,
+        sending::set,
         staff::list,
         staff::create,
         staff::update,

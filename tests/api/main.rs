@@ -26,6 +26,7 @@ mod pipelined;
 mod prepared;
 mod protocol;
 mod rooms;
+mod sending;
 mod totals;
 mod webhooks;
 mod websocket;

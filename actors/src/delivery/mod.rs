@@ -7,6 +7,7 @@
 pub mod attempts;
 pub mod backoff;
 pub mod breaker;
+pub mod church_holds;
 pub mod outbox;
 pub mod pacer;
 pub mod sender;

@@ -61,15 +61,17 @@ impl SenderWorker {
     /// marked).
     async fn send(&self, job: &OutboundSms) -> Option<Outcome> {
         let ctx = &self.ctx;
+        let permitted =
+            || ctx.gate.permits(job.recipient_id) && !ctx.directory.sending_paused(job.church_id);
         // Asked before the slot too: a shut breaker's jobs go back at once instead of each
         // waiting for a slot of the pacer first.
-        if !ctx.gate.permits(job.recipient_id) {
+        if !permitted() {
             return None;
         }
         // Waiting for the slot comes before marking the attempt, so a crash while waiting
         // leaves nothing that looks like it may have been sent.
         ctx.pacer.acquire().await;
-        if !ctx.gate.permits(job.recipient_id) {
+        if !permitted() {
             return None;
         }
         Some(self.attempt(job).await)

@@ -42,6 +42,21 @@ pub enum RoomEvent {
         reason: String,
         timestamp: String,
     },
+    /// The church's admins paused its sending (its admins' room): sends are accepted and held.
+    #[serde(rename = "sending:paused", rename_all = "camelCase")]
+    SendingPaused {
+        church_id: i64,
+        reason: Option<String>,
+        by: i64,
+        timestamp: String,
+    },
+    /// The church's sending resumed; what was held goes out in order.
+    #[serde(rename = "sending:resumed", rename_all = "camelCase")]
+    SendingResumed {
+        church_id: i64,
+        by: i64,
+        timestamp: String,
+    },
 }
 
 impl RoomEvent {

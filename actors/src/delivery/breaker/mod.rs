@@ -22,7 +22,7 @@ pub use types::{
     Outcome,
 };
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use ractor::factory::{FactoryMessage, Job, JobOptions};
@@ -64,6 +64,8 @@ pub struct BreakerActorState {
     gate: Arc<Gate>,
     permits_left: usize,
     held: VecDeque<OutboundSms>,
+    /// Jobs of churches that paused their sending, in order, by church.
+    held_for_churches: HashMap<i64, VecDeque<OutboundSms>>,
     counts: Counts,
     in_flight: u64,
     opened_at: Option<String>,
@@ -91,8 +93,16 @@ impl BreakerActorState {
         self.held.push_back(job);
     }
 
-    /// Sends now, holds, or sends as a probe, depending on the state.
+    /// Sends now, holds, or sends as a probe, depending on the state (and on whether the job's
+    /// church paused its sending).
     fn admit(&mut self, job: OutboundSms) {
+        if self.directory.sending_paused(job.church_id) {
+            self.held_for_churches
+                .entry(job.church_id)
+                .or_default()
+                .push_back(job);
+            return;
+        }
         match self.state {
             BreakerState::Closed | BreakerState::Disabled => self.dispatch(job),
             BreakerState::Open | BreakerState::ForcedOpen => self.hold(job),
@@ -102,6 +112,15 @@ impl BreakerActorState {
                 self.dispatch(job);
             }
             BreakerState::HalfOpen => self.hold(job),
+        }
+    }
+
+    /// A church resumed: its held jobs are admitted in the order they came.
+    fn church_resumed(&mut self, church_id: i64) {
+        if let Some(jobs) = self.held_for_churches.remove(&church_id) {
+            for job in jobs {
+                self.admit(job);
+            }
         }
     }
 
@@ -255,6 +274,7 @@ impl Actor for Breaker {
             gate,
             permits_left: 0,
             held: VecDeque::new(),
+            held_for_churches: HashMap::new(),
             counts: Counts::default(),
             in_flight: 0,
             opened_at: None,
@@ -281,6 +301,7 @@ impl Actor for Breaker {
                 elapsed,
             } => state.completed(&myself, recipient_id, outcome, elapsed),
             BreakerMsg::NotPermitted(job) => state.not_permitted(job),
+            BreakerMsg::ChurchResumed(church_id) => state.church_resumed(church_id),
             BreakerMsg::OpenElapsed(epoch) => {
                 // A later transition (an admin's, say) makes an older timer moot.
                 if state.state == BreakerState::Open && state.counts.transitions == epoch {

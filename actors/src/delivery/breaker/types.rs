@@ -67,8 +67,11 @@ pub enum BreakerMsg {
         outcome: Outcome,
         elapsed: Duration,
     },
-    /// A worker's job found the breaker shut right before its call: not sent, to be held.
+    /// A worker's job found the breaker shut (or its church paused) right before its call:
+    /// not sent, to be held.
     NotPermitted(OutboundSms),
+    /// A church resumed its sending: its held jobs go out, in order.
+    ChurchResumed(i64),
     /// The wait in OPEN that began with transition number `.0` is over.
     OpenElapsed(u64),
     /// An admin's order: `closed`, `forced_open` or `disabled`.
