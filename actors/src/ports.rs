@@ -69,10 +69,24 @@ impl SendFailure {
     }
 }
 
+/// What the carrier says of a message it accepted, when asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarrierStatus {
+    pub status: RecipientStatus,
+    pub failure_reason: Option<String>,
+}
+
 /// The carrier (Telnyx, or the built-in sandbox).
 pub trait SmsGateway: Send + Sync + 'static {
     /// Hands one SMS to the carrier; on success returns the carrier's message id.
     fn send(&self, sms: OutboundSms) -> PortFuture<'_, Result<String, SendFailure>>;
+
+    /// Asks the carrier where a message it accepted stands: `Ok(None)` when it does not know
+    /// the id (or no longer keeps it), or names no status Belfry knows.
+    fn lookup(
+        &self,
+        provider_message_id: String,
+    ) -> PortFuture<'_, Result<Option<CarrierStatus>, SendFailure>>;
 }
 
 /// One attempt at sending, kept for the dead-letter record.
@@ -141,6 +155,23 @@ pub enum ReportOutcome {
     Unknown,
 }
 
+/// A recipient the carrier accepted whose reports are late: to be looked up.
+#[derive(Debug, Clone)]
+pub struct Unsettled {
+    pub provider_message_id: String,
+    /// How long ago the carrier accepted it.
+    pub accepted_for: Duration,
+}
+
+/// One round's share of recipients waiting for a look.
+#[derive(Debug, Default)]
+pub struct LookupRound {
+    /// How many waiting rows the round took (settled ones are only let go).
+    pub taken: usize,
+    /// The ones still unsettled: look these up.
+    pub unsettled: Vec<Unsettled>,
+}
+
 /// What start-up found of sends interrupted by the previous process's end.
 #[derive(Debug, Default)]
 pub struct Recovery {
@@ -197,6 +228,15 @@ pub trait DeliveryStore: Send + Sync + 'static {
         &self,
         reports: Vec<Report>,
     ) -> PortFuture<'_, Result<Vec<ReportOutcome>, StoreError>>;
+
+    /// Takes up to `limit` accepted recipients that have waited `after` for a report (since
+    /// their acceptance, or since they were last looked up), oldest first, and restarts their
+    /// wait; those that meanwhile settled stop waiting. Several nodes never take the same row.
+    fn take_lookups(
+        &self,
+        after: Duration,
+        limit: usize,
+    ) -> PortFuture<'_, Result<LookupRound, StoreError>>;
 
     /// Start-up: hands back claimed recipients and reports those whose send was interrupted.
     fn recover_interrupted(&self) -> PortFuture<'_, Result<Recovery, StoreError>>;

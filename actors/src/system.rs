@@ -11,6 +11,7 @@ use crate::delivery::DeliveryConfig;
 use crate::delivery::attempts::MarkAttempts;
 use crate::delivery::breaker::{Breaker, BreakerArgs};
 use crate::delivery::outbox::{Outbox, OutboxArgs};
+use crate::delivery::reconciler::{Reconciler, ReconcilerArgs};
 use crate::directory::{Directory, replace};
 use crate::dlq::{DeadLetterQueue, DlqArgs};
 use crate::limiter::{LimiterArgs, LimiterSupervisor};
@@ -166,6 +167,30 @@ impl ActorSystem {
                 move |stats| batcher(&op, stats),
             )
         };
+        let reconciler = {
+            let (store, dir, gateway) = (
+                Arc::clone(&store),
+                Arc::clone(&directory),
+                Arc::clone(&gateway),
+            );
+            let config = config.delivery.reconcile.clone();
+            service(
+                ("reconciler", "reconciler"),
+                &directory,
+                &registry,
+                None,
+                move |stats| {
+                    let args = ReconcilerArgs {
+                        config: config.clone(),
+                        gateway: Arc::clone(&gateway),
+                        store: Arc::clone(&store),
+                        directory: Arc::clone(&dir),
+                        stats,
+                    };
+                    (Reconciler, args)
+                },
+            )
+        };
         let delivery = {
             let (store, dir, reg) = (
                 Arc::clone(&store),
@@ -219,7 +244,7 @@ impl ActorSystem {
             // Rooms, the DLQ and the breaker start before the outbox, so that the work it
             // recovers and claims finds them.
             vec![
-                rooms, presence, limiter, dlq, reports, attempts, delivery, outbox,
+                rooms, presence, limiter, dlq, reports, attempts, delivery, outbox, reconciler,
             ],
         )
         .await?;

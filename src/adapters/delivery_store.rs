@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use belfry_actors::ports::OutboundSms;
 use belfry_actors::ports::{
-    AttemptRecord, AttemptStart, DeadLetter, DeliveryStore, PortFuture, Recovery, Report,
-    ReportOutcome, StoreError,
+    AttemptRecord, AttemptStart, DeadLetter, DeliveryStore, LookupRound, PortFuture, Recovery,
+    Report, ReportOutcome, StoreError,
 };
 use belfry_actors::protocol::MessageEvent;
 
@@ -119,6 +119,14 @@ impl DeliveryStore for PgDeliveryStore {
                 .await
                 .map_err(store_error)
         })
+    }
+
+    fn take_lookups(
+        &self,
+        after: Duration,
+        limit: usize,
+    ) -> PortFuture<'_, Result<LookupRound, StoreError>> {
+        boxed(db::carrier_lookups::take(&self.pool, after, limit))
     }
 
     fn recover_interrupted(&self) -> PortFuture<'_, Result<Recovery, StoreError>> {

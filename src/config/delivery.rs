@@ -1,11 +1,12 @@
 //! The carrier and the delivery pipeline's settings: Telnyx or the sandbox, retries, pacing,
-//! the sender pool, the outbox and the circuit breaker.
+//! the sender pool, the outbox, the circuit breaker and asking the carrier about late reports.
 
 use std::time::Duration;
 
 use belfry_actors::delivery::DeliveryConfig;
 use belfry_actors::delivery::backoff::Backoff;
 use belfry_actors::delivery::breaker::BreakerConfig;
+use belfry_actors::delivery::reconciler::ReconcileConfig;
 
 use super::CarrierConfig;
 use super::source::{ConfigError, Source, err, millis, parsed};
@@ -115,5 +116,36 @@ pub(super) fn delivery(src: &dyn Source) -> Result<DeliveryConfig, ConfigError> 
         breaker: breaker(src)?,
         outbox_batch: parsed(src, "BELFRY_OUTBOX_BATCH", d.outbox_batch)?.max(1),
         outbox_poll: millis(src, "BELFRY_OUTBOX_POLL_MS", 1000)?.max(Duration::from_millis(10)),
+        reconcile: reconcile(src)?,
+    })
+}
+
+fn reconcile(src: &dyn Source) -> Result<ReconcileConfig, ConfigError> {
+    let d = ReconcileConfig::default();
+    let after = parsed(src, "BELFRY_RECONCILE_AFTER_SECS", d.after.as_secs())?;
+    if after == 0 {
+        return Err(err("BELFRY_RECONCILE_AFTER_SECS", "must be at least 1"));
+    }
+    let unconfirmed = parsed(
+        src,
+        "BELFRY_UNCONFIRMED_AFTER_SECS",
+        d.unconfirmed_after.as_secs(),
+    )?;
+    if unconfirmed < after {
+        return Err(err(
+            "BELFRY_UNCONFIRMED_AFTER_SECS",
+            "must be at least BELFRY_RECONCILE_AFTER_SECS",
+        ));
+    }
+    let rate: f64 = parsed(src, "BELFRY_RECONCILE_RATE", d.rate)?;
+    if !rate.is_finite() || rate <= 0.0 {
+        return Err(err("BELFRY_RECONCILE_RATE", "must be more than 0"));
+    }
+    Ok(ReconcileConfig {
+        after: Duration::from_secs(after),
+        unconfirmed_after: Duration::from_secs(unconfirmed),
+        rate,
+        batch: parsed(src, "BELFRY_RECONCILE_BATCH", d.batch)?.max(1),
+        poll: millis(src, "BELFRY_RECONCILE_POLL_MS", 10_000)?.max(Duration::from_millis(10)),
     })
 }

@@ -125,6 +125,7 @@ async fn accept(
     diesel::sql_query(
         "UPDATE message_recipients r
          SET provider_message_id = v.pid, outbox_state = 'done', updated_at = now(),
+             accepted_at = now(), lookup_since = now(),
              status = CASE WHEN r.status_rank < $3 THEN $4 ELSE r.status END,
              status_rank = GREATEST(r.status_rank, $3)
          FROM unnest($1::bigint[], $2::text[]) AS v(id, pid)

@@ -76,6 +76,8 @@ diesel::table! {
         updated_at -> Timestamptz,
         outbox_state -> Text,
         next_attempt_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        lookup_since -> Nullable<Timestamptz>,
     }
 }
 

@@ -1,9 +1,12 @@
-//! The Telnyx HTTP client: `POST {base}/v2/messages`, and the classification of its errors into
+//! The Telnyx HTTP client: `POST {base}/v2/messages` to send, `GET {base}/v2/messages/{id}` to
+//! ask where a message stands, and the classification of its errors into
 //! retryable and permanent.
 
 use std::time::Duration;
 
-use belfry_actors::ports::{FailureKind, OutboundSms, SendFailure};
+use belfry_actors::ports::{CarrierStatus, FailureKind, OutboundSms, SendFailure};
+
+use super::webhook::MessagePayload;
 use serde::{Deserialize, Serialize};
 
 pub struct TelnyxGateway {
@@ -114,67 +117,123 @@ impl TelnyxGateway {
             .json(&request)
             .send()
             .await
-            .map_err(|e| {
-                SendFailure::new(
-                    FailureKind::Retryable,
-                    None,
-                    None,
-                    format!("transport error: {e}"),
-                )
-            })?;
-        let status = response.status().as_u16();
-        let reset = response
-            .headers()
-            .get("x-ratelimit-reset")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|secs| secs.is_finite() && *secs >= 0.0 && *secs <= MAX_RESET_SECS)
-            .map(Duration::from_secs_f64);
-        let body = response.bytes().await.map_err(|e| {
-            SendFailure::new(
-                FailureKind::Retryable,
-                Some(status),
-                None,
-                format!("reading the response: {e}"),
-            )
-        })?;
-        if (200..300).contains(&status) {
+            .map_err(transport_error)?;
+        let (status, body) = read(response).await?;
+        if (200..300).contains(&status.code) {
             return serde_json::from_slice::<SendResponse>(&body)
                 .map(|r| r.data.id)
                 // Telnyx accepted it; sending again could deliver it twice, so do not retry.
                 .map_err(|e| {
                     SendFailure::new(
                         FailureKind::Permanent,
-                        Some(status),
+                        Some(status.code),
                         None,
                         format!("accepted, but the response has no message id: {e}"),
                     )
                 });
         }
-        let first = serde_json::from_slice::<ErrorBody>(&body)
-            .ok()
-            .and_then(|b| b.errors.into_iter().next());
-        let code = first.as_ref().and_then(|e| e.code.clone());
-        let detail = first
-            .map(|e| {
-                [e.title, e.detail]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(": ")
-            })
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
-        let throttled = is_throttle(status, code.as_deref()).then_some(reset);
-        let mut failure = SendFailure::new(
-            classify(status, code.as_deref()),
-            Some(status),
-            code,
-            detail,
-        );
-        failure.throttled = throttled;
-        Err(failure)
+        Err(failure(status, &body))
     }
+
+    /// Asks where a message stands: `GET {base}/v2/messages/{id}`. `None` when Telnyx does not
+    /// know the id (it keeps messages for 10 days) or names a status Belfry does not know.
+    pub async fn look_up(&self, id: String) -> Result<Option<CarrierStatus>, SendFailure> {
+        // Telnyx's ids are UUIDs: anything else is none of theirs, and must not shape the path.
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Ok(None);
+        }
+        let response = self
+            .http
+            .get(format!("{}/{id}", self.messages_url))
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let (status, body) = read(response).await?;
+        if status.code == 404 {
+            return Ok(None);
+        }
+        if (200..300).contains(&status.code) {
+            return serde_json::from_slice::<LookupResponse>(&body)
+                .map(|r| r.data.carrier_status())
+                .map_err(|e| {
+                    SendFailure::new(
+                        FailureKind::Permanent,
+                        Some(status.code),
+                        None,
+                        format!("the message record cannot be read: {e}"),
+                    )
+                });
+        }
+        Err(failure(status, &body))
+    }
+}
+
+#[derive(Deserialize)]
+struct LookupResponse {
+    data: MessagePayload,
+}
+
+/// An answer's status and what it says of throttling.
+struct AnswerStatus {
+    code: u16,
+    reset: Option<Duration>,
+}
+
+fn transport_error(e: reqwest::Error) -> SendFailure {
+    SendFailure::new(
+        FailureKind::Retryable,
+        None,
+        None,
+        format!("transport error: {e}"),
+    )
+}
+
+async fn read(response: reqwest::Response) -> Result<(AnswerStatus, bytes::Bytes), SendFailure> {
+    let code = response.status().as_u16();
+    let reset = response
+        .headers()
+        .get("x-ratelimit-reset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|secs| secs.is_finite() && *secs >= 0.0 && *secs <= MAX_RESET_SECS)
+        .map(Duration::from_secs_f64);
+    let body = response.bytes().await.map_err(|e| {
+        SendFailure::new(
+            FailureKind::Retryable,
+            Some(code),
+            None,
+            format!("reading the response: {e}"),
+        )
+    })?;
+    Ok((AnswerStatus { code, reset }, body))
+}
+
+/// A refusal, classified from its status and Telnyx's first error.
+fn failure(status: AnswerStatus, body: &[u8]) -> SendFailure {
+    let first = serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .and_then(|b| b.errors.into_iter().next());
+    let code = first.as_ref().and_then(|e| e.code.clone());
+    let detail = first
+        .map(|e| {
+            [e.title, e.detail]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(": ")
+        })
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect());
+    let throttled = is_throttle(status.code, code.as_deref()).then_some(status.reset);
+    let mut failure = SendFailure::new(
+        classify(status.code, code.as_deref()),
+        Some(status.code),
+        code,
+        detail,
+    );
+    failure.throttled = throttled;
+    failure
 }
 
 #[cfg(test)]

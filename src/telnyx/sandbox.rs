@@ -2,12 +2,16 @@
 //!
 //! It accepts every send, then posts correctly signed `message.sent` and `message.finalized`
 //! webhooks to Belfry's own public URL after realistic delays, failing a configurable share of
-//! deliveries, so the whole product can be tried with no Telnyx account.
+//! deliveries, so the whole product can be tried with no Telnyx account. Like Telnyx it keeps
+//! each message's record, so asking where a message stands is answered too (the most recent
+//! [`KEPT_RECORDS`] messages; Telnyx keeps 10 days).
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use belfry_actors::ports::OutboundSms;
+use belfry_actors::ports::{CarrierStatus, OutboundSms};
+use belfry_actors::status::RecipientStatus;
 use rand::Rng;
 
 use super::signature::WebhookSigner;
@@ -23,6 +27,32 @@ struct Inner {
     webhook_url: String,
     failure_rate: f64,
     delay: Duration,
+    records: Mutex<Records>,
+}
+
+/// Each message's status now, the oldest forgotten first.
+#[derive(Default)]
+struct Records {
+    status: HashMap<String, CarrierStatus>,
+    order: VecDeque<String>,
+}
+
+pub const KEPT_RECORDS: usize = 100_000;
+
+impl Records {
+    fn set(&mut self, id: &str, status: CarrierStatus) {
+        if let Some(known) = self.status.get_mut(id) {
+            *known = status;
+            return;
+        }
+        if self.order.len() >= KEPT_RECORDS
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.status.remove(&oldest);
+        }
+        self.order.push_back(id.to_owned());
+        self.status.insert(id.to_owned(), status);
+    }
 }
 
 const WEBHOOK_TRIES: u32 = 3;
@@ -44,6 +74,7 @@ impl SandboxCarrier {
                 webhook_url,
                 failure_rate,
                 delay,
+                records: Mutex::default(),
             }),
         }
     }
@@ -70,7 +101,7 @@ impl Inner {
 
     /// Posts like Telnyx: up to three tries, since Belfry may not have recorded the message id
     /// yet when the first report arrives.
-    async fn post(&self, event: Envelope) {
+    async fn post(self: Arc<Self>, event: Envelope) {
         let body = serde_json::to_string(&event).unwrap_or_default();
         for attempt in 1..=WEBHOOK_TRIES {
             let timestamp = chrono::Utc::now().timestamp();
@@ -96,8 +127,20 @@ impl Inner {
         tracing::warn!("sandbox carrier gave up posting a webhook");
     }
 
+    fn record(&self, id: &str, status: RecipientStatus, failure_reason: Option<String>) {
+        let status = CarrierStatus {
+            status,
+            failure_reason,
+        };
+        self.records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set(id, status);
+    }
+
     async fn report(self: Arc<Self>, message_id: String, to: String) {
         tokio::time::sleep(self.jittered_delay()).await;
+        self.record(&message_id, RecipientStatus::Sent, None);
         let sent = outbound_status_event(
             random_id(),
             "message.sent",
@@ -107,7 +150,8 @@ impl Inner {
             Vec::new(),
             self.webhook_url.clone(),
         );
-        self.post(sent).await;
+        // The carrier's delivery does not wait for its webhooks to get through.
+        tokio::spawn(Arc::clone(&self).post(sent));
         tokio::time::sleep(self.jittered_delay()).await;
         let fails = rand::rng().random_bool(self.failure_rate);
         let (status, errors) = if fails {
@@ -120,6 +164,13 @@ impl Inner {
         } else {
             ("delivered", Vec::new())
         };
+        let reason = errors.first().and_then(ErrorEntry::reason);
+        let final_status = if fails {
+            RecipientStatus::DeliveryFailed
+        } else {
+            RecipientStatus::Delivered
+        };
+        self.record(&message_id, final_status, reason);
         let finalized = outbound_status_event(
             random_id(),
             "message.finalized",
@@ -137,7 +188,17 @@ impl SandboxCarrier {
     /// Accepts an SMS as Telnyx would, and reports on it later; returns its message id.
     pub fn accept(&self, sms: OutboundSms) -> String {
         let message_id = random_id();
+        self.inner
+            .record(&message_id, RecipientStatus::Queued, None);
         tokio::spawn(Arc::clone(&self.inner).report(message_id.clone(), sms.to));
         message_id
+    }
+}
+
+impl SandboxCarrier {
+    /// Where a message stands, as Telnyx's `GET /v2/messages/{id}` would say.
+    pub fn look_up(&self, id: &str) -> Option<CarrierStatus> {
+        let records = self.inner.records.lock().unwrap_or_else(|e| e.into_inner());
+        records.status.get(id).cloned()
     }
 }

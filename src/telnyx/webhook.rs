@@ -1,7 +1,7 @@
 //! The shapes of Telnyx messaging webhooks, as far as Belfry reads them, and what a status
 //! event means for the recipient it is about.
 
-use belfry_actors::ports::StatusReport;
+use belfry_actors::ports::{CarrierStatus, StatusReport};
 use belfry_actors::status::RecipientStatus;
 use serde::{Deserialize, Serialize};
 
@@ -92,12 +92,10 @@ impl EventData {
     /// A `message.sent` or `message.finalized` event as a report about its recipient; `None`
     /// when it names no status Telnyx documents.
     pub fn status_report(self) -> Option<StatusReport> {
-        let status = recipient_status(&self.payload.to.first()?.status)?;
-        let failure_reason = status.is_failure().then(|| {
-            self.payload
-                .failure_reason()
-                .unwrap_or_else(|| status.as_str().to_owned())
-        });
+        let CarrierStatus {
+            status,
+            failure_reason,
+        } = self.payload.carrier_status()?;
         Some(StatusReport {
             event_id: self.id,
             event_type: self.event_type,
@@ -109,17 +107,38 @@ impl EventData {
 }
 
 impl MessagePayload {
+    /// The recipient's status as the message record states it (in a webhook, or in the answer
+    /// to `GET /v2/messages/{id}`), with a reason when it failed; `None` when it names no
+    /// status Telnyx documents.
+    pub fn carrier_status(&self) -> Option<CarrierStatus> {
+        let status = recipient_status(&self.to.first()?.status)?;
+        let failure_reason = status.is_failure().then(|| {
+            self.failure_reason()
+                .unwrap_or_else(|| status.as_str().to_owned())
+        });
+        Some(CarrierStatus {
+            status,
+            failure_reason,
+        })
+    }
+
     /// A readable failure reason from `errors[]`, e.g. `40008 Undeliverable: ...`.
     pub fn failure_reason(&self) -> Option<String> {
-        let e = self.errors.first()?;
+        self.errors.first()?.reason()
+    }
+}
+
+impl ErrorEntry {
+    /// This error as one readable line: code, title, then detail.
+    pub fn reason(&self) -> Option<String> {
         let mut reason = String::new();
-        for part in [&e.code, &e.title].into_iter().flatten() {
+        for part in [&self.code, &self.title].into_iter().flatten() {
             if !reason.is_empty() {
                 reason.push(' ');
             }
             reason.push_str(part);
         }
-        if let Some(detail) = &e.detail {
+        if let Some(detail) = &self.detail {
             if !reason.is_empty() {
                 reason.push_str(": ");
             }

@@ -54,7 +54,15 @@ async fn admins_see_the_live_tree_and_the_breaker_staff_do_not() {
     assert_eq!(
         top,
         [
-            "attempts", "breaker", "dlq", "limiter", "outbox", "presence", "reports", "rooms"
+            "attempts",
+            "breaker",
+            "dlq",
+            "limiter",
+            "outbox",
+            "presence",
+            "reconciler",
+            "reports",
+            "rooms"
         ]
     );
     assert!(

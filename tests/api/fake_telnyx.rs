@@ -1,7 +1,9 @@
 //! A fake Telnyx on loopback: records every `POST /v2/messages`, answers in API v2 shapes, can
 //! be told to fail or hang, and signs webhooks with its own Ed25519 key the way Telnyx does.
+//! Like Telnyx it keeps each accepted message's record for `GET /v2/messages/{id}`; a test
+//! moves a record's status on, as the carrier would, with [`FakeTelnyx::set_status`].
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,6 +45,12 @@ struct State {
     script: VecDeque<Reply>,
     default: Option<Reply>,
     latency: Duration,
+    /// Each accepted message's record, as `GET /v2/messages/{id}` answers it.
+    records: HashMap<String, Value>,
+    /// The ids looked up, in order.
+    lookups: Vec<String>,
+    /// What every look-up answers instead of the record, when set.
+    lookup_failure: Option<Reply>,
 }
 
 #[derive(Clone)]
@@ -65,6 +73,12 @@ impl FakeTelnyx {
                 let state = Arc::clone(&route_state);
                 async move { answer(&state, auth, body).await }
             });
+        let lookup_state = Arc::clone(&state);
+        let lookup = warp::path!("v2" / "messages" / String)
+            .and(warp::get())
+            .and(warp::header::optional::<String>("authorization"))
+            .map(move |id: String, auth: Option<String>| look_up(&lookup_state, id, auth));
+        let route = route.or(lookup).unify();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(warp::serve(route).incoming(listener).run());
@@ -97,6 +111,27 @@ impl FakeTelnyx {
     /// How long each answer takes.
     pub fn set_latency(&self, latency: Duration) {
         self.state.lock().unwrap().latency = latency;
+    }
+
+    /// Moves an accepted message's record on, as the carrier's delivery would.
+    pub fn set_status(&self, message_id: &str, status: &str, errors: Value) {
+        let mut s = self.state.lock().unwrap();
+        let record = s
+            .records
+            .get_mut(message_id)
+            .expect("a message the fake accepted");
+        record["to"][0]["status"] = json!(status);
+        record["errors"] = errors;
+    }
+
+    /// The message ids looked up so far, in order.
+    pub fn lookups(&self) -> Vec<String> {
+        self.state.lock().unwrap().lookups.clone()
+    }
+
+    /// Every look-up from now on answers this failure (`None`: the records again).
+    pub fn fail_lookups(&self, failure: Option<Reply>) {
+        self.state.lock().unwrap().lookup_failure = failure;
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -206,6 +241,40 @@ impl FakeTelnyx {
     }
 }
 
+fn look_up(state: &Mutex<State>, id: String, auth: Option<String>) -> warp::reply::Response {
+    use warp::Reply as _;
+    let mut s = state.lock().unwrap();
+    s.lookups.push(id.clone());
+    let failure = if auth.as_deref() != Some(&format!("Bearer {API_KEY}")) {
+        Some((401, "10009", "Authentication failed"))
+    } else {
+        match s.lookup_failure {
+            Some(Reply::Fail {
+                status,
+                code,
+                title,
+            }) => Some((status, code, title)),
+            _ => None,
+        }
+    };
+    let answer = match (failure, s.records.get(&id)) {
+        (Some(failure), _) => Err(failure),
+        (None, Some(record)) => Ok(json!({"data": record})),
+        (None, None) => Err((404, "10005", "Resource not found")),
+    };
+    match answer {
+        Ok(data) => warp::reply::json(&data).into_response(),
+        Err((status, code, title)) => {
+            let data = json!({"errors": [{"code": code, "title": title, "detail": format!("fake Telnyx says {title}")}]});
+            warp::reply::with_status(
+                warp::reply::json(&data),
+                StatusCode::from_u16(status).unwrap(),
+            )
+            .into_response()
+        }
+    }
+}
+
 async fn answer(state: &Mutex<State>, auth: Option<String>, body: Value) -> warp::reply::Response {
     use warp::Reply as _;
     let (reply, latency) = {
@@ -265,6 +334,12 @@ async fn answer(state: &Mutex<State>, auth: Option<String>, body: Value) -> warp
                 "errors": [],
                 "webhook_url": body["webhook_url"],
             }});
+            let id = message_id.clone().unwrap_or_default();
+            state
+                .lock()
+                .unwrap()
+                .records
+                .insert(id, data["data"].clone());
             warp::reply::json(&data).into_response()
         }
         Reply::Fail {

@@ -110,7 +110,8 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
-/// `overrides` replace or add environment variables of the test configuration.
+/// `overrides` replace or add environment variables of the test configuration; an empty value
+/// removes one (`("TELNYX_API_KEY", "")` gives the sandbox carrier).
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let telnyx = FakeTelnyx::start().await;
     let database_url = fresh_database_url().await;
@@ -145,7 +146,11 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     for (k, v) in overrides {
-        env.insert((*k).to_owned(), (*v).to_owned());
+        if v.is_empty() {
+            env.remove(*k);
+        } else {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
     }
     let (url, state, shutdown) = start_server(&env).await;
 

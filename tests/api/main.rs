@@ -25,6 +25,7 @@ mod pacing;
 mod pipelined;
 mod prepared;
 mod protocol;
+mod reconciliation;
 mod rooms;
 mod sending;
 mod totals;

@@ -10,6 +10,7 @@ pub mod breaker;
 pub mod church_holds;
 pub mod outbox;
 pub mod pacer;
+pub mod reconciler;
 pub mod sender;
 
 use std::time::Duration;
@@ -28,6 +29,8 @@ pub struct DeliveryConfig {
     pub outbox_batch: usize,
     /// How often the outbox looks for due work it was not told about.
     pub outbox_poll: Duration,
+    /// Asking the carrier about recipients whose reports are late.
+    pub reconcile: reconciler::ReconcileConfig,
 }
 
 impl Default for DeliveryConfig {
@@ -41,6 +44,7 @@ impl Default for DeliveryConfig {
             breaker: breaker::BreakerConfig::default(),
             outbox_batch: 500,
             outbox_poll: Duration::from_secs(1),
+            reconcile: reconciler::ReconcileConfig::default(),
         }
     }
 }

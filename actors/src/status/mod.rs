@@ -120,6 +120,15 @@ impl RecipientStatus {
         self.rank() == Self::FINAL_RANK
     }
 
+    /// From this rank on there is nothing more to ask the carrier: final, or given up on as
+    /// `delivery_unconfirmed`. Below it, a recipient the carrier accepted is looked up when
+    /// its reports are late.
+    pub const SETTLED_RANK: i16 = 4;
+
+    pub fn is_settled(self) -> bool {
+        self.rank() >= Self::SETTLED_RANK
+    }
+
     pub fn is_failure(self) -> bool {
         matches!(
             self,
