@@ -194,7 +194,14 @@ impl Application {
             let _ = signal.wait_for(|stop| *stop).await;
         };
         let service = warp::service(routes);
-        crate::server::serve(self.listener, service, self.connections, graceful).await;
+        crate::server::serve(
+            self.listener,
+            service,
+            self.connections,
+            routes::is_essential,
+            graceful,
+        )
+        .await;
         self.state.system.shutdown().await;
         // Keeps the sender alive until here so receivers never see a closed channel early.
         drop(self.shutdown_tx);

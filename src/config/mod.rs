@@ -10,6 +10,7 @@ use source::{err, millis, parsed};
 use std::net::SocketAddr;
 
 use crate::server::ConnectionLimits;
+use crate::server::capacity::Capacity;
 use std::time::Duration;
 
 use belfry_actors::SystemConfig;
@@ -145,9 +146,27 @@ impl Config {
         if pending_per_address == 0 {
             return Err(err("BELFRY_MAX_PENDING_PER_ADDRESS", "must be at least 1"));
         }
+        let derived = Capacity::below_descriptor_limit();
+        let max = parsed(src, "BELFRY_MAX_CONNECTIONS", derived.max)?;
+        if max < 2 {
+            return Err(err("BELFRY_MAX_CONNECTIONS", "must be at least 2"));
+        }
+        let reserve_default = if max == derived.max {
+            derived.reserve
+        } else {
+            (max / 20).max(1)
+        };
+        let reserve = parsed(src, "BELFRY_CONNECTION_RESERVE", reserve_default)?;
+        if reserve >= max {
+            return Err(err(
+                "BELFRY_CONNECTION_RESERVE",
+                "must be less than BELFRY_MAX_CONNECTIONS",
+            ));
+        }
         Ok(ConnectionLimits {
             head_timeout,
             pending_per_address,
+            capacity: Capacity { max, reserve },
         })
     }
 

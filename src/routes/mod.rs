@@ -88,6 +88,15 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
+/// What a connection in the server's reserve may still ask for when it is at its connection
+/// limit: whether the process is up, signing in, and the admin views and controls.
+pub fn is_essential(path: &str) -> bool {
+    matches!(
+        path,
+        "/health" | "/metrics" | "/api/auth/login" | "/api/auth/refresh"
+    ) || path.starts_with("/api/admin/")
+}
+
 /// The process answers.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Health {

@@ -4,6 +4,7 @@
 //! speaks HTTP/1 and HTTP/2 on it as warp's own server does, and shutdown is graceful: the
 //! listener closes, and requests in flight are answered.
 
+pub mod capacity;
 pub mod listener;
 pub mod pending;
 pub mod wire;
@@ -22,6 +23,7 @@ use tower_service::Service;
 use warp::http::Request;
 use warp::reply::Response;
 
+use capacity::{Admission, Capacity, OpenConnections};
 use pending::PendingByAddress;
 pub use wire::Wire;
 use wire::WireIo;
@@ -34,7 +36,15 @@ pub struct ConnectionLimits {
     pub head_timeout: Duration,
     /// Connections one client address may hold open before their first request.
     pub pending_per_address: usize,
+    /// Connections open at most, and the places kept for essential routes.
+    pub capacity: Capacity,
 }
+
+/// How long a connection admitted into the reserve has for its first request.
+const RESERVE_HEAD_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Routes a connection in the reserve may ask for (health, sign-in, admin): the assembly says.
+pub type Essential = fn(&str) -> bool;
 
 /// How often a failing accept is logged at most (with how many failed meanwhile).
 const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(10);
@@ -56,6 +66,7 @@ pub async fn serve<S>(
     listener: TcpListener,
     service: S,
     limits: ConnectionLimits,
+    essential: Essential,
     shutdown: impl Future<Output = ()>,
 ) where
     S: Service<Request<Incoming>, Response = Response, Error = Infallible> + Clone + Send + 'static,
@@ -63,6 +74,8 @@ pub async fn serve<S>(
 {
     let graceful = GracefulShutdown::new();
     let pending_by_address = Arc::new(PendingByAddress::default());
+    let open = Arc::new(OpenConnections::default());
+    let mut refusals = Refusals::default();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut accept_failures = AcceptFailures::default();
     loop {
@@ -82,8 +95,24 @@ pub async fn serve<S>(
             drop(tcp);
             continue;
         };
+        let (slot, in_reserve) = match open.admit(limits.capacity) {
+            Admission::Open(slot) => (slot, false),
+            // Not for an address whose other connections are still silent: a flood from one
+            // host must not take the places kept for everyone else.
+            Admission::Reserve(slot) if pending_by_address.count(peer.ip()) <= 1 => (slot, true),
+            Admission::Reserve(_) | Admission::Refused => {
+                drop(tcp);
+                refusals.refused(limits.capacity.max);
+                continue;
+            }
+        };
+        let head_timeout = if in_reserve {
+            limits.head_timeout.min(RESERVE_HEAD_TIMEOUT)
+        } else {
+            limits.head_timeout
+        };
         let pending = Arc::new(pending);
-        let wire = Wire::new(tcp);
+        let wire = Wire::holding(tcp, slot);
         let connection = Connection {
             peer,
             wire: Arc::clone(&wire),
@@ -92,9 +121,15 @@ pub async fn serve<S>(
         let first_request = Arc::clone(&pending);
         let requests = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             first_request.finish();
+            let busy = in_reserve && !essential(request.uri().path());
             request.extensions_mut().insert(connection.clone());
             let mut service = service.clone();
-            async move { service.call(request).await }
+            async move {
+                if busy {
+                    return Ok(server_busy());
+                }
+                service.call(request).await
+            }
         });
         let watcher = graceful.watcher();
         tokio::spawn(async move {
@@ -102,14 +137,14 @@ pub async fn serve<S>(
             builder
                 .http1()
                 .timer(TokioTimer::new())
-                .header_read_timeout(limits.head_timeout);
+                .header_read_timeout(head_timeout);
             let serving =
                 builder.serve_connection_with_upgrades(TokioIo::new(WireIo::new(wire)), requests);
             let serving = watcher.watch(serving);
             // Telling HTTP/1 from HTTP/2 waits for the first bytes with no deadline of its
             // own: a connection that sends nothing is closed when its first head is late.
             let first_head_late = async {
-                tokio::time::sleep(limits.head_timeout).await;
+                tokio::time::sleep(head_timeout).await;
                 if pending.finished() {
                     std::future::pending::<()>().await;
                 }
@@ -124,6 +159,46 @@ pub async fn serve<S>(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// The answer to a connection in the reserve asking for what is not essential; it is closed.
+fn server_busy() -> Response {
+    use warp::Reply as _;
+    use warp::http::{HeaderValue, StatusCode, header};
+    crate::error::ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "server_busy",
+        "the server is at its connection limit; try again shortly",
+    )
+    .with_header(header::CONNECTION, HeaderValue::from_static("close"))
+    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+    .into_response()
+}
+
+/// Logs connections refused at the cap once per interval, not once each.
+#[derive(Default)]
+struct Refusals {
+    logged: Option<tokio::time::Instant>,
+    since: u64,
+}
+
+impl Refusals {
+    fn refused(&mut self, max: usize) {
+        self.since += 1;
+        if self
+            .logged
+            .is_some_and(|at| at.elapsed() < ACCEPT_LOG_EVERY)
+        {
+            return;
+        }
+        tracing::warn!(
+            max,
+            refused = self.since,
+            "at the connection limit: new connections closed"
+        );
+        self.logged = Some(tokio::time::Instant::now());
+        self.since = 0;
+    }
 }
 
 /// Logs failing accepts (out of file descriptors, say) once per interval, not once each.

@@ -42,8 +42,8 @@ impl PendingByAddress {
         }
     }
 
-    #[cfg(test)]
-    fn count(&self, ip: IpAddr) -> usize {
+    /// How many of `ip`'s connections wait for their first request.
+    pub fn count(&self, ip: IpAddr) -> usize {
         self.counts.get(&ip).map(|c| *c).unwrap_or(0)
     }
 }

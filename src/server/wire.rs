@@ -28,6 +28,8 @@ const GATHER: usize = 64;
 pub struct Wire {
     tcp: TcpStream,
     out: Mutex<Outgoing>,
+    /// The connection's place under the connection cap, given back when the socket closes.
+    _slot: Option<super::capacity::Slot>,
 }
 
 #[derive(Default)]
@@ -57,9 +59,19 @@ pub enum Trouble {
 
 impl Wire {
     pub fn new(tcp: TcpStream) -> Arc<Self> {
+        Self::with_slot(tcp, None)
+    }
+
+    /// A connection counted under the cap for as long as it is open.
+    pub fn holding(tcp: TcpStream, slot: super::capacity::Slot) -> Arc<Self> {
+        Self::with_slot(tcp, Some(slot))
+    }
+
+    fn with_slot(tcp: TcpStream, slot: Option<super::capacity::Slot>) -> Arc<Self> {
         Arc::new(Self {
             tcp,
             out: Mutex::new(Outgoing::default()),
+            _slot: slot,
         })
     }
 

@@ -3,7 +3,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{EncodingKey, Header, encode};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Error;
 
@@ -202,4 +202,98 @@ async fn thousands_of_half_open_connections_from_one_host_do_not_stop_anyone_els
             "a connection without a whole request was still open: {read:?}"
         );
     }
+}
+
+/// A flood of connections fills the server to its cap: the places it keeps in reserve still
+/// let an operator check health, sign in and use the admin views; other requests are told the
+/// server is busy; once the flood ends, everything answers again.
+#[tokio::test(flavor = "multi_thread")]
+async fn at_the_connection_cap_the_reserve_still_serves_health_sign_in_and_admin() {
+    use tokio::io::AsyncReadExt;
+    let app = super::helpers::spawn_app_with(&[
+        ("BELFRY_MAX_CONNECTIONS", "120"),
+        ("BELFRY_CONNECTION_RESERVE", "20"),
+        ("BELFRY_HTTP_HEAD_TIMEOUT_MS", "30000"),
+    ])
+    .await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let server: std::net::SocketAddr = app.url.trim_start_matches("http://").parse().unwrap();
+    let mut flood = Vec::new();
+    for _ in 0..140 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        flood.push(socket.connect(server).await.unwrap());
+    }
+    // Past the normal places, the flood's connections are closed at once.
+    let mut closed = 0;
+    for stream in &mut flood {
+        let mut buf = [0u8; 16];
+        let read = tokio::time::timeout(Duration::from_millis(20), stream.read(&mut buf)).await;
+        if matches!(read, Ok(Ok(0)) | Ok(Err(_))) {
+            closed += 1;
+        }
+    }
+    assert!(
+        closed >= 40,
+        "only {closed} of the flood's connections were closed"
+    );
+
+    // Each request on a connection of its own, as a newcomer would.
+    let fresh = || {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
+    };
+    let health = fresh()
+        .get(format!("{}/health", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let login = fresh()
+        .post(format!("{}/api/auth/login", app.url))
+        .json(&json!({"email": app.grace.admin_email, "password": super::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let breaker = fresh()
+        .get(format!("{}/api/admin/breaker", app.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(breaker.status(), 200);
+    let busy = fresh()
+        .get(format!("{}/api/members", app.url))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(busy.status(), 503);
+    assert_eq!(busy.headers()["retry-after"], "1");
+    let body: Value = busy.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "server_busy");
+
+    drop(flood);
+    let mut status = 0;
+    for _ in 0..100 {
+        let members = fresh()
+            .get(format!("{}/api/members", app.url))
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap();
+        status = members.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        status, 200,
+        "the server never answered again after the flood"
+    );
 }
