@@ -66,6 +66,14 @@ pub async fn update(
         .filter(members::id.eq(id))
         .filter(members::church_id.eq(church_id))
         .filter(members::removed_at.is_null());
+    if name.is_none() && phone.is_none() {
+        // Nothing to change: the member as they are (an UPDATE with no SET is no statement).
+        return Ok(target
+            .select(Member::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?);
+    }
     Ok(diesel::update(target)
         .set((
             name.map(|name| members::name.eq(name)),

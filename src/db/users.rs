@@ -122,6 +122,14 @@ pub async fn update_in_church(
         .filter(users::role.ne(Role::Operator.as_str()));
     let now = chrono::Utc::now();
     let standing_changes = changes.role.is_some() || changes.disabled.is_some();
+    if changes.name.is_none() && !standing_changes {
+        // Nothing to change: the user as they are (an UPDATE with no SET is no statement).
+        return Ok(target
+            .select(UserRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?);
+    }
     let disabled_at = changes.disabled.map(|d| d.then_some(now));
     Ok(diesel::update(target)
         .set((

@@ -14,6 +14,8 @@ use warp::http::Method;
 /// `{}` whatever their name, so templates compare with OpenAPI's `{id}`.
 pub type Registered = (String, String);
 
+/// Kept with each parameter's type (`/api/messages/{i64}`), so that `Allow` names only the
+/// routes a path really reaches: `/api/admin/dlq/retry` is not `/api/admin/dlq/{i64}`.
 static ROUTES: Mutex<BTreeSet<Registered>> = Mutex::new(BTreeSet::new());
 
 /// `segments` as `stringify!` gives them: a quoted literal, or the type of a parameter.
@@ -23,7 +25,11 @@ pub fn record(method: Method, segments: &[&str]) {
         template.push('/');
         match segment.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
             Some(literal) => template.push_str(literal),
-            None => template.push_str("{}"),
+            None => {
+                template.push('{');
+                template.push_str(segment);
+                template.push('}');
+            }
         }
     }
     ROUTES
@@ -32,8 +38,15 @@ pub fn record(method: Method, segments: &[&str]) {
         .insert((method.to_string(), template));
 }
 
-/// Every route registered in this process so far.
+/// Every route registered in this process so far, parameters as `{}`.
 pub fn registered() -> Vec<Registered> {
+    typed()
+        .into_iter()
+        .map(|(method, template)| (method, normalise(&template)))
+        .collect()
+}
+
+fn typed() -> Vec<Registered> {
     ROUTES
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -42,18 +55,30 @@ pub fn registered() -> Vec<Registered> {
         .collect()
 }
 
+/// Whether a path segment is what a parameter of this type accepts.
+fn accepts(parameter: &str, segment: &str) -> bool {
+    match parameter {
+        "i64" => segment.parse::<i64>().is_ok(),
+        "i32" => segment.parse::<i32>().is_ok(),
+        "u64" => segment.parse::<u64>().is_ok(),
+        _ => !segment.is_empty(),
+    }
+}
+
 /// The methods registered for a concrete path (`/api/members/7`), for a `405`'s `Allow`.
 pub fn allowed_methods(path: &str) -> Vec<String> {
     let segments: Vec<&str> = path.split('/').collect();
     let matches = |template: &str| {
         let parts: Vec<&str> = template.split('/').collect();
         parts.len() == segments.len()
-            && parts
-                .iter()
-                .zip(&segments)
-                .all(|(part, segment)| *part == "{}" || part == segment)
+            && parts.iter().zip(&segments).all(|(part, segment)| {
+                match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    Some(parameter) => accepts(parameter, segment),
+                    None => part == segment,
+                }
+            })
     };
-    let mut methods: Vec<String> = registered()
+    let mut methods: Vec<String> = typed()
         .into_iter()
         .filter(|(_, template)| matches(template))
         .map(|(method, _)| method)
@@ -125,5 +150,9 @@ mod tests {
         let allowed = allowed_methods("/api/messages/7");
         assert!(allowed.contains(&"GET".to_owned()) && allowed.contains(&"DELETE".to_owned()));
         assert!(allowed_methods("/api/messages/7/x").is_empty());
+        assert!(
+            allowed_methods("/api/messages/history").is_empty(),
+            "a word is not an i64"
+        );
     }
 }

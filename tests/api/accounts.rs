@@ -188,6 +188,18 @@ async fn admins_manage_their_staff_and_a_disabled_user_is_locked_out_at_once() {
         assert_eq!(error_code(refused).await, (400, code.to_owned()), "{field}");
     }
 
+    // Nothing to change is the user as they are, not a failed UPDATE.
+    let unchanged = send_json(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/api/admin/users/{staff_id}"),
+        &admin,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(unchanged.status(), 200);
+    assert_eq!(unchanged.json::<Value>().await.unwrap()["role"], "staff");
+
     // Promote: the old token stays staff (a token never grants more than it says).
     let promoted = send_json(
         &app,

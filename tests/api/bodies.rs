@@ -283,6 +283,11 @@ async fn a_wrong_method_names_the_allowed_ones_and_an_unknown_query_parameter_is
         .unwrap();
     assert_eq!(delete.status(), 405);
     assert_eq!(delete.headers()["allow"], "GET");
+    // `/api/admin/dlq/{id}` takes a number: `retry` reaches only its own route.
+    let admin = app.login(&app.grace.admin_email).await;
+    let get_retry = app.get("/api/admin/dlq/retry", &admin).await;
+    assert_eq!(get_retry.status(), 405);
+    assert_eq!(get_retry.headers()["allow"], "POST");
     // GET /api/members refuses the parameter; POST /api/members the method: the query wins.
     for path in ["/api/members?bogus=1", "/api/messages/history?bogus=1"] {
         let response = app

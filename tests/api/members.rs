@@ -91,6 +91,12 @@ async fn staff_edit_and_remove_members_and_a_removed_member_receives_nothing() {
         (&edited["name"], &edited["phone"]),
         (&json!("Ruth Adams"), &json!("+442071838751"))
     );
+    // Nothing to change is the member as they are, not a failed UPDATE.
+    for unchanged in [json!({}), json!({"name": null, "phone": null})] {
+        let same = patch(first, unchanged).await;
+        assert_eq!(same.status(), 200);
+        assert_eq!(same.json::<Value>().await.unwrap()["name"], "Ruth Adams");
+    }
     let taken = patch(second, json!({"phone": "+442071838751"})).await;
     assert_eq!(taken.status(), 409);
     for (body, code) in [
