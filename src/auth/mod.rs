@@ -73,6 +73,10 @@ impl AuthUser {
     /// name with `?churchId=`. Anyone else naming a church other than theirs is refused.
     pub fn church_scope(&self, requested: Option<i64>) -> Result<i64, ApiError> {
         match requested {
+            Some(church) if church < 1 => Err(ApiError::bad_request(
+                "invalid_church",
+                "churchId is a church's id: a positive integer",
+            )),
             Some(church) if self.is_operator() || self.church_id == Some(church) => Ok(church),
             Some(_) => Err(ApiError::forbidden(
                 "only operators may look at another church",

@@ -7,19 +7,30 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 pub const MIN_PASSWORD_LEN: usize = 8;
-/// Longer ones are refused before hashing: argon2 would take their length's time.
+/// Longer ones are refused before hashing: argon2 would take their length's time (at most
+/// 4 KiB of UTF-8).
 pub const MAX_PASSWORD_LEN: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 #[error("a password must be 8 to 1024 characters")]
 pub struct BadLength;
 
-/// A new password's length rule (characters at least, bytes at most).
+/// A new password's length rule, in characters.
 pub fn check_length(password: &str) -> Result<(), BadLength> {
-    if password.chars().count() < MIN_PASSWORD_LEN || password.len() > MAX_PASSWORD_LEN {
+    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&password.chars().count()) {
         return Err(BadLength);
     }
     Ok(())
+}
+
+/// The rule in the OpenAPI document.
+pub fn schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(MIN_PASSWORD_LEN))
+        .max_length(Some(MAX_PASSWORD_LEN))
+        .pattern(Some(crate::http::schema::NO_NUL))
+        .build()
 }
 
 pub async fn hash(password: String) -> Result<String, String> {

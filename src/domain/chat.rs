@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::Controls;
+
 /// A room people can chat in: their church's room, or a channel an admin created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChatRoom {
@@ -42,6 +44,9 @@ pub type ChatBody = ChatText<4000>;
 pub type ChannelName = ChatText<80>;
 
 impl<const MAX: usize> ChatText<MAX> {
+    /// The most characters the text may have, after trimming.
+    pub const MAX_LEN: usize = MAX;
+
     pub fn parse(input: &str) -> Result<Self, String> {
         let text = input.trim();
         if text.is_empty() {
@@ -50,10 +55,7 @@ impl<const MAX: usize> ChatText<MAX> {
         if text.chars().count() > MAX {
             return Err(format!("must be at most {MAX} characters"));
         }
-        if text
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
-        {
+        if Controls::TabsAndNewlines.refuses_any(text) {
             return Err("must not contain control characters".to_owned());
         }
         Ok(Self(text.to_owned()))

@@ -8,15 +8,25 @@ pub struct EmailAddress(String);
 pub struct InvalidEmail;
 
 impl EmailAddress {
+    /// The most characters an address may have.
+    pub const MAX_LEN: usize = 254;
+    /// What [`Self::parse`] accepts, as a regular expression (for the OpenAPI document):
+    /// a local part, `@`, and a domain with a dot that neither starts nor ends it; no white
+    /// space or control characters inside, white space around.
+    pub const PATTERN: &str = r"^\s*[^\s\x00-\x1F\x7F-\x9F@]+@[^\s\x00-\x1F\x7F-\x9F@.][^\s\x00-\x1F\x7F-\x9F@]*\.[^\s\x00-\x1F\x7F-\x9F@]*[^\s\x00-\x1F\x7F-\x9F@.]\s*$";
+
     pub fn parse(input: &str) -> Result<Self, InvalidEmail> {
-        let email = input.trim().to_lowercase();
+        let trimmed = input.trim();
+        if trimmed.chars().count() > Self::MAX_LEN {
+            return Err(InvalidEmail);
+        }
+        let email = trimmed.to_lowercase();
         let (local, domain) = email.split_once('@').ok_or(InvalidEmail)?;
         let well_formed = !local.is_empty()
             && domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains('@')
-            && email.len() <= 254
             && !email.chars().any(|c| c.is_whitespace() || c.is_control());
         if !well_formed {
             return Err(InvalidEmail);

@@ -1,6 +1,7 @@
 //! Domain types that parse instead of validate: once built, a value is known to be well-formed.
 
 mod chat;
+mod controls;
 mod email;
 mod keyword;
 mod person_name;
@@ -8,6 +9,7 @@ mod phone;
 mod role;
 
 pub use chat::{ChannelName, ChatBody, ChatRoom};
+pub use controls::Controls;
 pub use email::EmailAddress;
 pub use keyword::OptKeyword;
 pub use person_name::PersonName;

@@ -3,21 +3,24 @@
 
 use std::fmt;
 
+use super::Controls;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonName(String);
-
-pub const MAX_NAME_LEN: usize = 200;
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("name must be 1 to 200 characters without control characters")]
 pub struct InvalidName;
 
 impl PersonName {
+    /// The most characters a name may have, after trimming.
+    pub const MAX_LEN: usize = 200;
+
     pub fn parse(input: &str) -> Result<Self, InvalidName> {
         let name = input.trim();
         if name.is_empty()
-            || name.chars().count() > MAX_NAME_LEN
-            || name.chars().any(char::is_control)
+            || name.chars().count() > Self::MAX_LEN
+            || Controls::None.refuses_any(name)
         {
             return Err(InvalidName);
         }
@@ -46,8 +49,8 @@ mod tests {
             "Ruth Adams"
         );
         assert!(PersonName::parse("   ").is_err());
-        assert!(PersonName::parse(&"x".repeat(MAX_NAME_LEN)).is_ok());
-        assert!(PersonName::parse(&"x".repeat(MAX_NAME_LEN + 1)).is_err());
+        assert!(PersonName::parse(&"x".repeat(PersonName::MAX_LEN)).is_ok());
+        assert!(PersonName::parse(&"x".repeat(PersonName::MAX_LEN + 1)).is_err());
         assert!(PersonName::parse("Ruth\u{0}").is_err());
         assert!(PersonName::parse("Ruth\nAdams").is_err());
     }

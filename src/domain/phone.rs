@@ -10,6 +10,9 @@ pub struct PhoneNumber(String);
 pub struct InvalidPhoneNumber;
 
 impl PhoneNumber {
+    /// What [`Self::parse`] accepts, as a regular expression (for the OpenAPI document).
+    pub const PATTERN: &str = r"^\+[1-9][0-9]{7,14}$";
+
     pub fn parse(input: &str) -> Result<Self, InvalidPhoneNumber> {
         let digits = input.strip_prefix('+').ok_or(InvalidPhoneNumber)?;
         let well_formed = (8..=15).contains(&digits.len())

@@ -118,13 +118,67 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if has_nul(body) {
         return Err(nul_refused());
     }
-    serde_json::from_slice::<T>(body).map_err(|e| {
-        ApiError::bad_request("invalid_json", e.to_string()).with_details(serde_json::json!({
-            "problem": problem(&e),
-            "line": e.line(),
-            "column": e.column(),
-        }))
-    })
+    // Every body is an object; serde would also read a struct from an array of its fields.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(
+            ApiError::bad_request("invalid_json", "the body must be a JSON object")
+                .with_details(serde_json::json!({ "problem": "type", "line": 1, "column": 1 })),
+        );
+    }
+    serde_json::from_slice::<T>(body)
+        .or_else(|e| whole_numbers_as_integers(body).ok_or(e))
+        .map_err(|e| {
+            ApiError::bad_request("invalid_json", e.to_string()).with_details(serde_json::json!({
+                "problem": problem(&e),
+                "line": e.line(),
+                "column": e.column(),
+            }))
+        })
+}
+
+/// JSON (and the OpenAPI document's JSON Schema) counts `3.0` as the integer 3, as JavaScript
+/// does; serde does not. A body that failed to parse is read again with each whole number
+/// written as an integer: `Some` if that parses. Only failed bodies pay for the second read.
+fn whole_numbers_as_integers<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+    fn rewrite(value: &mut serde_json::Value) -> bool {
+        use serde_json::Value;
+        match value {
+            Value::Number(n) if n.is_f64() => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                // Only where an f64 holds every whole number exactly (JavaScript's safe
+                // integers): beyond, `1e19` or `-9223372036854775809` would become a
+                // different number.
+                let bound = 2f64.powi(53);
+                if f.fract() == 0.0 && (-bound..=bound).contains(&f) {
+                    *value = Value::from(f as i64);
+                    return true;
+                }
+                false
+            }
+            // Every member is rewritten: no short circuit.
+            Value::Array(items) => {
+                items
+                    .iter_mut()
+                    .map(rewrite)
+                    .filter(|&changed| changed)
+                    .count()
+                    > 0
+            }
+            Value::Object(map) => {
+                map.values_mut()
+                    .map(rewrite)
+                    .filter(|&changed| changed)
+                    .count()
+                    > 0
+            }
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if !rewrite(&mut value) {
+        return None;
+    }
+    serde_json::from_value(value).ok()
 }
 
 /// A JSON body of at most `limit` bytes, parsed into `T`.
@@ -168,7 +222,29 @@ mod tests {
         assert_eq!(kind("{\"name\": 1}"), "type");
         assert_eq!(kind("{}"), "missing_field");
         assert_eq!(kind("{\"name\": \"a\", \"x\": 1}"), "unknown_field");
+        assert_eq!(kind(" [\"a\"]"), "type");
         assert!(parse::<Sample>(b"{\"name\": \"a\"}").is_ok());
+    }
+
+    #[test]
+    fn whole_numbers_written_with_a_fraction_are_integers() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Ids {
+            ids: Vec<i64>,
+            one: i64,
+        }
+        let ids: Ids = parse(br#"{"ids": [1.0, 2, -3.0e0], "one": 7.0}"#).unwrap();
+        assert_eq!(
+            ids,
+            Ids {
+                ids: vec![1, 2, -3],
+                one: 7
+            }
+        );
+        let error = parse::<Ids>(br#"{"ids": [1.5], "one": 1}"#).unwrap_err();
+        assert_eq!(error.details.unwrap()["problem"], "type");
+        assert!(parse::<Ids>(br#"{"ids": [], "one": 1e300}"#).is_err());
+        assert!(parse::<Ids>(br#"{"ids": [], "one": -9223372036854775809}"#).is_err());
     }
 
     #[test]

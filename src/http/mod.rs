@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod registry;
+pub mod schema;
 
 use serde::de::DeserializeOwned;
 use warp::http::StatusCode;

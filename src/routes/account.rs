@@ -18,8 +18,9 @@ use crate::state::{AppState, with_state};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PasswordChange {
+    #[schema(schema_with = crate::http::schema::free_text)]
     current_password: String,
-    /// At least 8 characters.
+    #[schema(schema_with = password::schema)]
     new_password: String,
 }
 

@@ -124,8 +124,19 @@ async fn breaker(state: AppState, user: AuthUser) -> ApiResult {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetBreaker {
-    /// `closed`, `forced_open` or `disabled`.
+    #[schema(schema_with = breaker_state_schema)]
     state: String,
+}
+
+/// The states an operator may set, by name.
+const SETTABLE: [(&str, BreakerState); 3] = [
+    ("closed", BreakerState::Closed),
+    ("forced_open", BreakerState::ForcedOpen),
+    ("disabled", BreakerState::Disabled),
+];
+
+fn breaker_state_schema() -> utoipa::openapi::schema::Object {
+    crate::http::schema::one_of(SETTABLE.map(|(name, _)| name))
 }
 
 #[utoipa::path(post, path = "/api/admin/breaker", tag = "admin", operation_id = "setBreaker",
@@ -142,17 +153,20 @@ async fn set_breaker(state: AppState, user: AuthUser, req: SetBreaker) -> ApiRes
     // The breaker holds every church's sending: a church pauses its own with
     // `POST /api/admin/sending` instead.
     user.require_operator()?;
-    let target = match req.state.as_str() {
-        "closed" => BreakerState::Closed,
-        "forced_open" => BreakerState::ForcedOpen,
-        "disabled" => BreakerState::Disabled,
-        other => {
-            return Err(ApiError::bad_request(
+    let target = SETTABLE
+        .iter()
+        .find(|(name, _)| *name == req.state)
+        .map(|(_, state)| *state)
+        .ok_or_else(|| {
+            ApiError::bad_request(
                 "invalid_state",
-                format!("state {other:?} is not one of closed, forced_open, disabled"),
-            ));
-        }
-    };
+                format!(
+                    "state {:?} is not one of {}",
+                    req.state,
+                    SETTABLE.map(|(name, _)| name).join(", ")
+                ),
+            )
+        })?;
     tracing::warn!(
         operator = user.user_id,
         ?target,

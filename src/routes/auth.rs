@@ -24,7 +24,9 @@ use crate::state::with_state;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(min_length = 1, pattern = "^[^\\x00]*$")]
     email: String,
+    #[schema(pattern = "^[^\\x00]*$")]
     password: String,
 }
 

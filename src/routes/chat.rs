@@ -10,11 +10,12 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::fields::{self, Fields, FieldsQuery};
+use super::fields::{self, FieldNames, Fields, FieldsQuery};
 use crate::auth::{AuthUser, bearer};
 use crate::db::chat::{self, ChannelError, PageFrom};
 use crate::domain::{ChannelName, ChatRoom};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
+use crate::http::schema;
 use crate::http::{json_body, json_reply};
 use crate::state::AppState;
 use crate::state::with_state;
@@ -25,9 +26,15 @@ const MAX_PAGE: i64 = 200;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewChannel {
+    #[schema(schema_with = schema::channel_name)]
     name: String,
     /// Users of the caller's church who may use the channel (the creator always may).
+    #[schema(schema_with = member_ids_schema)]
     member_ids: Vec<i64>,
+}
+
+fn member_ids_schema() -> utoipa::openapi::schema::Array {
+    schema::ids(0, None)
 }
 
 /// A channel just created.
@@ -59,14 +66,14 @@ pub struct RoomView {
 
 #[derive(Serialize, ToSchema)]
 pub struct RoomList {
-    #[schema(value_type = Vec<RoomView>)]
+    #[schema(schema_with = fields::partial_list::<RoomView>)]
     rooms: serde_json::Value,
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatPage {
-    #[schema(value_type = Vec<chat::ChatMessage>)]
+    #[schema(schema_with = fields::partial_list::<chat::ChatMessage>)]
     messages: serde_json::Value,
     /// Paging newest first: pass as `before` for older messages; `null` on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,8 +92,10 @@ pub struct PageQuery {
     /// Messages newer than this id, oldest first (catching up).
     after: Option<i64>,
     /// 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     /// Comma-separated fields to keep of each message.
+    #[param(schema_with = fields::schema::<chat::ChatMessage>)]
     fields: Option<String>,
 }
 
@@ -99,7 +108,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     let list = endpoint!(GET, "api" / "chat" / "rooms")
         .and(with_state(state.clone()))
         .and(bearer(state.auth.clone()))
-        .and(warp::query::<FieldsQuery>())
+        .and(warp::query::<FieldsQuery<RoomView>>())
         .then(|state, user, query| async move { into_response(list(state, user, query).await) });
     let history = endpoint!(GET, "api" / "chat" / String / "messages")
         .and(with_state(state.clone()))
@@ -162,14 +171,14 @@ async fn create(state: AppState, user: AuthUser, req: NewChannel) -> ApiResult {
 
 #[utoipa::path(get, path = "/api/chat/rooms", tag = "chat", operation_id = "listRooms",
     security(("bearer" = [])),
-    params(FieldsQuery),
+    params(FieldsQuery<RoomView>),
     responses(
         (status = 200, description = "The church room and the caller's channels", body = RoomList),
         (status = 400, description = "Unknown field", body = ErrorBody),
         (status = 401, body = ErrorBody),
     ))]
-async fn list(state: AppState, user: AuthUser, query: FieldsQuery) -> ApiResult {
-    let fields = Fields::parse(query.fields.as_deref(), fields::of::<RoomView>)?;
+async fn list(state: AppState, user: AuthUser, query: FieldsQuery<RoomView>) -> ApiResult {
+    let fields = query.parse()?;
     let mut rooms = vec![RoomView {
         room: ChatRoom::Church(user.church()?).to_string(),
         kind: "church",
@@ -195,14 +204,17 @@ async fn list(state: AppState, user: AuthUser, query: FieldsQuery) -> ApiResult 
 #[utoipa::path(get, path = "/api/chat/{room}/messages", tag = "chat",
     operation_id = "chatHistory",
     security(("bearer" = [])),
-    params(("room" = String, Path, description = "`church:{id}` or `channel:{id}`"), PageQuery),
+    params(("room" = String, Path, description = "`church:{id}` or `channel:{id}`",
+        pattern = "^(church|channel):[1-9][0-9]{0,17}$"), PageQuery),
     responses(
         (status = 200, description = "A page of the room's messages", body = ChatPage),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, description = "No such room for the caller", body = ErrorBody),
     ))]
 async fn history(state: AppState, user: AuthUser, room: String, query: PageQuery) -> ApiResult {
-    let fields = Fields::parse(query.fields.as_deref(), fields::of::<chat::ChatMessage>)?;
+    let fields = Fields::parse(query.fields.as_deref(), chat::ChatMessage::field_names)?;
+    // Clients encode the colon (`church%3A1`) as a path segment may require.
+    let room = percent_encoding::percent_decode_str(&room).decode_utf8_lossy();
     let room = usable_room(&state, &user, &room).await?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
@@ -256,3 +268,6 @@ pub async fn usable_room(
     }
     Ok(room)
 }
+
+impl FieldNames for RoomView {}
+impl FieldNames for chat::ChatMessage {}

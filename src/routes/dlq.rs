@@ -9,12 +9,14 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::fields::{self, Fields};
+use super::church_query::ChurchQuery;
+use super::fields::{self, FieldNames, Fields};
 use crate::auth::{AuthUser, bearer};
 use crate::db::dead_letters::{self, DlqFilter, DlqState};
 use crate::db::redrive;
+use crate::domain::Controls;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
-use crate::http::{json_body, json_reply};
+use crate::http::{json_body, json_reply, schema};
 use crate::state::AppState;
 use crate::state::with_state;
 
@@ -23,26 +25,24 @@ use crate::state::with_state;
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    #[param(minimum = 0)]
     offset: Option<i64>,
     /// Only reasons containing this text.
+    #[param(schema_with = schema::free_text)]
     reason: Option<String>,
     since: Option<chrono::DateTime<chrono::Utc>>,
     until: Option<chrono::DateTime<chrono::Utc>>,
     message_id: Option<i64>,
-    /// `open` (default), `retried`, `discarded` or `all`.
+    /// `open` (default).
+    #[param(schema_with = state_schema)]
     state: Option<String>,
     /// Comma-separated fields to keep of each dead letter.
+    #[param(schema_with = fields::schema::<dead_letters::DeadLetterRow>)]
     fields: Option<String>,
     /// Operators: only this church's (default: every church's). Others: their own only.
-    church_id: Option<i64>,
-}
-
-/// Operators only: the church to act on (default: every church's).
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[into_params(parameter_in = Query)]
-pub struct ChurchQuery {
+    #[param(schema_with = schema::id)]
     church_id: Option<i64>,
 }
 
@@ -58,7 +58,7 @@ fn scope(user: &AuthUser, requested: Option<i64>) -> Result<Option<i64>, ApiErro
 
 #[derive(Serialize, ToSchema)]
 pub struct DlqPage {
-    #[schema(value_type = Vec<dead_letters::DeadLetterRow>)]
+    #[schema(schema_with = fields::partial_list::<dead_letters::DeadLetterRow>)]
     items: serde_json::Value,
     total: i64,
     limit: i64,
@@ -79,6 +79,7 @@ pub struct Redriven {
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RedriveRequest {
+    #[schema(schema_with = free_text_or_null)]
     reason: Option<String>,
     since: Option<chrono::DateTime<chrono::Utc>>,
     until: Option<chrono::DateTime<chrono::Utc>>,
@@ -89,6 +90,7 @@ pub struct RedriveRequest {
 #[serde(deny_unknown_fields)]
 pub struct DiscardRequest {
     /// Why, 1 to 500 characters.
+    #[schema(schema_with = note_schema)]
     note: String,
 }
 
@@ -126,19 +128,39 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .unify()
 }
 
+/// The states a list may ask for, by name.
+const STATES: [(&str, DlqState); 4] = [
+    ("open", DlqState::Open),
+    ("retried", DlqState::Retried),
+    ("discarded", DlqState::Discarded),
+    ("all", DlqState::All),
+];
+
+fn free_text_or_null() -> utoipa::openapi::schema::Object {
+    schema::or_null(schema::free_text())
+}
+
+fn state_schema() -> utoipa::openapi::schema::Object {
+    schema::one_of(STATES.map(|(name, _)| name))
+}
+
 fn parse_state(raw: Option<&str>) -> Result<DlqState, ApiError> {
-    Ok(match raw {
-        None | Some("open") => DlqState::Open,
-        Some("retried") => DlqState::Retried,
-        Some("discarded") => DlqState::Discarded,
-        Some("all") => DlqState::All,
-        Some(other) => {
-            return Err(ApiError::bad_request(
+    let Some(raw) = raw else {
+        return Ok(DlqState::Open);
+    };
+    STATES
+        .iter()
+        .find(|(name, _)| *name == raw)
+        .map(|(_, state)| *state)
+        .ok_or_else(|| {
+            ApiError::bad_request(
                 "invalid_state",
-                format!("state {other:?} is not one of open, retried, discarded, all"),
-            ));
-        }
-    })
+                format!(
+                    "state {raw:?} is not one of {}",
+                    STATES.map(|(name, _)| name).join(", ")
+                ),
+            )
+        })
 }
 
 #[utoipa::path(get, path = "/api/admin/dlq", tag = "admin", operation_id = "listDeadLetters",
@@ -153,7 +175,7 @@ async fn list(state: AppState, user: AuthUser, q: ListQuery) -> ApiResult {
     let church = scope(&user, q.church_id)?;
     let fields = Fields::parse(
         q.fields.as_deref(),
-        fields::of::<dead_letters::DeadLetterRow>,
+        dead_letters::DeadLetterRow::field_names,
     )?;
     let limit = q.limit.unwrap_or(50);
     let offset = q.offset.unwrap_or(0);
@@ -188,6 +210,7 @@ async fn list(state: AppState, user: AuthUser, q: ListQuery) -> ApiResult {
     params(("id" = i64, Path), ChurchQuery),
     responses(
         (status = 202, description = "Back in the outbox", body = Redriven),
+        (status = 400, description = "A bad query", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Admins only; another church's: operators only", body = ErrorBody),
         (status = 404, description = "No open dead letter with this id", body = ErrorBody),
@@ -262,6 +285,12 @@ async fn retry_all(
 }
 
 const MAX_NOTE: usize = 500;
+/// A note is shown as text: tabs and newlines are its only control characters.
+const NOTE_CONTROLS: Controls = Controls::TabsAndNewlines;
+
+fn note_schema() -> utoipa::openapi::schema::Object {
+    schema::text(MAX_NOTE, NOTE_CONTROLS)
+}
 
 #[utoipa::path(delete, path = "/api/admin/dlq/{id}", tag = "admin", operation_id = "discardDeadLetter",
     security(("bearer" = [])),
@@ -283,10 +312,12 @@ async fn discard(
 ) -> ApiResult {
     let church = scope(&user, church)?;
     let note = req.note.trim();
-    if note.is_empty() || note.chars().count() > MAX_NOTE {
+    if note.is_empty() || note.chars().count() > MAX_NOTE || NOTE_CONTROLS.refuses_any(note) {
         return Err(ApiError::bad_request(
             "invalid_note",
-            format!("say why in a note of 1 to {MAX_NOTE} characters"),
+            format!(
+                "say why in a note of 1 to {MAX_NOTE} characters, without control characters other than tabs and newlines"
+            ),
         ));
     }
     let entry = dead_letters::discard(&state.pool, church, id, user.user_id, note)
@@ -294,3 +325,5 @@ async fn discard(
         .ok_or_else(|| ApiError::not_found(format!("no open dead letter {id} in your church")))?;
     Ok(json_reply(StatusCode::OK, &entry))
 }
+
+impl FieldNames for dead_letters::DeadLetterRow {}

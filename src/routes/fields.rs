@@ -6,6 +6,7 @@
 //! document cannot disagree: a field is accepted exactly when the document lists it.
 
 use std::collections::BTreeSet;
+use std::marker::PhantomData;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -15,13 +16,48 @@ use utoipa::openapi::schema::Schema;
 
 use crate::error::ApiError;
 
-/// The query of a route whose only parameter is `fields`.
-#[derive(Deserialize, Default, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
+/// What a route can keep the fields of: the names a client may ask for. By default the
+/// properties of the type's OpenAPI schema.
+pub trait FieldNames: ToSchema + Sized {
+    fn field_names() -> Vec<String> {
+        of::<Self>()
+    }
+}
+
+/// `fields=` in the OpenAPI document: a list of `T`'s field names and nothing else.
+pub fn schema<T: FieldNames>() -> utoipa::openapi::schema::Object {
+    crate::http::schema::field_list(&T::field_names())
+}
+
+/// A list of `T` in the OpenAPI document, where each item has only the fields `fields=` kept:
+/// `T`'s properties, none of them required.
+pub fn partial_list<T: FieldNames>() -> utoipa::openapi::schema::Array {
+    let mut item = T::schema();
+    if let RefOr::T(Schema::Object(object)) = &mut item {
+        object.required.clear();
+    }
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(item)
+        .build()
+}
+
+/// The query of a route whose only parameter is `fields`, the fields of `T`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields, bound = "")]
 #[into_params(parameter_in = Query)]
-pub struct FieldsQuery {
+pub struct FieldsQuery<T: FieldNames> {
     /// Comma-separated names of the fields to keep, e.g. `id,status`; all when absent.
+    #[param(schema_with = schema::<T>)]
     pub fields: Option<String>,
+    #[serde(skip)]
+    #[param(ignore)]
+    kept: PhantomData<T>,
+}
+
+impl<T: FieldNames> FieldsQuery<T> {
+    pub fn parse(&self) -> Result<Fields, ApiError> {
+        Fields::parse(self.fields.as_deref(), T::field_names)
+    }
 }
 
 /// The property names of `T`'s schema, as they appear in JSON.

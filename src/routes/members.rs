@@ -8,12 +8,12 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use super::fields::{self, Fields, FieldsQuery};
+use super::fields::{self, FieldNames, FieldsQuery};
 use crate::auth::{AuthUser, bearer};
 use crate::db::members;
 use crate::domain::{PersonName, PhoneNumber};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
-use crate::http::{json_body, json_reply};
+use crate::http::{json_body, json_reply, schema};
 use crate::state::AppState;
 use crate::state::with_state;
 
@@ -21,8 +21,10 @@ use crate::state::with_state;
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
     /// 1 to 200 characters, no control characters.
+    #[schema(schema_with = schema::person_name)]
     name: String,
     /// E.164, e.g. `+442071838750`.
+    #[schema(schema_with = schema::phone)]
     phone: String,
 }
 
@@ -31,14 +33,16 @@ pub struct NewMember {
 #[serde(deny_unknown_fields)]
 pub struct MemberChanges {
     /// 1 to 200 characters, no control characters.
+    #[schema(schema_with = schema::person_name_or_null)]
     name: Option<String>,
     /// E.164.
+    #[schema(schema_with = schema::phone_or_null)]
     phone: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct MemberList {
-    #[schema(value_type = Vec<members::Member>)]
+    #[schema(schema_with = fields::partial_list::<members::Member>)]
     members: serde_json::Value,
 }
 
@@ -51,7 +55,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     let list = endpoint!(GET, "api" / "members")
         .and(with_state(state.clone()))
         .and(bearer(state.auth.clone()))
-        .and(warp::query::<FieldsQuery>())
+        .and(warp::query::<FieldsQuery<members::Member>>())
         .then(|state, user, query| async move { into_response(list(state, user, query).await) });
     let update = endpoint!(PATCH, "api" / "members" / i64)
         .and(with_state(state.clone()))
@@ -163,15 +167,15 @@ fn no_member(id: i64) -> ApiError {
 
 #[utoipa::path(get, path = "/api/members", tag = "members", operation_id = "listMembers",
     security(("bearer" = [])),
-    params(FieldsQuery),
+    params(FieldsQuery<members::Member>),
     responses(
         (status = 200, description = "Every member of the caller's church; items keep only \
             `fields` when given", body = MemberList),
         (status = 400, description = "Unknown field", body = ErrorBody),
         (status = 401, body = ErrorBody),
     ))]
-async fn list(state: AppState, user: AuthUser, query: FieldsQuery) -> ApiResult {
-    let fields = Fields::parse(query.fields.as_deref(), fields::of::<members::Member>)?;
+async fn list(state: AppState, user: AuthUser, query: FieldsQuery<members::Member>) -> ApiResult {
+    let fields = query.parse()?;
     let members = members::list(&state.pool, user.church()?).await?;
     Ok(json_reply(
         StatusCode::OK,
@@ -180,3 +184,5 @@ async fn list(state: AppState, user: AuthUser, query: FieldsQuery) -> ApiResult 
         },
     ))
 }
+
+impl FieldNames for members::Member {}

@@ -9,7 +9,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::fields::{self, Fields};
+use super::fields::{self, FieldNames, Fields};
 use crate::http::json_reply;
 use crate::state::AppState;
 use crate::state::with_state;
@@ -19,32 +19,43 @@ use crate::auth::{AuthUser, bearer};
 use crate::db::message_history::{self, Cursor, HistoryFilter};
 use crate::db::messages::MessageRow;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
+use crate::http::schema;
 
 const DEFAULT_PAGE: i64 = 20;
 const MAX_PAGE: i64 = 100;
+
+/// A message's status, as the history filters by it.
+fn status_schema() -> utoipa::openapi::schema::Object {
+    schema::one_of(MessageStatus::ALL.map(MessageStatus::as_str))
+}
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// A `nextCursor` from the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     cursor: Option<String>,
     /// 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
-    /// pending, sending, delivered, failed or completed.
+    #[param(schema_with = status_schema)]
     status: Option<String>,
     /// RFC 3339; messages created at or after.
+    #[param(format = DateTime)]
     since: Option<String>,
     /// RFC 3339; messages created before.
+    #[param(format = DateTime)]
     until: Option<String>,
     /// Comma-separated fields to keep of each message, e.g. `id,status,deliveredCount`.
+    #[param(schema_with = fields::schema::<MessageRow>)]
     fields: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryPage {
-    #[schema(value_type = Vec<MessageRow>)]
+    #[schema(schema_with = fields::partial_list::<MessageRow>)]
     messages: serde_json::Value,
     /// Pass as `cursor` for the next page; `null` on the last.
     next_cursor: Option<String>,
@@ -82,7 +93,7 @@ fn instant(name: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiE
         (status = 401, body = ErrorBody),
     ))]
 async fn page(state: AppState, user: AuthUser, query: HistoryQuery) -> ApiResult {
-    let fields = Fields::parse(query.fields.as_deref(), fields::of::<MessageRow>)?;
+    let fields = Fields::parse(query.fields.as_deref(), MessageRow::field_names)?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(

@@ -8,39 +8,85 @@ use std::net::IpAddr;
 use crate::limits::http::{client_ip, header_value, with_headers};
 use crate::limits::policies::CHURCH_RECIPIENTS;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{PartialSchema, ToSchema};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use super::fields::{self, Fields, FieldsQuery};
+use super::fields::{FieldNames, FieldsQuery};
 use crate::auth::{AuthUser, bearer};
 use crate::db::messages;
 use crate::db::new_message::{self, Audience, CreateError, IdempotentRequest};
+use crate::domain::Controls;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
-use crate::http::{json_body, json_reply};
+use crate::http::{json_body, json_reply, schema};
 use crate::state::AppState;
 use crate::state::with_state;
+use serde_json::Value;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    AdditionalProperties, AllOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Ref, Schema,
+    SchemaType, Type,
+};
 
 /// Telnyx splits long texts into parts; ten parts of GSM-7 is 1,530 characters.
 const MAX_BODY_CHARS: usize = 1530;
 const MAX_MEMBER_IDS: usize = 10_000;
+/// Line breaks and tabs are the only control characters a text message may hold.
+const BODY_CONTROLS: Controls = Controls::LineBreaks;
 
-/// Either `memberIds` or `"allMembers": true`.
-#[derive(Deserialize, ToSchema)]
+/// Either `memberIds` or `"allMembers": true` (see [`audience`]).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SendRequest {
-    /// 1 to 1,530 characters.
     body: String,
-    /// At most 10,000 members of the caller's church.
     #[serde(default)]
     member_ids: Option<Vec<i64>>,
     #[serde(default)]
     all_members: Option<bool>,
 }
 
+/// Written by hand because the document must say what [`audience`] accepts: one of the two
+/// ways to choose recipients, which derived field schemas cannot.
+impl utoipa::PartialSchema for SendRequest {
+    fn schema() -> RefOr<Schema> {
+        let ids = || schema::ids(1, Some(MAX_MEMBER_IDS));
+        let values = |values: &[Value]| ObjectBuilder::new().enum_values(Some(values.to_vec()));
+        let mut ids_or_null = ids();
+        ids_or_null.schema_type = SchemaType::from_iter([Type::Array, Type::Null]);
+        let fields = ObjectBuilder::new()
+            .description(Some(
+                "`body` and either `memberIds` (members of the caller's church) or \
+                 `\"allMembers\": true`.",
+            ))
+            .property("body", schema::text(MAX_BODY_CHARS, BODY_CONTROLS))
+            .property("memberIds", ids_or_null)
+            .property(
+                "allMembers",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::from_iter([Type::Boolean, Type::Null])),
+            )
+            .required("body")
+            .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
+        let some_members = ObjectBuilder::new()
+            .property("memberIds", ids())
+            .property("allMembers", values(&[Value::Bool(false), Value::Null]))
+            .required("memberIds");
+        let everyone = ObjectBuilder::new()
+            .property("memberIds", ObjectBuilder::new().schema_type(Type::Null))
+            .property("allMembers", values(&[Value::Bool(true)]))
+            .required("allMembers");
+        AllOfBuilder::new()
+            .item(fields)
+            .item(OneOfBuilder::new().item(some_members).item(everyone))
+            .into()
+    }
+}
+
+impl ToSchema for SendRequest {}
+
 /// A message with every recipient's status.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize)]
 pub struct MessageDetail {
     #[serde(flatten)]
     message: messages::MessageRow,
@@ -61,7 +107,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         endpoint!(GET, "api" / "messages" / i64)
             .and(with_state(state.clone()))
             .and(bearer(state.auth.clone()))
-            .and(warp::query::<FieldsQuery>())
+            .and(warp::query::<FieldsQuery<MessageDetail>>())
             .then(|id, state, user, query| async move {
                 into_response(show(state, user, id, query).await)
             });
@@ -110,7 +156,7 @@ fn parse_idempotency_key(raw: Option<String>) -> Result<Option<String>, ApiError
 /// Counts the request against the user's `sms` policy, then sends.
 #[utoipa::path(post, path = "/api/messages", tag = "messages", operation_id = "sendMessage",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header,
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$",
         description = "1 to 255 printable ASCII characters: a retry with the same key and body \
             within 24 hours answers the first receipt and sends nothing new")),
     request_body = SendRequest,
@@ -157,10 +203,7 @@ async fn send_message(
             format!("body must be 1 to {MAX_BODY_CHARS} characters"),
         ));
     }
-    if body
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
+    if BODY_CONTROLS.refuses_any(body) {
         return Err(ApiError::bad_request(
             "invalid_body",
             "body must not contain control characters other than line breaks and tabs",
@@ -266,19 +309,20 @@ fn church_quota_refusal(quota: u32, remaining: u32, requested: usize) -> ApiErro
 
 #[utoipa::path(get, path = "/api/messages/{id}", tag = "messages", operation_id = "getMessage",
     security(("bearer" = [])),
-    params(("id" = i64, Path), FieldsQuery),
+    params(("id" = i64, Path), FieldsQuery<MessageDetail>),
     responses(
         (status = 200, description = "The message; only `fields` when given", body = MessageDetail),
         (status = 400, description = "Unknown field", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ))]
-async fn show(state: AppState, user: AuthUser, id: i64, query: FieldsQuery) -> ApiResult {
-    let fields = Fields::parse(query.fields.as_deref(), || {
-        let mut known = fields::of::<messages::MessageRow>();
-        known.push("recipients".to_owned());
-        known
-    })?;
+async fn show(
+    state: AppState,
+    user: AuthUser,
+    id: i64,
+    query: FieldsQuery<MessageDetail>,
+) -> ApiResult {
+    let fields = query.parse()?;
     let (message, recipients) = messages::find(&state.pool, user.church()?, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no message {id} in your church")))?;
@@ -289,3 +333,42 @@ async fn show(state: AppState, user: AuthUser, id: i64, query: FieldsQuery) -> A
     .map_err(ApiError::internal)?;
     Ok(json_reply(StatusCode::OK, &fields.project(view)))
 }
+
+/// By hand because `fields=` may keep any of them: a message's fields and `recipients`, none
+/// required.
+impl utoipa::PartialSchema for MessageDetail {
+    fn schema() -> RefOr<Schema> {
+        let mut detail = ObjectBuilder::new().description(Some(
+            "A message and each recipient's status; only the `fields` asked for, if any.",
+        ));
+        if let RefOr::T(Schema::Object(message)) = messages::MessageRow::schema() {
+            for (name, property) in message.properties {
+                detail = detail.property(name, property);
+            }
+        }
+        detail
+            .property(
+                "recipients",
+                ArrayBuilder::new().items(Ref::from_schema_name("RecipientRow")),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for MessageDetail {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push(("RecipientRow".to_owned(), messages::RecipientRow::schema()));
+        messages::RecipientRow::schemas(schemas);
+    }
+}
+
+/// A message's fields and `recipients`.
+impl FieldNames for MessageDetail {
+    fn field_names() -> Vec<String> {
+        let mut names = messages::MessageRow::field_names();
+        names.push("recipients".to_owned());
+        names
+    }
+}
+
+impl FieldNames for messages::MessageRow {}

@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod caching;
 pub mod chat;
+mod church_query;
 mod compression;
 mod dlq;
 pub mod fields;

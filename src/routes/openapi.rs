@@ -4,7 +4,12 @@
 
 use std::sync::OnceLock;
 
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Ref, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Response as DocumentedResponse, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use warp::http::header::{CONTENT_TYPE, HeaderValue};
 use warp::reply::Response;
@@ -64,7 +69,7 @@ use crate::http::registry::endpoint;
         gateway::browser_client::script,
         metrics::metrics,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &RateLimited, &ChurchScoped),
 )]
 struct ApiDoc;
 
@@ -84,6 +89,89 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Every operation can answer `429`: requests with a token count against the caller's limit,
+/// sign-ins and socket upgrades against their own (see docs/operations.md). Declared here
+/// once rather than on each handler.
+struct RateLimited;
+
+impl Modify for RateLimited {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let seconds = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0));
+        let response = error_response("Over a rate limit; try again after `Retry-After` seconds")
+            .header(
+                "Retry-After",
+                HeaderBuilder::new().schema(Some(seconds)).build(),
+            )
+            .build();
+        add_response(openapi, "429", &response, |_| true);
+    }
+}
+
+/// The operations of these tags act on the caller's church: an operator, who belongs to none,
+/// is answered `403` there.
+struct ChurchScoped;
+
+const CHURCH_TAGS: [&str; 3] = ["members", "messages", "chat"];
+
+impl Modify for ChurchScoped {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let response =
+            error_response("The account belongs to no church (a platform operator)").build();
+        add_response(openapi, "403", &response, |operation| {
+            operation
+                .tags
+                .iter()
+                .flatten()
+                .any(|tag| CHURCH_TAGS.contains(&tag.as_str()))
+        });
+    }
+}
+
+/// A response with the error shape.
+fn error_response(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "application/json",
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ErrorBody")))
+            .build(),
+    )
+}
+
+/// Adds `response` as `status` to each operation `applies` to that does not describe it itself.
+fn add_response(
+    openapi: &mut utoipa::openapi::OpenApi,
+    status: &str,
+    response: &DocumentedResponse,
+    applies: impl Fn(&Operation) -> bool,
+) {
+    for item in openapi.paths.paths.values_mut() {
+        for operation in operations(item) {
+            if applies(operation) {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| response.clone().into());
+            }
+        }
+    }
+}
+
+/// Each operation of a path.
+fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// The document, built once per process.

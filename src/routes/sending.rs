@@ -7,29 +7,28 @@
 //! holds, which the outbox and every sender consult before each carrier call.
 
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use belfry_actors::protocol::{RoomEvent, church_admins_room, timestamp, timestamp_of};
 
+use super::church_query::ChurchQuery;
 use crate::auth::{AuthUser, bearer};
 use crate::db::churches::{self, Sending};
+use crate::domain::Controls;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::registry::endpoint;
-use crate::http::{json_body, json_reply};
+use crate::http::{json_body, json_reply, schema};
 use crate::state::{AppState, with_state};
 
 /// The longest reason an admin may give.
 pub const MAX_REASON_LEN: usize = 500;
+const REASON_CONTROLS: Controls = Controls::TabsAndNewlines;
 
-/// Operators only: the church whose sending this is.
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[into_params(parameter_in = Query)]
-pub struct ChurchQuery {
-    church_id: Option<i64>,
+fn reason_schema() -> utoipa::openapi::schema::Object {
+    schema::or_null(schema::optional_text(MAX_REASON_LEN, REASON_CONTROLS))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -39,7 +38,7 @@ pub struct SetSending {
     paused: bool,
     /// Why (shown to the church's other admins): up to 500 characters, no control characters
     /// other than newlines and tabs.
-    #[schema(max_length = 500)]
+    #[schema(schema_with = reason_schema)]
     reason: Option<String>,
 }
 
@@ -71,21 +70,12 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     get.or(set).unify()
 }
 
-fn church_of(user: &AuthUser, q: &ChurchQuery) -> Result<i64, ApiError> {
-    user.require_admin()?;
-    user.church_scope(q.church_id)
-}
-
 fn parse_reason(reason: Option<String>) -> Result<Option<String>, ApiError> {
     let Some(reason) = reason else {
         return Ok(None);
     };
     let reason = reason.trim();
-    if reason.chars().count() > MAX_REASON_LEN
-        || reason
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
-    {
+    if reason.chars().count() > MAX_REASON_LEN || REASON_CONTROLS.refuses_any(reason) {
         return Err(ApiError::bad_request(
             "invalid_reason",
             format!(
@@ -119,7 +109,7 @@ async fn answer(state: &AppState, church: i64, sending: Sending) -> ApiResult {
         (status = 404, description = "No such church", body = ErrorBody),
     ))]
 async fn get(state: AppState, user: AuthUser, q: ChurchQuery) -> ApiResult {
-    let church = church_of(&user, &q)?;
+    let church = q.admin_church(&user)?;
     let sending = churches::sending(&state.pool, church)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no church {church}")))?;
@@ -140,7 +130,7 @@ async fn get(state: AppState, user: AuthUser, q: ChurchQuery) -> ApiResult {
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
     ))]
 async fn set(state: AppState, user: AuthUser, q: ChurchQuery, req: SetSending) -> ApiResult {
-    let church = church_of(&user, &q)?;
+    let church = q.admin_church(&user)?;
     let reason = parse_reason(req.reason)?;
     let sending = churches::set_sending(
         &state.pool,

@@ -7,27 +7,21 @@
 //! the account) and closes the user's open sockets.
 
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use super::church_query::ChurchQuery;
 use crate::accounts::{self, AccountError, NewAccount};
-use crate::auth::{AuthUser, bearer};
+use crate::auth::{AuthUser, bearer, password};
 use crate::db::users::{self, UserChanges, UserRow};
 use crate::domain::{PersonName, Role};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::registry::endpoint;
+use crate::http::schema;
 use crate::http::{json_body, json_reply};
 use crate::state::{AppState, with_state};
-
-/// Operators only: the church whose users these are (needed by an operator of no church).
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[into_params(parameter_in = Query)]
-pub struct ChurchQuery {
-    church_id: Option<i64>,
-}
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -63,12 +57,15 @@ pub struct StaffList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStaffUser {
+    #[schema(schema_with = schema::email)]
     email: String,
     /// 1 to 200 characters.
+    #[schema(schema_with = schema::person_name)]
     name: String,
-    /// `admin` or `staff`.
+    #[schema(schema_with = role_schema)]
     role: String,
-    /// 8 to 1024 characters; the user changes it with `POST /api/auth/password`.
+    /// The user changes it with `POST /api/auth/password`.
+    #[schema(schema_with = password::schema)]
     password: String,
 }
 
@@ -76,8 +73,9 @@ pub struct NewStaffUser {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaffUserChanges {
+    #[schema(schema_with = schema::person_name_or_null)]
     name: Option<String>,
-    /// `admin` or `staff`.
+    #[schema(schema_with = role_or_null_schema)]
     role: Option<String>,
     disabled: Option<bool>,
 }
@@ -113,18 +111,26 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
 }
 
 /// The church the caller manages users of.
-fn church_of(user: &AuthUser, q: &ChurchQuery) -> Result<i64, ApiError> {
-    user.require_admin()?;
-    user.church_scope(q.church_id)
+/// The roles of a church: the only ones admins may give.
+const CHURCH_ROLES: [Role; 2] = [Role::Admin, Role::Staff];
+
+fn role_schema() -> utoipa::openapi::schema::Object {
+    schema::one_of(CHURCH_ROLES.map(Role::as_str))
 }
 
-/// Admins may give only the roles of a church.
+fn role_or_null_schema() -> utoipa::openapi::schema::Object {
+    schema::or_null(role_schema())
+}
+
 fn church_role(raw: &str) -> Result<Role, ApiError> {
     match Role::parse(raw) {
-        Some(role @ (Role::Admin | Role::Staff)) => Ok(role),
+        Some(role) if CHURCH_ROLES.contains(&role) => Ok(role),
         _ => Err(ApiError::bad_request(
             "invalid_role",
-            format!("role {raw:?} is not one of admin, staff"),
+            format!(
+                "role {raw:?} is not one of {}",
+                CHURCH_ROLES.map(Role::as_str).join(", ")
+            ),
         )),
     }
 }
@@ -138,7 +144,7 @@ fn church_role(raw: &str) -> Result<Role, ApiError> {
         (status = 403, description = "Admins only; another church's: operators only", body = ErrorBody),
     ))]
 async fn list(state: AppState, user: AuthUser, q: ChurchQuery) -> ApiResult {
-    let church = church_of(&user, &q)?;
+    let church = q.admin_church(&user)?;
     let users = users::list_in_church(&state.pool, church)
         .await?
         .into_iter()
@@ -157,11 +163,12 @@ async fn list(state: AppState, user: AuthUser, q: ChurchQuery) -> ApiResult {
         (status = 400, description = "A bad email, name, role or password", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Admins only; another church's: operators only", body = ErrorBody),
+        (status = 404, description = "No church with the `churchId` an operator named", body = ErrorBody),
         (status = 409, description = "A user with this email exists", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
     ))]
 async fn create(state: AppState, user: AuthUser, q: ChurchQuery, req: NewStaffUser) -> ApiResult {
-    let church = church_of(&user, &q)?;
+    let church = q.admin_church(&user)?;
     church_role(&req.role)?;
     let new = NewAccount {
         church: Some(church),
@@ -210,7 +217,7 @@ async fn update(
     id: i64,
     req: StaffUserChanges,
 ) -> ApiResult {
-    let church = church_of(&user, &q)?;
+    let church = q.admin_church(&user)?;
     let name = req
         .name
         .as_deref()
@@ -232,13 +239,14 @@ async fn update(
     responses(
         (status = 200, description = "The user, now disabled: they cannot sign in and their \
             tokens and sockets stop working; what they sent stays", body = StaffUser),
+        (status = 400, description = "A bad query", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Admins only; another church's: operators only", body = ErrorBody),
         (status = 404, description = "No such user in the church", body = ErrorBody),
         (status = 409, description = "Admins cannot disable themselves", body = ErrorBody),
     ))]
 async fn disable(state: AppState, user: AuthUser, q: ChurchQuery, id: i64) -> ApiResult {
-    let church = church_of(&user, &q)?;
+    let church = q.admin_church(&user)?;
     let changes = UserChanges {
         disabled: Some(true),
         ..UserChanges::default()

@@ -19,6 +19,7 @@ mod limit_overrides;
 mod limits;
 mod members;
 mod openapi;
+mod openapi_conformance;
 mod opt_out;
 mod outbox;
 mod pacing;

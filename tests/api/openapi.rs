@@ -119,16 +119,75 @@ async fn operations_describe_bodies_answers_and_the_error_shape() {
         assert!(schema["$ref"].is_string(), "{method} {path}: {schema}");
     }
     // The types behind the answers, with their fields as the API writes them.
-    let row = &schemas["MessageRow"]["properties"];
+    let row = &schemas["HistoryPage"]["properties"]["messages"]["items"]["properties"];
     for field in ["id", "status", "deliveredCount", "createdAt"] {
         assert!(row.get(field).is_some(), "MessageRow has {field}: {row}");
     }
     assert!(row.get("churchId").is_none(), "skipped fields stay out");
-    assert!(
-        schemas["SendRequest"]["properties"]
-            .get("allMembers")
-            .is_some()
+    // A send names its recipients one of two ways, and the document says so.
+    let send = &schemas["SendRequest"]["allOf"];
+    assert!(send[0]["properties"].get("allMembers").is_some(), "{send}");
+    assert_eq!(send[0]["required"], serde_json::json!(["body"]), "{send}");
+    let ways = send[1]["oneOf"].as_array().unwrap();
+    assert_eq!(ways.len(), 2, "{send}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inputs_carry_the_limits_the_server_checks() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    let member = &schemas["NewMember"]["properties"];
+    assert_eq!(member["name"]["minLength"], 1);
+    assert_eq!(member["name"]["maxLength"], 200);
+    assert_eq!(member["phone"]["pattern"], r"^\+[1-9][0-9]{7,14}$");
+    let staff = &schemas["NewStaffUser"]["properties"];
+    assert_eq!(staff["role"]["enum"], serde_json::json!(["admin", "staff"]));
+    assert_eq!(staff["password"]["minLength"], 8);
+    assert_eq!(staff["password"]["maxLength"], 1024);
+    assert_eq!(
+        schemas["DiscardRequest"]["properties"]["note"]["maxLength"],
+        500
     );
+
+    let param = |path: &str, name: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} has {name}"))["schema"]
+            .clone()
+    };
+    let states = param("/api/admin/dlq", "state");
+    assert_eq!(
+        states["enum"],
+        serde_json::json!(["open", "retried", "discarded", "all"])
+    );
+    let history = param("/api/messages/history", "status");
+    assert!(history["enum"].as_array().unwrap().len() >= 4, "{history}");
+    assert_eq!(param("/api/messages/history", "limit")["maximum"], 100);
+    assert_eq!(
+        param("/api/messages/history", "since")["format"],
+        "date-time"
+    );
+    // `fields=` names exactly the fields of what the route answers.
+    let fields = param("/api/members", "fields")["pattern"].clone();
+    let fields = fields.as_str().unwrap();
+    assert!(
+        fields.contains("phone") && fields.contains("createdAt"),
+        "{fields}"
+    );
+    assert!(!fields.contains("body"), "{fields}");
+    // Every operation may be rate limited.
+    for item in doc["paths"].as_object().unwrap().values() {
+        for (method, operation) in item.as_object().unwrap() {
+            assert!(
+                operation["responses"].get("429").is_some(),
+                "{method}: {operation}"
+            );
+        }
+    }
 }
 
 /// The schema `schema` (a `$ref` is followed) as the document defines it.
