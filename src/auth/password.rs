@@ -23,16 +23,6 @@ pub fn check_length(password: &str) -> Result<(), BadLength> {
     Ok(())
 }
 
-/// The rule in the OpenAPI document.
-pub fn schema() -> utoipa::openapi::schema::Object {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .min_length(Some(MIN_PASSWORD_LEN))
-        .max_length(Some(MAX_PASSWORD_LEN))
-        .pattern(Some(crate::http::schema::NO_NUL))
-        .build()
-}
-
 pub async fn hash(password: String) -> Result<String, String> {
     tokio::task::spawn_blocking(move || {
         let salt = random_salt();

@@ -155,22 +155,9 @@ fn whole_numbers_as_integers<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
                 }
                 false
             }
-            // Every member is rewritten: no short circuit.
-            Value::Array(items) => {
-                items
-                    .iter_mut()
-                    .map(rewrite)
-                    .filter(|&changed| changed)
-                    .count()
-                    > 0
-            }
-            Value::Object(map) => {
-                map.values_mut()
-                    .map(rewrite)
-                    .filter(|&changed| changed)
-                    .count()
-                    > 0
-            }
+            // `|`, not `||`: every member is rewritten.
+            Value::Array(items) => items.iter_mut().fold(false, |any, v| rewrite(v) | any),
+            Value::Object(map) => map.values_mut().fold(false, |any, v| rewrite(v) | any),
             _ => false,
         }
     }

@@ -5,7 +5,8 @@
 
 use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
 
-use crate::domain::{ChannelName, ChatBody, Controls, EmailAddress, PersonName, PhoneNumber};
+use crate::auth::password::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+use crate::domain::{ChannelName, Controls, EmailAddress, PersonName, PhoneNumber};
 
 fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
@@ -37,6 +38,20 @@ pub const NO_NUL: &str = r"^[^\x00]*$";
 /// Free text: anything but NUL.
 pub fn free_text() -> Object {
     matching(NO_NUL)
+}
+
+/// Free text of at least one character.
+pub fn nonempty_free_text() -> Object {
+    string().min_length(Some(1)).pattern(Some(NO_NUL)).build()
+}
+
+/// A new password ([`crate::auth::password::check_length`]).
+pub fn password() -> Object {
+    string()
+        .min_length(Some(MIN_PASSWORD_LEN))
+        .max_length(Some(MAX_PASSWORD_LEN))
+        .pattern(Some(NO_NUL))
+        .build()
 }
 
 /// A string matching `pattern`.
@@ -102,11 +117,6 @@ pub fn email() -> Object {
         .max_length(Some(EmailAddress::MAX_LEN))
         .pattern(Some(EmailAddress::PATTERN))
         .build()
-}
-
-/// A chat message's text ([`ChatBody`]).
-pub fn chat_body() -> Object {
-    text(ChatBody::MAX_LEN, Controls::TabsAndNewlines)
 }
 
 /// A channel's name ([`ChannelName`]).

@@ -20,7 +20,7 @@ use crate::state::{AppState, with_state};
 pub struct PasswordChange {
     #[schema(schema_with = crate::http::schema::free_text)]
     current_password: String,
-    #[schema(schema_with = password::schema)]
+    #[schema(schema_with = crate::http::schema::password)]
     new_password: String,
 }
 

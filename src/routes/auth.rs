@@ -24,9 +24,9 @@ use crate::state::with_state;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    #[schema(min_length = 1, pattern = "^[^\\x00]*$")]
+    #[schema(schema_with = crate::http::schema::nonempty_free_text)]
     email: String,
-    #[schema(pattern = "^[^\\x00]*$")]
+    #[schema(schema_with = crate::http::schema::free_text)]
     password: String,
 }
 

@@ -14,7 +14,7 @@ use warp::{Filter, Rejection};
 
 use super::church_query::ChurchQuery;
 use crate::accounts::{self, AccountError, NewAccount};
-use crate::auth::{AuthUser, bearer, password};
+use crate::auth::{AuthUser, bearer};
 use crate::db::users::{self, UserChanges, UserRow};
 use crate::domain::{PersonName, Role};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
@@ -65,7 +65,7 @@ pub struct NewStaffUser {
     #[schema(schema_with = role_schema)]
     role: String,
     /// The user changes it with `POST /api/auth/password`.
-    #[schema(schema_with = password::schema)]
+    #[schema(schema_with = schema::password)]
     password: String,
 }
 
