@@ -3,20 +3,24 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use belfry_actors::ActorSystem;
 use belfry_actors::ports::SmsGateway;
 use tokio::sync::watch;
 use warp::Filter;
+use warp::http::Method;
 
 use crate::adapters::delivery_store::PgDeliveryStore;
 use crate::adapters::limit_history::PgLimitHistory;
+use crate::adapters::measured_carrier::MeasuredCarrier;
 use crate::auth::{Authenticator, JwtKeys};
 use crate::config::{CarrierConfig, Config};
 use crate::db;
 use crate::limits::Limits;
 use crate::routes;
 use crate::state::{AppState, Services};
+use crate::telemetry::Metrics;
 use crate::telnyx::client::TelnyxGateway;
 use crate::telnyx::sandbox::SandboxCarrier;
 use crate::telnyx::signature::{WebhookSigner, WebhookVerifier};
@@ -77,6 +81,7 @@ impl Application {
         let webhook_url = format!("{public_url}/webhooks/telnyx");
 
         let pool = db::connect_and_migrate(&config.database_url, config.db_pool_size).await?;
+        let metrics = Metrics::new();
         let (gateway, verifier): (Arc<dyn SmsGateway>, WebhookVerifier) = match &config.carrier {
             CarrierConfig::Telnyx {
                 api_key,
@@ -96,7 +101,8 @@ impl Application {
                 .map_err(|e| StartError::Http(e.to_string()))?;
                 let verifier = WebhookVerifier::from_base64(public_key, config.webhook_tolerance)
                     .map_err(|e| StartError::Http(e.to_string()))?;
-                (Arc::new(gateway), verifier)
+                let gateway = MeasuredCarrier::wrap(Arc::new(gateway), "telnyx", &metrics);
+                (gateway, verifier)
             }
             CarrierConfig::Sandbox {
                 failure_rate,
@@ -109,7 +115,8 @@ impl Application {
                 tracing::info!("no TELNYX_API_KEY: using the sandbox carrier");
                 let carrier =
                     SandboxCarrier::new(signer, webhook_url, *failure_rate, *report_delay);
-                (Arc::new(carrier), verifier)
+                let carrier = MeasuredCarrier::wrap(Arc::new(carrier), "sandbox", &metrics);
+                (carrier, verifier)
             }
         };
         let counters = db::totals::counters_pool(&config.database_url, COUNTER_CONNECTIONS)?;
@@ -131,6 +138,7 @@ impl Application {
             .sync_sending_paused(&db::churches::paused(&pool).await?);
         let limits = Limits::new(config.limits.clone(), Arc::clone(system.directory()));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        metrics.keep_up(shutdown_rx.clone());
         let auth = Authenticator::new(JwtKeys::new(config.jwt.clone()), pool.clone());
         crate::auth::standing_watch::spawn(auth.clone(), pool.clone(), shutdown_rx.clone());
         crate::sending_watch::spawn(
@@ -148,6 +156,8 @@ impl Application {
             limits: Arc::new(limits),
             max_body: config.max_body_bytes,
             shutdown: shutdown_rx,
+            metrics,
+            metrics_allow: config.metrics_allow.clone(),
         });
         Ok(Self {
             addr,
@@ -179,15 +189,30 @@ impl Application {
 
     /// Serves until the shutdown handle fires, then stops the tree.
     pub async fn run(self) {
-        let routes = warp::path::full()
-            .and(
-                routes::all(self.state.clone())
-                    .recover(crate::error::recover)
-                    .unify(),
+        let answers = routes::all(self.state.clone())
+            .recover(crate::error::recover)
+            .unify();
+        // Every route is built by now, so each request can be named by its route's template.
+        let templates = Arc::new(crate::http::registry::Templates::now());
+        let metrics = Arc::clone(&self.state.metrics);
+        let routes = warp::any()
+            .map(Instant::now)
+            .and(warp::method())
+            .and(warp::path::full())
+            .and(answers)
+            .map(
+                move |arrived: Instant, method: Method, path: warp::path::FullPath, response| {
+                    let response = crate::http::registry::with_allow(path.as_str(), response);
+                    let route = templates.route_of(method.as_str(), path.as_str());
+                    metrics.http_request(
+                        method.as_str(),
+                        route,
+                        response.status().as_u16(),
+                        arrived.elapsed(),
+                    );
+                    response
+                },
             )
-            .map(|path: warp::path::FullPath, response| {
-                crate::http::registry::with_allow(path.as_str(), response)
-            })
             .with(warp::trace::request());
         let mut signal = self.state.shutdown.clone();
         let graceful = async move {

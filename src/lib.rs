@@ -20,4 +20,5 @@ pub mod routes;
 pub mod sending_watch;
 pub mod server;
 pub mod state;
+pub mod telemetry;
 pub mod telnyx;

@@ -1,14 +1,13 @@
+use belfry::telemetry::logs::{self, LogFormat};
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let format = LogFormat::from_env().unwrap_or_else(|message| {
+        eprintln!("belfry: {message}");
+        std::process::exit(2);
+    });
+    logs::init(format);
     let cli = belfry::cli::Cli::parse();
     if let Err(message) = belfry::cli::run(cli).await {
         eprintln!("belfry: {message}");

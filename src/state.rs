@@ -11,7 +11,9 @@ use crate::auth::Authenticator;
 use crate::config::GatewayConfig;
 use crate::db::DbPool;
 use crate::limits::Limits;
+use crate::telemetry::Metrics;
 use crate::telnyx::signature::WebhookVerifier;
+use ipnet::IpNet;
 
 /// What every route may use. Holds no business state: that lives in the database and the tree.
 ///
@@ -49,6 +51,9 @@ pub struct Services {
     pub max_body: u64,
     /// Flips to `true` when the server shuts down, so sockets close themselves.
     pub shutdown: watch::Receiver<bool>,
+    pub metrics: Arc<Metrics>,
+    /// Who may read `/metrics` (`BELFRY_METRICS_ALLOW`).
+    pub metrics_allow: Arc<[IpNet]>,
 }
 
 /// Hands every request the shared state.

@@ -260,6 +260,11 @@ impl ActorSystem {
         &self.directory
     }
 
+    /// Whether the root supervisor is running (it stops only when the tree is stopped).
+    pub fn is_running(&self) -> bool {
+        self.root.get_status() == ractor::ActorStatus::Running
+    }
+
     /// The live tree with each actor's counters.
     pub fn tree(&self) -> ActorNode {
         self.registry.snapshot(&self.root.get_cell())

@@ -5,4 +5,5 @@
 pub mod carriers;
 pub mod delivery_store;
 pub mod limit_history;
+pub mod measured_carrier;
 pub mod socket_sink;

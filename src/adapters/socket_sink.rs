@@ -8,6 +8,7 @@ use std::sync::Arc;
 use belfry_actors::ports::EventSink;
 use belfry_actors::protocol::EncodedFrame;
 use bytes::{BufMut, Bytes, BytesMut};
+use metrics::Counter;
 
 use crate::server::Wire;
 
@@ -16,23 +17,40 @@ use crate::server::Wire;
 pub struct WireSink {
     wire: Arc<Wire>,
     limit: usize,
+    /// Events written into this socket, counted with every other socket's.
+    delivered: Counter,
 }
 
 impl WireSink {
-    pub fn shared(wire: Arc<Wire>, limit: usize) -> Arc<dyn EventSink> {
-        Arc::new(Self { wire, limit })
+    pub fn shared(wire: Arc<Wire>, limit: usize, delivered: Counter) -> Arc<dyn EventSink> {
+        Arc::new(Self {
+            wire,
+            limit,
+            delivered,
+        })
+    }
+
+    fn counted(&self, taken: bool) -> bool {
+        if taken {
+            self.delivered.increment(1);
+        }
+        taken
     }
 }
 
 impl EventSink for WireSink {
     fn deliver(&self, event: &EncodedFrame) -> bool {
-        self.wire
-            .deliver(event.encoded(text_frame), self.limit, true)
+        self.counted(
+            self.wire
+                .deliver(event.encoded(text_frame), self.limit, true),
+        )
     }
 
     fn deliver_in_backlog(&self, event: &EncodedFrame) -> bool {
-        self.wire
-            .deliver(event.encoded(text_frame), self.limit, false)
+        self.counted(
+            self.wire
+                .deliver(event.encoded(text_frame), self.limit, false),
+        )
     }
 }
 

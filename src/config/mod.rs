@@ -4,10 +4,13 @@
 mod delivery;
 mod source;
 
-pub use source::{ConfigError, Env, Source};
+pub use source::{ConfigError, Env, Source, cidrs};
 use source::{err, millis, parsed};
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ipnet::IpNet;
 
 use crate::server::ConnectionLimits;
 use crate::server::capacity::Capacity;
@@ -78,6 +81,8 @@ pub struct Config {
     pub gateway: GatewayConfig,
     pub limits: crate::limits::LimitsConfig,
     pub system: SystemConfig,
+    /// Addresses that may read `/metrics` (`BELFRY_METRICS_ALLOW`; loopback unless set).
+    pub metrics_allow: Arc<[IpNet]>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/belfry";
@@ -134,6 +139,7 @@ impl Config {
                 },
                 presence_grace: millis(src, "BELFRY_PRESENCE_GRACE_MS", 5000)?,
             },
+            metrics_allow: Self::metrics_allow(src)?,
         })
     }
 
@@ -168,6 +174,15 @@ impl Config {
             pending_per_address,
             capacity: Capacity { max, reserve },
         })
+    }
+
+    fn metrics_allow(src: &dyn Source) -> Result<Arc<[IpNet]>, ConfigError> {
+        let listed = cidrs(src, "BELFRY_METRICS_ALLOW")?;
+        if listed.is_empty() {
+            let loopback = ["127.0.0.0/8", "::1/128"].map(|net| net.parse().expect("a CIDR block"));
+            return Ok(Arc::from(loopback));
+        }
+        Ok(listed.into())
     }
 
     fn max_body_bytes(src: &dyn Source) -> Result<u64, ConfigError> {

@@ -1,7 +1,10 @@
 //! Reading variables: the environment (or a map of it in tests), and the one error every
 //! bad value becomes.
 
+use std::net::IpAddr;
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {var}: {problem}")]
@@ -59,4 +62,23 @@ pub(crate) fn millis(
     default_ms: u64,
 ) -> Result<Duration, ConfigError> {
     Ok(Duration::from_millis(parsed(src, var, default_ms)?))
+}
+
+/// A comma-separated list of addresses and CIDR blocks (`10.0.0.0/8, ::1`); none when unset.
+pub fn cidrs(src: &dyn Source, var: &'static str) -> Result<Vec<IpNet>, ConfigError> {
+    let Some(text) = src.get(var) else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| ConfigError {
+                    var,
+                    problem: format!("{s:?} is not an address or CIDR block"),
+                })
+        })
+        .collect()
 }

@@ -207,3 +207,13 @@ pub async fn discard(
         .await
         .optional()?)
 }
+
+/// Dead letters nobody has retried or discarded yet, in every church.
+pub async fn open_count(pool: &DbPool) -> Result<i64, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(dead_letters::table
+        .filter(dead_letters::resolution.is_null())
+        .count()
+        .get_result(&mut conn)
+        .await?)
+}

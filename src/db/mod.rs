@@ -62,6 +62,13 @@ pub async fn get(pool: &DbPool) -> Result<DbConn, DbError> {
     pool.get().await.map_err(|e| DbError::Pool(e.to_string()))
 }
 
+/// Whether the database answers a query.
+pub async fn ping(pool: &DbPool) -> Result<(), DbError> {
+    let mut conn = get(pool).await?;
+    diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+    Ok(())
+}
+
 /// Connects to `database_url`, creating the database first if it does not exist, and runs
 /// pending migrations.
 ///

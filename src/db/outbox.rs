@@ -89,6 +89,36 @@ pub async fn next_due_in(pool: &DbPool) -> Result<Option<Duration>, DbError> {
         .map(|at| (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)))
 }
 
+/// What the outbox holds now, for `/metrics`.
+#[derive(QueryableByName, Debug, Clone, Copy)]
+pub struct Depth {
+    #[diesel(sql_type = BigInt)]
+    pub ready: i64,
+    #[diesel(sql_type = BigInt)]
+    pub claimed: i64,
+    #[diesel(sql_type = BigInt)]
+    pub attempting: i64,
+    /// Seconds the oldest due recipient has waited (paused churches' do not count: they wait
+    /// on purpose).
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub oldest_due_seconds: f64,
+}
+
+pub async fn depth(pool: &DbPool) -> Result<Depth, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(diesel::sql_query(format!(
+        "SELECT count(*) FILTER (WHERE outbox_state = 'ready') AS ready,
+                count(*) FILTER (WHERE outbox_state = 'claimed') AS claimed,
+                count(*) FILTER (WHERE outbox_state = 'attempting') AS attempting,
+                COALESCE(EXTRACT(EPOCH FROM now() - min(next_attempt_at) FILTER (
+                    WHERE outbox_state = 'ready' AND next_attempt_at <= now() AND {NOT_PAUSED})),
+                    0)::float8 AS oldest_due_seconds
+         FROM message_recipients WHERE outbox_state IN ('ready', 'claimed', 'attempting')"
+    ))
+    .get_result(&mut conn)
+    .await?)
+}
+
 pub const SKIPPED_OPTED_OUT: &str = "skipped: the member opted out (replied STOP)";
 
 pub enum Begin {

@@ -71,9 +71,14 @@ pub(super) struct Session {
 
 pub async fn run(mut socket: Socket, wire: Arc<Wire>, start: SessionStart) {
     let config = Arc::clone(&start.state.gateway);
+    let _counted = start.state.metrics.socket_opened();
     let mut session = Session {
         conn: start.conn,
-        sink: WireSink::shared(Arc::clone(&wire), config.outbound_queue),
+        sink: WireSink::shared(
+            Arc::clone(&wire),
+            config.outbound_queue,
+            start.state.metrics.fanout(),
+        ),
         wire,
         state: start.state,
         user: None,

@@ -32,6 +32,9 @@ pub fn record(method: Method, segments: &[&str]) {
             }
         }
     }
+    if template.is_empty() {
+        template.push('/');
+    }
     ROUTES
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -87,6 +90,62 @@ pub fn allowed_methods(path: &str) -> Vec<String> {
     methods
 }
 
+/// The routes registered so far, split once, to name the route a request reached.
+pub struct Templates(Vec<(String, Vec<String>, String)>);
+
+/// What [`Templates::route_of`] answers for a path no route has.
+pub const UNMATCHED: &str = "unmatched";
+
+impl Templates {
+    /// The routes as registered now (call it once every route is built).
+    pub fn now() -> Self {
+        Self(
+            typed()
+                .into_iter()
+                .map(|(method, template)| {
+                    let parts: Vec<String> = template.split('/').map(str::to_owned).collect();
+                    let name = parts
+                        .iter()
+                        .map(|part| {
+                            match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                                Some("i64" | "i32" | "u64") => ":id",
+                                Some(_) => ":name",
+                                None => part,
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    (method, parts, name)
+                })
+                .collect(),
+        )
+    }
+
+    /// The template of the route `method path` reaches, parameters written `:id` (numbers) or
+    /// `:name` (`/api/messages/:id`), or [`UNMATCHED`]; a path whose method is not registered
+    /// still names its route. (Not `{id}`: braces inside label values trip simple parsers.)
+    pub fn route_of(&self, method: &str, path: &str) -> &str {
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut found = None;
+        for (registered, parts, name) in &self.0 {
+            if parts.len() == segments.len()
+                && parts.iter().zip(&segments).all(|(part, segment)| {
+                    match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                        Some(parameter) => accepts(parameter, segment),
+                        None => part == segment,
+                    }
+                })
+            {
+                if registered == method {
+                    return name;
+                }
+                found.get_or_insert(name.as_str());
+            }
+        }
+        found.unwrap_or(UNMATCHED)
+    }
+}
+
 /// Adds `Allow` to a `405`: the methods the path does answer (RFC 9110 §15.5.6).
 pub fn with_allow(path: &str, mut response: warp::reply::Response) -> warp::reply::Response {
     if response.status() == warp::http::StatusCode::METHOD_NOT_ALLOWED {
@@ -116,8 +175,12 @@ pub fn normalise(template: &str) -> String {
 }
 
 /// `endpoint!(GET, "api" / "messages" / i64)`: matches the path and the method, and records
-/// the route (see the module's doc).
+/// the route (see the module's doc). `endpoint!(GET, /)` is the root.
 macro_rules! endpoint {
+    ($method:ident, /) => {{
+        $crate::http::registry::record(::warp::http::Method::$method, &[]);
+        ::warp::path::end().and($crate::http::registry::endpoint!(@method $method))
+    }};
     ($method:ident, $($segment:tt)/+) => {{
         $crate::http::registry::record(
             ::warp::http::Method::$method,
@@ -147,6 +210,13 @@ mod tests {
             "/api/chat/{}/messages"
         );
         record(Method::DELETE, &["\"api\"", "\"messages\"", "i64"]);
+        let templates = Templates::now();
+        assert_eq!(
+            templates.route_of("GET", "/api/messages/7"),
+            "/api/messages/:id"
+        );
+        assert_eq!(templates.route_of("GET", "/api/messages/x"), UNMATCHED);
+        assert_eq!(templates.route_of("GET", "/nowhere"), UNMATCHED);
         let allowed = allowed_methods("/api/messages/7");
         assert!(allowed.contains(&"GET".to_owned()) && allowed.contains(&"DELETE".to_owned()));
         assert!(allowed_methods("/api/messages/7/x").is_empty());

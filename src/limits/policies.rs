@@ -14,7 +14,7 @@ use ipnet::IpNet;
 use super::church_overrides::ChurchOverrides;
 #[cfg(test)]
 use super::church_overrides::OVERRIDES_VAR;
-use crate::config::{ConfigError, Source};
+use crate::config::{ConfigError, Source, cidrs};
 use crate::db::new_message::DailyQuota;
 use crate::domain::Role;
 
@@ -253,24 +253,6 @@ fn exempt_users(src: &dyn Source) -> Result<HashSet<i64>, ConfigError> {
 }
 
 /// Comma-separated addresses or CIDR blocks.
-fn cidrs(src: &dyn Source, var: &'static str) -> Result<Vec<IpNet>, ConfigError> {
-    let Some(text) = src.get(var) else {
-        return Ok(Vec::new());
-    };
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<IpNet>()
-                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| ConfigError {
-                    var,
-                    problem: format!("{s:?} is not an address or CIDR block"),
-                })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

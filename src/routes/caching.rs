@@ -1,6 +1,6 @@
 //! Cache policy and conditional GETs for the API's JSON answers.
 //!
-//! Every `GET` answered `200` with JSON gets a strong `ETag` made from its bytes; a request
+//! Every `GET` answered `200` with JSON (or a console file) gets a strong `ETag` made from its bytes; a request
 //! whose `If-None-Match` names it gets `304` with no body, so a client that polls a list
 //! downloads it only when it changed. `Cache-Control` says what may be kept: nothing for
 //! logins and admin views (tokens, live operational state); for lists a private copy good for
@@ -28,6 +28,14 @@ pub struct Request {
     pub accept_encoding: Option<String>,
 }
 
+/// The answers that get an `ETag`: the API's JSON and the console's files.
+const TAGGED_TYPES: [&str; 4] = [
+    "application/json",
+    "text/html",
+    "text/css",
+    "text/javascript",
+];
+
 /// How long a list may be used before it is revalidated.
 pub const LIST_CACHE_CONTROL: &str = "private, max-age=5, must-revalidate";
 
@@ -39,6 +47,10 @@ pub fn cache_control(path: &str) -> Option<&'static str> {
         Some(LIST_CACHE_CONTROL)
     } else if path.starts_with("/api/") {
         Some("private, no-cache")
+    } else if path == "/" || path.starts_with("/console/") {
+        // The console: revalidated on every use, so an upgraded server's console is picked
+        // up at once and an unchanged file costs a 304.
+        Some("no-cache")
     } else {
         None
     }
@@ -99,7 +111,9 @@ pub async fn apply(request: Request, mut response: Response) -> Response {
         .append(VARY, HeaderValue::from_static("Authorization"));
     let tagged = request.method == Method::GET
         && response.status() == StatusCode::OK
-        && content_type(&response).starts_with("application/json");
+        && TAGGED_TYPES
+            .iter()
+            .any(|t| content_type(&response).starts_with(t));
     let compressible = compression::compressible(content_type(&response))
         && !response.headers().contains_key(CONTENT_ENCODING);
     if !tagged && !compressible {

@@ -8,8 +8,10 @@ mod caching;
 pub mod chat;
 mod church_query;
 mod compression;
+mod console;
 mod dlq;
 pub mod fields;
+mod health;
 mod limits;
 mod members;
 mod message_history;
@@ -21,18 +23,16 @@ mod sending;
 mod staff;
 mod webhooks;
 
-use crate::http::registry::endpoint;
+use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
-use warp::{Filter, Reply};
 
 use crate::state::AppState;
 use belfry_actors::limiter::Decision;
 
 pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
     let limited = crate::limits::http::api(state.limits.clone(), state.auth.keys.clone());
-    let health = endpoint!(GET, "health").map(health);
-    let routes = health
+    let routes = health::routes(state.clone())
         .or(auth::routes(state.clone()))
         .unify()
         .or(account::routes(state.clone()))
@@ -65,6 +65,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(openapi::route())
         .unify()
+        .or(console::routes())
+        .unify()
         .or(metrics::route(state))
         .unify();
     let answered = crate::http::no_nul_in_query().and(limited).and(routes).map(
@@ -94,19 +96,6 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
 pub fn is_essential(path: &str) -> bool {
     matches!(
         path,
-        "/health" | "/metrics" | "/api/auth/login" | "/api/auth/refresh"
+        "/health" | "/ready" | "/metrics" | "/api/auth/login" | "/api/auth/refresh"
     ) || path.starts_with("/api/admin/")
-}
-
-/// The process answers.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Health {
-    /// Always `ok`.
-    status: &'static str,
-}
-
-#[utoipa::path(get, path = "/health", tag = "operations", operation_id = "health",
-    responses((status = 200, description = "The server is up", body = Health)))]
-fn health() -> Response {
-    warp::reply::json(&Health { status: "ok" }).into_response()
 }

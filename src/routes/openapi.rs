@@ -33,7 +33,10 @@ use crate::http::registry::endpoint;
             bodies of 1 KiB or more are compressed (gzip, brotli) as `Accept-Encoding` allows."
     ),
     paths(
-        super::health,
+        super::health::health,
+        super::health::ready,
+        super::console::index,
+        super::console::file,
         openapi_document,
         auth::limited_login,
         account::logout,

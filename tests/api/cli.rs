@@ -206,3 +206,54 @@ async fn the_demo_delivers_through_the_sandbox_carrier_and_reseeds_idempotently(
     assert_eq!(members["members"].as_array().unwrap().len(), 10);
     child.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_log_format_writes_one_json_object_per_line() {
+    let db = fresh_database_url().await;
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .env("DATABASE_URL", &db)
+        .env("BELFRY_JWT_SECRET", JWT_SECRET)
+        .env("BELFRY_ADDR", "127.0.0.1:0")
+        .env_remove("TELNYX_API_KEY")
+        .env("BELFRY_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("the server logs its start")
+            .unwrap()
+            .expect("the server exited early");
+        let entry: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(entry["timestamp"].is_string(), "{entry}");
+        assert!(entry["level"].is_string(), "{entry}");
+        if entry["fields"]["message"] == "belfry listening" {
+            assert!(
+                entry["fields"]["addr"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("127.0.0.1:")
+            );
+            break;
+        }
+    }
+    child.kill().await.unwrap();
+
+    let out = Command::new(BIN)
+        .arg("serve")
+        .env("DATABASE_URL", &db)
+        .env("BELFRY_JWT_SECRET", JWT_SECRET)
+        .env("BELFRY_LOG_FORMAT", "xml")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("BELFRY_LOG_FORMAT"), "{err}");
+}

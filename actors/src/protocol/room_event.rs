@@ -177,3 +177,37 @@ pub enum BreakerState {
     ForcedOpen,
     Disabled,
 }
+
+impl BreakerState {
+    /// Every state, for a gauge that shows which one the breaker is in.
+    pub const ALL: [BreakerState; 5] = [
+        BreakerState::Closed,
+        BreakerState::Open,
+        BreakerState::HalfOpen,
+        BreakerState::ForcedOpen,
+        BreakerState::Disabled,
+    ];
+
+    /// The state's name on the wire (`half_open`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half_open",
+            BreakerState::ForcedOpen => "forced_open",
+            BreakerState::Disabled => "disabled",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BreakerState;
+
+    #[test]
+    fn breaker_state_names_are_the_wire_names() {
+        for state in BreakerState::ALL {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.name());
+        }
+    }
+}

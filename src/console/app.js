@@ -1,0 +1,81 @@
+// The console: sign-in, the navigation, and the page the address names (`#/messages`).
+// Pages are functions that draw into <main> and return a function that undoes their
+// listeners when another page is shown.
+
+import { session, onSessionChange, signIn, signOut } from "/console/session.js";
+import { h, field } from "/console/dom.js";
+import { startLive, stopLive, onLiveState, liveState } from "/console/live.js";
+import { renderMessages } from "/console/messages.js";
+
+const PAGES = [
+  { path: "messages", name: "Messages", render: renderMessages },
+];
+
+let leave = () => {};
+
+function show() {
+  leave();
+  leave = () => {};
+  const main = document.getElementById("main");
+  const nav = document.getElementById("nav");
+  const who = document.getElementById("who");
+  const current = session();
+  if (!current) {
+    nav.hidden = true;
+    who.replaceChildren();
+    stopLive();
+    renderSignIn(main);
+    return;
+  }
+  const pages = PAGES.filter((p) => !p.admin || ["admin", "operator"].includes(current.user.role));
+  const wanted = location.hash.replace(/^#\/?/, "");
+  const page = pages.find((p) => p.path === wanted) ?? pages[0];
+  nav.hidden = false;
+  nav.replaceChildren(...pages.map((p) =>
+    h("a", { href: `#/${p.path}`, "aria-current": p === page ? "page" : false }, p.name)));
+  const liveText = h("span", { class: "live", "aria-live": "polite" });
+  const describe = (state) => (liveText.textContent = {
+    live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline",
+  }[state]);
+  const stopState = onLiveState(describe);
+  who.replaceChildren(liveText, h("span", {}, current.user.name),
+    h("button", { type: "button", onclick: () => signOut() }, "Sign out"));
+  startLive();
+  describe(liveState());
+  const stopPage = page.render(main) ?? (() => {});
+  leave = () => {
+    stopState();
+    stopPage();
+  };
+  document.title = `${page.name} · Belfry`;
+}
+
+function renderSignIn(main) {
+  document.title = "Sign in · Belfry";
+  const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true });
+  const password = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
+  const error = h("p", { class: "error", role: "alert" });
+  const button = h("button", { type: "submit" }, "Sign in");
+  const form = h("form", { class: "card signin", onsubmit: async (e) => {
+    e.preventDefault();
+    error.textContent = "";
+    button.disabled = true;
+    try {
+      await signIn(email.value, password.value);
+    } catch (e) {
+      error.textContent = e.message;
+      button.disabled = false;
+    }
+  } },
+    h("h1", {}, "Sign in to Belfry"),
+    ...field("Email", email),
+    ...field("Password", password),
+    error,
+    button);
+  main.replaceChildren(form);
+  email.focus();
+}
+
+onSessionChange(show);
+addEventListener("hashchange", show);
+show();

@@ -1,0 +1,48 @@
+// The page's one socket, through /client/belfry.js: it reconnects and resumes by itself; the
+// pages listen to the events they show. The header says whether updates are live.
+
+import { BelfryClient } from "/client/belfry.js";
+import { session } from "/console/session.js";
+
+let client = null;
+const stateListeners = new Set();
+let state = "offline";
+
+function setState(next) {
+  state = next;
+  for (const listener of stateListeners) listener(state);
+}
+
+export function liveState() {
+  return state;
+}
+
+export function onLiveState(listener) {
+  stateListeners.add(listener);
+  return () => stateListeners.delete(listener);
+}
+
+/** Opens the socket for the signed-in user (once). */
+export function startLive() {
+  if (client) return;
+  const url = new URL("/ws", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  client = new BelfryClient(url.href, { getToken: async () => session()?.token });
+  client.on("open", () => setState("live"));
+  client.on("close", () => setState("reconnecting"));
+  client.on("auth-required", () => setState("offline"));
+  setState("connecting");
+  client.connect();
+}
+
+export function stopLive() {
+  client?.close();
+  client = null;
+  setState("offline");
+}
+
+/** Listens to a socket event; returns a function that stops listening. */
+export function onLive(type, listener) {
+  if (!client) startLive();
+  return client.on(type, listener);
+}

@@ -1,0 +1,200 @@
+// Messages: compose a text (with its segment count), send it to all members or some, and
+// watch each message's delivery live: a progress bar per message and, opened, each recipient's
+// status. Counts come from the socket's events (each carries its message's totals after the
+// change); after a reset the list is fetched again.
+
+import { api } from "/console/session.js";
+import { h, field, announce } from "/console/dom.js";
+import { segmentsOf } from "/console/segments.js";
+import { onLive } from "/console/live.js";
+
+const FINAL_FAILED = new Set(["delivery_failed", "sending_failed", "expired", "failed", "skipped"]);
+
+export function renderMessages(main) {
+  const stops = [];
+  const rows = new Map();
+
+  const text = h("textarea", { name: "body", required: true, maxlength: 1530 });
+  const counter = h("p", { class: "hint", "aria-live": "polite" });
+  const updateCounter = () => {
+    const s = segmentsOf(text.value);
+    counter.textContent = `${s.units} of ${s.perSegment} ${s.encoding} characters per segment · ` +
+      `${s.segments} ${s.segments === 1 ? "segment" : "segments"}`;
+  };
+  text.addEventListener("input", updateCounter);
+  updateCounter();
+
+  const all = h("input", { type: "radio", name: "audience", value: "all", checked: true, id: "aud-all" });
+  const some = h("input", { type: "radio", name: "audience", value: "some", id: "aud-some" });
+  const picker = h("div", { class: "members-pick", hidden: true, role: "group", "aria-label": "Members" });
+  const toggle = () => {
+    picker.hidden = !some.checked;
+    if (some.checked && !picker.childElementCount) loadMembers(picker);
+  };
+  all.addEventListener("change", toggle);
+  some.addEventListener("change", toggle);
+
+  const error = h("p", { class: "error", role: "alert" });
+  const send = h("button", { type: "submit" }, "Send");
+  const form = h("form", { class: "card", onsubmit: async (e) => {
+    e.preventDefault();
+    error.textContent = "";
+    const request = { body: text.value };
+    if (all.checked) request.allMembers = true;
+    else {
+      request.memberIds = [...picker.querySelectorAll("input:checked")].map((c) => Number(c.value));
+      if (!request.memberIds.length) {
+        error.textContent = "Choose at least one member, or send to all members.";
+        return;
+      }
+    }
+    send.disabled = true;
+    try {
+      const accepted = await api("POST", "/api/messages", request);
+      text.value = "";
+      updateCounter();
+      announce(`Sending to ${accepted.recipientCount} members.`);
+      upsert({ ...accepted, body: request.body, deliveredCount: 0, failedCount: 0,
+        createdAt: new Date().toISOString() }, true);
+    } catch (e) {
+      error.textContent = e.message;
+    } finally {
+      send.disabled = false;
+    }
+  } },
+    ...field("Message", text, counter),
+    h("fieldset", {},
+      h("legend", {}, "Send to"),
+      all, h("label", { for: "aud-all" }, "All members"),
+      some, h("label", { for: "aud-some" }, "Some members"),
+      picker),
+    error,
+    send,
+  );
+
+  const list = h("div", { id: "message-list" });
+  main.replaceChildren(h("h1", {}, "Messages"), form, h("h2", {}, "Sent"), list);
+
+  /** Adds or updates a message's row. */
+  function upsert(message, first = false) {
+    let row = rows.get(message.id);
+    if (!row) {
+      row = messageRow(message);
+      rows.set(message.id, row);
+      if (first) list.prepend(row.element);
+      else list.append(row.element);
+    }
+    row.update(message);
+  }
+
+  async function loadHistory() {
+    try {
+      const page = await api("GET", "/api/messages/history?limit=20");
+      for (const message of page.messages) upsert(message);
+    } catch (e) {
+      list.replaceChildren(h("p", { class: "error", role: "alert" }, e.message));
+    }
+  }
+
+  for (const type of ["message:status_update", "message:sent", "message:delivered", "message:failed"]) {
+    stops.push(onLive(type, (event) => {
+      const row = rows.get(event.messageId);
+      if (!row) return;
+      row.update({
+        status: event.messageStatus,
+        recipientCount: event.recipientCount,
+        deliveredCount: event.deliveredCount,
+        failedCount: event.failedCount,
+      });
+      row.recipient(event);
+    }));
+  }
+  // The socket missed events it cannot replay: what the list shows may be behind.
+  stops.push(onLive("reset", () => loadHistory()));
+  loadHistory();
+  return () => stops.forEach((stop) => stop());
+}
+
+async function loadMembers(picker) {
+  try {
+    const { members } = await api("GET", "/api/members?fields=id,name,phone,optedOutAt");
+    picker.replaceChildren(...members.map((m) => {
+      const id = `member-${m.id}`;
+      return h("label", { for: id },
+        h("input", { type: "checkbox", id, value: m.id, disabled: Boolean(m.optedOutAt) }),
+        ` ${m.name} (${m.phone})${m.optedOutAt ? " — opted out" : ""}`);
+    }));
+  } catch (e) {
+    picker.replaceChildren(h("p", { class: "error", role: "alert" }, e.message));
+  }
+}
+
+/** One message: its text, a progress bar `N of M delivered`, and its recipients on demand. */
+function messageRow(initial) {
+  const state = { ...initial };
+  const body = h("div", { class: "body" });
+  const meta = h("div", { class: "meta" });
+  const delivered = h("div", { class: "delivered" });
+  const failed = h("div", { class: "failed" });
+  const bar = h("div", { class: "bar", role: "progressbar", "aria-valuemin": 0 }, delivered, failed);
+  const counts = h("div", { class: "counts" });
+  const details = h("div", { hidden: true });
+  const recipients = new Map();
+  const open = h("button", { type: "button", class: "plain", "aria-expanded": "false" }, "Recipients");
+  open.addEventListener("click", async () => {
+    const opening = details.hidden;
+    details.hidden = !opening;
+    open.setAttribute("aria-expanded", String(opening));
+    if (opening && !recipients.size) {
+      try {
+        const detail = await api("GET", `/api/messages/${state.id}`);
+        const tbody = h("tbody");
+        for (const r of detail.recipients) {
+          const status = h("td", { class: `st-${r.status}` }, label(r.status));
+          const reason = h("td", {}, r.failureReason ?? "");
+          recipients.set(r.id, { status, reason });
+          tbody.append(h("tr", {}, h("td", {}, r.phone), status, reason));
+        }
+        details.replaceChildren(h("table", {},
+          h("caption", { class: "hint" }, "Each recipient's status, live"),
+          h("thead", {}, h("tr", {}, h("th", {}, "Phone"), h("th", {}, "Status"), h("th", {}, "Reason"))),
+          tbody));
+      } catch (e) {
+        details.replaceChildren(h("p", { class: "error", role: "alert" }, e.message));
+      }
+    }
+  });
+  const element = h("article", { class: "card message", "aria-label": `Message ${initial.id}` },
+    h("div", {}, body, meta), h("div", {}, bar, counts, open), h("div", { class: "details" }, details));
+
+  return {
+    element,
+    update(change) {
+      Object.assign(state, change);
+      const total = state.recipientCount ?? 0;
+      const ok = state.deliveredCount ?? 0;
+      const bad = state.failedCount ?? 0;
+      body.textContent = state.body ?? "";
+      meta.textContent = `${new Date(state.createdAt).toLocaleString()} · ${label(state.status)}`;
+      const text = `${ok} of ${total} delivered`;
+      bar.setAttribute("aria-valuemax", total);
+      bar.setAttribute("aria-valuenow", ok);
+      bar.setAttribute("aria-valuetext", text);
+      bar.setAttribute("aria-label", `Delivery of message ${state.id}`);
+      delivered.style.width = total ? `${(100 * ok) / total}%` : "0";
+      failed.style.width = total ? `${(100 * bad) / total}%` : "0";
+      counts.textContent = `${text}${bad ? ` · ${bad} failed` : ""}`;
+    },
+    recipient(event) {
+      const cells = recipients.get(event.recipientId);
+      if (!cells) return;
+      cells.status.textContent = label(event.status);
+      cells.status.className = `st-${event.status}`;
+      if (FINAL_FAILED.has(event.status)) cells.reason.textContent = event.failureReason ?? "";
+    },
+  };
+}
+
+function label(status) {
+  return (status ?? "").replaceAll("_", " ");
+}

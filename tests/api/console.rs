@@ -1,0 +1,373 @@
+//! The web console in headless Chromium, driven through chromedriver (WebDriver), finding
+//! every control by its role and accessible name as the browser computes them, the way a
+//! screen reader would: sign in, compose with the segment counter, send to all members and
+//! watch the progress bar reach `M of M delivered` as the sandbox carrier delivers.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+use super::helpers::{PASSWORD, TestApp, spawn_app_with};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Chromium under chromedriver, both stopped when dropped.
+pub struct Browser {
+    pub client: Client,
+    _driver: Child,
+}
+
+impl Browser {
+    pub async fn open() -> Browser {
+        assert!(
+            std::path::Path::new(CHROMEDRIVER).exists(),
+            "these tests drive Debian's chromium through chromedriver: \
+             apt-get install chromium chromium-driver (.ci/run does)"
+        );
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let capabilities = json!({
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--window-size=1280,900"],
+            }
+        });
+        let capabilities = match capabilities {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..100 {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Browser {
+                        client,
+                        _driver: driver,
+                    };
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start a session: {last:?}");
+    }
+
+    /// The element whose computed role is `role` and accessible name is `name`, waiting for it
+    /// to appear (at most 15 s).
+    pub async fn by_role(&self, role: &str, name: &str) -> Element {
+        let candidates = match role {
+            "textbox" => {
+                "input:not([type]), input[type=text], input[type=email], \
+                          input[type=password], input[type=search], textarea"
+            }
+            "button" => "button, input[type=submit]",
+            "link" => "a",
+            "radio" => "input[type=radio]",
+            "checkbox" => "input[type=checkbox]",
+            other => return self.by_css_role(other, name).await,
+        };
+        self.find_named(candidates, role, name).await
+    }
+
+    async fn by_css_role(&self, role: &str, name: &str) -> Element {
+        self.find_named(&format!("[role={role}]"), role, name).await
+    }
+
+    async fn find_named(&self, css: &str, role: &str, name: &str) -> Element {
+        let mut seen = Vec::new();
+        for _ in 0..150 {
+            seen.clear();
+            for element in self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .unwrap_or_default()
+            {
+                let Ok(label) = self.computed(&element, "computedlabel").await else {
+                    continue;
+                };
+                let Ok(computed_role) = self.computed(&element, "computedrole").await else {
+                    continue;
+                };
+                if label == name && computed_role == role {
+                    return element;
+                }
+                seen.push(format!("{computed_role} {label:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no {role} named {name:?}; the page has {seen:?}");
+    }
+
+    /// The browser's own accessibility computation for an element (WebDriver's "Get Computed
+    /// Label" and "Get Computed Role").
+    async fn computed(&self, element: &Element, what: &'static str) -> Result<String, String> {
+        let answer = self
+            .client
+            .issue_cmd(Computed {
+                element: element.element_id().to_string(),
+                what,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        answer
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("not a string: {answer}"))
+    }
+
+    /// Waits until `check` holds for the element's attribute (at most `wait`).
+    pub async fn wait_attr(
+        &self,
+        element: &Element,
+        attribute: &str,
+        wait: Duration,
+        check: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let value = element.attr(attribute).await.unwrap().unwrap_or_default();
+            if check(&value) {
+                return value;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{attribute} stayed {value:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Signs in through the form.
+    pub async fn sign_in(&self, app: &TestApp, email: &str) {
+        self.client.goto(&format!("{}/", app.url)).await.unwrap();
+        self.by_role("textbox", "Email")
+            .await
+            .send_keys(email)
+            .await
+            .unwrap();
+        self.by_role("textbox", "Password")
+            .await
+            .send_keys(PASSWORD)
+            .await
+            .unwrap();
+        self.by_role("button", "Sign in")
+            .await
+            .click()
+            .await
+            .unwrap();
+        self.by_role("link", "Messages").await;
+    }
+}
+
+#[derive(Debug)]
+struct Computed {
+    element: String,
+    what: &'static str,
+}
+
+impl WebDriverCompatibleCommand for Computed {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/element/{}/{}",
+            session_id.unwrap_or_default(),
+            self.element,
+            self.what
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (warp::http::Method, Option<String>) {
+        (warp::http::Method::GET, None)
+    }
+}
+
+async fn sandbox_app() -> TestApp {
+    spawn_app_with(&[
+        ("TELNYX_API_KEY", ""),
+        ("BELFRY_SANDBOX_DELAY_MS", "300"),
+        ("BELFRY_SANDBOX_FAILURE_RATE", "0"),
+    ])
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_sign_in_send_to_all_and_watch_delivery_reach_every_member() {
+    let app = sandbox_app().await;
+    let browser = Browser::open().await;
+    browser.sign_in(&app, &app.grace.staff_email).await;
+
+    let message = browser.by_role("textbox", "Message").await;
+    message
+        .send_keys("Choir practice moves to 7pm")
+        .await
+        .unwrap();
+    let counter = browser
+        .client
+        .find(Locator::Css("form p.hint[aria-live]"))
+        .await
+        .unwrap();
+    let text = counter.text().await.unwrap();
+    assert!(
+        text.contains("GSM-7") && text.contains("1 segment"),
+        "{text}"
+    );
+    // One character outside GSM-7 makes the whole text UCS-2.
+    message.send_keys(" 🙏").await.unwrap();
+    let text = counter.text().await.unwrap();
+    assert!(text.contains("UCS-2"), "{text}");
+
+    let all = browser.by_role("radio", "All members").await;
+    assert!(
+        all.prop("checked")
+            .await
+            .unwrap()
+            .is_some_and(|c| c == "true")
+    );
+    browser
+        .by_role("button", "Send")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    // The message the browser sent is the church's newest.
+    let token = app.login(&app.grace.staff_email).await;
+    let history = app.get_json("/api/messages/history?limit=1", &token).await;
+    let id = history["messages"][0]["id"]
+        .as_i64()
+        .expect("the message was sent");
+    assert_eq!(
+        history["messages"][0]["body"],
+        "Choir practice moves to 7pm 🙏"
+    );
+    let m = app.grace.member_ids.len();
+    let bar = browser
+        .by_role("progressbar", &format!("Delivery of message {id}"))
+        .await;
+    assert_eq!(
+        bar.attr("aria-valuemax").await.unwrap().unwrap(),
+        m.to_string()
+    );
+    let done = format!("{m} of {m} delivered");
+    browser
+        .wait_attr(&bar, "aria-valuetext", Duration::from_secs(20), |v| {
+            v == done
+        })
+        .await;
+    assert_eq!(
+        bar.attr("aria-valuenow").await.unwrap().unwrap(),
+        m.to_string()
+    );
+
+    // Opened, the recipients' table shows each one delivered.
+    browser
+        .by_role("button", "Recipients")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let cells = browser
+        .client
+        .wait()
+        .for_element(Locator::Css("td.st-delivered"))
+        .await
+        .unwrap();
+    assert_eq!(cells.text().await.unwrap(), "delivered");
+    let delivered = browser
+        .client
+        .find_all(Locator::Css("td.st-delivered"))
+        .await
+        .unwrap();
+    assert_eq!(delivered.len(), m);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_is_said_in_an_alert_and_the_page_loads_nothing_foreign() {
+    let app = sandbox_app().await;
+    let response = app.http.get(format!("{}/", app.url)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let again = app
+        .http
+        .get(format!("{}/", app.url))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+
+    let browser = Browser::open().await;
+    browser.client.goto(&format!("{}/", app.url)).await.unwrap();
+    browser
+        .by_role("textbox", "Email")
+        .await
+        .send_keys(&app.grace.staff_email)
+        .await
+        .unwrap();
+    browser
+        .by_role("textbox", "Password")
+        .await
+        .send_keys("not the password")
+        .await
+        .unwrap();
+    browser
+        .by_role("button", "Sign in")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let alert = browser
+        .client
+        .wait()
+        .for_element(Locator::Css("[role=alert]:not(:empty)"))
+        .await
+        .unwrap();
+    assert!(!alert.text().await.unwrap().is_empty());
+
+    // Every resource the page loaded came from the server itself.
+    let origins = browser
+        .client
+        .execute(
+            "return performance.getEntriesByType('resource').map(e => new URL(e.name).origin)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let origins = origins.as_array().unwrap();
+    assert!(!origins.is_empty());
+    assert!(
+        origins.iter().all(|o| o.as_str() == Some(app.url.as_str())),
+        "{origins:?}"
+    );
+}
