@@ -134,3 +134,42 @@ pub async fn opt_out_recipient(pool: &DbPool, recipient_id: i64) -> Result<(), D
     set_opted_out_by_phone(&mut conn, &phone, true).await?;
     Ok(())
 }
+
+/// Adds the rows that are not members yet, in one transaction; answers the phones that were
+/// added (a phone a member of the church already has is left out, not an error).
+pub async fn create_many(
+    pool: &DbPool,
+    church_id: i64,
+    rows: &[(&str, &str)],
+) -> Result<Vec<String>, DbError> {
+    use diesel_async::AsyncConnection;
+    /// Three parameters a row: far below PostgreSQL's 65,535 per statement.
+    const CHUNK: usize = 5000;
+    let mut conn = get(pool).await?;
+    let added = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let mut added = Vec::with_capacity(rows.len());
+            for chunk in rows.chunks(CHUNK) {
+                let values: Vec<_> = chunk
+                    .iter()
+                    .map(|(name, phone)| {
+                        (
+                            members::church_id.eq(church_id),
+                            members::name.eq(*name),
+                            members::phone.eq(*phone),
+                        )
+                    })
+                    .collect();
+                let phones: Vec<String> = diesel::insert_into(members::table)
+                    .values(values)
+                    .on_conflict_do_nothing()
+                    .returning(members::phone)
+                    .get_results(conn)
+                    .await?;
+                added.extend(phones);
+            }
+            Ok(added)
+        })
+        .await?;
+    Ok(added)
+}

@@ -30,19 +30,37 @@ pub fn too_large(limit: u64) -> ApiError {
     .with_details(serde_json::json!({ "limitBytes": limit }))
 }
 
-fn unsupported_media_type() -> ApiError {
+fn unsupported_media_type(expected: &str) -> ApiError {
     ApiError::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
-        "send the body as application/json",
+        format!("send the body as {expected}"),
     )
 }
 
-fn is_json(content_type: Option<&str>) -> bool {
+/// Whether `content_type`'s essence (its part before any `;`) is `expected`.
+fn is_type(content_type: Option<&str>, expected: &str) -> bool {
     content_type.is_some_and(|ct| {
         let essence = ct.split(';').next().unwrap_or_default().trim();
-        essence.eq_ignore_ascii_case("application/json")
+        essence.eq_ignore_ascii_case(expected)
     })
+}
+
+/// A body of type `expected` (else `415`), at most `limit` bytes, as its bytes.
+pub fn typed_bytes(
+    expected: &'static str,
+    limit: u64,
+) -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
+    warp::header::optional::<String>("content-type")
+        .and_then(move |content_type: Option<String>| async move {
+            if is_type(content_type.as_deref(), expected) {
+                Ok(())
+            } else {
+                Err(warp::reject::custom(unsupported_media_type(expected)))
+            }
+        })
+        .untuple_one()
+        .and(bytes_limited(limit))
 }
 
 /// The body's bytes, at most `limit` of them.
@@ -172,16 +190,7 @@ fn whole_numbers_as_integers<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
 pub fn json<T: DeserializeOwned + Send>(
     limit: u64,
 ) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
-    warp::header::optional::<String>("content-type")
-        .and_then(|content_type: Option<String>| async move {
-            if is_json(content_type.as_deref()) {
-                Ok(())
-            } else {
-                Err(warp::reject::custom(unsupported_media_type()))
-            }
-        })
-        .untuple_one()
-        .and(bytes_limited(limit))
+    typed_bytes("application/json", limit)
         .and_then(|body: Bytes| async move { parse::<T>(&body).map_err(warp::reject::custom) })
 }
 
@@ -252,10 +261,13 @@ mod tests {
 
     #[test]
     fn only_json_media_types_are_taken() {
-        assert!(is_json(Some("application/json")));
-        assert!(is_json(Some("Application/JSON; charset=utf-8")));
-        assert!(!is_json(Some("application/jsonp")));
-        assert!(!is_json(Some("text/plain")));
-        assert!(!is_json(None));
+        assert!(is_type(Some("application/json"), "application/json"));
+        assert!(is_type(
+            Some("Application/JSON; charset=utf-8"),
+            "application/json"
+        ));
+        assert!(!is_type(Some("application/jsonp"), "application/json"));
+        assert!(!is_type(Some("text/plain"), "application/json"));
+        assert!(!is_type(None, "application/json"));
     }
 }

@@ -11,8 +11,9 @@ use warp::{Filter, Rejection, Reply};
 use super::fields::{self, FieldNames, FieldsQuery};
 use crate::auth::{AuthUser, bearer};
 use crate::db::members;
-use crate::domain::{PersonName, PhoneNumber};
+use crate::domain::{ParsedImport, PersonName, PhoneNumber, SkippedRow};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
+use crate::http::body::typed_bytes;
 use crate::http::{json_body, json_reply, schema};
 use crate::state::AppState;
 use crate::state::with_state;
@@ -68,7 +69,14 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .and(with_state(state.clone()))
         .and(bearer(state.auth.clone()))
         .then(|id, state, user| async move { into_response(remove(state, user, id).await) });
+    let import = endpoint!(POST, "api" / "members" / "import")
+        .and(with_state(state.clone()))
+        .and(bearer(state.auth.clone()))
+        .and(typed_bytes("text/csv", state.max_body))
+        .then(|state, user, csv| async move { into_response(import(state, user, csv).await) });
     create
+        .or(import)
+        .unify()
         .or(list)
         .unify()
         .or(update)
@@ -163,6 +171,56 @@ async fn remove(state: AppState, user: AuthUser, id: i64) -> ApiResult {
 
 fn no_member(id: i64) -> ApiError {
     ApiError::not_found(format!("no member {id} in your church"))
+}
+
+/// What an import did.
+#[derive(Serialize, ToSchema)]
+pub struct ImportResult {
+    /// Members added.
+    created: usize,
+    /// Rows not added, in file order: unreadable, a bad name or phone, a phone repeated in
+    /// the file, or one a member already has.
+    skipped: Vec<SkippedRow>,
+}
+
+#[utoipa::path(post, path = "/api/members/import", tag = "members", operation_id = "importMembers",
+    security(("bearer" = [])),
+    request_body(content = String, content_type = "text/csv",
+        description = "`name,phone` per line (a first line `name,phone` is a header); fields \
+            may be quoted as spreadsheets export them"),
+    responses(
+        (status = 200, description = "How many were added, and each row skipped with its \
+            line and reason", body = ImportResult),
+        (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, description = "Not `text/csv`", body = ErrorBody),
+    ))]
+async fn import(state: AppState, user: AuthUser, csv: bytes::Bytes) -> ApiResult {
+    let church = user.church()?;
+    let ParsedImport { rows, mut skipped } = ParsedImport::parse(&csv);
+    let values: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.name.as_str(), r.phone.as_str()))
+        .collect();
+    let added: std::collections::HashSet<String> =
+        members::create_many(&state.pool, church, &values)
+            .await?
+            .into_iter()
+            .collect();
+    for row in rows.iter().filter(|r| !added.contains(r.phone.as_str())) {
+        skipped.push(SkippedRow {
+            row: row.row,
+            reason: format!("a member with phone {} already exists", row.phone),
+        });
+    }
+    skipped.sort_by_key(|s| s.row);
+    Ok(json_reply(
+        StatusCode::OK,
+        &ImportResult {
+            created: added.len(),
+            skipped,
+        },
+    ))
 }
 
 #[utoipa::path(get, path = "/api/members", tag = "members", operation_id = "listMembers",

@@ -43,6 +43,7 @@ use crate::http::registry::endpoint;
         account::refresh,
         account::change_password,
         members::create,
+        members::import,
         members::list,
         members::update,
         members::remove,

@@ -156,3 +156,119 @@ async fn staff_edit_and_remove_members_and_a_removed_member_receives_nothing() {
     assert_eq!(again.status(), 201);
     assert_ne!(again.json::<Value>().await.unwrap()["id"], second);
 }
+
+async fn import(app: &super::helpers::TestApp, token: &str, csv: &str) -> reqwest::Response {
+    app.http
+        .post(format!("{}/api/members/import", app.url))
+        .bearer_auth(token)
+        .header("content-type", "text/csv; charset=utf-8")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_csv_import_adds_good_rows_and_names_each_skipped_row_and_why() {
+    let app = spawn_app().await;
+    let grace = app.login(&app.grace.staff_email).await;
+    let other = app.login(&app.other.staff_email).await;
+    let existing = app.get_json("/api/members", &grace).await["members"][0]["phone"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other_phone = app.get_json("/api/members", &other).await["members"][0]["phone"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let csv = format!(
+        "Name,Phone\n\
+         \"Lovelace, Ada\",+442071838750\n\
+         Already Here,{existing}\n\
+         Wrong Number,555-0100\n\
+         Twice,+442071838750\n\
+         From Other Church,{other_phone}\n"
+    );
+    let response = import(&app, &grace, &csv).await;
+    assert_eq!(response.status(), 200);
+    let result: Value = response.json().await.unwrap();
+    assert_eq!(result["created"], 2, "{result}");
+    let skipped: Vec<(i64, String)> = result["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["row"].as_i64().unwrap(),
+                s["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(skipped.iter().map(|s| s.0).collect::<Vec<_>>(), [3, 4, 5]);
+    assert!(skipped[0].1.contains("already exists"), "{skipped:?}");
+    assert!(skipped[1].1.starts_with("phone:"), "{skipped:?}");
+    assert!(skipped[2].1.contains("already in row 2"), "{skipped:?}");
+
+    // The rows were added to this church only; a phone of another church's member is a
+    // new member here, and that church is untouched.
+    let names: Vec<String> = app.get_json("/api/members", &grace).await["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(names.contains(&"Lovelace, Ada".to_owned()));
+    assert!(names.contains(&"From Other Church".to_owned()));
+    assert_eq!(names.len(), app.grace.member_ids.len() + 2);
+    let others = app.get_json("/api/members", &other).await["members"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(others, app.other.member_ids.len());
+
+    // The same file again adds nothing and says why for every row.
+    let again: Value = import(&app, &grace, &csv).await.json().await.unwrap();
+    assert_eq!(again["created"], 0);
+    assert_eq!(again["skipped"].as_array().unwrap().len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_needs_a_csv_body_and_a_token() {
+    let app = spawn_app().await;
+    let token = app.login(&app.grace.staff_email).await;
+    let response = app
+        .post_json(
+            "/api/members/import",
+            Some(&token),
+            &json!({"name": "A", "phone": "+442071838750"}),
+        )
+        .await;
+    assert_eq!(response.status(), 415);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unsupported_media_type");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("text/csv")
+    );
+
+    let response = app
+        .http
+        .post(format!("{}/api/members/import", app.url))
+        .header("content-type", "text/csv")
+        .body("A,+442071838750\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+
+    // Garbage is a list of skipped rows, never a 500.
+    let garbage: Value = import(&app, &token, "\u{0}\u{1},,,\n\"unterminated")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(garbage["created"], 0);
+    assert!(!garbage["skipped"].as_array().unwrap().is_empty());
+}
