@@ -6,9 +6,11 @@ import { session, onSessionChange, signIn, signOut } from "/console/session.js";
 import { h, field } from "/console/dom.js";
 import { startLive, stopLive, onLiveState, liveState } from "/console/live.js";
 import { renderMessages } from "/console/messages.js";
+import { renderMembers } from "/console/members.js";
 
 const PAGES = [
   { path: "messages", name: "Messages", render: renderMessages },
+  { path: "members", name: "Members", render: renderMembers },
 ];
 
 let leave = () => {};

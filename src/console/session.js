@@ -37,17 +37,18 @@ export class ApiError extends Error {
   }
 }
 
-/** Calls the API; answers the parsed JSON (or null), throws an ApiError otherwise. */
-export async function api(method, path, body) {
+/** Calls the API; answers the parsed JSON (or null), throws an ApiError otherwise. A body is
+ * sent as JSON unless `contentType` says otherwise (then it is sent as it is). */
+export async function api(method, path, body, contentType) {
   const headers = {};
   if (current) headers.authorization = `Bearer ${current.token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
+  if (body !== undefined) headers["content-type"] = contentType ?? "application/json";
   let response;
   try {
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || contentType ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, "network", "The server cannot be reached. Check the connection.");

@@ -28,6 +28,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("app.js", JS, include_str!("../console/app.js")),
     ("dom.js", JS, include_str!("../console/dom.js")),
     ("live.js", JS, include_str!("../console/live.js")),
+    ("members.js", JS, include_str!("../console/members.js")),
     ("messages.js", JS, include_str!("../console/messages.js")),
     ("segments.js", JS, include_str!("../console/segments.js")),
     ("session.js", JS, include_str!("../console/session.js")),
@@ -75,4 +76,21 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_of_the_console_is_served() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/console");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            assert!(
+                name == "index.html" || FILES.iter().any(|(file, _, _)| *file == name),
+                "src/console/{name} is not in FILES"
+            );
+        }
+    }
 }

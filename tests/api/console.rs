@@ -1,6 +1,7 @@
 //! The web console in headless Chromium, driven through chromedriver (WebDriver), finding
 //! every control by its role and accessible name as the browser computes them, the way a
-//! screen reader would: sign in, compose with the segment counter, send to all members and
+//! screen reader would: sign in, add a member and import a CSV, compose with the segment
+//! counter, send to all members and
 //! watch the progress bar reach `M of M delivered` as the sandbox carrier delivers.
 
 use std::process::Stdio;
@@ -123,7 +124,7 @@ impl Browser {
 
     /// The browser's own accessibility computation for an element (WebDriver's "Get Computed
     /// Label" and "Get Computed Role").
-    async fn computed(&self, element: &Element, what: &'static str) -> Result<String, String> {
+    pub async fn computed(&self, element: &Element, what: &'static str) -> Result<String, String> {
         let answer = self
             .client
             .issue_cmd(Computed {
@@ -217,11 +218,85 @@ async fn sandbox_app() -> TestApp {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn staff_sign_in_send_to_all_and_watch_delivery_reach_every_member() {
+async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delivery() {
     let app = sandbox_app().await;
     let browser = Browser::open().await;
     browser.sign_in(&app, &app.grace.staff_email).await;
 
+    // Members: add one, then import a CSV with one bad row.
+    browser
+        .by_role("link", "Members")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .by_role("textbox", "Name")
+        .await
+        .send_keys("Grace Hopper")
+        .await
+        .unwrap();
+    browser
+        .by_role("textbox", "Phone")
+        .await
+        .send_keys("+12025550188")
+        .await
+        .unwrap();
+    browser
+        .by_role("button", "Add member")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.by_role("button", "Remove Grace Hopper").await;
+
+    let csv = std::env::temp_dir().join(format!("belfry-members-{}.csv", std::process::id()));
+    std::fs::write(
+        &csv,
+        "name,phone\nAlan Turing,+442071838751\nNot A Phone,12\nKatherine Johnson,+12025550199\n",
+    )
+    .unwrap();
+    let file = browser
+        .client
+        .find(Locator::Css("input[type=file]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.computed(&file, "computedlabel").await.unwrap(),
+        "CSV file"
+    );
+    file.send_keys(csv.to_str().unwrap()).await.unwrap();
+    browser
+        .by_role("button", "Import")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let summary = browser
+        .client
+        .wait()
+        .for_element(Locator::Css(".import-summary"))
+        .await
+        .unwrap();
+    assert_eq!(
+        summary.text().await.unwrap(),
+        "Imported 2 members; 1 row skipped."
+    );
+    let reason = browser
+        .client
+        .find(Locator::Css("caption + thead + tbody td + td"))
+        .await
+        .unwrap();
+    assert!(reason.text().await.unwrap().starts_with("phone:"));
+    let _ = std::fs::remove_file(&csv);
+    browser.by_role("button", "Remove Alan Turing").await;
+
+    browser
+        .by_role("link", "Messages")
+        .await
+        .click()
+        .await
+        .unwrap();
     let message = browser.by_role("textbox", "Message").await;
     message
         .send_keys("Choir practice moves to 7pm")
@@ -266,7 +341,8 @@ async fn staff_sign_in_send_to_all_and_watch_delivery_reach_every_member() {
         history["messages"][0]["body"],
         "Choir practice moves to 7pm 🙏"
     );
-    let m = app.grace.member_ids.len();
+    // The seeded members, the one added and the two imported.
+    let m = app.grace.member_ids.len() + 3;
     let bar = browser
         .by_role("progressbar", &format!("Delivery of message {id}"))
         .await;
