@@ -1,8 +1,8 @@
 //! The web console in headless Chromium, driven through chromedriver (WebDriver), finding
 //! every control by its role and accessible name as the browser computes them, the way a
 //! screen reader would: sign in, add a member and import a CSV, compose with the segment
-//! counter, send to all members and
-//! watch the progress bar reach `M of M delivered` as the sandbox carrier delivers.
+//! counter, send to all members and watch the progress bar reach `M of M delivered` as the
+//! sandbox carrier delivers.
 
 use std::process::Stdio;
 use std::time::Duration;
