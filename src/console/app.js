@@ -7,10 +7,12 @@ import { h, field } from "/console/dom.js";
 import { startLive, stopLive, onLiveState, liveState } from "/console/live.js";
 import { renderMessages } from "/console/messages.js";
 import { renderMembers } from "/console/members.js";
+import { renderDashboard } from "/console/dashboard.js";
 
 const PAGES = [
-  { path: "messages", name: "Messages", render: renderMessages },
-  { path: "members", name: "Members", render: renderMembers },
+  { path: "messages", name: "Messages", render: renderMessages, church: true },
+  { path: "members", name: "Members", render: renderMembers, church: true },
+  { path: "dashboard", name: "Dashboard", render: renderDashboard, admin: true },
 ];
 
 let leave = () => {};
@@ -29,7 +31,10 @@ function show() {
     renderSignIn(main);
     return;
   }
-  const pages = PAGES.filter((p) => !p.admin || ["admin", "operator"].includes(current.user.role));
+  // Operators belong to no church: they see the platform's pages only.
+  const pages = PAGES.filter((p) =>
+    (!p.admin || ["admin", "operator"].includes(current.user.role)) &&
+    (!p.church || current.user.churchId !== null));
   const wanted = location.hash.replace(/^#\/?/, "");
   const page = pages.find((p) => p.path === wanted) ?? pages[0];
   nav.hidden = false;

@@ -13,7 +13,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
-use super::helpers::{PASSWORD, TestApp, spawn_app_with};
+use super::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -179,7 +179,16 @@ impl Browser {
             .click()
             .await
             .unwrap();
-        self.by_role("link", "Messages").await;
+        self.by_role("button", "Sign out").await;
+    }
+
+    /// The names of the main navigation's links, in order.
+    pub async fn nav_links(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for link in self.client.find_all(Locator::Css("nav a")).await.unwrap() {
+            names.push(self.computed(&link, "computedlabel").await.unwrap());
+        }
+        names
     }
 }
 
@@ -222,6 +231,11 @@ async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delive
     let app = sandbox_app().await;
     let browser = Browser::open().await;
     browser.sign_in(&app, &app.grace.staff_email).await;
+    assert_eq!(
+        browser.nav_links().await,
+        ["Messages", "Members"],
+        "no Dashboard for staff"
+    );
 
     // Members: add one, then import a CSV with one bad row.
     browser
@@ -446,4 +460,87 @@ async fn a_wrong_password_is_said_in_an_alert_and_the_page_loads_nothing_foreign
         origins.iter().all(|o| o.as_str() == Some(app.url.as_str())),
         "{origins:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_sees_the_tree_pauses_sending_and_retries_a_dead_letter() {
+    use super::fake_telnyx::Reply;
+    let app = spawn_app().await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    // The carrier refuses the first send for good: a dead letter.
+    app.telnyx.script([Reply::Fail {
+        status: 400,
+        code: "40310",
+        title: "Invalid 'to' address",
+    }]);
+    let id = app.send(&staff, &app.grace.member_ids[..1]).await;
+    app.wait_for_message(&staff, id, |m| m["status"] == "failed")
+        .await;
+    let dlq = app.get_json("/api/admin/dlq", &admin).await;
+    let letter = dlq["items"][0]["id"].as_i64().expect("a dead letter");
+
+    let browser = Browser::open().await;
+    browser.sign_in(&app, &app.grace.admin_email).await;
+    assert_eq!(
+        browser.nav_links().await,
+        ["Messages", "Members", "Dashboard"]
+    );
+    browser
+        .by_role("link", "Dashboard")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    // The live tree, with the church's own room in it.
+    browser
+        .client
+        .wait()
+        .for_element(Locator::XPath(&format!(
+            "//table[@aria-labelledby='tree-h']//td[normalize-space()='church:{}']",
+            app.grace.id
+        )))
+        .await
+        .unwrap();
+
+    // Pausing and resuming the church's sending.
+    let switch = browser.by_role("switch", "Pause sending").await;
+    assert_eq!(switch.attr("aria-checked").await.unwrap().unwrap(), "false");
+    browser
+        .by_role("textbox", "Reason for pausing")
+        .await
+        .send_keys("wrong date")
+        .await
+        .unwrap();
+    switch.click().await.unwrap();
+    browser
+        .wait_attr(&switch, "aria-checked", Duration::from_secs(10), |v| {
+            v == "true"
+        })
+        .await;
+    let sending = app.get_json("/api/admin/sending", &admin).await;
+    assert_eq!(sending["paused"], true);
+    assert_eq!(sending["reason"], "wrong date");
+    switch.click().await.unwrap();
+    browser
+        .wait_attr(&switch, "aria-checked", Duration::from_secs(10), |v| {
+            v == "false"
+        })
+        .await;
+    assert_eq!(
+        app.get_json("/api/admin/sending", &admin).await["paused"],
+        false
+    );
+
+    // Retrying the dead letter sends it again; the carrier accepts it this time.
+    browser
+        .by_role("button", &format!("Retry dead letter {letter}"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.accepted(&staff, id, 1).await;
+    let open = app.get_json("/api/admin/dlq", &admin).await;
+    assert_eq!(open["total"], 0);
 }
