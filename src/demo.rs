@@ -163,13 +163,14 @@ fn token_for(jwt: &JwtKeys, user: &users::UserRow) -> Result<String, String> {
 
 fn print_instructions(url: &str, logins: &[(&str, String, Role, String)]) {
     println!("\nBelfry demo is running at {url} (sandbox carrier: no real SMS is sent)\n");
+    println!("The console: open {url}/ in a browser and sign in.\n");
     println!("Logins (password for all: {DEMO_PASSWORD}):");
     for (church, email, role, _) in logins {
         println!("  {church:<22} {:<6} {email}", role.as_str());
     }
     let (_, email, _, token) = &logins[1];
     let ws_url = url.replacen("http", "ws", 1);
-    println!("\nTry it:");
+    println!("\nOr from a terminal:");
     println!(
         "  curl -s {url}/api/auth/login -H 'content-type: application/json' \\\n    -d '{{\"email\":\"{email}\",\"password\":\"{DEMO_PASSWORD}\"}}'"
     );

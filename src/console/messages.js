@@ -6,7 +6,7 @@
 import { api } from "/console/session.js";
 import { h, field, announce } from "/console/dom.js";
 import { segmentsOf } from "/console/segments.js";
-import { onLive } from "/console/live.js";
+import { onLive, POLLED_HISTORY } from "/console/live.js";
 
 const FINAL_FAILED = new Set(["delivery_failed", "sending_failed", "expired", "failed", "skipped"]);
 
@@ -89,7 +89,7 @@ export function renderMessages(main) {
 
   async function loadHistory() {
     try {
-      const page = await api("GET", "/api/messages/history?limit=20");
+      const page = await api("GET", POLLED_HISTORY);
       for (const message of page.messages) upsert(message);
     } catch (e) {
       list.replaceChildren(h("p", { class: "error", role: "alert" }, e.message));
@@ -109,6 +109,11 @@ export function renderMessages(main) {
       row.recipient(event);
     }));
   }
+  // No socket could be opened: the client polls the list instead.
+  stops.push(onLive("poll", ({ path, body }) => {
+    // Newest first: prepended oldest first, new ones end on top in order.
+    if (path === POLLED_HISTORY) [...body.messages].reverse().forEach((m) => upsert(m, true));
+  }));
   // The socket missed events it cannot replay: what the list shows may be behind.
   stops.push(onLive("reset", () => loadHistory()));
   loadHistory();

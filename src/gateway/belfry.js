@@ -12,6 +12,12 @@
 // When a room's history no longer reaches back far enough (a "reset"), it fetches the chat
 // messages it missed from the server's store and emits them as "chat:message" events with
 // `replayed: true` (possibly after newer live ones: order chat by `id`), then "caught-up".
+//
+// Where a socket cannot be opened at all (a proxy that refuses WebSockets), a client given
+// `poll` paths falls back to polling them after a few connects that never opened: it emits
+// "polling" `{ polling: true }`, then a "poll" event `{ path, body }` each time a path's answer
+// changes (asked with If-None-Match, so an unchanged one costs a 304), and keeps trying the
+// socket; once one opens it stops polling and emits "polling" `{ polling: false }`.
 
 const PROTOCOL = "belfry.v1";
 /// Closes after which the same token cannot work: a new one is needed.
@@ -30,15 +36,27 @@ export class BelfryClient {
   #lastChat = new Map();
   /** Rooms catching up on chat after a reset: `{ after, seen }`. */
   #catchingUp = new Map();
+  /** Connects in a row that never opened. */
+  #neverOpened = 0;
+  #pollTimer = null;
+  /** The ETag of each polled path's last answer. */
+  #etags = new Map();
 
   /**
    * @param {string} url the socket URL, e.g. "wss://belfry.example.org/ws"
    * @param {object} options `token` or `getToken` (an async function, called on every connect),
-   *   `initialDelayMs` (500), `maxDelayMs` (30000), `WebSocket` (an implementation to use)
+   *   `initialDelayMs` (500), `maxDelayMs` (30000), `WebSocket` (an implementation to use),
+   *   `poll` (`{ paths: ["/api/messages/history"], intervalMs: 3000, afterFailures: 3 }`: what
+   *   to poll when no socket can be opened)
    */
   constructor(url, options = {}) {
     this.#url = url;
     this.#options = { initialDelayMs: 500, maxDelayMs: 30000, ...options };
+  }
+
+  /** Whether the client is polling because no socket could be opened. */
+  get polling() {
+    return this.#pollTimer !== null;
   }
 
   /** Listens to a frame type ("message:delivered", "chat:message", …) or to "open", "close",
@@ -83,12 +101,19 @@ export class BelfryClient {
     const Socket = this.#options.WebSocket ?? globalThis.WebSocket;
     const socket = new Socket(url.toString(), [PROTOCOL, `bearer.${token}`]);
     this.#socket = socket;
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       this.#attempt = 0;
+      this.#neverOpened = 0;
+      this.#stopPolling();
       this.#emit("open", { url: this.#url });
     };
     socket.onmessage = (message) => this.#receive(message.data);
-    socket.onclose = (event) => this.#closed(socket, event);
+    socket.onclose = (event) => {
+      if (!opened) this.#neverOpened += 1;
+      this.#closed(socket, event);
+    };
   }
 
   /** Sends a frame; `false` when not connected. */
@@ -108,6 +133,7 @@ export class BelfryClient {
   close() {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    this.#stopPolling();
     this.#socket?.close(1000);
   }
 
@@ -200,6 +226,8 @@ export class BelfryClient {
       this.#emit("auth-required", { code: event.code, reason: event.reason });
       return;
     }
+    const poll = this.#options.poll;
+    if (poll?.paths?.length && this.#neverOpened >= (poll.afterFailures ?? 3)) this.#startPolling();
     const ceiling = Math.min(
       this.#options.maxDelayMs,
       this.#options.initialDelayMs * 2 ** this.#attempt,
@@ -212,5 +240,44 @@ export class BelfryClient {
         this.#closed(this.#socket, { code: 1006, reason: "connect failed" });
       });
     }, delay);
+  }
+
+  #startPolling() {
+    if (this.#pollTimer !== null) return;
+    const { paths, intervalMs = 3000 } = this.#options.poll;
+    const tick = () => paths.forEach((path) => this.#pollOnce(path));
+    this.#pollTimer = setInterval(tick, intervalMs);
+    this.#emit("polling", { polling: true, intervalMs });
+    tick();
+  }
+
+  #stopPolling() {
+    if (this.#pollTimer === null) return;
+    clearInterval(this.#pollTimer);
+    this.#pollTimer = null;
+    this.#emit("polling", { polling: false });
+  }
+
+  async #pollOnce(path) {
+    try {
+      const token = this.#options.getToken ? await this.#options.getToken() : this.#options.token;
+      const base = new URL(this.#url);
+      base.protocol = base.protocol === "wss:" ? "https:" : "http:";
+      const headers = { authorization: `Bearer ${token}` };
+      const etag = this.#etags.get(path);
+      if (etag) headers["if-none-match"] = etag;
+      const response = await fetch(new URL(path, base), { headers, cache: "no-store" });
+      if (response.status === 304) return;
+      if (!response.ok) {
+        this.#emit("error", { code: "poll_failed", message: `${path}: ${response.status}` });
+        return;
+      }
+      const body = await response.json();
+      const tag = response.headers.get("etag");
+      if (tag) this.#etags.set(path, tag);
+      if (this.#pollTimer !== null) this.#emit("poll", { path, body });
+    } catch (error) {
+      this.#emit("error", { code: "poll_failed", message: String(error) });
+    }
   }
 }

@@ -544,3 +544,62 @@ async fn an_admin_sees_the_tree_pauses_sending_and_retries_a_dead_letter() {
     let open = app.get_json("/api/admin/dlq", &admin).await;
     assert_eq!(open["total"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn where_no_socket_can_open_the_console_says_so_and_polls_until_delivered() {
+    // The server refuses this page's origin for sockets, as a proxy that blocks WebSockets
+    // would; plain HTTP still works.
+    let app = spawn_app_with(&[
+        ("TELNYX_API_KEY", ""),
+        ("BELFRY_SANDBOX_DELAY_MS", "300"),
+        ("BELFRY_SANDBOX_FAILURE_RATE", "0"),
+        ("BELFRY_WS_ALLOWED_ORIGINS", "https://elsewhere.example"),
+    ])
+    .await;
+    let browser = Browser::open().await;
+    browser.sign_in(&app, &app.grace.staff_email).await;
+    let indicator = browser
+        .client
+        .find(Locator::Css(".who .live"))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = indicator.text().await.unwrap();
+        if text == "No live connection: checking every 3 s" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the page says {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    browser
+        .by_role("textbox", "Message")
+        .await
+        .send_keys("Youth group meets at 6")
+        .await
+        .unwrap();
+    browser
+        .by_role("button", "Send")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let token = app.login(&app.grace.staff_email).await;
+    let id = app.get_json("/api/messages/history?limit=1", &token).await["messages"][0]["id"]
+        .as_i64()
+        .expect("the message was sent");
+    let m = app.grace.member_ids.len();
+    let bar = browser
+        .by_role("progressbar", &format!("Delivery of message {id}"))
+        .await;
+    let done = format!("{m} of {m} delivered");
+    browser
+        .wait_attr(&bar, "aria-valuetext", Duration::from_secs(30), |v| {
+            v == done
+        })
+        .await;
+}
