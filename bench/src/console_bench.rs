@@ -20,7 +20,7 @@ use tokio::process::{Child, Command};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
-const ELEMENT: &str = "element-6066-11e4-a07e-4f2ee3b0c3e2";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 const PASSWORD: &str = "belfry-demo-2026";
 
 struct Options {
@@ -79,16 +79,11 @@ impl Session {
     }
 
     async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let answer: Value = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let answer: Value = request.send().await.unwrap().json().await.unwrap();
         answer["value"].clone()
     }
 
@@ -111,7 +106,7 @@ impl Session {
             if let Some(id) = found[ELEMENT].as_str() {
                 return id.to_owned();
             }
-            assert!(Instant::now() < deadline, "nothing matches {css}");
+            assert!(Instant::now() < deadline, "nothing matches {css}: {found}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -242,6 +237,9 @@ async fn screenshots(http: &reqwest::Client, driver: &str, url: &str, dir: &str)
         .post("/url", json!({"url": format!("{url}/#/dashboard")}))
         .await;
     session.find("table[aria-labelledby=tree-h] tbody tr").await;
+    session
+        .script("document.getElementById('breaker-h').scrollIntoView(); return null;")
+        .await;
     session
         .screenshot(&format!("{dir}/console-dashboard.png"))
         .await;
