@@ -8,10 +8,12 @@ import { startLive, stopLive, onLiveState, liveState } from "/console/live.js";
 import { renderMessages } from "/console/messages.js";
 import { renderMembers } from "/console/members.js";
 import { renderDashboard } from "/console/dashboard.js";
+import { renderSettings } from "/console/settings.js";
 
 const PAGES = [
   { path: "messages", name: "Messages", render: renderMessages, church: true },
   { path: "members", name: "Members", render: renderMembers, church: true },
+  { path: "settings", name: "Settings", render: renderSettings },
   { path: "dashboard", name: "Dashboard", render: renderDashboard, admin: true },
 ];
 

@@ -76,6 +76,16 @@ export async function signIn(email, password) {
   set({ token: answer.token, expiresAt: answer.expiresAt, user: answer.user });
 }
 
+/** Keeps a token the server issued in place of the current one (after a password change). */
+export function replaceToken(answer) {
+  set({ token: answer.token, expiresAt: answer.expiresAt, user: answer.user });
+}
+
+/** The user's own name changed. */
+export function renamed(name) {
+  if (current) set({ ...current, user: { ...current.user, name } });
+}
+
 export async function signOut() {
   try {
     await api("POST", "/api/auth/logout");

@@ -144,6 +144,17 @@ pub async fn update_in_church(
         .optional()?)
 }
 
+/// A user's new name, as they set it themselves; `None` when there is no such user.
+pub async fn rename(pool: &DbPool, id: i64, name: &str) -> Result<Option<UserRow>, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(diesel::update(users::table.filter(users::id.eq(id)))
+        .set(users::name.eq(name))
+        .returning(UserRow::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()?)
+}
+
 /// A new password: tokens minted before it stop working. Returns the new token version.
 pub async fn set_password(pool: &DbPool, id: i64, password_hash: &str) -> Result<i32, DbError> {
     let mut conn = get(pool).await?;

@@ -1,5 +1,6 @@
-//! A signed-in user's own session and password: sign out (the token stops working everywhere),
-//! swap a token for a fresh one, change the password (every older token stops working).
+//! A signed-in user's own account: who they are and their name (`/api/me`), sign out (the
+//! token stops working everywhere), swap a token for a fresh one, change the password (every
+//! older token stops working).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,6 +11,7 @@ use warp::{Filter, Rejection};
 use super::auth::{LoginResponse, token_reply};
 use crate::auth::{AuthUser, bearer, password};
 use crate::db::users;
+use crate::domain::{PersonName, Role};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::registry::endpoint;
 use crate::http::{json_body, json_reply};
@@ -31,8 +33,47 @@ pub struct SignedOut {
     signed_out: bool,
 }
 
+/// The signed-in user, as they see themselves.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    id: i64,
+    /// `null` for an operator, who belongs to no church.
+    church_id: Option<i64>,
+    role: Role,
+    name: String,
+    email: String,
+}
+
+impl Me {
+    fn of(row: users::UserRow) -> Result<Self, ApiError> {
+        Ok(Self {
+            role: row.role()?,
+            id: row.id,
+            church_id: row.church_id,
+            name: row.name,
+            email: row.email,
+        })
+    }
+}
+
+/// What a user may change about themselves.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MyChanges {
+    #[schema(schema_with = crate::http::schema::person_name)]
+    name: String,
+}
+
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let caller = with_state(state.clone()).and(bearer(state.auth.clone()));
+    let me = endpoint!(GET, "api" / "me")
+        .and(caller.clone())
+        .then(|state, user| async move { into_response(me(state, user).await) });
+    let rename = endpoint!(PATCH, "api" / "me")
+        .and(caller.clone())
+        .and(json_body::<MyChanges>(&state))
+        .then(|state, user, req| async move { into_response(rename(state, user, req).await) });
     let logout = endpoint!(POST, "api" / "auth" / "logout")
         .and(caller.clone())
         .then(|state, user| async move { into_response(logout(state, user).await) });
@@ -46,7 +87,46 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
             .then(|state, user, req| async move {
                 into_response(change_password(state, user, req).await)
             });
-    logout.or(refresh).unify().or(password).unify()
+    me.or(rename)
+        .unify()
+        .or(logout)
+        .unify()
+        .or(refresh)
+        .unify()
+        .or(password)
+        .unify()
+}
+
+#[utoipa::path(get, path = "/api/me", tag = "auth", operation_id = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = Me),
+        (status = 401, body = ErrorBody),
+    ))]
+async fn me(state: AppState, user: AuthUser) -> ApiResult {
+    let row = users::find(&state.pool, user.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
+    Ok(json_reply(StatusCode::OK, &Me::of(row)?))
+}
+
+#[utoipa::path(patch, path = "/api/me", tag = "auth", operation_id = "updateMe",
+    security(("bearer" = [])),
+    request_body = MyChanges,
+    responses(
+        (status = 200, description = "The user with their new name", body = Me),
+        (status = 400, description = "`invalid_name`: not 1 to 200 characters, or control \
+            characters", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+    ))]
+async fn rename(state: AppState, user: AuthUser, req: MyChanges) -> ApiResult {
+    let name = PersonName::parse(&req.name)
+        .map_err(|e| ApiError::bad_request("invalid_name", format!("name: {e}")))?;
+    let row = users::rename(&state.pool, user.user_id, name.as_str())
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
+    Ok(json_reply(StatusCode::OK, &Me::of(row)?))
 }
 
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", operation_id = "logout",

@@ -33,6 +33,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("messages.js", JS, include_str!("../console/messages.js")),
     ("segments.js", JS, include_str!("../console/segments.js")),
     ("session.js", JS, include_str!("../console/session.js")),
+    ("settings.js", JS, include_str!("../console/settings.js")),
 ];
 
 pub fn routes() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {

@@ -39,6 +39,8 @@ use crate::http::registry::endpoint;
         super::console::file,
         openapi_document,
         auth::limited_login,
+        account::me,
+        account::rename,
         account::logout,
         account::refresh,
         account::change_password,

@@ -217,6 +217,22 @@ impl WebDriverCompatibleCommand for Computed {
     }
 }
 
+/// The church's newest message once the page's send has been accepted (at most 10 s).
+async fn newest_message(app: &TestApp, token: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let history = app.get_json("/api/messages/history?limit=1", token).await;
+        if history["messages"][0]["id"].is_i64() {
+            return history;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the page sent nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn sandbox_app() -> TestApp {
     spawn_app_with(&[
         ("TELNYX_API_KEY", ""),
@@ -233,7 +249,7 @@ async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delive
     browser.sign_in(&app, &app.grace.staff_email).await;
     assert_eq!(
         browser.nav_links().await,
-        ["Messages", "Members"],
+        ["Messages", "Members", "Settings"],
         "no Dashboard for staff"
     );
 
@@ -347,10 +363,8 @@ async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delive
 
     // The message the browser sent is the church's newest.
     let token = app.login(&app.grace.staff_email).await;
-    let history = app.get_json("/api/messages/history?limit=1", &token).await;
-    let id = history["messages"][0]["id"]
-        .as_i64()
-        .expect("the message was sent");
+    let history = newest_message(&app, &token).await;
+    let id = history["messages"][0]["id"].as_i64().unwrap();
     assert_eq!(
         history["messages"][0]["body"],
         "Choir practice moves to 7pm 🙏"
@@ -484,7 +498,7 @@ async fn an_admin_sees_the_tree_pauses_sending_and_retries_a_dead_letter() {
     browser.sign_in(&app, &app.grace.admin_email).await;
     assert_eq!(
         browser.nav_links().await,
-        ["Messages", "Members", "Dashboard"]
+        ["Messages", "Members", "Settings", "Dashboard"]
     );
     browser
         .by_role("link", "Dashboard")
@@ -589,9 +603,9 @@ async fn where_no_socket_can_open_the_console_says_so_and_polls_until_delivered(
         .await
         .unwrap();
     let token = app.login(&app.grace.staff_email).await;
-    let id = app.get_json("/api/messages/history?limit=1", &token).await["messages"][0]["id"]
+    let id = newest_message(&app, &token).await["messages"][0]["id"]
         .as_i64()
-        .expect("the message was sent");
+        .unwrap();
     let m = app.grace.member_ids.len();
     let bar = browser
         .by_role("progressbar", &format!("Delivery of message {id}"))
@@ -602,4 +616,114 @@ async fn where_no_socket_can_open_the_console_says_so_and_polls_until_delivered(
             v == done
         })
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_change_the_users_own_name_and_password() {
+    let app = sandbox_app().await;
+    let browser = Browser::open().await;
+    browser.sign_in(&app, &app.grace.staff_email).await;
+    browser
+        .by_role("link", "Settings")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    let name = browser.by_role("textbox", "Name").await;
+    // The form shows the current name once it has loaded.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while name.prop("value").await.unwrap().unwrap_or_default() != "Test User" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the name never loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    name.clear().await.unwrap();
+    name.send_keys("Pat Doe").await.unwrap();
+    browser
+        .by_role("button", "Save name")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .client
+        .wait()
+        .for_element(Locator::XPath(
+            "//div[@id='who']/span[normalize-space()='Pat Doe']",
+        ))
+        .await
+        .unwrap();
+    let token = app.login(&app.grace.staff_email).await;
+    assert_eq!(app.get_json("/api/me", &token).await["name"], "Pat Doe");
+
+    let new_password = "a much longer passphrase";
+    browser
+        .by_role("textbox", "Current password")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .by_role("textbox", "New password")
+        .await
+        .send_keys(new_password)
+        .await
+        .unwrap();
+    browser
+        .by_role("button", "Change password")
+        .await
+        .click()
+        .await
+        .unwrap();
+    // Other sessions' tokens stop working; this tab keeps going with its new one.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.get("/api/me", &token).await.status() != 401 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the old token still works"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser
+        .by_role("link", "Messages")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.by_role("textbox", "Message").await;
+    let alerts = browser
+        .client
+        .find_all(Locator::Css("[role=alert]:not(:empty)"))
+        .await
+        .unwrap();
+    assert!(alerts.is_empty(), "the page works with the new token");
+
+    browser
+        .by_role("button", "Sign out")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .by_role("textbox", "Email")
+        .await
+        .send_keys(&app.grace.staff_email)
+        .await
+        .unwrap();
+    browser
+        .by_role("textbox", "Password")
+        .await
+        .send_keys(new_password)
+        .await
+        .unwrap();
+    browser
+        .by_role("button", "Sign in")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.by_role("button", "Sign out").await;
 }
