@@ -54,8 +54,10 @@ export function renderMessages(main) {
       text.value = "";
       updateCounter();
       announce(`Sending to ${accepted.recipientCount} members.`);
-      upsert({ ...accepted, body: request.body, deliveredCount: 0, failedCount: 0,
-        createdAt: new Date().toISOString() }, true);
+      if (!filtered()) {
+        upsert({ ...accepted, body: request.body, deliveredCount: 0, failedCount: 0,
+          createdAt: new Date().toISOString() }, true);
+      }
     } catch (e) {
       error.textContent = e.message;
     } finally {
@@ -73,12 +75,40 @@ export function renderMessages(main) {
   );
 
   const list = h("div", { id: "message-list" });
-  main.replaceChildren(h("h1", {}, "Messages"), form, h("h2", {}, "Sent"), list);
+  // Filters: the statuses are the ones the API document lists for this route.
+  const status = h("select", { name: "status" }, h("option", { value: "" }, "Any"));
+  statusesFromDocument().then((names) =>
+    status.append(...names.map((name) => h("option", { value: name }, label(name)))));
+  const since = h("input", { type: "date", name: "since" });
+  const older = h("button", { type: "button", class: "plain", hidden: true }, "Load older");
+  let cursor = null;
+  const filtered = () => Boolean(status.value || since.value);
+  const query = () => {
+    const params = new URLSearchParams({ limit: "20" });
+    if (status.value) params.set("status", status.value);
+    if (since.value) params.set("since", new Date(since.value).toISOString());
+    if (cursor) params.set("cursor", cursor);
+    return `/api/messages/history?${params}`;
+  };
+  const refilter = () => {
+    cursor = null;
+    rows.clear();
+    list.replaceChildren();
+    loadHistory();
+  };
+  status.addEventListener("change", refilter);
+  since.addEventListener("change", refilter);
+  older.addEventListener("click", () => loadHistory());
+  const filters = h("div", { class: "row filters" },
+    ...field("Status", status), ...field("Sent since", since));
+
+  main.replaceChildren(h("h1", {}, "Messages"), form, h("h2", {}, "Sent"), filters, list, older);
 
   /** Adds or updates a message's row. */
   function upsert(message, first = false) {
     let row = rows.get(message.id);
     if (!row) {
+      list.querySelector(":scope > p.hint")?.remove();
       row = messageRow(message);
       rows.set(message.id, row);
       if (first) list.prepend(row.element);
@@ -87,10 +117,14 @@ export function renderMessages(main) {
     row.update(message);
   }
 
+  /** The next page of the list as filtered (the first when `cursor` is null). */
   async function loadHistory() {
     try {
-      const page = await api("GET", POLLED_HISTORY);
+      const page = await api("GET", cursor || filtered() ? query() : POLLED_HISTORY);
       for (const message of page.messages) upsert(message);
+      cursor = page.nextCursor;
+      older.hidden = !cursor;
+      if (!rows.size) list.replaceChildren(h("p", { class: "hint" }, "No messages."));
     } catch (e) {
       list.replaceChildren(h("p", { class: "error", role: "alert" }, e.message));
     }
@@ -112,10 +146,12 @@ export function renderMessages(main) {
   // No socket could be opened: the client polls the list instead.
   stops.push(onLive("poll", ({ path, body }) => {
     // Newest first: prepended oldest first, new ones end on top in order.
-    if (path === POLLED_HISTORY) [...body.messages].reverse().forEach((m) => upsert(m, true));
+    if (path === POLLED_HISTORY && !filtered()) {
+      [...body.messages].reverse().forEach((m) => upsert(m, true));
+    }
   }));
   // The socket missed events it cannot replay: what the list shows may be behind.
-  stops.push(onLive("reset", () => loadHistory()));
+  stops.push(onLive("reset", refilter));
   loadHistory();
   return () => stops.forEach((stop) => stop());
 }
@@ -202,4 +238,15 @@ function messageRow(initial) {
 
 function label(status) {
   return (status ?? "").replaceAll("_", " ");
+}
+
+/** The message statuses the API document lists for the history's `status` filter. */
+async function statusesFromDocument() {
+  try {
+    const document = await api("GET", "/api/openapi.json");
+    const parameters = document.paths["/api/messages/history"].get.parameters;
+    return parameters.find((p) => p.name === "status")?.schema?.enum ?? [];
+  } catch {
+    return [];
+  }
 }

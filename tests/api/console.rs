@@ -86,6 +86,7 @@ impl Browser {
             "button" => "button, input[type=submit]",
             "link" => "a",
             "radio" => "input[type=radio]",
+            "combobox" => "select",
             "checkbox" => "input[type=checkbox]",
             other => return self.by_css_role(other, name).await,
         };
@@ -409,6 +410,26 @@ async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delive
         .await
         .unwrap();
     assert_eq!(delivered.len(), m);
+
+    // Filtered to failed messages, the list is empty; to delivered ones, it holds this one.
+    let status = browser.by_role("combobox", "Status").await;
+    let options = browser
+        .client
+        .wait()
+        .for_element(Locator::Css("select[name=status] option[value=delivered]"))
+        .await;
+    assert!(options.is_ok(), "the statuses come from the API document");
+    status.select_by_value("failed").await.unwrap();
+    browser
+        .client
+        .wait()
+        .for_element(Locator::XPath("//p[normalize-space()='No messages.']"))
+        .await
+        .unwrap();
+    status.select_by_value("delivered").await.unwrap();
+    browser
+        .by_role("progressbar", &format!("Delivery of message {id}"))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
