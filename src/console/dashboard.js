@@ -1,11 +1,12 @@
 // Dashboard (admins and operators): the church's sending switch, the circuit breaker (set by
-// operators only), the live supervision tree, dead letters to retry or discard, and who is
-// using most of their rate limit. The tree, breaker and limits refresh by themselves every
-// few seconds; pauses by other admins arrive over the socket.
+// operators only), the live supervision tree, dead letters to retry or discard, who is using
+// most of their rate limit, and the church's staff (staff.js). The tree, breaker and limits
+// refresh by themselves every few seconds; pauses by other admins arrive over the socket.
 
 import { api, session } from "/console/session.js";
 import { h, field, announce } from "/console/dom.js";
 import { onLive } from "/console/live.js";
+import { staffSection } from "/console/staff.js";
 
 const REFRESH_MS = 3000;
 
@@ -15,6 +16,7 @@ export function renderDashboard(main) {
   const sections = [];
   if (!operator) sections.push(sendingSection(stops));
   sections.push(breakerSection(operator, stops), treeSection(stops), dlqSection(), limitsSection(stops));
+  if (!operator) sections.push(staffSection());
   main.replaceChildren(h("h1", {}, "Dashboard"), ...sections);
   return () => stops.forEach((stop) => stop());
 }

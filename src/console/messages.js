@@ -3,7 +3,7 @@
 // status. Counts come from the socket's events (each carries its message's totals after the
 // change); after a reset the list is fetched again.
 
-import { api } from "/console/session.js";
+import { api, apiDocument } from "/console/session.js";
 import { h, field, announce } from "/console/dom.js";
 import { segmentsOf } from "/console/segments.js";
 import { onLive, POLLED_HISTORY } from "/console/live.js";
@@ -243,7 +243,7 @@ function label(status) {
 /** The message statuses the API document lists for the history's `status` filter. */
 async function statusesFromDocument() {
   try {
-    const document = await api("GET", "/api/openapi.json");
+    const document = await apiDocument();
     const parameters = document.paths["/api/messages/history"].get.parameters;
     return parameters.find((p) => p.name === "status")?.schema?.enum ?? [];
   } catch {

@@ -98,3 +98,15 @@ export async function signOut() {
 export function isAdmin() {
   return current?.user.role === "admin" || current?.user.role === "operator";
 }
+
+let document = null;
+
+/** The API's own OpenAPI document (fetched once): the console reads enumerations from it
+ * rather than keeping lists of its own. */
+export function apiDocument() {
+  document ??= api("GET", "/api/openapi.json").catch((e) => {
+    document = null;
+    throw e;
+  });
+  return document;
+}

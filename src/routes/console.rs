@@ -34,6 +34,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("segments.js", JS, include_str!("../console/segments.js")),
     ("session.js", JS, include_str!("../console/session.js")),
     ("settings.js", JS, include_str!("../console/settings.js")),
+    ("staff.js", JS, include_str!("../console/staff.js")),
 ];
 
 pub fn routes() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {

@@ -498,7 +498,7 @@ async fn a_wrong_password_is_said_in_an_alert_and_the_page_loads_nothing_foreign
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_admin_sees_the_tree_pauses_sending_and_retries_a_dead_letter() {
+async fn an_admin_sees_the_tree_pauses_sending_retries_a_dead_letter_and_manages_staff() {
     use super::fake_telnyx::Reply;
     let app = spawn_app().await;
     let staff = app.login(&app.grace.staff_email).await;
@@ -578,6 +578,51 @@ async fn an_admin_sees_the_tree_pauses_sending_and_retries_a_dead_letter() {
     app.accepted(&staff, id, 1).await;
     let open = app.get_json("/api/admin/dlq", &admin).await;
     assert_eq!(open["total"], 0);
+
+    // Staff: add a user with a temporary password, then disable them.
+    for (field, value) in [
+        ("Staff name", "Ruth Abara"),
+        ("Staff email", "ruth@grace.test"),
+        ("Temporary password", "temporary-password-1"),
+    ] {
+        browser
+            .by_role("textbox", field)
+            .await
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    let role = browser.by_role("combobox", "Role").await;
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Css("select option[value=staff]"))
+        .await
+        .unwrap();
+    role.select_by_value("staff").await.unwrap();
+    browser
+        .by_role("button", "Add staff user")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .by_role("button", "Disable Ruth Abara")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.by_role("button", "Enable Ruth Abara").await;
+    let users = app.get_json("/api/admin/users", &admin).await;
+    let ruth = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "ruth@grace.test")
+        .expect("the user was added")
+        .clone();
+    assert_eq!(ruth["role"], "staff");
+    assert_eq!(ruth["disabled"], true);
 }
 
 #[tokio::test(flavor = "multi_thread")]
