@@ -9,10 +9,12 @@ import { renderMessages } from "/console/messages.js";
 import { renderMembers } from "/console/members.js";
 import { renderDashboard } from "/console/dashboard.js";
 import { renderSettings } from "/console/settings.js";
+import { renderChat } from "/console/chat.js";
 
 const PAGES = [
   { path: "messages", name: "Messages", render: renderMessages, church: true },
   { path: "members", name: "Members", render: renderMembers, church: true },
+  { path: "chat", name: "Chat", render: renderChat, church: true },
   { path: "settings", name: "Settings", render: renderSettings },
   { path: "dashboard", name: "Dashboard", render: renderDashboard, admin: true },
 ];

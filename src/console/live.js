@@ -55,3 +55,8 @@ export function onLive(type, listener) {
   if (!client) startLive();
   return client.on(type, listener);
 }
+
+/** Sends a frame on the socket; `false` when it is not open. */
+export function sendLive(frame) {
+  return client?.send(frame) ?? false;
+}

@@ -1,7 +1,8 @@
 //! Chat over HTTP: `POST /api/chat/rooms` (admins create channels), `GET /api/chat/rooms` (the
 //! rooms the caller may use), `GET /api/chat/{room}/messages` (history: newest first, or
-//! oldest first after a message the client saw). Sending,
-//! typing and read receipts go over the socket (`src/gateway/chat.rs`).
+//! oldest first after a message the client saw), `GET /api/chat/people` (the names behind the
+//! user ids that chat frames carry). Sending, typing and read receipts go over the socket
+//! (`src/gateway/chat.rs`).
 
 use crate::http::registry::endpoint;
 use serde::{Deserialize, Serialize};
@@ -117,7 +118,49 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .then(|room, state, user, query| async move {
             into_response(history(state, user, room, query).await)
         });
-    create.or(list).unify().or(history).unify()
+    let people = endpoint!(GET, "api" / "chat" / "people")
+        .and(with_state(state.clone()))
+        .and(bearer(state.auth.clone()))
+        .then(|state, user| async move { into_response(people(state, user).await) });
+    create
+        .or(list)
+        .unify()
+        .or(history)
+        .unify()
+        .or(people)
+        .unify()
+}
+
+/// Someone a chat frame may name.
+#[derive(Serialize, ToSchema)]
+pub struct Person {
+    id: i64,
+    name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct People {
+    people: Vec<Person>,
+}
+
+#[utoipa::path(get, path = "/api/chat/people", tag = "chat", operation_id = "chatPeople",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's church's users, enabled or not (their old \
+            messages still name them), by id: names only", body = People),
+        (status = 401, body = ErrorBody),
+    ))]
+async fn people(state: AppState, user: AuthUser) -> ApiResult {
+    let church = user.church()?;
+    let people = crate::db::users::list_in_church(&state.pool, church)
+        .await?
+        .into_iter()
+        .map(|row| Person {
+            id: row.id,
+            name: row.name,
+        })
+        .collect();
+    Ok(json_reply(StatusCode::OK, &People { people }))
 }
 
 #[utoipa::path(post, path = "/api/chat/rooms", tag = "chat", operation_id = "createChannel",

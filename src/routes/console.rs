@@ -26,6 +26,7 @@ const INDEX: &str = include_str!("../console/index.html");
 const FILES: &[(&str, &str, &str)] = &[
     ("app.css", CSS, include_str!("../console/app.css")),
     ("app.js", JS, include_str!("../console/app.js")),
+    ("chat.js", JS, include_str!("../console/chat.js")),
     ("dashboard.js", JS, include_str!("../console/dashboard.js")),
     ("dom.js", JS, include_str!("../console/dom.js")),
     ("live.js", JS, include_str!("../console/live.js")),

@@ -55,6 +55,7 @@ use crate::http::registry::endpoint;
         chat::create,
         chat::list,
         chat::history,
+        chat::people,
         presence::online,
         admin::actors,
         admin::breaker,

@@ -250,7 +250,7 @@ async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delive
     browser.sign_in(&app, &app.grace.staff_email).await;
     assert_eq!(
         browser.nav_links().await,
-        ["Messages", "Members", "Settings"],
+        ["Messages", "Members", "Chat", "Settings"],
         "no Dashboard for staff"
     );
 
@@ -519,7 +519,7 @@ async fn an_admin_sees_the_tree_pauses_sending_retries_a_dead_letter_and_manages
     browser.sign_in(&app, &app.grace.admin_email).await;
     assert_eq!(
         browser.nav_links().await,
-        ["Messages", "Members", "Settings", "Dashboard"]
+        ["Messages", "Members", "Chat", "Settings", "Dashboard"]
     );
     browser
         .by_role("link", "Dashboard")
@@ -792,4 +792,70 @@ async fn settings_change_the_users_own_name_and_password() {
         .await
         .unwrap();
     browser.by_role("button", "Sign out").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chat_shows_the_church_room_live_with_names_typing_and_what_the_page_sends() {
+    let app = sandbox_app().await;
+    let admin_token = app.login(&app.grace.admin_email).await;
+    let mut admin = app.connect(&admin_token).await;
+    let browser = Browser::open().await;
+    browser.sign_in(&app, &app.grace.staff_email).await;
+    browser.by_role("link", "Chat").await.click().await.unwrap();
+    browser.by_role("button", "Whole church").await;
+
+    // Sent from the page: stored, and seen by the other user's socket.
+    browser
+        .by_role("textbox", "Chat message")
+        .await
+        .send_keys("Hello from the office")
+        .await
+        .unwrap();
+    browser
+        .by_role("button", "Send message")
+        .await
+        .click()
+        .await
+        .unwrap();
+    admin
+        .until(Duration::from_secs(10), |e| {
+            e["type"] == "chat:message" && e["body"] == "Hello from the office"
+        })
+        .await;
+
+    // From the other user: typing, then a message, shown with their name.
+    admin
+        .send_json(json!({"type": "typing:start", "room": format!("church:{}", app.grace.id)}))
+        .await;
+    browser
+        .client
+        .wait()
+        .for_element(Locator::XPath(
+            "//p[normalize-space()='Test User is typing…']",
+        ))
+        .await
+        .unwrap();
+    admin
+        .send_json(
+            json!({"type": "chat:send", "room": format!("church:{}", app.grace.id),
+            "body": "Thanks, see you Sunday", "clientId": "c1"}),
+        )
+        .await;
+    let line = browser
+        .client
+        .wait()
+        .for_element(Locator::XPath(
+            "//ol[@aria-label='Messages']/li[div[normalize-space()='Thanks, see you Sunday']]",
+        ))
+        .await
+        .unwrap();
+    assert!(line.text().await.unwrap().starts_with("Test User"));
+    let mine = browser
+        .client
+        .find(Locator::XPath(
+            "//ol[@aria-label='Messages']/li[div[normalize-space()='Hello from the office']]",
+        ))
+        .await
+        .unwrap();
+    assert!(mine.text().await.unwrap().starts_with("You"));
 }
