@@ -22,14 +22,14 @@ use super::helpers::{TestApp, spawn_app_with};
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Forwards TCP to the server; can cut every connection and refuse new ones.
-struct Proxy {
-    addr: SocketAddr,
+pub struct Proxy {
+    pub addr: SocketAddr,
     refusing: Arc<AtomicBool>,
     connections: Arc<Mutex<Vec<AbortHandle>>>,
 }
 
 impl Proxy {
-    async fn start(target: SocketAddr) -> Proxy {
+    pub async fn start(target: SocketAddr) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let refusing = Arc::new(AtomicBool::new(false));
@@ -56,14 +56,14 @@ impl Proxy {
     }
 
     /// Drops every open connection and refuses new ones until `allow`.
-    fn cut(&self) {
+    pub fn cut(&self) {
         self.refusing.store(true, Ordering::SeqCst);
         for connection in self.connections.lock().unwrap().drain(..) {
             connection.abort();
         }
     }
 
-    fn allow(&self) {
+    pub fn allow(&self) {
         self.refusing.store(false, Ordering::SeqCst);
     }
 }

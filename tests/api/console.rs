@@ -859,3 +859,91 @@ async fn chat_shows_the_church_room_live_with_names_typing_and_what_the_page_sen
         .unwrap();
     assert!(mine.text().await.unwrap().starts_with("You"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_dropped_connection_the_progress_comes_back_right() {
+    use super::browser::Proxy;
+    // Deliveries slow enough to happen while the page is cut off.
+    let app = spawn_app_with(&[
+        ("TELNYX_API_KEY", ""),
+        ("BELFRY_SANDBOX_DELAY_MS", "2500"),
+        ("BELFRY_SANDBOX_FAILURE_RATE", "0"),
+    ])
+    .await;
+    let addr: std::net::SocketAddr = app.url.trim_start_matches("http://").parse().unwrap();
+    let proxy = Proxy::start(addr).await;
+    let browser = Browser::open().await;
+    browser
+        .client
+        .goto(&format!("http://{}/", proxy.addr))
+        .await
+        .unwrap();
+    browser
+        .by_role("textbox", "Email")
+        .await
+        .send_keys(&app.grace.staff_email)
+        .await
+        .unwrap();
+    browser
+        .by_role("textbox", "Password")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .by_role("button", "Sign in")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let indicator = browser
+        .client
+        .wait()
+        .for_element(Locator::Css(".who .live"))
+        .await
+        .unwrap();
+    let live = || async { indicator.text().await.unwrap() == "Live" };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !live().await {
+        assert!(tokio::time::Instant::now() < deadline, "never live");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    browser
+        .by_role("textbox", "Message")
+        .await
+        .send_keys("Bring a friend on Sunday")
+        .await
+        .unwrap();
+    browser
+        .by_role("button", "Send")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let token = app.login(&app.grace.staff_email).await;
+    let id = newest_message(&app, &token).await["messages"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let bar = browser
+        .by_role("progressbar", &format!("Delivery of message {id}"))
+        .await;
+
+    // The connection drops before any delivery and stays down while they all happen.
+    proxy.cut();
+    let m = app.grace.member_ids.len();
+    app.wait_for_message(&token, id, |msg| msg["deliveredCount"] == m)
+        .await;
+    assert_ne!(
+        bar.attr("aria-valuetext").await.unwrap().unwrap(),
+        format!("{m} of {m} delivered"),
+        "nothing reached the page while it was cut off"
+    );
+    proxy.allow();
+    let done = format!("{m} of {m} delivered");
+    browser
+        .wait_attr(&bar, "aria-valuetext", Duration::from_secs(30), |v| {
+            v == done
+        })
+        .await;
+}
