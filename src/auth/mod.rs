@@ -60,11 +60,12 @@ impl AuthUser {
         self.role == Role::Operator
     }
 
-    /// The caller's church, for what only makes sense within one.
+    /// The caller's church, for what only makes sense within one (an operator, who belongs to
+    /// none, is refused: these routes take no `?churchId=`).
     pub fn church(&self) -> Result<i64, ApiError> {
         self.church_id.ok_or_else(|| {
             ApiError::forbidden(
-                "this account belongs to no church; operators name one with ?churchId=",
+                "this account belongs to no church; this route is for a church's staff and admins",
             )
         })
     }
@@ -81,7 +82,11 @@ impl AuthUser {
             Some(_) => Err(ApiError::forbidden(
                 "only operators may look at another church",
             )),
-            None => self.church(),
+            None => self.church_id.ok_or_else(|| {
+                ApiError::forbidden(
+                    "this account belongs to no church; operators name one with ?churchId=",
+                )
+            }),
         }
     }
 }

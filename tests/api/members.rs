@@ -272,3 +272,33 @@ async fn an_import_needs_a_csv_body_and_a_token() {
     assert_eq!(garbage["created"], 0);
     assert!(!garbage["skipped"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_is_told_which_routes_take_a_church_id() {
+    let app = spawn_app().await;
+    let operator = app.operator().await;
+    // Church staff's own routes: no church to name.
+    let response = app.get("/api/members", &operator).await;
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(!message.contains("churchId"), "{message}");
+    // Admin views: name one.
+    let response = app.get("/api/admin/sending", &operator).await;
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("?churchId="),
+        "{body}"
+    );
+    let named = app
+        .get(
+            &format!("/api/admin/sending?churchId={}", app.grace.id),
+            &operator,
+        )
+        .await;
+    assert_eq!(named.status(), 200);
+}
