@@ -241,6 +241,9 @@ mod tests {
         assert_eq!(error.details.unwrap()["problem"], "type");
         assert!(parse::<Ids>(br#"{"ids": [], "one": 1e300}"#).is_err());
         assert!(parse::<Ids>(br#"{"ids": [], "one": -9223372036854775809}"#).is_err());
+        // Between 2^51 and 2^52 an f64 has halves: parsed inexactly, this would be ….5.
+        let big: Ids = parse(br#"{"ids": [4017693329720738.0], "one": 1}"#).unwrap();
+        assert_eq!(big.ids, [4017693329720738]);
     }
 
     #[test]

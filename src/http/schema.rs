@@ -81,6 +81,10 @@ pub fn or_null(mut object: Object) -> Object {
     if let SchemaType::Type(kind) = object.schema_type {
         object.schema_type = SchemaType::from_iter([kind, Type::Null]);
     }
+    // An enumeration lists every value allowed: null too, or the type's null is refused.
+    if let Some(values) = object.enum_values.as_mut() {
+        values.push(serde_json::Value::Null);
+    }
     object
 }
 
@@ -172,5 +176,11 @@ mod tests {
         let p = pattern(&field_list(&["id".into(), "status".into()]));
         assert_eq!(p, r"^ *(?:id|status) *(?:, *(?:id|status) *)*$");
         assert_eq!(regex_escape("a.b"), r"a\.b");
+    }
+
+    #[test]
+    fn an_enumeration_that_may_be_null_lists_null() {
+        let schema = serde_json::to_value(or_null(one_of(["admin", "staff"]))).unwrap();
+        assert_eq!(schema["enum"], serde_json::json!(["admin", "staff", null]));
     }
 }

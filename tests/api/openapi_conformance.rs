@@ -42,7 +42,10 @@ async fn run(url: &str, token: &str) -> Result<(), String> {
         .arg(&config)
         .args(["run", &format!("{url}/api/openapi.json")])
         .args(["--header", &format!("Authorization: Bearer {token}")])
-        .args(["--checks", "all", "--max-examples", "10", "--workers", "2"])
+        // One worker: with two, hypothesis's parsing of its own sources (Python's `ast`, which
+        // is not safe across threads) now and then fails the run with a runtime error of the
+        // tool's, not a finding about the server.
+        .args(["--checks", "all", "--max-examples", "10", "--workers", "1"])
         // Signing out or changing the password would end the token the run uses; the socket
         // upgrade is not plain HTTP. Each has its own tests.
         .args(["--exclude-operation-id", "logout"])
