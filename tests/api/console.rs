@@ -162,25 +162,67 @@ impl Browser {
         }
     }
 
-    /// Signs in through the form.
+    /// Types into the textbox named `name`.
+    pub async fn fill(&self, name: &str, text: &str) {
+        self.by_role("textbox", name)
+            .await
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+
+    /// Clicks the button named `name`.
+    pub async fn press(&self, name: &str) {
+        self.by_role("button", name).await.click().await.unwrap();
+    }
+
+    /// Follows the link named `name`.
+    pub async fn follow(&self, name: &str) {
+        self.by_role("link", name).await.click().await.unwrap();
+    }
+
+    /// Opens the console at `base` and submits the sign-in form.
+    pub async fn submit_sign_in(&self, base: &str, email: &str, password: &str) {
+        self.client.goto(&format!("{base}/")).await.unwrap();
+        self.fill("Email", email).await;
+        self.fill("Password", password).await;
+        self.press("Sign in").await;
+    }
+
+    /// Signs in through the form and waits until the console is shown.
     pub async fn sign_in(&self, app: &TestApp, email: &str) {
-        self.client.goto(&format!("{}/", app.url)).await.unwrap();
-        self.by_role("textbox", "Email")
-            .await
-            .send_keys(email)
-            .await
-            .unwrap();
-        self.by_role("textbox", "Password")
-            .await
-            .send_keys(PASSWORD)
-            .await
-            .unwrap();
-        self.by_role("button", "Sign in")
-            .await
-            .click()
-            .await
-            .unwrap();
+        self.submit_sign_in(&app.url, email, PASSWORD).await;
         self.by_role("button", "Sign out").await;
+    }
+
+    /// Waits until the element's text is `expected` (at most `wait`).
+    pub async fn wait_text(&self, element: &Element, expected: &str, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let text = element.text().await.unwrap();
+            if text == expected {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the page says {text:?}, not {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Writes `text` in the Message box and sends it; the message's id and its progress bar.
+    pub async fn send_message(&self, app: &TestApp, text: &str) -> (i64, Element) {
+        self.fill("Message", text).await;
+        self.press("Send").await;
+        let token = app.login(&app.grace.staff_email).await;
+        let id = newest_message(app, &token).await["messages"][0]["id"]
+            .as_i64()
+            .unwrap();
+        let bar = self
+            .by_role("progressbar", &format!("Delivery of message {id}"))
+            .await;
+        (id, bar)
     }
 
     /// The names of the main navigation's links, in order.
@@ -255,30 +297,10 @@ async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delive
     );
 
     // Members: add one, then import a CSV with one bad row.
-    browser
-        .by_role("link", "Members")
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser
-        .by_role("textbox", "Name")
-        .await
-        .send_keys("Grace Hopper")
-        .await
-        .unwrap();
-    browser
-        .by_role("textbox", "Phone")
-        .await
-        .send_keys("+12025550188")
-        .await
-        .unwrap();
-    browser
-        .by_role("button", "Add member")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.follow("Members").await;
+    browser.fill("Name", "Grace Hopper").await;
+    browser.fill("Phone", "+12025550188").await;
+    browser.press("Add member").await;
     browser.by_role("button", "Remove Grace Hopper").await;
 
     let csv = std::env::temp_dir().join(format!("belfry-members-{}.csv", std::process::id()));
@@ -297,12 +319,7 @@ async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delive
         "CSV file"
     );
     file.send_keys(csv.to_str().unwrap()).await.unwrap();
-    browser
-        .by_role("button", "Import")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.press("Import").await;
     let summary = browser
         .client
         .wait()
@@ -322,12 +339,7 @@ async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delive
     let _ = std::fs::remove_file(&csv);
     browser.by_role("button", "Remove Alan Turing").await;
 
-    browser
-        .by_role("link", "Messages")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.follow("Messages").await;
     let message = browser.by_role("textbox", "Message").await;
     message
         .send_keys("Choir practice moves to 7pm")
@@ -355,12 +367,7 @@ async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delive
             .unwrap()
             .is_some_and(|c| c == "true")
     );
-    browser
-        .by_role("button", "Send")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.press("Send").await;
 
     // The message the browser sent is the church's newest.
     let token = app.login(&app.grace.staff_email).await;
@@ -391,12 +398,7 @@ async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delive
     );
 
     // Opened, the recipients' table shows each one delivered.
-    browser
-        .by_role("button", "Recipients")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.press("Recipients").await;
     let cells = browser
         .client
         .wait()
@@ -453,25 +455,9 @@ async fn a_wrong_password_is_said_in_an_alert_and_the_page_loads_nothing_foreign
     assert_eq!(again.status(), 304);
 
     let browser = Browser::open().await;
-    browser.client.goto(&format!("{}/", app.url)).await.unwrap();
     browser
-        .by_role("textbox", "Email")
-        .await
-        .send_keys(&app.grace.staff_email)
-        .await
-        .unwrap();
-    browser
-        .by_role("textbox", "Password")
-        .await
-        .send_keys("not the password")
-        .await
-        .unwrap();
-    browser
-        .by_role("button", "Sign in")
-        .await
-        .click()
-        .await
-        .unwrap();
+        .submit_sign_in(&app.url, &app.grace.staff_email, "not the password")
+        .await;
     let alert = browser
         .client
         .wait()
@@ -521,12 +507,7 @@ async fn an_admin_sees_the_tree_pauses_sending_retries_a_dead_letter_and_manages
         browser.nav_links().await,
         ["Messages", "Members", "Chat", "Settings", "Dashboard"]
     );
-    browser
-        .by_role("link", "Dashboard")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.follow("Dashboard").await;
 
     // The live tree, with the church's own room in it.
     browser
@@ -542,12 +523,7 @@ async fn an_admin_sees_the_tree_pauses_sending_retries_a_dead_letter_and_manages
     // Pausing and resuming the church's sending.
     let switch = browser.by_role("switch", "Pause sending").await;
     assert_eq!(switch.attr("aria-checked").await.unwrap().unwrap(), "false");
-    browser
-        .by_role("textbox", "Reason for pausing")
-        .await
-        .send_keys("wrong date")
-        .await
-        .unwrap();
+    browser.fill("Reason for pausing", "wrong date").await;
     switch.click().await.unwrap();
     browser
         .wait_attr(&switch, "aria-checked", Duration::from_secs(10), |v| {
@@ -569,12 +545,7 @@ async fn an_admin_sees_the_tree_pauses_sending_retries_a_dead_letter_and_manages
     );
 
     // Retrying the dead letter sends it again; the carrier accepts it this time.
-    browser
-        .by_role("button", &format!("Retry dead letter {letter}"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.press(&format!("Retry dead letter {letter}")).await;
     app.accepted(&staff, id, 1).await;
     let open = app.get_json("/api/admin/dlq", &admin).await;
     assert_eq!(open["total"], 0);
@@ -585,12 +556,7 @@ async fn an_admin_sees_the_tree_pauses_sending_retries_a_dead_letter_and_manages
         ("Staff email", "ruth@grace.test"),
         ("Temporary password", "temporary-password-1"),
     ] {
-        browser
-            .by_role("textbox", field)
-            .await
-            .send_keys(value)
-            .await
-            .unwrap();
+        browser.fill(field, value).await;
     }
     let role = browser.by_role("combobox", "Role").await;
     browser
@@ -600,18 +566,8 @@ async fn an_admin_sees_the_tree_pauses_sending_retries_a_dead_letter_and_manages
         .await
         .unwrap();
     role.select_by_value("staff").await.unwrap();
-    browser
-        .by_role("button", "Add staff user")
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser
-        .by_role("button", "Disable Ruth Abara")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.press("Add staff user").await;
+    browser.press("Disable Ruth Abara").await;
     browser.by_role("button", "Enable Ruth Abara").await;
     let users = app.get_json("/api/admin/users", &admin).await;
     let ruth = users["users"]
@@ -643,39 +599,16 @@ async fn where_no_socket_can_open_the_console_says_so_and_polls_until_delivered(
         .find(Locator::Css(".who .live"))
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = indicator.text().await.unwrap();
-        if text == "No live connection: checking every 3 s" {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the page says {text:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-
     browser
-        .by_role("textbox", "Message")
-        .await
-        .send_keys("Youth group meets at 6")
-        .await
-        .unwrap();
-    browser
-        .by_role("button", "Send")
-        .await
-        .click()
-        .await
-        .unwrap();
-    let token = app.login(&app.grace.staff_email).await;
-    let id = newest_message(&app, &token).await["messages"][0]["id"]
-        .as_i64()
-        .unwrap();
-    let m = app.grace.member_ids.len();
-    let bar = browser
-        .by_role("progressbar", &format!("Delivery of message {id}"))
+        .wait_text(
+            &indicator,
+            "No live connection: checking every 3 s",
+            Duration::from_secs(20),
+        )
         .await;
+
+    let (_, bar) = browser.send_message(&app, "Youth group meets at 6").await;
+    let m = app.grace.member_ids.len();
     let done = format!("{m} of {m} delivered");
     browser
         .wait_attr(&bar, "aria-valuetext", Duration::from_secs(30), |v| {
@@ -689,12 +622,7 @@ async fn settings_change_the_users_own_name_and_password() {
     let app = sandbox_app().await;
     let browser = Browser::open().await;
     browser.sign_in(&app, &app.grace.staff_email).await;
-    browser
-        .by_role("link", "Settings")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.follow("Settings").await;
 
     let name = browser.by_role("textbox", "Name").await;
     // The form shows the current name once it has loaded.
@@ -708,12 +636,7 @@ async fn settings_change_the_users_own_name_and_password() {
     }
     name.clear().await.unwrap();
     name.send_keys("Pat Doe").await.unwrap();
-    browser
-        .by_role("button", "Save name")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.press("Save name").await;
     browser
         .client
         .wait()
@@ -726,24 +649,9 @@ async fn settings_change_the_users_own_name_and_password() {
     assert_eq!(app.get_json("/api/me", &token).await["name"], "Pat Doe");
 
     let new_password = "a much longer passphrase";
-    browser
-        .by_role("textbox", "Current password")
-        .await
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    browser
-        .by_role("textbox", "New password")
-        .await
-        .send_keys(new_password)
-        .await
-        .unwrap();
-    browser
-        .by_role("button", "Change password")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.fill("Current password", PASSWORD).await;
+    browser.fill("New password", new_password).await;
+    browser.press("Change password").await;
     // Other sessions' tokens stop working; this tab keeps going with its new one.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while app.get("/api/me", &token).await.status() != 401 {
@@ -753,12 +661,7 @@ async fn settings_change_the_users_own_name_and_password() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    browser
-        .by_role("link", "Messages")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.follow("Messages").await;
     browser.by_role("textbox", "Message").await;
     let alerts = browser
         .client
@@ -767,30 +670,10 @@ async fn settings_change_the_users_own_name_and_password() {
         .unwrap();
     assert!(alerts.is_empty(), "the page works with the new token");
 
-    browser
-        .by_role("button", "Sign out")
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser
-        .by_role("textbox", "Email")
-        .await
-        .send_keys(&app.grace.staff_email)
-        .await
-        .unwrap();
-    browser
-        .by_role("textbox", "Password")
-        .await
-        .send_keys(new_password)
-        .await
-        .unwrap();
-    browser
-        .by_role("button", "Sign in")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.press("Sign out").await;
+    browser.fill("Email", &app.grace.staff_email).await;
+    browser.fill("Password", new_password).await;
+    browser.press("Sign in").await;
     browser.by_role("button", "Sign out").await;
 }
 
@@ -801,22 +684,12 @@ async fn chat_shows_the_church_room_live_with_names_typing_and_what_the_page_sen
     let mut admin = app.connect(&admin_token).await;
     let browser = Browser::open().await;
     browser.sign_in(&app, &app.grace.staff_email).await;
-    browser.by_role("link", "Chat").await.click().await.unwrap();
+    browser.follow("Chat").await;
     browser.by_role("button", "Whole church").await;
 
     // Sent from the page: stored, and seen by the other user's socket.
-    browser
-        .by_role("textbox", "Chat message")
-        .await
-        .send_keys("Hello from the office")
-        .await
-        .unwrap();
-    browser
-        .by_role("button", "Send message")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.fill("Chat message", "Hello from the office").await;
+    browser.press("Send message").await;
     admin
         .until(Duration::from_secs(10), |e| {
             e["type"] == "chat:message" && e["body"] == "Hello from the office"
@@ -874,60 +747,24 @@ async fn after_a_dropped_connection_the_progress_comes_back_right() {
     let proxy = Proxy::start(addr).await;
     let browser = Browser::open().await;
     browser
-        .client
-        .goto(&format!("http://{}/", proxy.addr))
-        .await
-        .unwrap();
-    browser
-        .by_role("textbox", "Email")
-        .await
-        .send_keys(&app.grace.staff_email)
-        .await
-        .unwrap();
-    browser
-        .by_role("textbox", "Password")
-        .await
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    browser
-        .by_role("button", "Sign in")
-        .await
-        .click()
-        .await
-        .unwrap();
+        .submit_sign_in(
+            &format!("http://{}", proxy.addr),
+            &app.grace.staff_email,
+            PASSWORD,
+        )
+        .await;
     let indicator = browser
         .client
         .wait()
         .for_element(Locator::Css(".who .live"))
         .await
         .unwrap();
-    let live = || async { indicator.text().await.unwrap() == "Live" };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !live().await {
-        assert!(tokio::time::Instant::now() < deadline, "never live");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-
     browser
-        .by_role("textbox", "Message")
-        .await
-        .send_keys("Bring a friend on Sunday")
-        .await
-        .unwrap();
-    browser
-        .by_role("button", "Send")
-        .await
-        .click()
-        .await
-        .unwrap();
-    let token = app.login(&app.grace.staff_email).await;
-    let id = newest_message(&app, &token).await["messages"][0]["id"]
-        .as_i64()
-        .unwrap();
-    let bar = browser
-        .by_role("progressbar", &format!("Delivery of message {id}"))
+        .wait_text(&indicator, "Live", Duration::from_secs(10))
         .await;
+
+    let (id, bar) = browser.send_message(&app, "Bring a friend on Sunday").await;
+    let token = app.login(&app.grace.staff_email).await;
 
     // The connection drops before any delivery and stays down while they all happen.
     proxy.cut();

@@ -12,12 +12,7 @@ struct Scraped(Vec<Sample>);
 
 impl Scraped {
     async fn from(app: &TestApp) -> Scraped {
-        let response = app
-            .http
-            .get(format!("{}/metrics", app.url))
-            .send()
-            .await
-            .unwrap();
+        let response = ask(app, "/metrics", None).await;
         assert_eq!(response.status(), 200);
         assert!(
             response.headers()["content-type"]
@@ -191,27 +186,25 @@ async fn failed_carrier_calls_and_unknown_paths_are_counted_by_kind() {
     assert_eq!(scraped.get("belfry_dead_letters_open", &[]), 1.0);
 }
 
+/// `GET path` without a token, as if forwarded for `forwarded_for` when given.
+async fn ask(app: &TestApp, path: &str, forwarded_for: Option<&str>) -> reqwest::Response {
+    let mut request = app.http.get(format!("{}{path}", app.url));
+    if let Some(address) = forwarded_for {
+        request = request.header("x-forwarded-for", address);
+    }
+    request.send().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_are_served_only_to_allowed_addresses() {
     let app = spawn_app_with(&[("BELFRY_METRICS_ALLOW", "10.0.0.0/8")]).await;
-    let response = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap();
+    let response = ask(&app, "/metrics", None).await;
     assert_eq!(response.status(), 403);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "forbidden");
 
     // A proxy that is not trusted cannot claim an allowed address.
-    let response = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .header("x-forwarded-for", "10.1.2.3")
-        .send()
-        .await
-        .unwrap();
+    let response = ask(&app, "/metrics", Some("10.1.2.3")).await;
     assert_eq!(response.status(), 403);
 
     let app = spawn_app_with(&[
@@ -219,25 +212,14 @@ async fn metrics_are_served_only_to_allowed_addresses() {
         ("BELFRY_TRUSTED_PROXIES", "127.0.0.1"),
     ])
     .await;
-    let response = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .header("x-forwarded-for", "10.1.2.3")
-        .send()
-        .await
-        .unwrap();
+    let response = ask(&app, "/metrics", Some("10.1.2.3")).await;
     assert_eq!(response.status(), 200, "behind a trusted proxy");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ready_answers_while_the_database_and_tree_serve() {
     let app = spawn_app().await;
-    let response = app
-        .http
-        .get(format!("{}/ready", app.url))
-        .send()
-        .await
-        .unwrap();
+    let response = ask(&app, "/ready", None).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ready");
@@ -245,20 +227,10 @@ async fn ready_answers_while_the_database_and_tree_serve() {
     // The actor tree stopped (as it is on the way down): not ready, while `/health` still
     // says the process answers.
     app.state.system.shutdown().await;
-    let response = app
-        .http
-        .get(format!("{}/ready", app.url))
-        .send()
-        .await
-        .unwrap();
+    let response = ask(&app, "/ready", None).await;
     assert_eq!(response.status(), 503);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_ready");
-    let health = app
-        .http
-        .get(format!("{}/health", app.url))
-        .send()
-        .await
-        .unwrap();
+    let health = ask(&app, "/health", None).await;
     assert_eq!(health.status(), 200);
 }
