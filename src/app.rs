@@ -127,7 +127,11 @@ impl Application {
                 "recomputed message totals after an unclean stop"
             );
         }
-        let store = Arc::new(PgDeliveryStore::new(pool.clone(), counters.clone()));
+        let store = Arc::new(PgDeliveryStore::new(
+            pool.clone(),
+            counters.clone(),
+            Arc::clone(metrics.throughput()),
+        ));
         let history = Arc::new(PgLimitHistory::new(pool.clone()));
         let system = ActorSystem::start(config.system.clone(), gateway, store, history)
             .await

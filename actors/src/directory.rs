@@ -21,7 +21,7 @@ use crate::ports::{
 use crate::presence::PresenceMsg;
 use crate::protocol::{MessageEvent, RoomEvent, church_room};
 use crate::report_writer::ApplyReports;
-use crate::rooms::{ConnectionId, ResumeFrom, RoomsMsg};
+use crate::rooms::{ConnectionId, ResumeFrom, RoomCensus, RoomsMsg};
 use crate::stats::Mailbox;
 
 /// Why a call into the tree got no answer, or which answer it got instead of the one asked
@@ -186,6 +186,11 @@ impl Directory {
     pub async fn room_members(&self, room: &str) -> Result<usize, CallError> {
         let room = room.to_owned();
         ask(&self.rooms, |reply| RoomsMsg::Members { room, reply }).await
+    }
+
+    /// Every room, most sockets first.
+    pub async fn rooms(&self) -> Result<Vec<RoomCensus>, CallError> {
+        ask(&self.rooms, |reply| RoomsMsg::Census { reply }).await
     }
 
     /// Applies a report (batched with others) and returns what became of it.

@@ -1,5 +1,6 @@
 //! The actors' `DeliveryStore` port, implemented on PostgreSQL (the queries are `db`'s).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use belfry_actors::ports::OutboundSms;
@@ -8,15 +9,19 @@ use belfry_actors::ports::{
     Report, ReportOutcome, StoreError,
 };
 use belfry_actors::protocol::MessageEvent;
+use belfry_actors::status::RecipientStatus;
 
 use crate::db::messages::Applied;
 use crate::db::outbox::Begin;
 use crate::db::{self, DbError, DbPool, dead_letters, members, outbox, totals};
+use crate::telemetry::throughput::Throughput;
 
 pub struct PgDeliveryStore {
     pool: DbPool,
     /// For the messages' running totals (see `db::totals`).
     counters: DbPool,
+    /// Deliveries, by church, for the dashboard's chart.
+    throughput: Arc<Throughput>,
 }
 
 fn store_error(e: impl std::fmt::Display) -> StoreError {
@@ -24,8 +29,12 @@ fn store_error(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl PgDeliveryStore {
-    pub fn new(pool: DbPool, counters: DbPool) -> Self {
-        Self { pool, counters }
+    pub fn new(pool: DbPool, counters: DbPool, throughput: Arc<Throughput>) -> Self {
+        Self {
+            pool,
+            counters,
+            throughput,
+        }
     }
 
     async fn publishable(
@@ -115,9 +124,17 @@ impl DeliveryStore for PgDeliveryStore {
         reports: Vec<Report>,
     ) -> PortFuture<'_, Result<Vec<ReportOutcome>, StoreError>> {
         Box::pin(async move {
-            db::reports::apply(&self.pool, &reports)
+            let outcomes = db::reports::apply(&self.pool, &reports)
                 .await
-                .map_err(store_error)
+                .map_err(store_error)?;
+            for outcome in &outcomes {
+                if let ReportOutcome::Applied(event) = outcome
+                    && event.status == RecipientStatus::Delivered
+                {
+                    self.throughput.church(event.church_id).delivered(1);
+                }
+            }
+            Ok(outcomes)
         })
     }
 

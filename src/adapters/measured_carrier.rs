@@ -10,6 +10,7 @@ use belfry_actors::ports::{
 };
 use metrics::{Counter, Histogram, Label};
 
+use crate::telemetry::throughput::Throughput;
 use crate::telemetry::{CARRIER_DURATION, Metrics, SEND_ATTEMPTS};
 
 pub struct MeasuredCarrier {
@@ -19,6 +20,8 @@ pub struct MeasuredCarrier {
     permanent: Counter,
     opted_out: Counter,
     duration: Histogram,
+    /// Accepted sends, by church, for the dashboard's chart.
+    throughput: Arc<Throughput>,
 }
 
 impl MeasuredCarrier {
@@ -47,6 +50,7 @@ impl MeasuredCarrier {
                 CARRIER_DURATION,
                 vec![Label::from_static_parts("carrier", carrier)],
             ),
+            throughput: Arc::clone(metrics.throughput()),
         })
     }
 }
@@ -55,10 +59,14 @@ impl SmsGateway for MeasuredCarrier {
     fn send(&self, sms: OutboundSms) -> PortFuture<'_, Result<String, SendFailure>> {
         Box::pin(async move {
             let started = Instant::now();
+            let church = sms.church_id;
             let outcome = self.inner.send(sms).await;
             self.duration.record(started.elapsed().as_secs_f64());
             let counter = match &outcome {
-                Ok(_) => &self.accepted,
+                Ok(_) => {
+                    self.throughput.church(church).send_accepted();
+                    &self.accepted
+                }
                 Err(failure) => match failure.kind {
                     FailureKind::Retryable => &self.retryable,
                     FailureKind::Permanent => &self.permanent,

@@ -3,7 +3,7 @@
 //! unmasked and so the same bytes for every socket, and written by the room without waking the
 //! socket's task unless the kernel did not take it all.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use belfry_actors::ports::EventSink;
 use belfry_actors::protocol::EncodedFrame;
@@ -11,6 +11,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use metrics::Counter;
 
 use crate::server::Wire;
+use crate::telemetry::throughput::ChurchTally;
 
 /// The rooms' way into one socket: at most `limit` frames wait for a client that reads slowly,
 /// and a socket that needs more has fallen behind.
@@ -19,20 +20,32 @@ pub struct WireSink {
     limit: usize,
     /// Events written into this socket, counted with every other socket's.
     delivered: Counter,
+    /// And with the other sockets of the same church, once the socket knows whose it is.
+    church: OnceLock<Arc<ChurchTally>>,
 }
 
 impl WireSink {
-    pub fn shared(wire: Arc<Wire>, limit: usize, delivered: Counter) -> Arc<dyn EventSink> {
+    pub fn shared(wire: Arc<Wire>, limit: usize, delivered: Counter) -> Arc<Self> {
         Arc::new(Self {
             wire,
             limit,
             delivered,
+            church: OnceLock::new(),
         })
+    }
+
+    /// Counts this socket's events in its church's throughput from now on (set once: a
+    /// socket authenticates once).
+    pub fn count_for(&self, church: Arc<ChurchTally>) {
+        let _ = self.church.set(church);
     }
 
     fn counted(&self, taken: bool) -> bool {
         if taken {
             self.delivered.increment(1);
+            if let Some(church) = self.church.get() {
+                church.socket_event();
+            }
         }
         taken
     }

@@ -5,7 +5,8 @@
 import { api, apiDocument, session } from "/console/session.js";
 import { h, field, announce } from "/console/dom.js";
 
-export function staffSection() {
+/** `query` names the church for an operator (`?churchId=7`), or is empty. */
+export function staffSection(query = "") {
   const tbody = h("tbody");
   const error = h("p", { class: "error", role: "alert" });
   const me = session().user.id;
@@ -13,7 +14,7 @@ export function staffSection() {
   const change = async (user, changes, said) => {
     error.textContent = "";
     try {
-      await api("PATCH", `/api/admin/users/${user.id}`, changes);
+      await api("PATCH", `/api/admin/users/${user.id}${query}`, changes);
       announce(said);
       load();
     } catch (e) {
@@ -34,7 +35,7 @@ export function staffSection() {
     return h("tr", {}, h("td", {}, u.name), h("td", {}, u.email), h("td", {}, u.role),
       h("td", {}, u.disabled ? "disabled" : "active"), h("td", { class: "row" }, ...actions));
   };
-  const load = () => api("GET", "/api/admin/users").then(
+  const load = () => api("GET", `/api/admin/users${query}`).then(
     ({ users }) => tbody.replaceChildren(...users.map(row)),
     (e) => (error.textContent = e.message));
 
@@ -50,7 +51,7 @@ export function staffSection() {
     e.preventDefault();
     error.textContent = "";
     try {
-      const user = await api("POST", "/api/admin/users",
+      const user = await api("POST", `/api/admin/users${query}`,
         { name: name.value, email: email.value, role: role.value, password: password.value });
       for (const input of [name, email, password]) input.value = "";
       announce(`Added ${user.name}.`);

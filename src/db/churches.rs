@@ -128,3 +128,35 @@ pub async fn waiting_to_send(pool: &DbPool, id: i64) -> Result<i64, DbError> {
         .get_result(&mut conn)
         .await?)
 }
+
+/// A church as an operator picks it from the list.
+#[derive(Debug, Clone, QueryableByName, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChurchSummary {
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+    /// Members not removed.
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub members: i64,
+    /// Staff and admin accounts, disabled ones included.
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub users: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub sending_paused: bool,
+}
+
+/// Every church by name, with how many members and accounts it has.
+pub async fn list(pool: &DbPool) -> Result<Vec<ChurchSummary>, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(diesel::sql_query(
+        "SELECT c.id, c.name, \
+            (SELECT count(*) FROM members m WHERE m.church_id = c.id AND m.removed_at IS NULL) AS members, \
+            (SELECT count(*) FROM users u WHERE u.church_id = c.id) AS users, \
+            c.sending_paused_at IS NOT NULL AS sending_paused \
+         FROM churches c ORDER BY c.name, c.id",
+    )
+    .load(&mut conn)
+    .await?)
+}

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use belfry_actors::ports::EventSink;
 use belfry_actors::protocol::{ChatMessageEvent, ClientFrame, Frame, RoomEvent};
 
 use super::frames::FrameError;
@@ -87,7 +88,12 @@ impl Session {
             ));
         }
         let directory = self.state.system.directory();
-        directory.join(room.to_owned(), self.conn, Arc::clone(&self.sink), None);
+        directory.join(
+            room.to_owned(),
+            self.conn,
+            self.sink.clone() as Arc<dyn EventSink>,
+            None,
+        );
         self.rooms.push(room.to_owned());
         let joined = RoomEvent::ChatJoined {
             user_id: user.user_id,

@@ -32,6 +32,7 @@ use crate::domain::Role;
 use crate::server::Wire;
 use crate::server::wire::Trouble;
 use crate::state::AppState;
+use crate::telemetry::throughput;
 
 pub struct SessionStart {
     pub conn: ConnectionId,
@@ -57,7 +58,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(10);
 pub(super) struct Session {
     pub(super) conn: ConnectionId,
     pub(super) state: AppState,
-    pub(super) sink: Arc<dyn EventSink>,
+    pub(super) sink: Arc<WireSink>,
     wire: Arc<Wire>,
     pub(super) user: Option<AuthUser>,
     client: Option<IpAddr>,
@@ -213,10 +214,21 @@ impl Session {
             expires_at: exp,
         };
         self.write(socket, text(&welcome)).await?;
+        self.sink.count_for(
+            self.state
+                .metrics
+                .throughput()
+                .church(user.church_id.unwrap_or(throughput::PLATFORM)),
+        );
         let directory = self.state.system.directory();
         for room in &rooms {
             let from = resume.remove(room);
-            directory.join(room.clone(), self.conn, Arc::clone(&self.sink), from);
+            directory.join(
+                room.clone(),
+                self.conn,
+                self.sink.clone() as Arc<dyn EventSink>,
+                from,
+            );
         }
         if let Some(church_id) = user.church_id {
             directory.connected(church_id, user.user_id);
@@ -417,7 +429,12 @@ impl Session {
         let directory = self.state.system.directory();
         for (room, from) in points {
             directory.leave(room.clone(), self.conn);
-            directory.join(room, self.conn, Arc::clone(&self.sink), Some(from));
+            directory.join(
+                room,
+                self.conn,
+                self.sink.clone() as Arc<dyn EventSink>,
+                Some(from),
+            );
         }
         None
     }

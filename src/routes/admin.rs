@@ -1,6 +1,7 @@
 //! Admin introspection: the live actor tree and the breaker. Operators see the whole tree and
 //! alone may set the breaker, which holds every church's sending; a church's admin sees the
-//! tree's shared actors and their own church's rooms and limiters, and the breaker's state.
+//! tree's shared actors and their own church's rooms and limiters (see `church_sight`), and the
+//! breaker's state.
 
 use crate::http::registry::endpoint;
 use warp::http::StatusCode;
@@ -12,10 +13,9 @@ use belfry_actors::delivery::breaker::{BreakerSnapshot, BreakerState};
 use belfry_actors::stats::ActorNode;
 use serde::Deserialize;
 
-use std::collections::HashSet;
-
+use super::church_query::ChurchQuery;
+use super::church_sight::ChurchSight;
 use crate::auth::{AuthUser, bearer};
-use crate::db::{chat, users};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::{json_body, json_reply};
 use crate::state::AppState;
@@ -25,7 +25,8 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     let admin = with_state(state.clone()).and(bearer(state.auth.clone()));
     let actors = endpoint!(GET, "api" / "admin" / "actors")
         .and(admin.clone())
-        .then(|state, user| async move { into_response(actors(state, user).await) });
+        .and(warp::query::<ChurchQuery>())
+        .then(|state, user, query| async move { into_response(actors(state, user, query).await) });
     let breaker = endpoint!(GET, "api" / "admin" / "breaker")
         .and(admin)
         .then(|state, user| async move { into_response(breaker(state, user).await) });
@@ -39,67 +40,23 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
 
 #[utoipa::path(get, path = "/api/admin/actors", tag = "admin", operation_id = "actorTree",
     security(("bearer" = [])),
+    params(ChurchQuery),
     responses(
         (status = 200, description = "The live supervision tree: each actor's name, status, \
             counters (handled, failures, restarts, backlog) and children. A church's admin \
             sees the shared actors and their own church's rooms and limiters; operators see \
-            every actor", body = ActorNode),
+            every actor, or one church's share with `churchId`", body = ActorNode),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Admins only", body = ErrorBody),
     ))]
-async fn actors(state: AppState, user: AuthUser) -> ApiResult {
-    user.require_admin()?;
+async fn actors(state: AppState, user: AuthUser, query: ChurchQuery) -> ApiResult {
+    let sight = ChurchSight::of(&state, query.admin_view(&user)?).await?;
     let mut tree = state.system.tree();
-    if !user.is_operator() {
-        let church = user.church()?;
-        let sight = ChurchSight {
-            church,
-            users: users::ids_in_church(&state.pool, church)
-                .await?
-                .into_iter()
-                .collect(),
-            channels: chat::channel_ids_of_church(&state.pool, church)
-                .await?
-                .into_iter()
-                .collect(),
-        };
-        tree.retain(&|node| sight.sees(node));
+    if let Some(sight) = sight {
+        tree.retain(&|node| sight.sees_actor(node));
     }
     Ok(json_reply(StatusCode::OK, &tree))
-}
-
-/// What of the tree a church's admin sees: every shared actor, and of the per-key actors
-/// (rooms, limiters) only their church's.
-struct ChurchSight {
-    church: i64,
-    users: HashSet<i64>,
-    channels: HashSet<i64>,
-}
-
-impl ChurchSight {
-    fn sees(&self, node: &ActorNode) -> bool {
-        let id_after = |prefix: &str| {
-            node.name
-                .strip_prefix(prefix)
-                .and_then(|rest| rest.split(':').next())
-                .and_then(|id| id.parse::<i64>().ok())
-        };
-        match node.kind.as_str() {
-            "room" => {
-                if let Some(church) = id_after("church:") {
-                    church == self.church
-                } else if let Some(user) = id_after("user:") {
-                    self.users.contains(&user)
-                } else if let Some(channel) = id_after("channel:") {
-                    self.channels.contains(&channel)
-                } else {
-                    false
-                }
-            }
-            "limiter" => id_after("limits:user:").is_some_and(|user| self.users.contains(&user)),
-            _ => true,
-        }
-    }
 }
 
 #[utoipa::path(get, path = "/api/admin/breaker", tag = "admin", operation_id = "getBreaker",

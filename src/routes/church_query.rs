@@ -24,4 +24,14 @@ impl ChurchQuery {
         user.require_admin()?;
         user.church_scope(self.church_id)
     }
+
+    /// The church an admin's view of the running system is limited to: their own; for an
+    /// operator the one they name, or `None` (every church) when they name none.
+    pub fn admin_view(&self, user: &AuthUser) -> Result<Option<i64>, ApiError> {
+        user.require_admin()?;
+        match (user.is_operator(), self.church_id) {
+            (true, None) => Ok(None),
+            _ => user.church_scope(self.church_id).map(Some),
+        }
+    }
 }

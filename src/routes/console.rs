@@ -24,6 +24,7 @@ const INDEX: &str = include_str!("../console/index.html");
 
 /// The console's files: name under `/console/`, type, contents.
 const FILES: &[(&str, &str, &str)] = &[
+    ("activity.js", JS, include_str!("../console/activity.js")),
     ("app.css", CSS, include_str!("../console/app.css")),
     ("app.js", JS, include_str!("../console/app.js")),
     ("chat.js", JS, include_str!("../console/chat.js")),

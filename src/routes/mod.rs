@@ -2,11 +2,13 @@
 //! actor tree, and answers; none keeps state of its own.
 
 mod account;
+mod activity;
 mod admin;
 mod auth;
 mod caching;
 pub mod chat;
 mod church_query;
+mod church_sight;
 mod compression;
 mod console;
 mod dlq;
@@ -53,6 +55,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .boxed();
     let operations = admin::routes(state.clone())
+        .or(activity::routes(state.clone()))
+        .unify()
         .or(sending::routes(state.clone()))
         .unify()
         .or(staff::routes(state.clone()))

@@ -16,8 +16,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::{
-    account, admin, auth, chat, dlq, limits, members, message_history, messages, metrics, presence,
-    sending, staff, webhooks,
+    account, activity, admin, auth, chat, dlq, limits, members, message_history, messages, metrics,
+    presence, sending, staff, webhooks,
 };
 use crate::gateway;
 use crate::http::registry::endpoint;
@@ -60,6 +60,9 @@ use crate::http::registry::endpoint;
         admin::actors,
         admin::breaker,
         admin::set_breaker,
+        activity::rooms,
+        activity::throughput,
+        activity::churches,
         sending::get,
         sending::set,
         staff::list,

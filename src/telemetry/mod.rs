@@ -1,5 +1,5 @@
-//! What the running server tells operators about itself: Prometheus metrics (this module) and
-//! log lines ([`logs`]).
+//! What the running server tells operators about itself: Prometheus metrics (this module), log
+//! lines ([`logs`]), and each church's recent throughput for its dashboard ([`throughput`]).
 //!
 //! Each server owns its own recorder rather than installing one for the whole process, so two
 //! servers in one process (the tests run many) never count into each other. What happens as it
@@ -8,12 +8,15 @@
 //! `/metrics` is scraped (`routes::metrics`). Every metric's name and help text is declared here.
 
 pub mod logs;
+pub mod throughput;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use metrics::{Counter, Gauge, Histogram, Key, Label, Level, Metadata, Recorder, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+
+use throughput::Throughput;
 
 const METADATA: Metadata<'static> = Metadata::new("belfry", Level::INFO, None);
 
@@ -49,6 +52,7 @@ pub struct Metrics {
     handle: PrometheusHandle,
     sockets_open: Gauge,
     fanout: Counter,
+    throughput: Arc<Throughput>,
 }
 
 impl Metrics {
@@ -67,11 +71,14 @@ impl Metrics {
             handle,
             sockets_open,
             fanout,
+            throughput: Arc::new(Throughput::new(chrono::Utc::now())),
         })
     }
 
     /// Folds histogram samples into their buckets every few seconds until `shutdown` flips.
+    /// Also keeps the throughput chart stepping.
     pub fn keep_up(self: &Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        self.throughput.keep_stepping(shutdown.clone());
         let metrics = Arc::clone(self);
         tokio::spawn(async move {
             let mut every = tokio::time::interval(UPKEEP_EVERY);
@@ -126,6 +133,11 @@ impl Metrics {
     /// Counts events rooms wrote into sockets.
     pub fn fanout(&self) -> Counter {
         self.fanout.clone()
+    }
+
+    /// Each church's recent sends, deliveries and socket events, for the dashboard.
+    pub fn throughput(&self) -> &Arc<Throughput> {
+        &self.throughput
     }
 
     /// The text a Prometheus scraper reads.

@@ -550,6 +550,26 @@ async fn an_admin_sees_the_tree_pauses_sending_retries_a_dead_letter_and_manages
     let open = app.get_json("/api/admin/dlq", &admin).await;
     assert_eq!(open["total"], 0);
 
+    // The throughput chart counts the one accepted send; the rooms list the church's room.
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::XPath(
+            "//figcaption[@id='throughput-caption'][contains(., 'In all: 1 send,')]",
+        ))
+        .await
+        .unwrap();
+    browser
+        .client
+        .wait()
+        .for_element(Locator::XPath(&format!(
+            "//table[@aria-labelledby='rooms-h']//td[normalize-space()='church:{}']",
+            app.grace.id
+        )))
+        .await
+        .unwrap();
+
     // Staff: add a user with a temporary password, then disable them.
     for (field, value) in [
         ("Staff name", "Ruth Abara"),
@@ -579,6 +599,78 @@ async fn an_admin_sees_the_tree_pauses_sending_retries_a_dead_letter_and_manages
         .clone();
     assert_eq!(ruth["role"], "staff");
     assert_eq!(ruth["disabled"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_picks_a_church_on_the_dashboard_and_pauses_only_its_sending() {
+    let app = spawn_app().await;
+    let operator = app.operator().await;
+    let other_staff = app.login(&app.other.staff_email).await;
+    let _other_socket = app.connect(&other_staff).await;
+    let browser = Browser::open().await;
+    browser.sign_in(&app, "operator@platform.test").await;
+    assert_eq!(browser.nav_links().await, ["Settings", "Dashboard"]);
+    browser.follow("Dashboard").await;
+    let other_room = format!("church:{}", app.other.id);
+    let room_cell =
+        format!("//table[@aria-labelledby='rooms-h']//td[normalize-space()='{other_room}']");
+    // Every church at once: the other church's room is listed, and no church's switch.
+    browser
+        .client
+        .wait()
+        .for_element(Locator::XPath(&room_cell))
+        .await
+        .unwrap();
+    assert!(
+        browser
+            .client
+            .find_all(Locator::Css("[role=switch]"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let picker = browser.by_role("combobox", "Church").await;
+    let grace = app.grace.id.to_string();
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Css(&format!("select option[value='{grace}']")))
+        .await
+        .unwrap();
+    picker.select_by_value(&grace).await.unwrap();
+    let switch = browser.by_role("switch", "Pause sending").await;
+    switch.click().await.unwrap();
+    browser
+        .wait_attr(&switch, "aria-checked", Duration::from_secs(10), |v| {
+            v == "true"
+        })
+        .await;
+    let paused = |church: i64| {
+        let (app, operator) = (&app, &operator);
+        async move {
+            app.get_json(&format!("/api/admin/sending?churchId={church}"), operator)
+                .await["paused"]
+                .clone()
+        }
+    };
+    assert_eq!(paused(app.grace.id).await, true);
+    assert_eq!(paused(app.other.id).await, false);
+    // Grace's share of the rooms no longer lists the other church's.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !browser
+        .client
+        .find_all(Locator::XPath(&room_cell))
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the other church's room is still listed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

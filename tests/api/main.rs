@@ -1,6 +1,7 @@
 //! Integration tests: the real server, a real database and real sockets; only Telnyx is fake.
 
 mod accounts;
+mod activity;
 mod admin;
 mod auth;
 mod bodies;

@@ -317,10 +317,13 @@ async fn the_admin_views_answer_what_their_schemas_describe() {
     let wrong = serde_json::json!({"email": app.grace.staff_email, "password": "wrong"});
     app.post_json("/api/auth/login", None, &wrong).await;
 
+    let _socket = app.connect(&staff).await;
     for path in [
         "/api/admin/actors",
         "/api/admin/breaker",
         "/api/admin/limits",
+        "/api/admin/rooms",
+        "/api/admin/throughput",
     ] {
         let answer = app.get_json(path, &admin).await;
         assert_conforms(&doc, answer_schema(&doc, "get", path, "200"), &answer, path);
@@ -332,7 +335,13 @@ async fn the_admin_views_answer_what_their_schemas_describe() {
     );
     // Operators see more of the same views; their answers keep to the same schemas.
     let operator = app.operator().await;
-    for path in ["/api/admin/actors", "/api/admin/limits", "/api/admin/dlq"] {
+    for path in [
+        "/api/admin/actors",
+        "/api/admin/limits",
+        "/api/admin/dlq",
+        "/api/admin/rooms",
+        "/api/admin/churches",
+    ] {
         let answer = app.get_json(path, &operator).await;
         assert_conforms(&doc, answer_schema(&doc, "get", path, "200"), &answer, path);
     }

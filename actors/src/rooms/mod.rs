@@ -11,7 +11,7 @@ mod supervisor;
 
 pub use event_log::{HistoryLimits, ResumeFrom};
 pub use room::RoomMsg;
-pub use supervisor::{RoomsMsg, RoomsSupervisor, RoomsSupervisorArgs};
+pub use supervisor::{RoomCensus, RoomsMsg, RoomsSupervisor, RoomsSupervisorArgs};
 
 /// Identifies one socket across the rooms it joined.
 pub type ConnectionId = u64;

@@ -40,6 +40,10 @@ pub enum RoomsMsg {
         room: String,
         reply: RpcReplyPort<usize>,
     },
+    /// Every room there is, with its sockets.
+    Census {
+        reply: RpcReplyPort<Vec<RoomCensus>>,
+    },
     /// Stop the room if it is still empty and its history has expired.
     Reap {
         room: String,
@@ -52,6 +56,19 @@ pub enum RoomsMsg {
 }
 
 pub struct RoomsSupervisor;
+
+/// One room as an admin sees it: how many sockets it holds and whether it has an actor yet.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RoomCensus {
+    pub name: String,
+    pub sockets: usize,
+    /// `false` while the room is dormant: it has sockets but has not had an event to fan out.
+    pub active: bool,
+    /// Seconds since the room last published (or was opened, before its first event).
+    pub idle_seconds: u64,
+}
 
 pub struct RoomsSupervisorArgs {
     pub limits: HistoryLimits,
@@ -297,6 +314,21 @@ impl Actor for RoomsSupervisor {
             RoomsMsg::Members { room, reply } => {
                 let count = state.rooms.get(&room).map_or(0, |e| e.members.len());
                 let _ = reply.send(count);
+            }
+            RoomsMsg::Census { reply } => {
+                let now = Instant::now();
+                let mut rooms: Vec<RoomCensus> = state
+                    .rooms
+                    .iter()
+                    .map(|(name, entry)| RoomCensus {
+                        name: name.clone(),
+                        sockets: entry.members.len(),
+                        active: entry.active().is_some(),
+                        idle_seconds: now.saturating_duration_since(entry.last_event).as_secs(),
+                    })
+                    .collect();
+                rooms.sort_by(|a, b| b.sockets.cmp(&a.sockets).then_with(|| a.name.cmp(&b.name)));
+                let _ = reply.send(rooms);
             }
         }
         Ok(())
