@@ -156,6 +156,7 @@ impl Application {
             auth,
             system: Arc::new(system),
             verifier,
+            platform_number: config.carrier.from_number().to_owned(),
             gateway: Arc::new(config.gateway.clone()),
             limits: Arc::new(limits),
             max_body: config.max_body_bytes,

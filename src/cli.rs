@@ -8,7 +8,7 @@ use crate::app::Application;
 use crate::auth::{JwtKeys, TokenSubject};
 use crate::config::{Config, ConfigError, DEFAULT_DATABASE_URL, Env, Source};
 use crate::db::{self, churches, users};
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, PhoneNumber};
 
 #[derive(Parser)]
 #[command(name = "belfry", about = "SMS and live delivery status for churches")]
@@ -41,6 +41,10 @@ pub enum AdminCommand {
     CreateChurch {
         #[arg(long)]
         name: String,
+        /// The church's own sender number (E.164); replies to it are the church's. Without
+        /// it the church sends from the platform's TELNYX_FROM_NUMBER.
+        #[arg(long)]
+        from_number: Option<String>,
     },
     /// Create a user; prints its id. Operators run the platform and need no church.
     CreateUser {
@@ -75,14 +79,30 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Serve => serve(Config::from_env().map_err(config_error)?).await,
         Command::Demo => crate::demo::run().await,
         Command::Migrate => pool().await.map(|_| ()),
-        Command::Admin(AdminCommand::CreateChurch { name }) => {
+        Command::Admin(AdminCommand::CreateChurch { name, from_number }) => {
             let name = name.trim();
             if name.is_empty() {
                 return Err("--name must not be empty".into());
             }
-            let church = churches::create(&pool().await?, name)
+            let number = from_number
+                .as_deref()
+                .map(PhoneNumber::parse)
+                .transpose()
+                .map_err(|e| format!("--from-number: {e}"))?;
+            let pool = pool().await?;
+            let church = churches::create(&pool, name)
                 .await
                 .map_err(|e| e.to_string())?;
+            if let Some(number) = &number {
+                churches::set_from_number(&pool, church.id, Some(number))
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "church {} was created without a number: --from-number: {e}",
+                            church.id
+                        )
+                    })?;
+            }
             println!("{}", church.id);
             Ok(())
         }

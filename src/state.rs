@@ -45,6 +45,9 @@ pub struct Services {
     pub auth: Authenticator,
     pub system: Arc<ActorSystem>,
     pub verifier: WebhookVerifier,
+    /// The platform's shared sender number (`TELNYX_FROM_NUMBER`): churches without their own
+    /// send from it, and replies to it are routed by who last messaged the phone.
+    pub platform_number: String,
     pub gateway: Arc<GatewayConfig>,
     pub limits: Arc<Limits>,
     /// Largest request body a route reads.

@@ -14,8 +14,8 @@ use crate::status::RecipientStatus;
 
 pub type PortFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// One SMS to one recipient, as claimed from the outbox and handed to the carrier. The sender
-/// number and the webhook URL are the gateway's own configuration.
+/// One SMS to one recipient, as claimed from the outbox and handed to the carrier. The webhook
+/// URL is the gateway's own configuration.
 #[derive(Debug, Clone)]
 pub struct OutboundSms {
     pub recipient_id: i64,
@@ -23,6 +23,8 @@ pub struct OutboundSms {
     pub church_id: i64,
     pub to: String,
     pub text: String,
+    /// The church's own sender number; `None` sends from the platform's.
+    pub from: Option<String>,
 }
 
 /// Whether trying the same request again can succeed.

@@ -64,6 +64,16 @@ pub enum CarrierConfig {
     },
 }
 
+impl CarrierConfig {
+    /// The platform's shared sender number.
+    pub fn from_number(&self) -> &str {
+        match self {
+            CarrierConfig::Telnyx { from_number, .. }
+            | CarrierConfig::Sandbox { from_number, .. } => from_number,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub addr: SocketAddr,

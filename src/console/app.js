@@ -10,10 +10,12 @@ import { renderMembers } from "/console/members.js";
 import { renderDashboard } from "/console/dashboard.js";
 import { renderSettings } from "/console/settings.js";
 import { renderChat } from "/console/chat.js";
+import { renderConversations } from "/console/conversations.js";
 
 const PAGES = [
   { path: "messages", name: "Messages", render: renderMessages, church: true },
   { path: "members", name: "Members", render: renderMembers, church: true },
+  { path: "conversations", name: "Conversations", render: renderConversations, church: true },
   { path: "chat", name: "Chat", render: renderChat, church: true },
   { path: "settings", name: "Settings", render: renderSettings },
   { path: "dashboard", name: "Dashboard", render: renderDashboard, admin: true },

@@ -160,3 +160,52 @@ pub async fn list(pool: &DbPool) -> Result<Vec<ChurchSummary>, DbError> {
     .load(&mut conn)
     .await?)
 }
+
+/// What a church's admins set about their church.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = churches)]
+pub struct Settings {
+    pub id: i64,
+    pub name: String,
+    pub from_number: Option<String>,
+}
+
+pub async fn settings(pool: &DbPool, id: i64) -> Result<Option<Settings>, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(churches::table
+        .find(id)
+        .select(Settings::as_select())
+        .first(&mut conn)
+        .await
+        .optional()?)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NumberError {
+    #[error("another church sends from this number")]
+    Taken,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Gives the church its own sender number (`None`: back to the platform's). `false` if there is
+/// no such church.
+pub async fn set_from_number(
+    pool: &DbPool,
+    id: i64,
+    number: Option<&crate::domain::PhoneNumber>,
+) -> Result<bool, NumberError> {
+    let mut conn = get(pool).await?;
+    let changed = diesel::update(churches::table.find(id))
+        .set(churches::from_number.eq(number.map(|n| n.as_str())))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => NumberError::Taken,
+            other => NumberError::Db(other.into()),
+        })?;
+    Ok(changed == 1)
+}

@@ -122,6 +122,18 @@ pub async fn set_opted_out_by_phone(
     }
 }
 
+/// Whether the member has opted out (replied STOP); `false` for no such member.
+pub async fn is_opted_out(pool: &DbPool, id: i64) -> Result<bool, DbError> {
+    let mut conn = get(pool).await?;
+    let opted: Option<Option<chrono::DateTime<chrono::Utc>>> = members::table
+        .find(id)
+        .select(members::opted_out_at)
+        .first(&mut conn)
+        .await
+        .optional()?;
+    Ok(matches!(opted, Some(Some(_))))
+}
+
 /// Opts out the member a recipient row belongs to (the carrier reported 40300).
 pub async fn opt_out_recipient(pool: &DbPool, recipient_id: i64) -> Result<(), DbError> {
     use super::schema::message_recipients::dsl as r;

@@ -4,8 +4,11 @@
 pub mod carrier_lookups;
 pub mod chat;
 pub mod churches;
+pub mod conversations;
+pub mod cursor;
 pub mod dead_letters;
 pub mod idempotency;
+pub mod inbound;
 pub mod members;
 pub mod message_history;
 pub mod messages;

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
+use super::conversations::{self, OutboundLine};
 use super::schema::{members, message_recipients, messages};
 use super::{DbError, DbPool, get, idempotency};
 
@@ -67,6 +68,8 @@ pub struct SkippedMember {
 
 pub struct Created {
     pub receipt: SendReceipt,
+    /// Lines it added to the church's conversations with its recipients' phones.
+    pub conversation_lines: Vec<OutboundLine>,
     /// An earlier request with the same idempotency key created it.
     pub replayed: bool,
     /// Recipients the church may still send to in the last 24 hours, when it has a quota.
@@ -104,6 +107,7 @@ pub async fn create(
                 .map_err(|e| DbError::Migrate(format!("stored receipt unreadable: {e}")))?;
             return Ok(Created {
                 receipt,
+                conversation_lines: Vec::new(),
                 replayed: true,
                 quota_left: None,
             });
@@ -130,6 +134,8 @@ pub async fn create(
             None => None,
         };
         let message_id = insert(conn, church_id, sender_id, body, &to_send).await?;
+        let conversation_lines =
+            conversations::record_outbound(conn, church_id, message_id, body).await?;
         let receipt = SendReceipt {
             id: message_id,
             status: MessageStatus::Pending.as_str().to_owned(),
@@ -150,6 +156,7 @@ pub async fn create(
         }
         Ok(Created {
             receipt,
+            conversation_lines,
             replayed: false,
             quota_left,
         })

@@ -26,6 +26,8 @@ struct Claimed {
     body: String,
     #[diesel(sql_type = BigInt)]
     church_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    from_number: Option<String>,
 }
 
 /// A recipient of a church that paused its sending: left in the outbox, in order, until it
@@ -46,9 +48,9 @@ pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<OutboundSms>, 
              FOR UPDATE OF message_recipients SKIP LOCKED
          )
          UPDATE message_recipients r SET outbox_state = 'claimed'
-         FROM due, messages m
-         WHERE r.id = due.id AND m.id = r.message_id
-         RETURNING r.id, r.phone, m.body, m.church_id"
+         FROM due, messages m, churches c
+         WHERE r.id = due.id AND m.id = r.message_id AND c.id = m.church_id
+         RETURNING r.id, r.phone, m.body, m.church_id, c.from_number"
     ))
     .bind::<BigInt, _>(limit as i64)
     .prepared()
@@ -61,6 +63,7 @@ pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<OutboundSms>, 
             church_id: c.church_id,
             to: c.phone,
             text: c.body,
+            from: c.from_number,
         })
         .collect();
     // UPDATE … RETURNING does not keep the CTE's order.

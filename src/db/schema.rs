@@ -8,6 +8,43 @@ diesel::table! {
         sending_paused_at -> Nullable<Timestamptz>,
         sending_paused_reason -> Nullable<Text>,
         sending_paused_by -> Nullable<Int8>,
+        from_number -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> Int8,
+        church_id -> Int8,
+        phone -> Text,
+        unread -> Int4,
+        last_direction -> Text,
+        last_body -> Text,
+        last_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    conversation_entries (id) {
+        id -> Int8,
+        conversation_id -> Int8,
+        direction -> Text,
+        body -> Text,
+        recipient_id -> Nullable<Int8>,
+        message_id -> Nullable<Int8>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    unrouted_replies (id) {
+        id -> Int8,
+        event_id -> Text,
+        from_phone -> Text,
+        to_phone -> Nullable<Text>,
+        body -> Text,
+        received_at -> Timestamptz,
     }
 }
 
@@ -168,6 +205,9 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> churches (church_id));
+diesel::joinable!(conversations -> churches (church_id));
+diesel::joinable!(conversation_entries -> conversations (conversation_id));
+diesel::joinable!(conversation_entries -> message_recipients (recipient_id));
 diesel::joinable!(chat_channel_members -> chat_channels (channel_id));
 diesel::joinable!(members -> churches (church_id));
 diesel::joinable!(messages -> churches (church_id));
@@ -177,6 +217,9 @@ diesel::joinable!(delivery_attempts -> message_recipients (recipient_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     churches,
+    conversations,
+    conversation_entries,
+    unrouted_replies,
     users,
     revoked_tokens,
     members,

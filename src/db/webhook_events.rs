@@ -21,26 +21,3 @@ pub async fn record_new(
         .await?;
     Ok(inserted == 1)
 }
-
-/// Applies an inbound opt keyword once per event: the members with `phone` are opted out (or
-/// back in). `None` if the event was applied before; else how many members changed.
-pub async fn apply_opt_keyword(
-    pool: &super::DbPool,
-    event_id: &str,
-    event_type: &str,
-    phone: &str,
-    opt_out: bool,
-) -> Result<Option<usize>, super::DbError> {
-    use diesel_async::AsyncConnection;
-    let mut conn = super::get(pool).await?;
-    Ok(conn
-        .transaction::<_, diesel::result::Error, _>(async |conn| {
-            if !record_new(conn, event_id, event_type).await? {
-                return Ok(None);
-            }
-            super::members::set_opted_out_by_phone(conn, phone, opt_out)
-                .await
-                .map(Some)
-        })
-        .await?)
-}

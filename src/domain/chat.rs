@@ -44,7 +44,8 @@ pub type ChatBody = ChatText<4000>;
 pub type ChannelName = ChatText<80>;
 
 impl<const MAX: usize> ChatText<MAX> {
-    /// The most characters the text may have, after trimming.
+    /// The most characters the text may have as given (as the document's `maxLength` counts),
+    /// surrounding spaces included.
     pub const MAX_LEN: usize = MAX;
 
     pub fn parse(input: &str) -> Result<Self, String> {
@@ -52,7 +53,7 @@ impl<const MAX: usize> ChatText<MAX> {
         if text.is_empty() {
             return Err("must not be empty".to_owned());
         }
-        if text.chars().count() > MAX {
+        if input.chars().count() > MAX {
             return Err(format!("must be at most {MAX} characters"));
         }
         if Controls::TabsAndNewlines.refuses_any(text) {

@@ -17,7 +17,8 @@ impl EmailAddress {
 
     pub fn parse(input: &str) -> Result<Self, InvalidEmail> {
         let trimmed = input.trim();
-        if trimmed.chars().count() > Self::MAX_LEN {
+        // Counted as given, as the document's `maxLength` counts.
+        if input.chars().count() > Self::MAX_LEN {
             return Err(InvalidEmail);
         }
         let email = trimmed.to_lowercase();

@@ -13,13 +13,14 @@ pub struct PersonName(String);
 pub struct InvalidName;
 
 impl PersonName {
-    /// The most characters a name may have, after trimming.
+    /// The most characters a name may have, counted as given (as the API document's
+    /// `maxLength` counts them), surrounding spaces included.
     pub const MAX_LEN: usize = 200;
 
     pub fn parse(input: &str) -> Result<Self, InvalidName> {
         let name = input.trim();
         if name.is_empty()
-            || name.chars().count() > Self::MAX_LEN
+            || input.chars().count() > Self::MAX_LEN
             || Controls::None.refuses_any(name)
         {
             return Err(InvalidName);
@@ -51,6 +52,8 @@ mod tests {
         assert!(PersonName::parse("   ").is_err());
         assert!(PersonName::parse(&"x".repeat(PersonName::MAX_LEN)).is_ok());
         assert!(PersonName::parse(&"x".repeat(PersonName::MAX_LEN + 1)).is_err());
+        // Too long as given, whatever trimming would leave.
+        assert!(PersonName::parse(&format!("\u{a0}{}", "x".repeat(PersonName::MAX_LEN))).is_err());
         assert!(PersonName::parse("Ruth\u{0}").is_err());
         assert!(PersonName::parse("Ruth\nAdams").is_err());
     }

@@ -1,7 +1,8 @@
 //! What the running system is doing, for the dashboard: the rooms and the sockets in them, and
 //! the throughput chart (sends, deliveries and socket events over the last 15 minutes). A
 //! church's admin sees their own church's share; operators see every church's, or one's with
-//! `?churchId=`, and alone list the churches to pick from.
+//! `?churchId=`, and alone list the churches to pick from and the texts no church could be
+//! found for.
 
 use belfry_actors::rooms::RoomCensus;
 use chrono::Utc;
@@ -14,6 +15,7 @@ use super::church_query::ChurchQuery;
 use super::church_sight::ChurchSight;
 use crate::auth::{AuthUser, bearer};
 use crate::db::churches::{self, ChurchSummary};
+use crate::db::inbound::{self, UnroutedReply};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::json_reply;
 use crate::http::registry::endpoint;
@@ -33,9 +35,19 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
             |state, user, query| async move { into_response(throughput(state, user, query).await) },
         );
     let churches = endpoint!(GET, "api" / "admin" / "churches")
-        .and(admin)
+        .and(admin.clone())
         .then(|state, user| async move { into_response(churches(state, user).await) });
-    rooms.or(throughput).unify().or(churches).unify()
+    let unrouted = endpoint!(GET, "api" / "admin" / "unrouted-replies")
+        .and(with_state(state.clone()))
+        .and(bearer(state.auth.clone()))
+        .then(|state, user| async move { into_response(unrouted(state, user).await) });
+    rooms
+        .or(throughput)
+        .unify()
+        .or(churches)
+        .unify()
+        .or(unrouted)
+        .unify()
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -125,4 +137,24 @@ async fn churches(state: AppState, user: AuthUser) -> ApiResult {
     user.require_operator()?;
     let churches = churches::list(&state.pool).await?;
     Ok(json_reply(StatusCode::OK, &ChurchList { churches }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UnroutedList {
+    /// Newest first, the last 100.
+    replies: Vec<UnroutedReply>,
+}
+
+#[utoipa::path(get, path = "/api/admin/unrouted-replies", tag = "admin", operation_id = "unroutedReplies",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Texts no church could be found for: sent to a number no \
+            church uses, or to the shared number from a phone no church knows", body = UnroutedList),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Operators only", body = ErrorBody),
+    ))]
+async fn unrouted(state: AppState, user: AuthUser) -> ApiResult {
+    user.require_operator()?;
+    let replies = inbound::unrouted(&state.pool, 100).await?;
+    Ok(json_reply(StatusCode::OK, &UnroutedList { replies }))
 }

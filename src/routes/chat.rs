@@ -259,13 +259,7 @@ async fn history(state: AppState, user: AuthUser, room: String, query: PageQuery
     // Clients encode the colon (`church%3A1`) as a path segment may require.
     let room = percent_encoding::percent_decode_str(&room).decode_utf8_lossy();
     let room = usable_room(&state, &user, &room).await?;
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_limit",
-            format!("limit must be 1 to {MAX_PAGE}"),
-        ));
-    }
+    let limit = super::paging::limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
     let from = match (query.before, query.after) {
         (None, None) => PageFrom::Newest,
         (Some(before), None) => PageFrom::Before(before),

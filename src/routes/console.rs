@@ -28,6 +28,11 @@ const FILES: &[(&str, &str, &str)] = &[
     ("app.css", CSS, include_str!("../console/app.css")),
     ("app.js", JS, include_str!("../console/app.js")),
     ("chat.js", JS, include_str!("../console/chat.js")),
+    (
+        "conversations.js",
+        JS,
+        include_str!("../console/conversations.js"),
+    ),
     ("dashboard.js", JS, include_str!("../console/dashboard.js")),
     ("dom.js", JS, include_str!("../console/dom.js")),
     ("live.js", JS, include_str!("../console/live.js")),

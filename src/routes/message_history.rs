@@ -94,13 +94,7 @@ fn instant(name: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiE
     ))]
 async fn page(state: AppState, user: AuthUser, query: HistoryQuery) -> ApiResult {
     let fields = Fields::parse(query.fields.as_deref(), MessageRow::field_names)?;
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_limit",
-            format!("limit must be 1 to {MAX_PAGE}"),
-        ));
-    }
+    let limit = super::paging::limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
     if let Some(status) = query.status.as_deref()
         && MessageStatus::parse(status).is_none()
     {
@@ -129,7 +123,11 @@ async fn page(state: AppState, user: AuthUser, query: HistoryQuery) -> ApiResult
     let messages =
         message_history::page(&state.pool, user.church()?, &filter, cursor, limit).await?;
     let next_cursor = (messages.len() as i64 == limit)
-        .then(|| messages.last().map(|m| Cursor::after(m).encode()))
+        .then(|| {
+            messages
+                .last()
+                .map(|m| Cursor::after(m.created_at, m.id).encode())
+        })
         .flatten();
     Ok(json_reply(
         StatusCode::OK,

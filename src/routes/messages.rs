@@ -1,12 +1,10 @@
 //! `POST /api/messages` stores a message and its recipients, then hands the recipients to the
 //! delivery breaker; `GET /api/messages/{id}` reads it back with every recipient's status.
 
-use crate::db::new_message::DailyQuota;
 use crate::http::registry::endpoint;
 use std::net::IpAddr;
 
-use crate::limits::http::{client_ip, header_value, with_headers};
-use crate::limits::policies::CHURCH_RECIPIENTS;
+use crate::limits::http::{client_ip, with_headers};
 use serde::{Deserialize, Serialize};
 use utoipa::{PartialSchema, ToSchema};
 use warp::http::StatusCode;
@@ -14,10 +12,10 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use super::fields::{FieldNames, FieldsQuery};
+use super::outgoing::{self, BODY_CONTROLS, MAX_BODY_CHARS};
 use crate::auth::{AuthUser, bearer};
 use crate::db::messages;
-use crate::db::new_message::{self, Audience, CreateError, IdempotentRequest};
-use crate::domain::Controls;
+use crate::db::new_message::{self, Audience, IdempotentRequest};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::{json_body, json_reply, schema};
 use crate::state::AppState;
@@ -29,11 +27,7 @@ use utoipa::openapi::schema::{
     SchemaType, Type,
 };
 
-/// Telnyx splits long texts into parts; ten parts of GSM-7 is 1,530 characters.
-const MAX_BODY_CHARS: usize = 1530;
 const MAX_MEMBER_IDS: usize = 10_000;
-/// Line breaks and tabs are the only control characters a text message may hold.
-const BODY_CONTROLS: Controls = Controls::LineBreaks;
 
 /// Either `memberIds` or `"allMembers": true` (see [`audience`]).
 #[derive(Deserialize)]
@@ -177,14 +171,7 @@ async fn send(
     idempotency_key: Option<String>,
     req: SendRequest,
 ) -> ApiResult {
-    // An operator of no church has nothing to send to; refused before the limit counts it.
-    user.church()?;
-    let policy = state
-        .limits
-        .config()
-        .sms
-        .for_user(user.church_id, user.role);
-    let sms = state.limits.check_user(client, &user, policy).await?;
+    let sms = outgoing::check_sms_limit(&state, client, &user).await?;
     let response = send_message(state, user, idempotency_key, req).await?;
     Ok(with_headers(response, sms.as_ref()))
 }
@@ -196,19 +183,7 @@ async fn send_message(
     req: SendRequest,
 ) -> ApiResult {
     let idempotency_key = parse_idempotency_key(idempotency_key)?;
-    let body = req.body.trim();
-    if body.is_empty() || body.chars().count() > MAX_BODY_CHARS {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            format!("body must be 1 to {MAX_BODY_CHARS} characters"),
-        ));
-    }
-    if BODY_CONTROLS.refuses_any(body) {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            "body must not contain control characters other than line breaks and tabs",
-        ));
-    }
+    let body = outgoing::body(&req.body)?;
     let audience = audience(&req)?;
     // The request as it is understood, so that re-encoding the same JSON differently still
     // counts as the same request.
@@ -222,89 +197,12 @@ async fn send_message(
         key,
         request: &canonical,
     });
-    let church_id = user.church()?;
-    let daily_quota = state.limits.config().daily_quota(church_id);
-    let created = new_message::create(
-        &state.pool,
-        church_id,
-        user.user_id,
-        body,
-        audience,
-        idempotency,
-        daily_quota,
-    )
-    .await
-    .map_err(|e| match e {
-        CreateError::QuotaExceeded {
-            quota,
-            remaining,
-            requested,
-        } => {
-            state.limits.denials().record(CHURCH_RECIPIENTS);
-            church_quota_refusal(quota, remaining, requested)
-        }
-        CreateError::UnknownMembers(ids) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_members",
-            format!("these members do not exist in your church: {ids:?}"),
-        ),
-        CreateError::NoRecipients => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no_recipients",
-            "your church has no members to send to",
-        ),
-        CreateError::AllOptedOut(ids) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "all_opted_out",
-            format!("every chosen member has opted out: {ids:?}"),
-        ),
-        CreateError::IdempotencyMismatch => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "this Idempotency-Key was used with a different request",
-        ),
-        CreateError::Db(e) => e.into(),
-    })?;
-    if !created.replayed {
-        // The recipients are in the outbox; wake it rather than wait for its next poll.
-        state.system.directory().wake_outbox();
-    }
-    let mut reply = json_reply(StatusCode::ACCEPTED, &created.receipt);
-    if let (Some(left), Some(DailyQuota(quota))) = (created.quota_left, daily_quota) {
-        let headers = reply.headers_mut();
-        headers.append(
-            "ratelimit-policy",
-            header_value(format!("\"{CHURCH_RECIPIENTS}\";q={quota};w=86400")),
-        );
-        headers.append(
-            "ratelimit",
-            header_value(format!("\"{CHURCH_RECIPIENTS}\";r={left}")),
-        );
-    }
-    Ok(if created.replayed {
-        warp::reply::with_header(reply, "idempotent-replayed", "true").into_response()
+    let sent = outgoing::create(&state, &user, body, audience, idempotency).await?;
+    Ok(if sent.replayed {
+        warp::reply::with_header(sent.reply, "idempotent-replayed", "true").into_response()
     } else {
-        reply
+        sent.reply
     })
-}
-
-/// A broadcast larger than what is left of the church's quota is refused whole.
-fn church_quota_refusal(quota: u32, remaining: u32, requested: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "quota_exceeded",
-        format!(
-            "this broadcast has {requested} recipients; your church may send to {remaining} more \
-             in the last 24 hours (quota {quota}); nothing was sent"
-        ),
-    )
-    .with_details(serde_json::json!({
-        "policy": CHURCH_RECIPIENTS,
-        "quota": quota,
-        "windowSecs": 86_400,
-        "remaining": remaining,
-        "requested": requested,
-    }))
 }
 
 #[utoipa::path(get, path = "/api/messages/{id}", tag = "messages", operation_id = "getMessage",

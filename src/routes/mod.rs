@@ -8,9 +8,11 @@ mod auth;
 mod caching;
 pub mod chat;
 mod church_query;
+mod church_settings;
 mod church_sight;
 mod compression;
 mod console;
+mod conversations;
 mod dlq;
 pub mod fields;
 mod health;
@@ -20,6 +22,8 @@ mod message_history;
 mod messages;
 mod metrics;
 mod openapi;
+mod outgoing;
+mod paging;
 mod presence;
 mod sending;
 mod staff;
@@ -45,6 +49,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(chat::routes(state.clone()))
         .unify()
+        .or(conversations::routes(state.clone()))
+        .unify()
         .or(presence::routes(state.clone()))
         .unify()
         .or(message_history::routes(state.clone()))
@@ -56,6 +62,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .boxed();
     let operations = admin::routes(state.clone())
         .or(activity::routes(state.clone()))
+        .unify()
+        .or(church_settings::routes(state.clone()))
         .unify()
         .or(sending::routes(state.clone()))
         .unify()

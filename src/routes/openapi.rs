@@ -16,8 +16,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::{
-    account, activity, admin, auth, chat, dlq, limits, members, message_history, messages, metrics,
-    presence, sending, staff, webhooks,
+    account, activity, admin, auth, chat, church_settings, conversations, dlq, limits, members,
+    message_history, messages, metrics, presence, sending, staff, webhooks,
 };
 use crate::gateway;
 use crate::http::registry::endpoint;
@@ -56,6 +56,10 @@ use crate::http::registry::endpoint;
         chat::list,
         chat::history,
         chat::people,
+        conversations::list,
+        conversations::thread,
+        conversations::reply,
+        conversations::read,
         presence::online,
         admin::actors,
         admin::breaker,
@@ -63,6 +67,9 @@ use crate::http::registry::endpoint;
         activity::rooms,
         activity::throughput,
         activity::churches,
+        activity::unrouted,
+        church_settings::get,
+        church_settings::update,
         sending::get,
         sending::set,
         staff::list,
@@ -125,7 +132,7 @@ impl Modify for RateLimited {
 /// is answered `403` there.
 struct ChurchScoped;
 
-const CHURCH_TAGS: [&str; 3] = ["members", "messages", "chat"];
+const CHURCH_TAGS: [&str; 4] = ["members", "messages", "chat", "conversations"];
 
 impl Modify for ChurchScoped {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

@@ -1,15 +1,17 @@
 //! `POST /webhooks/telnyx`: verifies the signature over the raw bytes and ignores events already
 //! applied. Status reports move a recipient forward (never backward) and publish the change;
-//! inbound STOP or START messages opt the sender out or back in.
+//! inbound texts join the church's conversation with the phone, and STOP or START opt the
+//! sender out or back in.
 
 use crate::http::registry::endpoint;
 use belfry_actors::CallError;
 use belfry_actors::ports::{Report, ReportOutcome};
+use belfry_actors::protocol::{ConversationMessageEvent, RoomEvent, church_room};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use crate::db::webhook_events;
+use crate::db::inbound::{self, InboundText, Received};
 use crate::domain::OptKeyword;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::json_reply;
@@ -42,7 +44,8 @@ fn ok(outcome: &str) -> ApiResult {
 /// What the webhook answers Telnyx.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct WebhookOutcome {
-    /// `applied`, `duplicate`, `ignored`, `opted_out`, …
+    /// `applied`, `stale`, `duplicate`, `ignored`, `received`, `unrouted`, `opted_out`,
+    /// `opted_in`
     outcome: String,
 }
 
@@ -87,31 +90,58 @@ async fn receive(
     }
 }
 
-/// A member texted us: STOP and its synonyms opt them out, START opts them back in.
+/// A phone texted a church: the text joins the church's conversation with the phone (made on
+/// the first), and STOP or START opts it out or back in (see `db::inbound`).
 async fn inbound(state: AppState, event: EventData) -> ApiResult {
-    let (Some(from), Some(text)) = (&event.payload.from, &event.payload.text) else {
+    let (Some(from), Some(body)) = (&event.payload.from, &event.payload.text) else {
         return ok("ignored");
     };
-    let Some(keyword) = OptKeyword::parse(text) else {
-        return ok("ignored");
+    let keyword = OptKeyword::parse(body);
+    let text = InboundText {
+        event_id: &event.id,
+        event_type: &event.event_type,
+        from: &from.phone_number,
+        to: event.payload.to.first().map(|to| to.phone_number.as_str()),
+        platform_number: &state.platform_number,
+        body,
+        keyword,
     };
-    let opt_out = keyword == OptKeyword::OptOut;
-    let changed = webhook_events::apply_opt_keyword(
-        &state.pool,
-        &event.id,
-        &event.event_type,
-        &from.phone_number,
-        opt_out,
-    )
-    .await?;
-    let Some(changed) = changed else {
-        return ok("duplicate");
+    let arrived = match inbound::receive(&state.pool, &text).await? {
+        Received::Duplicate => return ok("duplicate"),
+        Received::Unrouted { opted } => {
+            tracing::warn!(to = ?text.to, opted, "a text for no church was kept for operators");
+            return ok(match keyword {
+                Some(keyword) => opt_outcome(keyword),
+                None => "unrouted",
+            });
+        }
+        Received::Church(arrived) => arrived,
     };
-    tracing::info!(?keyword, members = changed, "inbound opt keyword");
-    ok(match keyword {
+    let directory = state.system.directory();
+    for line in arrived.lines {
+        directory.publish(
+            church_room(arrived.church_id),
+            RoomEvent::ConversationMessage(ConversationMessageEvent {
+                conversation_id: arrived.conversation.id,
+                direction: line.direction,
+                message: line,
+                unread: i64::from(arrived.conversation.unread),
+                unread_total: arrived.unread_total,
+            }),
+        );
+    }
+    if let Some(keyword) = keyword {
+        tracing::info!(?keyword, members = arrived.opted, "inbound opt keyword");
+        return ok(opt_outcome(keyword));
+    }
+    ok("received")
+}
+
+fn opt_outcome(keyword: OptKeyword) -> &'static str {
+    match keyword {
         OptKeyword::OptOut => "opted_out",
         OptKeyword::OptIn => "opted_in",
-    })
+    }
 }
 
 /// Telnyx reports a recipient's progress.

@@ -104,7 +104,8 @@ impl TelnyxGateway {
     /// Sends one SMS: `POST {base}/v2/messages`; the carrier's message id, or what failed.
     pub async fn send_one(&self, sms: OutboundSms) -> Result<String, SendFailure> {
         let request = SendRequest {
-            from: &self.from,
+            // The church's own number, else the platform's.
+            from: sms.from.as_deref().unwrap_or(&self.from),
             to: &sms.to,
             text: &sms.text,
             webhook_url: &self.webhook_url,

@@ -292,7 +292,7 @@ async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delive
     browser.sign_in(&app, &app.grace.staff_email).await;
     assert_eq!(
         browser.nav_links().await,
-        ["Messages", "Members", "Chat", "Settings"],
+        ["Messages", "Members", "Conversations", "Chat", "Settings"],
         "no Dashboard for staff"
     );
 
@@ -505,7 +505,14 @@ async fn an_admin_sees_the_tree_pauses_sending_retries_a_dead_letter_and_manages
     browser.sign_in(&app, &app.grace.admin_email).await;
     assert_eq!(
         browser.nav_links().await,
-        ["Messages", "Members", "Chat", "Settings", "Dashboard"]
+        [
+            "Messages",
+            "Members",
+            "Conversations",
+            "Chat",
+            "Settings",
+            "Dashboard"
+        ]
     );
     browser.follow("Dashboard").await;
 

@@ -191,8 +191,13 @@ impl FakeTelnyx {
         .to_string()
     }
 
-    /// An inbound SMS from a member, as Telnyx reports it.
+    /// An inbound SMS from a member to the platform's number, as Telnyx reports it.
     pub fn inbound(event_id: &str, from: &str, text: &str) -> String {
+        Self::inbound_to(event_id, from, "+15550001111", text)
+    }
+
+    /// An inbound SMS from `from` to our number `to`.
+    pub fn inbound_to(event_id: &str, from: &str, to: &str, text: &str) -> String {
         json!({
             "data": {
                 "record_type": "event",
@@ -205,7 +210,7 @@ impl FakeTelnyx {
                     "id": format!("in-{event_id}"),
                     "type": "SMS",
                     "from": {"phone_number": from, "carrier": "T-Mobile USA", "line_type": "Wireless"},
-                    "to": [{"phone_number": "+15550001111", "status": "webhook_delivered", "carrier": "Telnyx", "line_type": "Wireless"}],
+                    "to": [{"phone_number": to, "status": "webhook_delivered", "carrier": "Telnyx", "line_type": "Wireless"}],
                     "text": text,
                     "errors": []
                 }

@@ -11,6 +11,8 @@ mod caching;
 mod chat;
 mod cli;
 mod console;
+mod console_conversations;
+mod conversations;
 mod delivery;
 mod dlq;
 mod fake_telnyx;

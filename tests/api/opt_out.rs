@@ -53,9 +53,10 @@ async fn stop_skips_the_member_until_start() {
 
     assert_eq!(inbound(&app, "in-1", &phone, "Stop").await, "opted_out");
     assert_eq!(inbound(&app, "in-1", &phone, "Stop").await, "duplicate");
+    // Not a keyword: an ordinary text for the church's conversations, opting nobody in or out.
     assert_eq!(
         inbound(&app, "in-2", &phone, "stop the reminders please").await,
-        "ignored"
+        "received"
     );
     let members = app.get_json("/api/members", &token).await;
     let member = members["members"]

@@ -10,11 +10,13 @@
 //! JSON text: the shapes live here only.
 
 mod client_frame;
+mod conversation;
 mod encoded;
 mod room_event;
 mod server_frame;
 
 pub use client_frame::{ClientFrame, ResumeItem};
+pub use conversation::{ConversationLine, ConversationMessageEvent, Direction};
 pub use encoded::EncodedFrame;
 pub use room_event::{
     BreakerState, ChatMessage, ChatMessageEvent, MessageEvent, PresenceChange, PresenceStatus,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use strum::EnumIter;
 
+use super::ConversationMessageEvent;
 use crate::status::{MessageStatus, RecipientStatus, StatusEventKind, Totals, Transition};
 
 #[derive(Debug, Clone, Serialize, EnumIter)]
@@ -49,6 +50,17 @@ pub enum RoomEvent {
         reason: Option<String>,
         by: i64,
         timestamp: String,
+    },
+    /// A phone texted the church, or the church texted a phone it has a conversation with
+    /// (the church's room).
+    #[serde(rename = "conversation:message")]
+    ConversationMessage(ConversationMessageEvent),
+    /// Someone read a conversation: its unread count is 0 (the church's room).
+    #[serde(rename = "conversation:read", rename_all = "camelCase")]
+    ConversationRead {
+        conversation_id: i64,
+        by: i64,
+        unread_total: i64,
     },
     /// The church's sending resumed; what was held goes out in order.
     #[serde(rename = "sending:resumed", rename_all = "camelCase")]

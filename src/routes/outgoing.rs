@@ -1,0 +1,180 @@
+//! What every way of sending a text shares (a broadcast from `POST /api/messages`, a reply from
+//! a conversation): the body's rules, the sender's `sms` limit, storing the message with its
+//! recipients, the church's daily quota, waking the outbox, and telling the church's room about
+//! lines added to its conversations.
+
+use std::net::IpAddr;
+
+use belfry_actors::limiter::Decision;
+use belfry_actors::protocol::{ConversationMessageEvent, RoomEvent, church_room};
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use crate::auth::AuthUser;
+use crate::db::new_message::{self, Audience, CreateError, DailyQuota, IdempotentRequest};
+use crate::domain::Controls;
+use crate::error::ApiError;
+use crate::http::json_reply;
+use crate::limits::http::header_value;
+use crate::limits::policies::CHURCH_RECIPIENTS;
+use crate::state::AppState;
+
+/// Telnyx splits long texts into parts; ten parts of GSM-7 is 1,530 characters.
+pub const MAX_BODY_CHARS: usize = 1530;
+/// Line breaks and tabs are the only control characters a text message may hold.
+pub const BODY_CONTROLS: Controls = Controls::LineBreaks;
+
+/// The body to send: at most [`MAX_BODY_CHARS`] characters as given (as the document's
+/// `maxLength` counts), not empty once trimmed, no control characters but line breaks and tabs.
+pub fn body(raw: &str) -> Result<&str, ApiError> {
+    let body = raw.trim();
+    if body.is_empty() || raw.chars().count() > MAX_BODY_CHARS {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            format!("body must be 1 to {MAX_BODY_CHARS} characters"),
+        ));
+    }
+    if BODY_CONTROLS.refuses_any(body) {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "body must not contain control characters other than line breaks and tabs",
+        ));
+    }
+    Ok(body)
+}
+
+/// Counts the request against the user's `sms` policy; the decision, for the answer's headers.
+pub async fn check_sms_limit(
+    state: &AppState,
+    client: Option<IpAddr>,
+    user: &AuthUser,
+) -> Result<Option<Decision>, ApiError> {
+    // An operator of no church has nothing to send to; refused before the limit counts it.
+    user.church()?;
+    let policy = state
+        .limits
+        .config()
+        .sms
+        .for_user(user.church_id, user.role);
+    state.limits.check_user(client, user, policy).await
+}
+
+/// A stored send: the `202` answer (with the quota's headers) and whether it was a replay.
+pub struct Sent {
+    pub reply: Response,
+    pub replayed: bool,
+}
+
+/// Stores the message and its recipients and hands them to the outbox.
+pub async fn create(
+    state: &AppState,
+    user: &AuthUser,
+    body: &str,
+    audience: Audience<'_>,
+    idempotency: Option<IdempotentRequest<'_>>,
+) -> Result<Sent, ApiError> {
+    let church_id = user.church()?;
+    let daily_quota = state.limits.config().daily_quota(church_id);
+    let created = new_message::create(
+        &state.pool,
+        church_id,
+        user.user_id,
+        body,
+        audience,
+        idempotency,
+        daily_quota,
+    )
+    .await
+    .map_err(|e| refusal(state, e))?;
+    if !created.replayed {
+        // The recipients are in the outbox; wake it rather than wait for its next poll.
+        state.system.directory().wake_outbox();
+    }
+    let directory = state.system.directory();
+    // Sending reads nothing: the church's unread total is what it was.
+    let unread_total = match created.conversation_lines.is_empty() {
+        true => 0,
+        false => crate::db::conversations::unread_total(&state.pool, church_id).await?,
+    };
+    for added in created.conversation_lines {
+        directory.publish(
+            church_room(church_id),
+            RoomEvent::ConversationMessage(ConversationMessageEvent {
+                conversation_id: added.conversation_id,
+                direction: added.line.direction,
+                message: added.line,
+                unread: added.unread,
+                unread_total,
+            }),
+        );
+    }
+    let mut reply = json_reply(StatusCode::ACCEPTED, &created.receipt);
+    if let (Some(left), Some(DailyQuota(quota))) = (created.quota_left, daily_quota) {
+        let headers = reply.headers_mut();
+        headers.append(
+            "ratelimit-policy",
+            header_value(format!("\"{CHURCH_RECIPIENTS}\";q={quota};w=86400")),
+        );
+        headers.append(
+            "ratelimit",
+            header_value(format!("\"{CHURCH_RECIPIENTS}\";r={left}")),
+        );
+    }
+    Ok(Sent {
+        reply,
+        replayed: created.replayed,
+    })
+}
+
+fn refusal(state: &AppState, e: CreateError) -> ApiError {
+    match e {
+        CreateError::QuotaExceeded {
+            quota,
+            remaining,
+            requested,
+        } => {
+            state.limits.denials().record(CHURCH_RECIPIENTS);
+            church_quota_refusal(quota, remaining, requested)
+        }
+        CreateError::UnknownMembers(ids) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_members",
+            format!("these members do not exist in your church: {ids:?}"),
+        ),
+        CreateError::NoRecipients => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_recipients",
+            "your church has no members to send to",
+        ),
+        CreateError::AllOptedOut(ids) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "all_opted_out",
+            format!("every chosen member has opted out: {ids:?}"),
+        ),
+        CreateError::IdempotencyMismatch => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+        ),
+        CreateError::Db(e) => e.into(),
+    }
+}
+
+/// A broadcast larger than what is left of the church's quota is refused whole.
+fn church_quota_refusal(quota: u32, remaining: u32, requested: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "quota_exceeded",
+        format!(
+            "this broadcast has {requested} recipients; your church may send to {remaining} more \
+             in the last 24 hours (quota {quota}); nothing was sent"
+        ),
+    )
+    .with_details(serde_json::json!({
+        "policy": CHURCH_RECIPIENTS,
+        "quota": quota,
+        "windowSecs": 86_400,
+        "remaining": remaining,
+        "requested": requested,
+    }))
+}
