@@ -1,5 +1,5 @@
-// Messages: compose a text (with its segment count), send it to all members or some, and
-// watch each message's delivery live: a progress bar per message and, opened, each recipient's
+// Messages: compose a text (with its segment count), send it to all members or some, now or
+// at a chosen time (cancellable until then), and watch each message's delivery live: a progress bar per message and, opened, each recipient's
 // status. Counts come from the socket's events (each carries its message's totals after the
 // change); after a reset the list is fetched again.
 
@@ -34,6 +34,7 @@ export function renderMessages(main) {
   all.addEventListener("change", toggle);
   some.addEventListener("change", toggle);
 
+  const sendAt = h("input", { type: "datetime-local", name: "sendAt" });
   const error = h("p", { class: "error", role: "alert" });
   const send = h("button", { type: "submit" }, "Send");
   const form = h("form", { class: "card", onsubmit: async (e) => {
@@ -48,12 +49,17 @@ export function renderMessages(main) {
         return;
       }
     }
+    // The browser's local time, as the person picking it means it.
+    if (sendAt.value) request.sendAt = new Date(sendAt.value).toISOString();
     send.disabled = true;
     try {
       const accepted = await api("POST", "/api/messages", request);
       text.value = "";
+      sendAt.value = "";
       updateCounter();
-      announce(`Sending to ${accepted.recipientCount} members.`);
+      announce(accepted.sendAt
+        ? `Scheduled for ${new Date(accepted.sendAt).toLocaleString()} to ${accepted.recipientCount} members.`
+        : `Sending to ${accepted.recipientCount} members.`);
       if (!filtered()) {
         upsert({ ...accepted, body: request.body, deliveredCount: 0, failedCount: 0,
           createdAt: new Date().toISOString() }, true);
@@ -70,6 +76,7 @@ export function renderMessages(main) {
       all, h("label", { for: "aud-all" }, "All members"),
       some, h("label", { for: "aud-some" }, "Some members"),
       picker),
+    ...field("Send at", sendAt, h("p", { class: "hint" }, "Leave empty to send now.")),
     error,
     send,
   );
@@ -143,6 +150,14 @@ export function renderMessages(main) {
       row.recipient(event);
     }));
   }
+  // Sent from another tab or by someone else.
+  stops.push(onLive("message:created", (event) => {
+    if (filtered() || rows.has(event.messageId)) return;
+    upsert({ id: event.messageId, body: event.body, status: event.status, sendAt: event.sendAt,
+      recipientCount: event.recipientCount, deliveredCount: 0, failedCount: 0,
+      createdAt: new Date().toISOString() }, true);
+  }));
+  stops.push(onLive("message:cancelled", (event) => rows.get(event.messageId)?.update({ status: "cancelled" })));
   // No socket could be opened: the client polls the list instead.
   stops.push(onLive("poll", ({ path, body }) => {
     // Newest first: prepended oldest first, new ones end on top in order.
@@ -182,6 +197,19 @@ function messageRow(initial) {
   const details = h("div", { hidden: true });
   const recipients = new Map();
   const open = h("button", { type: "button", class: "plain", "aria-expanded": "false" }, "Recipients");
+  const cancel = h("button", { type: "button", class: "plain", hidden: true,
+    "aria-label": `Cancel message ${initial.id}` }, "Cancel");
+  const cancelError = h("p", { class: "error", role: "alert" });
+  cancel.addEventListener("click", async () => {
+    cancelError.textContent = "";
+    try {
+      const message = await api("DELETE", `/api/messages/${state.id}`);
+      row.update({ status: message.status });
+      announce("Cancelled: nothing will be sent.");
+    } catch (e) {
+      cancelError.textContent = e.message;
+    }
+  });
   open.addEventListener("click", async () => {
     const opening = details.hidden;
     details.hidden = !opening;
@@ -206,9 +234,10 @@ function messageRow(initial) {
     }
   });
   const element = h("article", { class: "card message", "aria-label": `Message ${initial.id}` },
-    h("div", {}, body, meta), h("div", {}, bar, counts, open), h("div", { class: "details" }, details));
+    h("div", {}, body, meta), h("div", {}, bar, counts, open, cancel, cancelError),
+    h("div", { class: "details" }, details));
 
-  return {
+  const row = {
     element,
     update(change) {
       Object.assign(state, change);
@@ -216,7 +245,10 @@ function messageRow(initial) {
       const ok = state.deliveredCount ?? 0;
       const bad = state.failedCount ?? 0;
       body.textContent = state.body ?? "";
-      meta.textContent = `${new Date(state.createdAt).toLocaleString()} · ${label(state.status)}`;
+      meta.textContent = state.status === "scheduled" && state.sendAt
+        ? `Scheduled for ${new Date(state.sendAt).toLocaleString()}`
+        : `${new Date(state.createdAt).toLocaleString()} · ${label(state.status)}`;
+      cancel.hidden = state.status !== "scheduled";
       const text = `${ok} of ${total} delivered`;
       bar.setAttribute("aria-valuemax", total);
       bar.setAttribute("aria-valuenow", ok);
@@ -234,6 +266,7 @@ function messageRow(initial) {
       if (FINAL_FAILED.has(event.status)) cells.reason.textContent = event.failureReason ?? "";
     },
   };
+  return row;
 }
 
 function label(status) {

@@ -1,5 +1,5 @@
-//! Messages and their recipients: reading a send back, and ending a recipient Belfry gives up
-//! on (its running totals follow in `totals`).
+//! Messages and their recipients: reading a send back, cancelling a scheduled one, and ending
+//! a recipient Belfry gives up on (its running totals follow in `totals`).
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::schema::{message_recipients, messages};
 use super::{DbError, DbPool, get};
-use belfry_actors::status::{RecipientStatus, Transition};
+use belfry_actors::status::{MessageStatus, RecipientStatus, Transition};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = messages)]
@@ -24,6 +24,8 @@ pub struct MessageRow {
     pub failed_count: i32,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// When a scheduled message goes (or went) out; `null` for one sent at once.
+    pub send_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
@@ -63,6 +65,63 @@ pub async fn find(
         .load(&mut conn)
         .await?;
     Ok(Some((message, recipients)))
+}
+
+/// What became of a request to cancel a scheduled message.
+pub enum Cancel {
+    Cancelled(MessageRow),
+    NoSuchMessage,
+    /// It was never scheduled, or its time came and the outbox took its recipients.
+    AlreadyStarted(String),
+}
+
+/// Cancels the church's scheduled message unless sending began. The recipients are locked
+/// first: the outbox claims with `SKIP LOCKED`, so it cannot take one while this decides, and
+/// any it took already mean sending began.
+pub async fn cancel(pool: &DbPool, church_id: i64, message_id: i64) -> Result<Cancel, DbError> {
+    use diesel_async::AsyncConnection;
+    let mut conn = get(pool).await?;
+    conn.transaction::<_, DbError, _>(async |conn| {
+        let message: Option<MessageRow> = messages::table
+            .filter(messages::id.eq(message_id))
+            .filter(messages::church_id.eq(church_id))
+            .select(MessageRow::as_select())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?;
+        let Some(message) = message else {
+            return Ok(Cancel::NoSuchMessage);
+        };
+        if message.status != MessageStatus::Scheduled.as_str() {
+            return Ok(Cancel::AlreadyStarted(message.status));
+        }
+        let states: Vec<String> = message_recipients::table
+            .filter(message_recipients::message_id.eq(message_id))
+            .select(message_recipients::outbox_state)
+            .for_update()
+            .load(conn)
+            .await?;
+        if states.iter().any(|state| state != "ready") {
+            return Ok(Cancel::AlreadyStarted("sending".to_owned()));
+        }
+        diesel::update(message_recipients::table)
+            .filter(message_recipients::message_id.eq(message_id))
+            .set(message_recipients::outbox_state.eq("done"))
+            .execute(conn)
+            .await?;
+        let cancelled: MessageRow = diesel::update(messages::table.find(message_id))
+            .set((
+                messages::status.eq(MessageStatus::Cancelled.as_str()),
+                messages::cancelled_at.eq(diesel::dsl::now),
+                messages::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(MessageRow::as_returning())
+            .get_result(conn)
+            .await?;
+        Ok(Cancel::Cancelled(cancelled))
+    })
+    .await
 }
 
 /// When a user's messages were created since `since`, oldest first.

@@ -2,6 +2,7 @@
 //! caller (kept with the idempotency key, so a replay answers exactly the same).
 
 use belfry_actors::status::MessageStatus;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,16 @@ use super::{DbError, DbPool, get, idempotency};
 pub enum Audience<'a> {
     Members(&'a [i64]),
     AllMembers,
+}
+
+/// A message to store: what it says, to whom, from whom, and when it goes.
+pub struct NewMessage<'a> {
+    pub church_id: i64,
+    pub sender_id: i64,
+    pub body: &'a str,
+    pub audience: Audience<'a>,
+    /// Later than now: held in the outbox until then (`scheduled`); `None` sends at once.
+    pub send_at: Option<DateTime<Utc>>,
 }
 
 /// An `Idempotency-Key` and the request it came with, in a canonical form.
@@ -53,7 +64,11 @@ impl From<diesel::result::Error> for CreateError {
 #[serde(rename_all = "camelCase")]
 pub struct SendReceipt {
     pub id: i64,
+    /// `pending`, or `scheduled` until `sendAt`.
     pub status: String,
+    /// When a scheduled message goes out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<DateTime<Utc>>,
     pub recipient_count: usize,
     /// Chosen members who were not sent to, and why.
     pub skipped: Vec<SkippedMember>,
@@ -88,13 +103,17 @@ struct Candidate {
 
 pub async fn create(
     pool: &DbPool,
-    church_id: i64,
-    sender_id: i64,
-    body: &str,
-    audience: Audience<'_>,
+    message: NewMessage<'_>,
     idempotency: Option<IdempotentRequest<'_>>,
     quota: Option<DailyQuota>,
 ) -> Result<Created, CreateError> {
+    let NewMessage {
+        church_id,
+        sender_id,
+        body,
+        audience,
+        send_at,
+    } = message;
     let mut conn = get(pool).await?;
     conn.transaction::<_, CreateError, _>(async |conn| {
         if let Some(idem) = &idempotency
@@ -133,12 +152,24 @@ pub async fn create(
             Some(quota) => Some(take_from_quota(conn, church_id, quota, to_send.len()).await?),
             None => None,
         };
-        let message_id = insert(conn, church_id, sender_id, body, &to_send).await?;
+        let status = match send_at {
+            Some(_) => MessageStatus::Scheduled,
+            None => MessageStatus::Pending,
+        };
+        let row = MessageInsert {
+            church_id,
+            sender_id,
+            body,
+            status,
+            send_at,
+        };
+        let message_id = insert(conn, &row, &to_send).await?;
         let conversation_lines =
             conversations::record_outbound(conn, church_id, message_id, body).await?;
         let receipt = SendReceipt {
             id: message_id,
-            status: MessageStatus::Pending.as_str().to_owned(),
+            status: status.as_str().to_owned(),
+            send_at,
             recipient_count: to_send.len(),
             skipped,
         };
@@ -238,18 +269,26 @@ async fn candidates(
         .collect())
 }
 
-async fn insert(
-    conn: &mut AsyncPgConnection,
+struct MessageInsert<'a> {
     church_id: i64,
     sender_id: i64,
-    body: &str,
+    body: &'a str,
+    status: MessageStatus,
+    send_at: Option<DateTime<Utc>>,
+}
+
+async fn insert(
+    conn: &mut AsyncPgConnection,
+    message: &MessageInsert<'_>,
     recipients: &[Candidate],
 ) -> Result<i64, diesel::result::Error> {
     let message_id: i64 = diesel::insert_into(messages::table)
         .values((
-            messages::church_id.eq(church_id),
-            messages::sender_id.eq(sender_id),
-            messages::body.eq(body),
+            messages::church_id.eq(message.church_id),
+            messages::sender_id.eq(message.sender_id),
+            messages::body.eq(message.body),
+            messages::status.eq(message.status.as_str()),
+            messages::send_at.eq(message.send_at),
             messages::recipient_count.eq(recipients.len() as i32),
         ))
         .returning(messages::id)
@@ -269,6 +308,15 @@ async fn insert(
     for chunk in rows.chunks(10_000) {
         diesel::insert_into(message_recipients::table)
             .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    // A scheduled message's recipients become due at its time: the outbox claims nothing
+    // before.
+    if let Some(send_at) = message.send_at {
+        diesel::update(message_recipients::table)
+            .filter(message_recipients::message_id.eq(message_id))
+            .set(message_recipients::next_attempt_at.eq(send_at))
             .execute(conn)
             .await?;
     }

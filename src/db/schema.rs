@@ -96,6 +96,8 @@ diesel::table! {
         failed_count -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        send_at -> Nullable<Timestamptz>,
+        cancelled_at -> Nullable<Timestamptz>,
     }
 }
 

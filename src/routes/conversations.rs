@@ -277,7 +277,15 @@ async fn reply(
         ));
     }
     let sms = outgoing::check_sms_limit(&state, client, &user).await?;
-    let sent = outgoing::create(&state, &user, body, Audience::Members(&[member_id]), None).await?;
+    let sent = outgoing::create(
+        &state,
+        &user,
+        body,
+        Audience::Members(&[member_id]),
+        None,
+        None,
+    )
+    .await?;
     Ok(with_headers(sent.reply, sms.as_ref()))
 }
 

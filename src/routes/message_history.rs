@@ -62,11 +62,30 @@ pub struct HistoryPage {
 }
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    endpoint!(GET, "api" / "messages" / "history")
+    let history = endpoint!(GET, "api" / "messages" / "history")
         .and(with_state(state.clone()))
         .and(bearer(state.auth.clone()))
         .and(warp::query::<HistoryQuery>())
-        .then(|state, user, query| async move { into_response(page(state, user, query).await) })
+        .then(|state, user, query| async move { into_response(page(state, user, query).await) });
+    let list = endpoint!(GET, "api" / "messages")
+        .and(with_state(state.clone()))
+        .and(bearer(state.auth.clone()))
+        .and(warp::query::<HistoryQuery>())
+        .then(|state, user, query| async move { into_response(list(state, user, query).await) });
+    history.or(list).unify()
+}
+
+#[utoipa::path(get, path = "/api/messages", tag = "messages", operation_id = "listMessages",
+    security(("bearer" = [])),
+    params(HistoryQuery),
+    responses(
+        (status = 200, description = "The same list as `/api/messages/history`: \
+            `?status=scheduled` lists what waits for its `sendAt`", body = HistoryPage),
+        (status = 400, description = "Bad limit, status, date, cursor or field", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ))]
+async fn list(state: AppState, user: AuthUser, query: HistoryQuery) -> ApiResult {
+    page(state, user, query).await
 }
 
 fn instant(name: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {

@@ -1,5 +1,6 @@
 //! `POST /api/messages` stores a message and its recipients, then hands the recipients to the
-//! delivery breaker; `GET /api/messages/{id}` reads it back with every recipient's status.
+//! delivery breaker, now or at `sendAt`; `GET /api/messages/{id}` reads it back with every
+//! recipient's status; `DELETE /api/messages/{id}` cancels a scheduled one not yet started.
 
 use crate::http::registry::endpoint;
 use std::net::IpAddr;
@@ -20,6 +21,8 @@ use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::{json_body, json_reply, schema};
 use crate::state::AppState;
 use crate::state::with_state;
+use belfry_actors::protocol::{RoomEvent, church_room};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
@@ -38,6 +41,9 @@ pub struct SendRequest {
     member_ids: Option<Vec<i64>>,
     #[serde(default)]
     all_members: Option<bool>,
+    /// RFC 3339: send then instead of now.
+    #[serde(default)]
+    send_at: Option<String>,
 }
 
 /// Written by hand because the document must say what [`audience`] accepts: one of the two
@@ -59,6 +65,18 @@ impl utoipa::PartialSchema for SendRequest {
                 "allMembers",
                 ObjectBuilder::new()
                     .schema_type(SchemaType::from_iter([Type::Boolean, Type::Null])),
+            )
+            .property(
+                "sendAt",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::DateTime,
+                    )))
+                    .description(Some(
+                        "RFC 3339: send then (at most a year ahead) instead of now; the answer's \
+                         status is `scheduled`",
+                    )),
             )
             .required("body")
             .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
@@ -105,7 +123,11 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
             .then(|id, state, user, query| async move {
                 into_response(show(state, user, id, query).await)
             });
-    send.or(show).unify()
+    let cancel = endpoint!(DELETE, "api" / "messages" / i64)
+        .and(with_state(state.clone()))
+        .and(bearer(state.auth.clone()))
+        .then(|id, state, user| async move { into_response(cancel(state, user, id).await) });
+    send.or(show).unify().or(cancel).unify()
 }
 
 fn audience(req: &SendRequest) -> Result<Audience<'_>, ApiError> {
@@ -131,6 +153,36 @@ fn audience(req: &SendRequest) -> Result<Audience<'_>, ApiError> {
             "give either memberIds or \"allMembers\": true",
         )),
     }
+}
+
+/// How far ahead a message may be scheduled.
+const MAX_SCHEDULE_AHEAD: chrono::TimeDelta = chrono::TimeDelta::days(366);
+
+/// `sendAt`: a moment from now to a year ahead.
+fn send_at(raw: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let at = DateTime::parse_from_rfc3339(raw.trim())
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_send_at",
+                "sendAt must be an RFC 3339 date and time, such as 2026-12-24T18:00:00-06:00",
+            )
+        })?
+        .with_timezone(&Utc);
+    let now = Utc::now();
+    if at <= now {
+        return Err(ApiError::bad_request(
+            "invalid_send_at",
+            "sendAt is in the past: leave it out to send now",
+        ));
+    }
+    if at > now + MAX_SCHEDULE_AHEAD {
+        return Err(ApiError::bad_request(
+            "invalid_send_at",
+            "sendAt may be at most a year ahead",
+        ));
+    }
+    Ok(Some(at))
 }
 
 /// Printable ASCII, as most APIs that take an `Idempotency-Key` require.
@@ -185,19 +237,21 @@ async fn send_message(
     let idempotency_key = parse_idempotency_key(idempotency_key)?;
     let body = outgoing::body(&req.body)?;
     let audience = audience(&req)?;
+    let send_at = send_at(req.send_at.as_deref())?;
     // The request as it is understood, so that re-encoding the same JSON differently still
     // counts as the same request.
     let canonical = serde_json::json!({
         "body": body,
         "memberIds": req.member_ids,
         "allMembers": req.all_members.unwrap_or(false),
+        "sendAt": send_at,
     })
     .to_string();
     let idempotency = idempotency_key.as_deref().map(|key| IdempotentRequest {
         key,
         request: &canonical,
     });
-    let sent = outgoing::create(&state, &user, body, audience, idempotency).await?;
+    let sent = outgoing::create(&state, &user, body, audience, send_at, idempotency).await?;
     Ok(if sent.replayed {
         warp::reply::with_header(sent.reply, "idempotent-replayed", "true").into_response()
     } else {
@@ -270,3 +324,39 @@ impl FieldNames for MessageDetail {
 }
 
 impl FieldNames for messages::MessageRow {}
+
+#[utoipa::path(delete, path = "/api/messages/{id}", tag = "messages", operation_id = "cancelMessage",
+    security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, description = "Cancelled: nothing of it will be sent", body = messages::MessageRow),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`already_started`: not scheduled, or its time came and \
+            sending began", body = ErrorBody),
+    ))]
+async fn cancel(state: AppState, user: AuthUser, id: i64) -> ApiResult {
+    let church = user.church()?;
+    match messages::cancel(&state.pool, church, id).await? {
+        messages::Cancel::Cancelled(message) => {
+            state.system.directory().publish(
+                church_room(church),
+                RoomEvent::MessageCancelled {
+                    message_id: id,
+                    by: user.user_id,
+                },
+            );
+            Ok(json_reply(StatusCode::OK, &message))
+        }
+        messages::Cancel::NoSuchMessage => Err(ApiError::not_found(format!(
+            "no message {id} in your church"
+        ))),
+        messages::Cancel::AlreadyStarted(status) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_started",
+            format!(
+                "only a scheduled message that has not started can be cancelled; this one is {status}"
+            ),
+        )),
+    }
+}

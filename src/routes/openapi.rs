@@ -51,6 +51,8 @@ use crate::http::registry::endpoint;
         members::remove,
         messages::send,
         messages::show,
+        messages::cancel,
+        message_history::list,
         message_history::page,
         chat::create,
         chat::list,

@@ -6,12 +6,18 @@
 use std::net::IpAddr;
 
 use belfry_actors::limiter::Decision;
-use belfry_actors::protocol::{ConversationMessageEvent, RoomEvent, church_room};
+use belfry_actors::protocol::{
+    ConversationMessageEvent, MessageCreatedEvent, RoomEvent, church_room,
+};
+use belfry_actors::status::MessageStatus;
+use chrono::{DateTime, Utc};
 use warp::http::StatusCode;
 use warp::reply::Response;
 
 use crate::auth::AuthUser;
-use crate::db::new_message::{self, Audience, CreateError, DailyQuota, IdempotentRequest};
+use crate::db::new_message::{
+    self, Audience, CreateError, DailyQuota, IdempotentRequest, NewMessage,
+};
 use crate::domain::Controls;
 use crate::error::ApiError;
 use crate::http::json_reply;
@@ -65,32 +71,51 @@ pub struct Sent {
     pub replayed: bool,
 }
 
-/// Stores the message and its recipients and hands them to the outbox.
+/// Stores the message and its recipients and hands them to the outbox, at once or at
+/// `send_at`.
 pub async fn create(
     state: &AppState,
     user: &AuthUser,
     body: &str,
     audience: Audience<'_>,
+    send_at: Option<DateTime<Utc>>,
     idempotency: Option<IdempotentRequest<'_>>,
 ) -> Result<Sent, ApiError> {
     let church_id = user.church()?;
     let daily_quota = state.limits.config().daily_quota(church_id);
-    let created = new_message::create(
-        &state.pool,
+    let message = NewMessage {
         church_id,
-        user.user_id,
+        sender_id: user.user_id,
         body,
         audience,
-        idempotency,
-        daily_quota,
-    )
-    .await
-    .map_err(|e| refusal(state, e))?;
+        send_at,
+    };
+    let created = new_message::create(&state.pool, message, idempotency, daily_quota)
+        .await
+        .map_err(|e| refusal(state, e))?;
+    let directory = state.system.directory();
     if !created.replayed {
         // The recipients are in the outbox; wake it rather than wait for its next poll.
-        state.system.directory().wake_outbox();
+        match send_at {
+            Some(at) => directory.wake_outbox_in((at - Utc::now()).to_std().unwrap_or_default()),
+            None => directory.wake_outbox(),
+        }
+        let receipt = &created.receipt;
+        directory.publish(
+            church_room(church_id),
+            RoomEvent::MessageCreated(MessageCreatedEvent {
+                message_id: receipt.id,
+                sender_id: user.user_id,
+                body: body.to_owned(),
+                status: match send_at {
+                    Some(_) => MessageStatus::Scheduled,
+                    None => MessageStatus::Pending,
+                },
+                recipient_count: receipt.recipient_count as i64,
+                send_at,
+            }),
+        );
     }
-    let directory = state.system.directory();
     // Sending reads nothing: the church's unread total is what it was.
     let unread_total = match created.conversation_lines.is_empty() {
         true => 0,

@@ -250,6 +250,11 @@ impl TestApp {
         .collect()
     }
 
+    /// Stops this server (as a restart's first half); `another_server` is the second.
+    pub fn stop(&self) {
+        self.shutdown.shutdown();
+    }
+
     /// Starts another server on this one's database and configuration.
     pub async fn another_server(&self) -> OtherServer {
         let (url, _, shutdown) = start_server(&self.env).await;

@@ -19,8 +19,8 @@ pub use client_frame::{ClientFrame, ResumeItem};
 pub use conversation::{ConversationLine, ConversationMessageEvent, Direction};
 pub use encoded::EncodedFrame;
 pub use room_event::{
-    BreakerState, ChatMessage, ChatMessageEvent, MessageEvent, PresenceChange, PresenceStatus,
-    RoomEvent,
+    BreakerState, ChatMessage, ChatMessageEvent, MessageCreatedEvent, MessageEvent, PresenceChange,
+    PresenceStatus, RoomEvent,
 };
 pub use server_frame::{Frame, RoomPoint};
 

@@ -51,6 +51,12 @@ pub enum RoomEvent {
         by: i64,
         timestamp: String,
     },
+    /// A message was accepted, to send now or at `sendAt` (the church's room).
+    #[serde(rename = "message:created")]
+    MessageCreated(MessageCreatedEvent),
+    /// A scheduled message was cancelled before it started (the church's room).
+    #[serde(rename = "message:cancelled", rename_all = "camelCase")]
+    MessageCancelled { message_id: i64, by: i64 },
     /// A phone texted the church, or the church texted a phone it has a conversation with
     /// (the church's room).
     #[serde(rename = "conversation:message")]
@@ -81,6 +87,20 @@ impl RoomEvent {
             StatusEventKind::Failed => Self::MessageFailed(event),
         }
     }
+}
+
+/// A message the church just accepted.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageCreatedEvent {
+    pub message_id: i64,
+    pub sender_id: i64,
+    pub body: String,
+    /// `pending`, or `scheduled` until `sendAt`.
+    pub status: MessageStatus,
+    pub recipient_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<DateTime<Utc>>,
 }
 
 /// A recipient's status changed; carries the message's running totals.

@@ -165,6 +165,10 @@ pub enum MessageStatus {
     /// Stored; no recipient has moved yet.
     #[default]
     Pending,
+    /// Stored to be sent at its `sendAt`; nothing is sent before.
+    Scheduled,
+    /// A scheduled message cancelled before it started: nothing was sent.
+    Cancelled,
     /// Some recipients are not final yet.
     Sending,
     /// Every recipient delivered.
@@ -176,8 +180,10 @@ pub enum MessageStatus {
 }
 
 impl MessageStatus {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::Pending,
+        Self::Scheduled,
+        Self::Cancelled,
         Self::Sending,
         Self::Delivered,
         Self::Failed,
@@ -187,6 +193,8 @@ impl MessageStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
+            Self::Scheduled => "scheduled",
+            Self::Cancelled => "cancelled",
             Self::Sending => "sending",
             Self::Delivered => "delivered",
             Self::Failed => "failed",
