@@ -34,6 +34,7 @@ pub struct Application {
     state: AppState,
     listener: tokio::net::TcpListener,
     connections: crate::server::ConnectionLimits,
+    cors_origins: Vec<String>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -170,6 +171,7 @@ impl Application {
             state,
             listener,
             connections: config.connections,
+            cors_origins: config.cors_origins.clone(),
             shutdown_tx,
         })
     }
@@ -223,7 +225,9 @@ impl Application {
         let graceful = async move {
             let _ = signal.wait_for(|stop| *stop).await;
         };
-        let service = warp::service(routes);
+        let service = tower::ServiceBuilder::new()
+            .option_layer(crate::http::cors::layer(&self.cors_origins))
+            .service(warp::service(routes));
         crate::server::serve(
             self.listener,
             service,

@@ -93,6 +93,8 @@ pub struct Config {
     pub system: SystemConfig,
     /// Addresses that may read `/metrics` (`BELFRY_METRICS_ALLOW`; loopback unless set).
     pub metrics_allow: Arc<[IpNet]>,
+    /// Web apps on these origins may call the API from the browser (`BELFRY_CORS_ORIGINS`).
+    pub cors_origins: Vec<String>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/belfry";
@@ -150,7 +152,18 @@ impl Config {
                 presence_grace: millis(src, "BELFRY_PRESENCE_GRACE_MS", 5000)?,
             },
             metrics_allow: Self::metrics_allow(src)?,
+            cors_origins: Self::cors_origins(src)?,
         })
+    }
+
+    fn cors_origins(src: &dyn Source) -> Result<Vec<String>, ConfigError> {
+        let var = "BELFRY_CORS_ORIGINS";
+        src.get(var)
+            .unwrap_or_default()
+            .split(',')
+            .filter(|o| !o.trim().is_empty())
+            .map(|o| crate::http::cors::parse_origin(o).map_err(|problem| err(var, problem)))
+            .collect()
     }
 
     fn connections(src: &dyn Source) -> Result<ConnectionLimits, ConfigError> {

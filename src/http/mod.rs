@@ -2,6 +2,7 @@
 //! recorded for the OpenAPI document), and how a request body is read.
 
 pub mod body;
+pub mod cors;
 pub mod registry;
 pub mod schema;
 

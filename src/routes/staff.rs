@@ -27,6 +27,8 @@ use crate::state::{AppState, with_state};
 #[serde(rename_all = "camelCase")]
 pub struct StaffUser {
     id: i64,
+    /// The church the account belongs to.
+    church_id: Option<i64>,
     email: String,
     name: String,
     role: Role,
@@ -40,6 +42,7 @@ impl StaffUser {
         Ok(Self {
             role: row.role()?,
             id: row.id,
+            church_id: row.church_id,
             email: row.email,
             name: row.name,
             disabled: row.disabled_at.is_some(),

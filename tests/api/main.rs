@@ -14,6 +14,7 @@ mod console;
 mod console_conversations;
 mod console_scheduling;
 mod conversations;
+mod cors;
 mod delivery;
 mod dlq;
 mod fake_telnyx;
