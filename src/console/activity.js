@@ -32,8 +32,9 @@ export function throughputSection(every, query) {
     "aria-labelledby": "throughput-h throughput-caption", class: "chart" });
   const error = h("p", { class: "error", role: "alert" });
   const draw = ({ points }) => {
-    // The step still running is shown in words but not drawn: a short step's rate jumps.
-    const steps = points.length > 1 ? points.slice(0, -1) : points;
+    // The step still running is drawn only while there is little else: a short step's rate
+    // jumps about.
+    const steps = points.length > 2 ? points.slice(0, -1) : points;
     const rates = SERIES.map(([key]) => steps.map((p) => perSecond(p, key)));
     const top = Math.max(1, ...rates.flat());
     const x = (i) => (steps.length > 1 ? (i / (steps.length - 1)) * WIDTH : WIDTH);
@@ -44,6 +45,11 @@ export function throughputSection(every, query) {
       ...rates.map((values, s) => svg("polyline", {
         class: `series series-${s}`,
         points: values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" "),
+      })),
+      // The newest value of each, visible even before there is a line to draw.
+      ...rates.map((values, s) => svg("circle", {
+        class: `series series-${s}`, r: 3,
+        cx: x(values.length - 1).toFixed(1), cy: y(values[values.length - 1] ?? 0).toFixed(1),
       })));
     const latest = points[points.length - 1];
     const last = steps[steps.length - 1] ?? latest;

@@ -106,7 +106,9 @@ async fn a_failed_probe_opens_the_breaker_again() {
     let app = spawn_app_with(&[
         ("BELFRY_BREAKER_MIN_CALLS", "2"),
         ("BELFRY_BREAKER_FAILURE_RATE", "100"),
-        ("BELFRY_BREAKER_OPEN_MS", "300"),
+        // Long enough that the next probe cannot slip in between seeing the breaker open
+        // again and counting the calls, on a loaded machine too.
+        ("BELFRY_BREAKER_OPEN_MS", "1000"),
         ("BELFRY_BREAKER_HALF_OPEN_CALLS", "1"),
         ("BELFRY_SEND_MAX_ATTEMPTS", "10"),
     ])
