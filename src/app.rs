@@ -22,7 +22,7 @@ use crate::routes;
 use crate::state::{AppState, Services};
 use crate::telemetry::Metrics;
 use crate::telnyx::client::TelnyxGateway;
-use crate::telnyx::sandbox::SandboxCarrier;
+use crate::telnyx::sandbox::{SandboxBehaviour, SandboxCarrier};
 use crate::telnyx::signature::{WebhookSigner, WebhookVerifier};
 
 /// Connections for running totals; each update holds them for microseconds.
@@ -106,16 +106,25 @@ impl Application {
                 (gateway, verifier)
             }
             CarrierConfig::Sandbox {
+                from_number,
                 failure_rate,
+                reply_rate,
                 report_delay,
-                ..
             } => {
                 let signer = WebhookSigner::generate();
                 let verifier =
                     WebhookVerifier::new(signer.verifying_key(), config.webhook_tolerance);
                 tracing::info!("no TELNYX_API_KEY: using the sandbox carrier");
-                let carrier =
-                    SandboxCarrier::new(signer, webhook_url, *failure_rate, *report_delay);
+                let carrier = SandboxCarrier::new(
+                    signer,
+                    webhook_url,
+                    SandboxBehaviour {
+                        failure_rate: *failure_rate,
+                        reply_rate: *reply_rate,
+                        delay: *report_delay,
+                        platform_number: from_number.clone(),
+                    },
+                );
                 let carrier = MeasuredCarrier::wrap(Arc::new(carrier), "sandbox", &metrics);
                 (carrier, verifier)
             }

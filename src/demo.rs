@@ -62,6 +62,8 @@ pub async fn run() -> Result<(), String> {
     let fallback_secret: [u8; 32] = rand::random();
     let demo_env = |name: &str| match name {
         "BELFRY_SANDBOX_FAILURE_RATE" => Env.get(name).or_else(|| Some("0.1".into())),
+        // Some members answer, so the Conversations page has something to show.
+        "BELFRY_SANDBOX_REPLY_RATE" => Env.get(name).or_else(|| Some("0.2".into())),
         _ => Env.get(name),
     };
     let config = Config::from_source(&demo_env, Some(fallback_secret.to_vec()))

@@ -21,9 +21,14 @@ pub(super) fn carrier(src: &dyn Source) -> Result<CarrierConfig, ConfigError> {
                 "must be between 0 and 1",
             ));
         }
+        let reply_rate: f64 = parsed(src, "BELFRY_SANDBOX_REPLY_RATE", 0.0)?;
+        if !(0.0..=1.0).contains(&reply_rate) {
+            return Err(err("BELFRY_SANDBOX_REPLY_RATE", "must be between 0 and 1"));
+        }
         return Ok(CarrierConfig::Sandbox {
             from_number: from_number.unwrap_or_else(|| "+15550100000".to_owned()),
             failure_rate,
+            reply_rate,
             report_delay: millis(src, "BELFRY_SANDBOX_DELAY_MS", 800)?,
         });
     };

@@ -60,6 +60,8 @@ pub enum CarrierConfig {
     Sandbox {
         from_number: String,
         failure_rate: f64,
+        /// Share of delivered texts the sandbox's members answer.
+        reply_rate: f64,
         report_delay: Duration,
     },
 }

@@ -2,7 +2,8 @@
 //!
 //! It accepts every send, then posts correctly signed `message.sent` and `message.finalized`
 //! webhooks to Belfry's own public URL after realistic delays, failing a configurable share of
-//! deliveries, so the whole product can be tried with no Telnyx account. Like Telnyx it keeps
+//! deliveries; a configurable share of members text back (`message.received`), so the whole
+//! product, conversations included, can be tried with no Telnyx account. Like Telnyx it keeps
 //! each message's record, so asking where a message stands is answered too (the most recent
 //! [`KEPT_RECORDS`] messages; Telnyx keeps 10 days).
 
@@ -15,7 +16,7 @@ use belfry_actors::status::RecipientStatus;
 use rand::Rng;
 
 use super::signature::WebhookSigner;
-use super::webhook::{Envelope, ErrorEntry, outbound_status_event};
+use super::webhook::{Envelope, ErrorEntry, inbound_event, outbound_status_event};
 
 pub struct SandboxCarrier {
     inner: Arc<Inner>,
@@ -25,10 +26,31 @@ struct Inner {
     http: reqwest::Client,
     signer: WebhookSigner,
     webhook_url: String,
-    failure_rate: f64,
-    delay: Duration,
+    behaviour: SandboxBehaviour,
     records: Mutex<Records>,
 }
+
+/// How the sandbox's pretend network behaves.
+#[derive(Debug, Clone)]
+pub struct SandboxBehaviour {
+    /// Share of deliveries that fail.
+    pub failure_rate: f64,
+    /// Share of delivered texts the member answers.
+    pub reply_rate: f64,
+    /// About how long each step takes.
+    pub delay: Duration,
+    /// The number a text without a church number of its own comes from.
+    pub platform_number: String,
+}
+
+/// What the sandbox's members text back.
+const REPLIES: [&str; 5] = [
+    "Thanks, see you there!",
+    "Can I bring a friend?",
+    "Is there parking nearby?",
+    "Sorry, we can't make it this week.",
+    "What time does it finish?",
+];
 
 /// Each message's status now, the oldest forgotten first.
 #[derive(Default)]
@@ -58,12 +80,7 @@ impl Records {
 const WEBHOOK_TRIES: u32 = 3;
 
 impl SandboxCarrier {
-    pub fn new(
-        signer: WebhookSigner,
-        webhook_url: String,
-        failure_rate: f64,
-        delay: Duration,
-    ) -> Self {
+    pub fn new(signer: WebhookSigner, webhook_url: String, behaviour: SandboxBehaviour) -> Self {
         Self {
             inner: Arc::new(Inner {
                 http: reqwest::Client::builder()
@@ -72,8 +89,7 @@ impl SandboxCarrier {
                     .unwrap_or_default(),
                 signer,
                 webhook_url,
-                failure_rate,
-                delay,
+                behaviour,
                 records: Mutex::default(),
             }),
         }
@@ -96,7 +112,7 @@ fn random_id() -> String {
 impl Inner {
     fn jittered_delay(&self) -> Duration {
         let factor = rand::rng().random_range(0.5..1.5);
-        self.delay.mul_f64(factor)
+        self.behaviour.delay.mul_f64(factor)
     }
 
     /// Posts like Telnyx: up to three tries, since Belfry may not have recorded the message id
@@ -138,7 +154,7 @@ impl Inner {
             .set(id, status);
     }
 
-    async fn report(self: Arc<Self>, message_id: String, to: String) {
+    async fn report(self: Arc<Self>, message_id: String, to: String, from: String) {
         tokio::time::sleep(self.jittered_delay()).await;
         self.record(&message_id, RecipientStatus::Sent, None);
         let sent = outbound_status_event(
@@ -153,7 +169,7 @@ impl Inner {
         // The carrier's delivery does not wait for its webhooks to get through.
         tokio::spawn(Arc::clone(&self).post(sent));
         tokio::time::sleep(self.jittered_delay()).await;
-        let fails = rand::rng().random_bool(self.failure_rate);
+        let fails = rand::rng().random_bool(self.behaviour.failure_rate);
         let (status, errors) = if fails {
             let undeliverable = ErrorEntry {
                 code: Some("40008".to_owned()),
@@ -175,12 +191,30 @@ impl Inner {
             random_id(),
             "message.finalized",
             message_id,
-            to,
+            to.clone(),
             status,
             errors,
             self.webhook_url.clone(),
         );
-        self.post(finalized).await;
+        Arc::clone(&self).post(finalized).await;
+        if !fails && rand::rng().random_bool(self.behaviour.reply_rate) {
+            self.reply(to, from).await;
+        }
+    }
+
+    /// The member who got a text answers it, a little later.
+    async fn reply(self: Arc<Self>, member: String, church_number: String) {
+        tokio::time::sleep(self.jittered_delay() * 3).await;
+        let text = REPLIES[rand::rng().random_range(0..REPLIES.len())];
+        let received = inbound_event(
+            random_id(),
+            random_id(),
+            member,
+            church_number,
+            text.to_owned(),
+            self.webhook_url.clone(),
+        );
+        self.post(received).await;
     }
 }
 
@@ -190,7 +224,10 @@ impl SandboxCarrier {
         let message_id = random_id();
         self.inner
             .record(&message_id, RecipientStatus::Queued, None);
-        tokio::spawn(Arc::clone(&self.inner).report(message_id.clone(), sms.to));
+        let from = sms
+            .from
+            .unwrap_or_else(|| self.inner.behaviour.platform_number.clone());
+        tokio::spawn(Arc::clone(&self.inner).report(message_id.clone(), sms.to, from));
         message_id
     }
 }

@@ -187,6 +187,43 @@ pub fn outbound_status_event(
     }
 }
 
+/// A `message.received` event: `from` texted our number `to`.
+pub fn inbound_event(
+    event_id: String,
+    message_id: String,
+    from: String,
+    to: String,
+    text: String,
+    delivered_to: String,
+) -> Envelope {
+    Envelope {
+        data: EventData {
+            record_type: Some("event".to_owned()),
+            id: event_id,
+            event_type: "message.received".to_owned(),
+            occurred_at: Some(belfry_actors::protocol::timestamp()),
+            payload: MessagePayload {
+                record_type: Some("message".to_owned()),
+                direction: Some("inbound".to_owned()),
+                id: message_id,
+                from: Some(FromEntry { phone_number: from }),
+                text: Some(text),
+                to: vec![ToEntry {
+                    phone_number: to,
+                    status: "webhook_delivered".to_owned(),
+                    carrier: Some("Sandbox".to_owned()),
+                    line_type: Some("Wireless".to_owned()),
+                }],
+                errors: Vec::new(),
+            },
+        },
+        meta: Some(Meta {
+            attempt: 1,
+            delivered_to,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

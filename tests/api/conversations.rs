@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::fake_telnyx::FakeTelnyx;
-use super::helpers::{TestApp, WsClient, spawn_app};
+use super::helpers::{TestApp, WsClient, spawn_app, spawn_app_with};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -410,5 +410,39 @@ async fn a_text_for_no_church_is_kept_for_operators() {
             .await
             .status(),
         403
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sandbox_carriers_members_answer_so_conversations_work_without_an_account() {
+    let app = spawn_app_with(&[
+        ("TELNYX_API_KEY", ""),
+        ("BELFRY_SANDBOX_DELAY_MS", "50"),
+        ("BELFRY_SANDBOX_FAILURE_RATE", "0"),
+        ("BELFRY_SANDBOX_REPLY_RATE", "1"),
+    ])
+    .await;
+    let staff = app.login(&app.grace.staff_email).await;
+    app.send(&staff, &app.grace.member_ids).await;
+    let n = app.grace.member_ids.len();
+    let mut list = Value::Null;
+    for _ in 0..300 {
+        list = app.get_json("/api/conversations", &staff).await;
+        if list["conversations"].as_array().unwrap().len() == n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let conversations = list["conversations"].as_array().unwrap();
+    assert_eq!(conversations.len(), n, "every member answered: {list}");
+    assert_eq!(list["unreadTotal"], n);
+    for conversation in conversations {
+        assert_eq!(conversation["lastMessage"]["direction"], "inbound");
+        assert!(conversation["memberId"].is_i64());
+    }
+    let other = app.login(&app.other.staff_email).await;
+    assert_eq!(
+        app.get_json("/api/conversations", &other).await["conversations"],
+        json!([])
     );
 }
