@@ -56,7 +56,7 @@ impl<const MAX: usize> ChatText<MAX> {
         if input.chars().count() > MAX {
             return Err(format!("must be at most {MAX} characters"));
         }
-        if Controls::TabsAndNewlines.refuses_any(text) {
+        if Controls::TabsAndNewlines.refuses_any(input) {
             return Err("must not contain control characters".to_owned());
         }
         Ok(Self(text.to_owned()))

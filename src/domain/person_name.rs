@@ -21,7 +21,8 @@ impl PersonName {
         let name = input.trim();
         if name.is_empty()
             || input.chars().count() > Self::MAX_LEN
-            || Controls::None.refuses_any(name)
+            // As given, as the document's pattern reads it: trimming does not excuse a form feed.
+            || Controls::None.refuses_any(input)
         {
             return Err(InvalidName);
         }
@@ -56,5 +57,6 @@ mod tests {
         assert!(PersonName::parse(&format!("\u{a0}{}", "x".repeat(PersonName::MAX_LEN))).is_err());
         assert!(PersonName::parse("Ruth\u{0}").is_err());
         assert!(PersonName::parse("Ruth\nAdams").is_err());
+        assert!(PersonName::parse("\u{c}Ruth").is_err());
     }
 }

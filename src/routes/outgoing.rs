@@ -40,7 +40,7 @@ pub fn body(raw: &str) -> Result<&str, ApiError> {
             format!("body must be 1 to {MAX_BODY_CHARS} characters"),
         ));
     }
-    if BODY_CONTROLS.refuses_any(body) {
+    if BODY_CONTROLS.refuses_any(raw) {
         return Err(ApiError::bad_request(
             "invalid_body",
             "body must not contain control characters other than line breaks and tabs",

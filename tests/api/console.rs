@@ -24,6 +24,21 @@ pub struct Browser {
     _driver: Child,
 }
 
+impl Drop for Browser {
+    /// chromedriver runs in a process group of its own with the Chromium it starts: the whole
+    /// group is killed, since killing chromedriver alone leaves Chromium's processes running
+    /// (hundreds, over a test run, holding gigabytes).
+    fn drop(&mut self) {
+        if let Some(group) = self._driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{group}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 impl Browser {
     pub async fn open() -> Browser {
         assert!(
@@ -40,6 +55,7 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            .process_group(0)
             .spawn()
             .expect("chromedriver starts");
         let capabilities = json!({
