@@ -18,20 +18,6 @@ async fn texted(app: &TestApp, body: &str) -> Value {
     response.json().await.unwrap()
 }
 
-/// The phone of a church's member.
-async fn phone_of(app: &TestApp, token: &str, member_id: i64) -> String {
-    let members = app.get_json("/api/members", token).await;
-    members["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == member_id)
-        .expect("the member is listed")["phone"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn next_conversation_event(socket: &mut WsClient, kind: &str) -> Value {
     socket
         .until(WAIT, |f| f["type"] == kind)
@@ -56,7 +42,7 @@ async fn a_reply_becomes_a_conversation_that_staff_answer_and_read_live() {
     let staff = app.login(&app.grace.staff_email).await;
     let mut socket = app.connect(&staff).await;
     let member = app.grace.member_ids[0];
-    let phone = phone_of(&app, &staff, member).await;
+    let phone = app.phone_of(&staff, member).await;
     let broadcast = app.send(&staff, &app.grace.member_ids).await;
     app.accepted(&staff, broadcast, app.grace.member_ids.len())
         .await;
@@ -300,7 +286,7 @@ async fn stop_and_start_show_in_the_thread_and_reach_only_the_church_texted() {
     );
     // One phone, a member of both churches.
     let grace_staff = app.login(&app.grace.staff_email).await;
-    let phone = phone_of(&app, &grace_staff, app.grace.member_ids[0]).await;
+    let phone = app.phone_of(&grace_staff, app.grace.member_ids[0]).await;
     let staff = app.login(&app.other.staff_email).await;
     let added = app
         .post_json(
@@ -365,7 +351,7 @@ async fn stop_and_start_show_in_the_thread_and_reach_only_the_church_texted() {
 async fn on_the_shared_number_a_reply_goes_to_the_church_that_last_texted_the_phone() {
     let app = spawn_app().await;
     let grace_staff = app.login(&app.grace.staff_email).await;
-    let phone = phone_of(&app, &grace_staff, app.grace.member_ids[0]).await;
+    let phone = app.phone_of(&grace_staff, app.grace.member_ids[0]).await;
     let staff = app.login(&app.other.staff_email).await;
     let added = app
         .post_json(

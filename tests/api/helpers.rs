@@ -250,6 +250,20 @@ impl TestApp {
         .collect()
     }
 
+    /// The phone of one of the church's members, as `GET /api/members` shows it to `token`.
+    pub async fn phone_of(&self, token: &str, member_id: i64) -> String {
+        let members = self.get_json("/api/members", token).await;
+        members["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == member_id)
+            .expect("the member is listed")["phone"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Stops this server (as a restart's first half); `another_server` is the second.
     pub fn stop(&self) {
         self.shutdown.shutdown();

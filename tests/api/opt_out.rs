@@ -7,19 +7,6 @@ use serde_json::{Value, json};
 use super::fake_telnyx::{FakeTelnyx, Reply};
 use super::helpers::{TestApp, spawn_app, spawn_app_with};
 
-async fn phone_of(app: &TestApp, token: &str, member_id: i64) -> String {
-    let members = app.get_json("/api/members", token).await;
-    members["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == member_id)
-        .unwrap()["phone"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn inbound(app: &TestApp, event_id: &str, from: &str, text: &str) -> String {
     let response = app
         .telnyx
@@ -49,7 +36,7 @@ async fn stop_skips_the_member_until_start() {
     let app = spawn_app().await;
     let token = app.login(&app.grace.staff_email).await;
     let stopper = app.grace.member_ids[1];
-    let phone = phone_of(&app, &token, stopper).await;
+    let phone = app.phone_of(&token, stopper).await;
 
     assert_eq!(inbound(&app, "in-1", &phone, "Stop").await, "opted_out");
     assert_eq!(inbound(&app, "in-1", &phone, "Stop").await, "duplicate");
@@ -139,7 +126,7 @@ async fn a_member_who_opts_out_before_their_turn_is_skipped_and_reported() {
     let token = app.login(&app.grace.staff_email).await;
     let mut socket = app.connect(&token).await;
     let last = *app.grace.member_ids.last().unwrap();
-    let phone = phone_of(&app, &token, last).await;
+    let phone = app.phone_of(&token, last).await;
     let id = app.send(&token, &app.grace.member_ids).await;
     assert_eq!(inbound(&app, "in-late", &phone, "STOP").await, "opted_out");
 
