@@ -146,10 +146,8 @@ impl Application {
         let system = ActorSystem::start(config.system.clone(), gateway, store, history)
             .await
             .map_err(|e| StartError::Actors(e.to_string()))?;
-        // The outbox already skips paused churches' rows; the holds stop what it claimed.
-        system
-            .directory()
-            .sync_sending_paused(&db::churches::paused(&pool).await?);
+        // The outbox already skips held churches' rows; the holds stop what it claimed.
+        crate::sending_watch::sync_once(system.directory(), &pool).await?;
         let limits = Limits::new(config.limits.clone(), Arc::clone(system.directory()));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         metrics.keep_up(shutdown_rx.clone());

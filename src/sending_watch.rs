@@ -1,16 +1,21 @@
 //! Keeps this node's church holds equal to the store's: a church paused or resumed through
 //! another node (or while this one restarted) is held or released here within about
-//! [`WATCH_EVERY`]. The node that took the change applies it at once; this catches the rest.
+//! [`WATCH_EVERY`], and so is a church whose quiet hours begin or end. The node that took a
+//! pause applies it at once; this catches the rest.
+//!
+//! It also moves each church's stored quiet-hours stretch to the next one when it ends, as
+//! [`crate::domain::QuietHours`] works it out. Every node does it; the store takes the first.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use belfry_actors::Directory;
+use belfry_actors::{Directory, Hold};
+use chrono::Utc;
 use tokio::sync::watch;
 
-use crate::db::{DbPool, churches};
+use crate::db::{DbError, DbPool, churches, quiet_hours};
 
-/// How often the store is asked which churches are paused (one indexed read).
+/// How often the store is asked which churches are held (two indexed reads).
 pub const WATCH_EVERY: Duration = Duration::from_secs(1);
 
 pub fn spawn(directory: Arc<Directory>, pool: DbPool, mut shutdown: watch::Receiver<bool>) {
@@ -23,16 +28,42 @@ pub fn spawn(directory: Arc<Directory>, pool: DbPool, mut shutdown: watch::Recei
         tokio::pin!(stopping);
         loop {
             tokio::select! {
-                _ = tick.tick() => match churches::paused(&pool).await {
-                    Ok(paused) => {
-                        for (church, paused) in directory.sync_sending_paused(&paused) {
-                            tracing::info!(church, paused, "church sending changed elsewhere");
-                        }
+                _ = tick.tick() => {
+                    if let Err(e) = sync_once(&directory, &pool).await {
+                        tracing::warn!(error = %e, "cannot read which churches are held");
                     }
-                    Err(e) => tracing::warn!(error = %e, "cannot read which churches are paused"),
-                },
+                }
                 _ = &mut stopping => return,
             }
         }
     });
+}
+
+/// Rolls ended quiet-hours stretches forward, then makes the holds what the store says.
+pub async fn sync_once(directory: &Directory, pool: &DbPool) -> Result<(), DbError> {
+    roll_quiet_hours(pool).await?;
+    let paused = churches::paused(pool).await?;
+    for (church, paused) in directory.sync_holds(Hold::Paused, &paused) {
+        tracing::info!(church, paused, "church sending changed elsewhere");
+    }
+    let quiet = quiet_hours::quiet_now(pool).await?;
+    for (church, quiet) in directory.sync_holds(Hold::QuietHours, &quiet) {
+        tracing::info!(church, quiet, "church quiet hours");
+    }
+    Ok(())
+}
+
+async fn roll_quiet_hours(pool: &DbPool) -> Result<(), DbError> {
+    let now = Utc::now();
+    for church in quiet_hours::needing_window(pool).await? {
+        let Some(hours) = church.hours() else {
+            tracing::warn!(
+                church = church.id,
+                "quiet hours stored unreadable; left as they are"
+            );
+            continue;
+        };
+        quiet_hours::roll(pool, &church, hours.window(now)).await?;
+    }
+    Ok(())
 }

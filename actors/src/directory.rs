@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::batcher::{BatchMsg, BatchOp};
 use crate::delivery::attempts::MarkAttempts;
 use crate::delivery::breaker::{BreakerMsg, BreakerSnapshot, BreakerState, NotSettable};
-use crate::delivery::church_holds::ChurchHolds;
+use crate::delivery::church_holds::{ChurchHolds, Hold};
 use crate::delivery::outbox::OutboxMsg;
 use crate::dlq::DlqMsg;
 use crate::limiter::{self, Decision, KeyActors, Ledger, LimitKey, LimiterMsg, Policy};
@@ -109,11 +109,12 @@ async fn submit_and_wait<Op: BatchOp>(
 }
 
 impl Directory {
-    /// Pauses or resumes a church's sending: while paused, no carrier call starts for it and
-    /// its jobs are held; on resume the held ones go out in order. Returns whether it changed.
-    pub fn set_sending_paused(&self, church_id: i64, paused: bool) -> bool {
-        let changed = self.church_holds.set(church_id, paused);
-        if changed && !paused {
+    /// Starts or ends a hold on a church's sending (its admins' pause, or its quiet hours):
+    /// while on, no carrier call starts for the jobs it holds and they wait; when it ends they
+    /// go out in order. Returns whether it changed.
+    pub fn set_hold(&self, hold: Hold, church_id: i64, on: bool) -> bool {
+        let changed = self.church_holds.set(hold, church_id, on);
+        if changed && !on {
             if let Some(breaker) = current(&self.delivery) {
                 breaker.send(BreakerMsg::ChurchResumed(church_id));
             }
@@ -122,21 +123,26 @@ impl Directory {
         changed
     }
 
-    pub fn sending_paused(&self, church_id: i64) -> bool {
-        self.church_holds.is_paused(church_id)
+    /// Whether the job must wait now because of a hold on its church.
+    pub fn is_held(&self, job: &OutboundSms) -> bool {
+        self.church_holds.holds(job.church_id, job.urgent)
     }
 
-    /// Makes the paused churches exactly `paused` (what the store says); returns the churches
-    /// that changed, each with whether it is now paused.
-    pub fn sync_sending_paused(&self, paused: &[i64]) -> Vec<(i64, bool)> {
+    pub fn sending_paused(&self, church_id: i64) -> bool {
+        self.church_holds.is_on(Hold::Paused, church_id)
+    }
+
+    /// Makes the churches under `hold` exactly `churches` (what the store says); returns the
+    /// churches that changed, each with whether the hold is now on.
+    pub fn sync_holds(&self, hold: Hold, churches: &[i64]) -> Vec<(i64, bool)> {
         let mut changed = Vec::new();
-        for church in self.church_holds.paused() {
-            if !paused.contains(&church) && self.set_sending_paused(church, false) {
+        for church in self.church_holds.churches(hold) {
+            if !churches.contains(&church) && self.set_hold(hold, church, false) {
                 changed.push((church, false));
             }
         }
-        for &church in paused {
-            if self.set_sending_paused(church, true) {
+        for &church in churches {
+            if self.set_hold(hold, church, true) {
                 changed.push((church, true));
             }
         }

@@ -20,5 +20,6 @@ pub mod stats;
 pub mod status;
 mod system;
 
+pub use delivery::church_holds::Hold;
 pub use directory::{CallError, Directory};
 pub use system::{ActorSystem, SystemConfig};

@@ -25,6 +25,8 @@ pub struct OutboundSms {
     pub text: String,
     /// The church's own sender number; `None` sends from the platform's.
     pub from: Option<String>,
+    /// An admin's urgent message: sent even during the church's quiet hours.
+    pub urgent: bool,
 }
 
 /// Whether trying the same request again can succeed.

@@ -3,7 +3,7 @@
 // status. Counts come from the socket's events (each carries its message's totals after the
 // change); after a reset the list is fetched again.
 
-import { api, apiDocument } from "/console/session.js";
+import { api, apiDocument, isAdmin } from "/console/session.js";
 import { h, field, announce } from "/console/dom.js";
 import { segmentsOf } from "/console/segments.js";
 import { onLive, POLLED_HISTORY } from "/console/live.js";
@@ -35,6 +35,12 @@ export function renderMessages(main) {
   some.addEventListener("change", toggle);
 
   const sendAt = h("input", { type: "datetime-local", name: "sendAt" });
+  // Admins may send during the church's quiet hours; everyone else's sends wait for their end.
+  const urgent = h("input", { type: "checkbox", name: "urgent", id: "send-urgent" });
+  const urgentField = isAdmin()
+    ? [h("p", {}, urgent, h("label", { for: "send-urgent", class: "inline" },
+        "Urgent: send even during quiet hours"))]
+    : [];
   const error = h("p", { class: "error", role: "alert" });
   const send = h("button", { type: "submit" }, "Send");
   const form = h("form", { class: "card", onsubmit: async (e) => {
@@ -51,13 +57,17 @@ export function renderMessages(main) {
     }
     // The browser's local time, as the person picking it means it.
     if (sendAt.value) request.sendAt = new Date(sendAt.value).toISOString();
+    if (urgent.checked) request.urgent = true;
     send.disabled = true;
     try {
       const accepted = await api("POST", "/api/messages", request);
       text.value = "";
       sendAt.value = "";
+      urgent.checked = false;
       updateCounter();
-      announce(accepted.sendAt
+      announce(accepted.heldForQuietHours
+        ? `Quiet hours: held until ${new Date(accepted.sendAt).toLocaleString()}, then sent to ${accepted.recipientCount} members.`
+        : accepted.sendAt
         ? `Scheduled for ${new Date(accepted.sendAt).toLocaleString()} to ${accepted.recipientCount} members.`
         : `Sending to ${accepted.recipientCount} members.`);
       if (!filtered()) {
@@ -77,6 +87,7 @@ export function renderMessages(main) {
       some, h("label", { for: "aud-some" }, "Some members"),
       picker),
     ...field("Send at", sendAt, h("p", { class: "hint" }, "Leave empty to send now.")),
+    ...urgentField,
     error,
     send,
   );
@@ -154,6 +165,7 @@ export function renderMessages(main) {
   stops.push(onLive("message:created", (event) => {
     if (filtered() || rows.has(event.messageId)) return;
     upsert({ id: event.messageId, body: event.body, status: event.status, sendAt: event.sendAt,
+      heldForQuietHours: event.heldForQuietHours,
       recipientCount: event.recipientCount, deliveredCount: 0, failedCount: 0,
       createdAt: new Date().toISOString() }, true);
   }));
@@ -246,7 +258,8 @@ function messageRow(initial) {
       const bad = state.failedCount ?? 0;
       body.textContent = state.body ?? "";
       meta.textContent = state.status === "scheduled" && state.sendAt
-        ? `Scheduled for ${new Date(state.sendAt).toLocaleString()}`
+        ? `${state.heldForQuietHours ? "Held for quiet hours until" : "Scheduled for"} ` +
+          new Date(state.sendAt).toLocaleString()
         : `${new Date(state.createdAt).toLocaleString()} · ${label(state.status)}`;
       cancel.hidden = state.status !== "scheduled";
       const text = `${ok} of ${total} delivered`;

@@ -1,9 +1,10 @@
-// Settings: the signed-in user's own name and password. A password change signs out every
-// other session (their tokens stop working); this tab keeps going with the new token the
-// server answers.
+// Settings: the signed-in user's own name and password, and for a church's admins its quiet
+// hours. A password change signs out every other session (their tokens stop working); this
+// tab keeps going with the new token the server answers.
 
 import { api, replaceToken, renamed } from "/console/session.js";
 import { h, field, announce } from "/console/dom.js";
+import { quietHoursCard } from "/console/quiet_hours.js";
 
 export function renderSettings(main) {
   const name = h("input", { type: "text", name: "name", required: true, maxlength: 200 });
@@ -53,5 +54,6 @@ export function renderSettings(main) {
     passwordError,
     h("button", { type: "submit" }, "Change password"));
 
-  main.replaceChildren(h("h1", {}, "Settings"), nameForm, passwordForm);
+  main.replaceChildren(h("h1", {}, "Settings"), nameForm, passwordForm,
+    ...[quietHoursCard()].filter(Boolean));
 }

@@ -4,12 +4,12 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::Serialize;
 
+use super::groups::{self, GroupTag};
 use super::schema::members;
 use super::{DbError, DbPool, get};
 use crate::domain::PhoneNumber;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = members)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Member {
     pub id: i64,
@@ -20,6 +20,34 @@ pub struct Member {
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// When the member texted STOP; `None` while they receive messages.
     pub opted_out_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The groups they are in, by name.
+    pub groups: Vec<GroupTag>,
+}
+
+/// A member's own row, before their groups are added.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = members)]
+struct MemberRow {
+    id: i64,
+    church_id: i64,
+    name: String,
+    phone: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    opted_out_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl MemberRow {
+    fn with_groups(self, groups: Vec<GroupTag>) -> Member {
+        Member {
+            id: self.id,
+            church_id: self.church_id,
+            name: self.name,
+            phone: self.phone,
+            created_at: self.created_at,
+            opted_out_at: self.opted_out_at,
+            groups,
+        }
+    }
 }
 
 pub async fn create(
@@ -35,21 +63,31 @@ pub async fn create(
             members::name.eq(name),
             members::phone.eq(phone.as_str()),
         ))
-        .returning(Member::as_returning())
-        .get_result(&mut conn)
-        .await?)
+        .returning(MemberRow::as_returning())
+        .get_result::<MemberRow>(&mut conn)
+        .await?
+        .with_groups(Vec::new()))
 }
 
-/// The church's members, removed ones left out.
+/// The church's members with their groups, removed ones left out.
 pub async fn list(pool: &DbPool, church_id: i64) -> Result<Vec<Member>, DbError> {
     let mut conn = get(pool).await?;
-    Ok(members::table
+    let rows: Vec<MemberRow> = members::table
         .filter(members::church_id.eq(church_id))
         .filter(members::removed_at.is_null())
         .order(members::id.asc())
-        .select(Member::as_select())
+        .select(MemberRow::as_select())
         .load(&mut conn)
-        .await?)
+        .await?;
+    drop(conn);
+    let mut tags = groups::tags_by_member(pool, church_id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let groups = tags.remove(&row.id).unwrap_or_default();
+            row.with_groups(groups)
+        })
+        .collect())
 }
 
 /// Renames a member or changes their phone; `None` if the church has no such member (or it
@@ -66,23 +104,32 @@ pub async fn update(
         .filter(members::id.eq(id))
         .filter(members::church_id.eq(church_id))
         .filter(members::removed_at.is_null());
-    if name.is_none() && phone.is_none() {
+    let row: Option<MemberRow> = if name.is_none() && phone.is_none() {
         // Nothing to change: the member as they are (an UPDATE with no SET is no statement).
-        return Ok(target
-            .select(Member::as_select())
+        target
+            .select(MemberRow::as_select())
             .first(&mut conn)
             .await
-            .optional()?);
+            .optional()?
+    } else {
+        diesel::update(target)
+            .set((
+                name.map(|name| members::name.eq(name)),
+                phone.map(|phone| members::phone.eq(phone.as_str())),
+            ))
+            .returning(MemberRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .optional()?
+    };
+    drop(conn);
+    match row {
+        Some(row) => {
+            let groups = groups::tags_of_member(pool, church_id, row.id).await?;
+            Ok(Some(row.with_groups(groups)))
+        }
+        None => Ok(None),
     }
-    Ok(diesel::update(target)
-        .set((
-            name.map(|name| members::name.eq(name)),
-            phone.map(|phone| members::phone.eq(phone.as_str())),
-        ))
-        .returning(Member::as_returning())
-        .get_result(&mut conn)
-        .await
-        .optional()?)
 }
 
 /// Removes a member: they receive nothing more and leave the list, and what was sent to them
@@ -148,12 +195,13 @@ pub async fn opt_out_recipient(pool: &DbPool, recipient_id: i64) -> Result<(), D
 }
 
 /// Adds the rows that are not members yet, in one transaction; answers the phones that were
-/// added (a phone a member of the church already has is left out, not an error).
+/// added with their new ids (a phone a member of the church already has is left out, not an
+/// error).
 pub async fn create_many(
     pool: &DbPool,
     church_id: i64,
     rows: &[(&str, &str)],
-) -> Result<Vec<String>, DbError> {
+) -> Result<Vec<(String, i64)>, DbError> {
     use diesel_async::AsyncConnection;
     /// Three parameters a row: far below PostgreSQL's 65,535 per statement.
     const CHUNK: usize = 5000;
@@ -172,10 +220,10 @@ pub async fn create_many(
                         )
                     })
                     .collect();
-                let phones: Vec<String> = diesel::insert_into(members::table)
+                let phones: Vec<(String, i64)> = diesel::insert_into(members::table)
                     .values(values)
                     .on_conflict_do_nothing()
-                    .returning(members::phone)
+                    .returning((members::phone, members::id))
                     .get_results(conn)
                     .await?;
                 added.extend(phones);

@@ -26,6 +26,10 @@ pub struct MessageRow {
     pub updated_at: chrono::DateTime<chrono::Utc>,
     /// When a scheduled message goes (or went) out; `null` for one sent at once.
     pub send_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// An admin's message that goes even during the church's quiet hours.
+    pub urgent: bool,
+    /// It would have started in the church's quiet hours: `sendAt` is their end.
+    pub held_for_quiet_hours: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]

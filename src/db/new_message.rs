@@ -13,8 +13,21 @@ use super::{DbError, DbPool, get, idempotency};
 
 /// Who a new message goes to.
 pub enum Audience<'a> {
-    Members(&'a [i64]),
+    /// These members and everyone in these groups, each once.
+    Chosen {
+        member_ids: &'a [i64],
+        group_ids: &'a [i64],
+    },
     AllMembers,
+}
+
+impl<'a> Audience<'a> {
+    pub fn members(member_ids: &'a [i64]) -> Self {
+        Self::Chosen {
+            member_ids,
+            group_ids: &[],
+        }
+    }
 }
 
 /// A message to store: what it says, to whom, from whom, and when it goes.
@@ -25,6 +38,10 @@ pub struct NewMessage<'a> {
     pub audience: Audience<'a>,
     /// Later than now: held in the outbox until then (`scheduled`); `None` sends at once.
     pub send_at: Option<DateTime<Utc>>,
+    /// Goes even during the church's quiet hours.
+    pub urgent: bool,
+    /// `send_at` is the end of the church's quiet hours, which the send would have started in.
+    pub held_for_quiet_hours: bool,
 }
 
 /// An `Idempotency-Key` and the request it came with, in a canonical form.
@@ -37,6 +54,8 @@ pub struct IdempotentRequest<'a> {
 pub enum CreateError {
     #[error("these members do not exist in your church: {0:?}")]
     UnknownMembers(Vec<i64>),
+    #[error("these groups do not exist in your church: {0:?}")]
+    UnknownGroups(Vec<i64>),
     #[error("the message has no recipients")]
     NoRecipients,
     #[error("every chosen member has opted out")]
@@ -72,6 +91,9 @@ pub struct SendReceipt {
     pub recipient_count: usize,
     /// Chosen members who were not sent to, and why.
     pub skipped: Vec<SkippedMember>,
+    /// It would have started in the church's quiet hours: it is scheduled for their end.
+    #[serde(default)]
+    pub held_for_quiet_hours: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -113,6 +135,8 @@ pub async fn create(
         body,
         audience,
         send_at,
+        urgent,
+        held_for_quiet_hours,
     } = message;
     let mut conn = get(pool).await?;
     conn.transaction::<_, CreateError, _>(async |conn| {
@@ -162,6 +186,8 @@ pub async fn create(
             body,
             status,
             send_at,
+            urgent,
+            held_for_quiet_hours,
         };
         let message_id = insert(conn, &row, &to_send).await?;
         let conversation_lines =
@@ -172,6 +198,7 @@ pub async fn create(
             send_at,
             recipient_count: to_send.len(),
             skipped,
+            held_for_quiet_hours,
         };
         if let Some(idem) = &idempotency {
             let response = serde_json::to_string(&receipt).unwrap_or_default();
@@ -227,7 +254,8 @@ async fn take_from_quota(
     Ok(remaining - requested as u32)
 }
 
-/// The chosen members of the church; an id that is not one of them is an error.
+/// The chosen members of the church, each once; an id that is not one of its members or
+/// groups is an error.
 async fn candidates(
     conn: &mut AsyncPgConnection,
     church_id: i64,
@@ -243,15 +271,27 @@ async fn candidates(
         ))
         .order(members::id.asc())
         .into_boxed();
-    if let Audience::Members(ids) = audience {
-        query = query.filter(members::id.eq_any(*ids));
+    if let Audience::Chosen {
+        member_ids,
+        group_ids,
+    } = audience
+    {
+        let mut chosen = member_ids.to_vec();
+        if !group_ids.is_empty() {
+            match super::groups::members_in(conn, church_id, group_ids).await? {
+                Ok(in_groups) => chosen.extend(in_groups),
+                Err(missing) => return Err(CreateError::UnknownGroups(missing)),
+            }
+        }
+        query = query.filter(members::id.eq_any(chosen));
     }
     let found: Vec<(i64, String, bool)> = query.load(conn).await?;
-    if let Audience::Members(ids) = audience {
-        let mut missing: Vec<i64> = ids
+    if let Audience::Chosen { member_ids, .. } = audience {
+        let have: std::collections::HashSet<i64> = found.iter().map(|(id, ..)| *id).collect();
+        let mut missing: Vec<i64> = member_ids
             .iter()
             .copied()
-            .filter(|id| !found.iter().any(|(f, ..)| f == id))
+            .filter(|id| !have.contains(id))
             .collect();
         missing.sort_unstable();
         missing.dedup();
@@ -275,6 +315,8 @@ struct MessageInsert<'a> {
     body: &'a str,
     status: MessageStatus,
     send_at: Option<DateTime<Utc>>,
+    urgent: bool,
+    held_for_quiet_hours: bool,
 }
 
 async fn insert(
@@ -289,6 +331,8 @@ async fn insert(
             messages::body.eq(message.body),
             messages::status.eq(message.status.as_str()),
             messages::send_at.eq(message.send_at),
+            messages::urgent.eq(message.urgent),
+            messages::held_for_quiet_hours.eq(message.held_for_quiet_hours),
             messages::recipient_count.eq(recipients.len() as i32),
         ))
         .returning(messages::id)

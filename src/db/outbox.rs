@@ -28,13 +28,25 @@ struct Claimed {
     church_id: i64,
     #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
     from_number: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    urgent: bool,
 }
 
-/// A recipient of a church that paused its sending: left in the outbox, in order, until it
-/// resumes (see `belfry_actors::delivery::church_holds`).
-const NOT_PAUSED: &str = "NOT EXISTS (
-    SELECT 1 FROM messages pm JOIN churches pc ON pc.id = pm.church_id
-    WHERE pm.id = message_recipients.message_id AND pc.sending_paused_at IS NOT NULL)";
+/// A recipient waiting on purpose: its church paused its sending (see
+/// `belfry_actors::delivery::church_holds`), or is inside its quiet hours and the message is
+/// not urgent. Left in the outbox, in order, until the hold ends.
+const NOT_HELD: &str = "NOT EXISTS (
+    SELECT 1 FROM messages hm JOIN churches hc ON hc.id = hm.church_id
+    WHERE hm.id = message_recipients.message_id AND (hc.sending_paused_at IS NOT NULL
+        OR (NOT hm.urgent AND hc.quiet_hours_enabled
+            AND hc.quiet_from <= now() AND now() < hc.quiet_until)))";
+
+/// When a ready recipient `r` (of message `m`, church `c`) may go: its own time, or the end of
+/// the church's quiet hours if that time falls inside them.
+const MAY_GO_AT: &str = "CASE WHEN NOT m.urgent AND c.quiet_hours_enabled
+        AND c.quiet_from <= GREATEST(r.next_attempt_at, now())
+        AND GREATEST(r.next_attempt_at, now()) < c.quiet_until
+    THEN c.quiet_until ELSE r.next_attempt_at END";
 
 /// Claims up to `limit` due recipients. `SKIP LOCKED` lets several claimers share the outbox.
 pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<OutboundSms>, DbError> {
@@ -42,7 +54,7 @@ pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<OutboundSms>, 
     let claimed: Vec<Claimed> = diesel::sql_query(format!(
         "WITH due AS (
              SELECT id FROM message_recipients
-             WHERE outbox_state = 'ready' AND next_attempt_at <= now() AND {NOT_PAUSED}
+             WHERE outbox_state = 'ready' AND next_attempt_at <= now() AND {NOT_HELD}
              ORDER BY next_attempt_at, id
              LIMIT $1
              FOR UPDATE OF message_recipients SKIP LOCKED
@@ -50,7 +62,7 @@ pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<OutboundSms>, 
          UPDATE message_recipients r SET outbox_state = 'claimed'
          FROM due, messages m, churches c
          WHERE r.id = due.id AND m.id = r.message_id AND c.id = m.church_id
-         RETURNING r.id, r.phone, m.body, m.church_id, c.from_number"
+         RETURNING r.id, r.phone, m.body, m.church_id, c.from_number, m.urgent"
     ))
     .bind::<BigInt, _>(limit as i64)
     .prepared()
@@ -64,6 +76,7 @@ pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<OutboundSms>, 
             to: c.phone,
             text: c.body,
             from: c.from_number,
+            urgent: c.urgent,
         })
         .collect();
     // UPDATE … RETURNING does not keep the CTE's order.
@@ -77,13 +90,16 @@ struct NextDue {
     at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// How long until the next claimable recipient is due (paused churches' do not count: the
-/// outbox would wake for work it may not claim).
+/// How long until the next recipient may be claimed (paused churches' do not count, and a
+/// church's quiet hours move its recipients to their end: the outbox would wake for work it
+/// may not claim).
 pub async fn next_due_in(pool: &DbPool) -> Result<Option<Duration>, DbError> {
     let mut conn = get(pool).await?;
     let next: NextDue = diesel::sql_query(format!(
-        "SELECT min(next_attempt_at) AS at FROM message_recipients
-         WHERE outbox_state = 'ready' AND {NOT_PAUSED}"
+        "SELECT min({MAY_GO_AT}) AS at
+         FROM message_recipients r
+         JOIN messages m ON m.id = r.message_id JOIN churches c ON c.id = m.church_id
+         WHERE r.outbox_state = 'ready' AND c.sending_paused_at IS NULL"
     ))
     .get_result(&mut conn)
     .await?;
@@ -101,8 +117,8 @@ pub struct Depth {
     pub claimed: i64,
     #[diesel(sql_type = BigInt)]
     pub attempting: i64,
-    /// Seconds the oldest due recipient has waited (paused churches' do not count: they wait
-    /// on purpose).
+    /// Seconds the oldest due recipient has waited (held ones do not count: they wait on
+    /// purpose).
     #[diesel(sql_type = diesel::sql_types::Double)]
     pub oldest_due_seconds: f64,
 }
@@ -114,7 +130,7 @@ pub async fn depth(pool: &DbPool) -> Result<Depth, DbError> {
                 count(*) FILTER (WHERE outbox_state = 'claimed') AS claimed,
                 count(*) FILTER (WHERE outbox_state = 'attempting') AS attempting,
                 COALESCE(EXTRACT(EPOCH FROM now() - min(next_attempt_at) FILTER (
-                    WHERE outbox_state = 'ready' AND next_attempt_at <= now() AND {NOT_PAUSED})),
+                    WHERE outbox_state = 'ready' AND next_attempt_at <= now() AND {NOT_HELD})),
                     0)::float8 AS oldest_due_seconds
          FROM message_recipients WHERE outbox_state IN ('ready', 'claimed', 'attempting')"
     ))

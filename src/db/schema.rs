@@ -9,6 +9,12 @@ diesel::table! {
         sending_paused_reason -> Nullable<Text>,
         sending_paused_by -> Nullable<Int8>,
         from_number -> Nullable<Text>,
+        timezone -> Text,
+        quiet_hours_enabled -> Bool,
+        quiet_hours_start -> Time,
+        quiet_hours_end -> Time,
+        quiet_from -> Nullable<Timestamptz>,
+        quiet_until -> Nullable<Timestamptz>,
     }
 }
 
@@ -98,6 +104,8 @@ diesel::table! {
         updated_at -> Timestamptz,
         send_at -> Nullable<Timestamptz>,
         cancelled_at -> Nullable<Timestamptz>,
+        urgent -> Bool,
+        held_for_quiet_hours -> Bool,
     }
 }
 
@@ -206,7 +214,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    member_groups (id) {
+        id -> Int8,
+        church_id -> Int8,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    member_group_members (group_id, member_id) {
+        group_id -> Int8,
+        member_id -> Int8,
+        added_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(users -> churches (church_id));
+diesel::joinable!(member_groups -> churches (church_id));
+diesel::joinable!(member_group_members -> member_groups (group_id));
+diesel::joinable!(member_group_members -> members (member_id));
 diesel::joinable!(conversations -> churches (church_id));
 diesel::joinable!(conversation_entries -> conversations (conversation_id));
 diesel::joinable!(conversation_entries -> message_recipients (recipient_id));
@@ -219,6 +247,8 @@ diesel::joinable!(delivery_attempts -> message_recipients (recipient_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     churches,
+    member_groups,
+    member_group_members,
     conversations,
     conversation_entries,
     unrouted_replies,

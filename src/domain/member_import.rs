@@ -1,12 +1,13 @@
-//! A CSV of members to add (`name,phone`, as a spreadsheet exports it), read into rows that
-//! parse and rows that are skipped with the reason, each named by its line in the file so that
-//! the office can find and fix it. A first line `name,phone` is a header, not a member.
+//! A CSV of members to add (`name,phone`, or `name,phone,groups` with the group names split by
+//! `;`, as a spreadsheet exports it), read into rows that parse and rows that are skipped with
+//! the reason, each named by its line in the file so that the office can find and fix it. A
+//! first line `name,phone` (or `name,phone,groups`) is a header, not a member.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::{PersonName, PhoneNumber};
+use super::{GroupName, PersonName, PhoneNumber};
 
 /// A row that will be added.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +15,8 @@ pub struct ImportRow {
     pub row: u64,
     pub name: PersonName,
     pub phone: PhoneNumber,
+    /// The groups to put them in (made when the church has none of that name).
+    pub groups: Vec<GroupName>,
 }
 
 /// A row that was not added, and why.
@@ -60,17 +63,39 @@ impl ParsedImport {
             if fields.iter().all(|f| f.is_empty()) {
                 continue;
             }
-            let [name, phone] = fields[..] else {
-                parsed.skip(
-                    row,
-                    format!("expected 2 fields (name,phone), found {}", fields.len()),
-                );
-                continue;
+            let (name, phone, groups) = match fields[..] {
+                [name, phone] => (name, phone, &b""[..]),
+                [name, phone, groups] => (name, phone, groups),
+                _ => {
+                    parsed.skip(
+                        row,
+                        format!(
+                            "expected 2 or 3 fields (name,phone,groups), found {}",
+                            fields.len()
+                        ),
+                    );
+                    continue;
+                }
             };
-            let (Ok(name), Ok(phone)) = (std::str::from_utf8(name), std::str::from_utf8(phone))
-            else {
+            let (Ok(name), Ok(phone), Ok(groups)) = (
+                std::str::from_utf8(name),
+                std::str::from_utf8(phone),
+                std::str::from_utf8(groups),
+            ) else {
                 parsed.skip(row, "not UTF-8 text".to_owned());
                 continue;
+            };
+            let groups: Result<Vec<GroupName>, _> = groups
+                .split(';')
+                .filter(|g| !g.trim().is_empty())
+                .map(GroupName::parse)
+                .collect();
+            let groups = match groups {
+                Ok(groups) => groups,
+                Err(e) => {
+                    parsed.skip(row, format!("groups: {e}"));
+                    continue;
+                }
             };
             let name = match PersonName::parse(name) {
                 Ok(name) => name,
@@ -91,7 +116,12 @@ impl ParsedImport {
                 continue;
             }
             first_row_of.insert(phone.as_str().to_owned(), row);
-            parsed.rows.push(ImportRow { row, name, phone });
+            parsed.rows.push(ImportRow {
+                row,
+                name,
+                phone,
+                groups,
+            });
         }
         parsed
     }
@@ -117,8 +147,14 @@ fn line_at(csv: &[u8], at: Option<u64>, index: usize) -> u64 {
 }
 
 fn is_header(fields: &[&[u8]]) -> bool {
-    matches!(fields, [name, phone]
-        if name.eq_ignore_ascii_case(b"name") && phone.eq_ignore_ascii_case(b"phone"))
+    let named = |field: &[u8], name: &[u8]| field.eq_ignore_ascii_case(name);
+    match fields {
+        [name, phone] => named(name, b"name") && named(phone, b"phone"),
+        [name, phone, groups] => {
+            named(name, b"name") && named(phone, b"phone") && named(groups, b"groups")
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -150,10 +186,28 @@ mod tests {
         );
         let skipped: Vec<u64> = parsed.skipped.iter().map(|s| s.row).collect();
         assert_eq!(skipped, [5, 6, 7, 8]);
-        assert!(parsed.skipped[0].reason.contains("expected 2 fields"));
+        assert!(parsed.skipped[0].reason.contains("expected 2 or 3 fields"));
         assert!(parsed.skipped[1].reason.starts_with("phone:"));
         assert!(parsed.skipped[2].reason.contains("already in row 2"));
         assert!(parsed.skipped[3].reason.starts_with("name:"));
+    }
+
+    #[test]
+    fn a_groups_column_names_groups_split_by_semicolons() {
+        let csv = "Name,Phone,Groups\n\
+                   Ada,+442071838750,Choir; Youth\n\
+                   Ben,+12025550101,\n\
+                   Cy,+12025550102,Choir;\u{7}\n";
+        let parsed = ParsedImport::parse(csv.as_bytes());
+        let groups: Vec<Vec<&str>> = parsed
+            .rows
+            .iter()
+            .map(|r| r.groups.iter().map(GroupName::as_str).collect())
+            .collect();
+        assert_eq!(groups, [vec!["Choir", "Youth"], vec![]]);
+        assert_eq!(parsed.skipped.len(), 1);
+        assert!(parsed.skipped[0].reason.starts_with("groups:"));
+        assert_eq!(parsed.skipped[0].row, 4);
     }
 
     #[test]

@@ -3,17 +3,21 @@
 mod chat;
 mod controls;
 mod email;
+mod group_name;
 mod keyword;
 mod member_import;
 mod person_name;
 mod phone;
+mod quiet_hours;
 mod role;
 
 pub use chat::{ChannelName, ChatBody, ChatRoom};
 pub use controls::Controls;
 pub use email::EmailAddress;
+pub use group_name::{GroupName, InvalidGroupName};
 pub use keyword::OptKeyword;
 pub use member_import::{ImportRow, ParsedImport, SkippedRow};
 pub use person_name::PersonName;
 pub use phone::PhoneNumber;
+pub use quiet_hours::{ClockTime, QuietHours, QuietHoursError, TimeZoneName, Window};
 pub use role::Role;

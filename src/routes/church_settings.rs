@@ -1,6 +1,7 @@
-//! `/api/admin/church`: what is set about a church as a whole. Its own sender number is
-//! assigned by operators only: replies to a number are routed to the church that has it, so a
-//! church's admin choosing one could read another church's replies.
+//! `/api/admin/church`: what is set about a church as a whole: its time zone and quiet hours
+//! (set by its admins), and its own sender number, assigned by operators only: replies to a
+//! number are routed to the church that has it, so a church's admin choosing one could read
+//! another church's replies.
 
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -11,7 +12,8 @@ use warp::{Filter, Rejection};
 use super::church_query::ChurchQuery;
 use crate::auth::{AuthUser, bearer};
 use crate::db::churches::{self, NumberError};
-use crate::domain::PhoneNumber;
+use crate::db::quiet_hours::{self, NewQuietSettings};
+use crate::domain::{ClockTime, PhoneNumber, QuietHours, TimeZoneName};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::registry::endpoint;
 use crate::http::{json_body, json_reply, schema};
@@ -43,6 +45,35 @@ pub struct ChurchSettings {
     from_number: Option<String>,
     /// The number its texts go out from now.
     sends_from: String,
+    /// IANA time zone: quiet hours are read in it.
+    #[schema(example = "America/Chicago")]
+    timezone: String,
+    quiet_hours: QuietHoursSetting,
+    /// The stretch of quiet hours running now or next; `null` while they are off.
+    quiet_window: Option<QuietWindow>,
+}
+
+/// Members are not texted from `start` to `end` (the next morning when `end` is earlier),
+/// each day in the church's time zone; 21:00 to 08:00 is recommended, as US telemarketing
+/// rules require. A send that would start inside is held until the end unless an admin marks
+/// it urgent, and a broadcast still going when they begin waits for their end.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuietHoursSetting {
+    enabled: bool,
+    #[schema(example = "21:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    start: String,
+    #[schema(example = "08:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    end: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuietWindow {
+    from: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+    /// Inside it now: only urgent messages go.
+    now: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -52,6 +83,28 @@ pub struct ChurchChanges {
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = schema::phone_or_null)]
     from_number: Option<Option<String>>,
+    /// An IANA time zone such as `America/Chicago`.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    timezone: Option<String>,
+    /// Any of its fields; the others stay as they are.
+    #[serde(default)]
+    quiet_hours: Option<QuietHoursChanges>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct QuietHoursChanges {
+    #[serde(default)]
+    enabled: Option<bool>,
+    /// `HH:MM`, 24-hour.
+    #[serde(default)]
+    #[schema(max_length = 5)]
+    start: Option<String>,
+    /// `HH:MM`, 24-hour.
+    #[serde(default)]
+    #[schema(max_length = 5)]
+    end: Option<String>,
 }
 
 /// A field that is there, `null` included (absent stays `None`).
@@ -63,10 +116,14 @@ async fn answer(state: &AppState, church: i64) -> ApiResult {
     let settings = churches::settings(&state.pool, church)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no church {church}")))?;
+    let quiet = quiet_hours::settings(&state.pool, church)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no church {church}")))?;
     let sends_from = settings
         .from_number
         .clone()
         .unwrap_or_else(|| state.platform_number.clone());
+    let now = chrono::Utc::now();
     Ok(json_reply(
         StatusCode::OK,
         &ChurchSettings {
@@ -74,8 +131,68 @@ async fn answer(state: &AppState, church: i64) -> ApiResult {
             name: settings.name,
             from_number: settings.from_number,
             sends_from,
+            quiet_window: quiet.window().map(|w| QuietWindow {
+                from: w.from,
+                until: w.until,
+                now: w.contains(now),
+            }),
+            quiet_hours: QuietHoursSetting {
+                enabled: quiet.enabled,
+                start: ClockTime::from_time(quiet.start).to_hhmm(),
+                end: ClockTime::from_time(quiet.end).to_hhmm(),
+            },
+            timezone: quiet.timezone,
         },
     ))
+}
+
+/// Applies a change of time zone or quiet hours: checked whole, stored with the stretch it
+/// makes now, and the tree's hold brought in line at once.
+async fn change_quiet_hours(
+    state: &AppState,
+    church: i64,
+    timezone: Option<&str>,
+    changes: Option<&QuietHoursChanges>,
+) -> Result<(), ApiError> {
+    let current = quiet_hours::settings(&state.pool, church)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no church {church}")))?;
+    let invalid = |code: &'static str, e: crate::domain::QuietHoursError| {
+        ApiError::bad_request(code, e.to_string())
+    };
+    let timezone = TimeZoneName::parse(timezone.map(str::trim).unwrap_or(&current.timezone))
+        .map_err(|e| invalid("invalid_timezone", e))?;
+    let time = |given: Option<&String>, stored, field: &str| match given {
+        Some(raw) => ClockTime::parse(raw.trim()).map_err(|e| {
+            ApiError::bad_request("invalid_quiet_hours", format!("quietHours.{field}: {e}"))
+        }),
+        None => Ok(ClockTime::from_time(stored)),
+    };
+    let start = time(
+        changes.and_then(|c| c.start.as_ref()),
+        current.start,
+        "start",
+    )?;
+    let end = time(changes.and_then(|c| c.end.as_ref()), current.end, "end")?;
+    let enabled = changes.and_then(|c| c.enabled).unwrap_or(current.enabled);
+    let hours =
+        QuietHours::new(timezone, start, end).map_err(|e| invalid("invalid_quiet_hours", e))?;
+    let new = NewQuietSettings {
+        timezone,
+        enabled,
+        start,
+        end,
+        window: enabled.then(|| hours.window(chrono::Utc::now())),
+    };
+    if !quiet_hours::save(&state.pool, church, &new).await? {
+        return Err(ApiError::not_found(format!("no church {church}")));
+    }
+    let quiet_now = new.window.is_some_and(|w| w.contains(chrono::Utc::now()));
+    state
+        .system
+        .directory()
+        .set_hold(belfry_actors::Hold::QuietHours, church, quiet_now);
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/admin/church", tag = "admin", operation_id = "getChurch",
@@ -98,7 +215,9 @@ async fn get(state: AppState, user: AuthUser, query: ChurchQuery) -> ApiResult {
     request_body = ChurchChanges,
     responses(
         (status = 200, description = "The church's settings after the change", body = ChurchSettings),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 400, description = "`invalid_timezone`, `invalid_quiet_hours` (naming the \
+            field), `invalid_phone`", body = ErrorBody),
         (status = 403, description = "Admins only; the sender number is set by operators", body = ErrorBody),
         (status = 404, description = "No church with the `churchId` an operator named", body = ErrorBody),
         (status = 409, description = "`number_taken`: another church sends from it", body = ErrorBody),
@@ -111,29 +230,26 @@ async fn update(
     changes: ChurchChanges,
 ) -> ApiResult {
     let church = query.admin_church(&user)?;
-    if let Some(number) = changes.from_number {
-        if !user.is_operator() {
+    // Everything is checked before anything is stored.
+    let number = match &changes.from_number {
+        None => None,
+        Some(_) if !user.is_operator() => {
             return Err(ApiError::forbidden(
                 "sender numbers are assigned by the platform's operators",
             ));
         }
-        let number = number
-            .as_deref()
-            .map(|raw| {
-                PhoneNumber::parse(raw.trim())
-                    .map_err(|e| ApiError::bad_request("invalid_phone", e.to_string()))
-            })
-            .transpose()?;
-        if number
-            .as_ref()
-            .is_some_and(|n| n.as_str() == state.platform_number)
-        {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "number_taken",
-                "this is the platform's shared number, which every church without its own uses",
-            ));
-        }
+        Some(number) => Some(sender_number(&state, number.as_deref())?),
+    };
+    if changes.timezone.is_some() || changes.quiet_hours.is_some() {
+        change_quiet_hours(
+            &state,
+            church,
+            changes.timezone.as_deref(),
+            changes.quiet_hours.as_ref(),
+        )
+        .await?;
+    }
+    if let Some(number) = number {
         let found = churches::set_from_number(&state.pool, church, number.as_ref())
             .await
             .map_err(|e| match e {
@@ -149,4 +265,25 @@ async fn update(
         }
     }
     answer(&state, church).await
+}
+
+/// A church's own number as given (`None`: back to the shared one); never the shared one.
+fn sender_number(state: &AppState, raw: Option<&str>) -> Result<Option<PhoneNumber>, ApiError> {
+    let number = raw
+        .map(|raw| {
+            PhoneNumber::parse(raw.trim())
+                .map_err(|e| ApiError::bad_request("invalid_phone", e.to_string()))
+        })
+        .transpose()?;
+    if number
+        .as_ref()
+        .is_some_and(|n| n.as_str() == state.platform_number)
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "number_taken",
+            "this is the platform's shared number, which every church without its own uses",
+        ));
+    }
+    Ok(number)
 }

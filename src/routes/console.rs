@@ -38,6 +38,11 @@ const FILES: &[(&str, &str, &str)] = &[
     ("live.js", JS, include_str!("../console/live.js")),
     ("members.js", JS, include_str!("../console/members.js")),
     ("messages.js", JS, include_str!("../console/messages.js")),
+    (
+        "quiet_hours.js",
+        JS,
+        include_str!("../console/quiet_hours.js"),
+    ),
     ("segments.js", JS, include_str!("../console/segments.js")),
     ("session.js", JS, include_str!("../console/session.js")),
     ("settings.js", JS, include_str!("../console/settings.js")),

@@ -228,6 +228,10 @@ async fn thread(state: AppState, user: AuthUser, id: i64, query: ThreadQuery) ->
 pub struct ReplyRequest {
     #[schema(schema_with = reply_body_schema)]
     body: String,
+    /// Admins: send even during the church's quiet hours; otherwise a reply that would start
+    /// inside them waits for their end (`heldForQuietHours` in the answer).
+    #[serde(default)]
+    urgent: bool,
 }
 
 fn reply_body_schema() -> utoipa::openapi::schema::Object {
@@ -244,6 +248,7 @@ fn reply_body_schema() -> utoipa::openapi::schema::Object {
             body = crate::db::new_message::SendReceipt,
             headers(("RateLimit" = String), ("RateLimit-Policy" = String))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "`urgent` from someone who is not an admin", body = ErrorBody),
         (status = 404, description = "No such conversation in the caller's church", body = ErrorBody),
         (status = 409, description = "`not_a_member`: add the phone as a member first; \
             `member_opted_out`: they replied STOP", body = ErrorBody),
@@ -277,12 +282,16 @@ async fn reply(
         ));
     }
     let sms = outgoing::check_sms_limit(&state, client, &user).await?;
+    let timing = outgoing::Timing {
+        send_at: None,
+        urgent: req.urgent,
+    };
     let sent = outgoing::create(
         &state,
         &user,
         body,
-        Audience::Members(&[member_id]),
-        None,
+        Audience::members(&[member_id]),
+        timing,
         None,
     )
     .await?;

@@ -10,8 +10,8 @@ use warp::{Filter, Rejection, Reply};
 
 use super::fields::{self, FieldNames, FieldsQuery};
 use crate::auth::{AuthUser, bearer};
-use crate::db::members;
-use crate::domain::{ParsedImport, PersonName, PhoneNumber, SkippedRow};
+use crate::db::{groups, members};
+use crate::domain::{GroupName, ParsedImport, PersonName, PhoneNumber, SkippedRow};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::body::typed_bytes;
 use crate::http::{json_body, json_reply, schema};
@@ -186,8 +186,9 @@ pub struct ImportResult {
 #[utoipa::path(post, path = "/api/members/import", tag = "members", operation_id = "importMembers",
     security(("bearer" = [])),
     request_body(content = String, content_type = "text/csv",
-        description = "`name,phone` per line (a first line `name,phone` is a header); fields \
-            may be quoted as spreadsheets export them"),
+        description = "`name,phone` or `name,phone,groups` per line, the groups' names split by \
+            `;` (made when the church has none of that name); a first line `name,phone` or \
+            `name,phone,groups` is a header; fields may be quoted as spreadsheets export them"),
     responses(
         (status = 200, description = "How many were added, and each row skipped with its \
             line and reason", body = ImportResult),
@@ -202,12 +203,21 @@ async fn import(state: AppState, user: AuthUser, csv: bytes::Bytes) -> ApiResult
         .iter()
         .map(|r| (r.name.as_str(), r.phone.as_str()))
         .collect();
-    let added: std::collections::HashSet<String> =
+    let added: std::collections::HashMap<String, i64> =
         members::create_many(&state.pool, church, &values)
             .await?
             .into_iter()
             .collect();
-    for row in rows.iter().filter(|r| !added.contains(r.phone.as_str())) {
+    let memberships: Vec<(i64, Vec<GroupName>)> = rows
+        .iter()
+        .filter(|r| !r.groups.is_empty())
+        .filter_map(|r| Some((*added.get(r.phone.as_str())?, r.groups.clone())))
+        .collect();
+    groups::join_by_name(&state.pool, church, &memberships).await?;
+    for row in rows
+        .iter()
+        .filter(|r| !added.contains_key(r.phone.as_str()))
+    {
         skipped.push(SkippedRow {
             row: row.row,
             reason: format!("a member with phone {} already exists", row.phone),

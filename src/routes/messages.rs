@@ -26,13 +26,14 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
-    AdditionalProperties, AllOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Ref, Schema,
-    SchemaType, Type,
+    AdditionalProperties, AllOfBuilder, AnyOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder,
+    Ref, Schema, SchemaType, Type,
 };
 
 const MAX_MEMBER_IDS: usize = 10_000;
+const MAX_GROUP_IDS: usize = 1_000;
 
-/// Either `memberIds` or `"allMembers": true` (see [`audience`]).
+/// `memberIds` and/or `groupIds`, or `"allMembers": true` (see [`audience`]).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SendRequest {
@@ -40,27 +41,36 @@ pub struct SendRequest {
     #[serde(default)]
     member_ids: Option<Vec<i64>>,
     #[serde(default)]
+    group_ids: Option<Vec<i64>>,
+    #[serde(default)]
     all_members: Option<bool>,
     /// RFC 3339: send then instead of now.
     #[serde(default)]
     send_at: Option<String>,
+    /// Admins: send even during the church's quiet hours.
+    #[serde(default)]
+    urgent: Option<bool>,
 }
 
 /// Written by hand because the document must say what [`audience`] accepts: one of the two
 /// ways to choose recipients, which derived field schemas cannot.
 impl utoipa::PartialSchema for SendRequest {
     fn schema() -> RefOr<Schema> {
-        let ids = || schema::ids(1, Some(MAX_MEMBER_IDS));
+        let member_ids = || schema::ids(1, Some(MAX_MEMBER_IDS));
+        let group_ids = || schema::ids(1, Some(MAX_GROUP_IDS));
+        let or_null = |mut ids: utoipa::openapi::schema::Array| {
+            ids.schema_type = SchemaType::from_iter([Type::Array, Type::Null]);
+            ids
+        };
         let values = |values: &[Value]| ObjectBuilder::new().enum_values(Some(values.to_vec()));
-        let mut ids_or_null = ids();
-        ids_or_null.schema_type = SchemaType::from_iter([Type::Array, Type::Null]);
         let fields = ObjectBuilder::new()
             .description(Some(
-                "`body` and either `memberIds` (members of the caller's church) or \
-                 `\"allMembers\": true`.",
+                "`body` and the audience: `memberIds` and/or `groupIds` (each member once, \
+                 opted-out members skipped and listed), or `\"allMembers\": true`.",
             ))
             .property("body", schema::text(MAX_BODY_CHARS, BODY_CONTROLS))
-            .property("memberIds", ids_or_null)
+            .property("memberIds", or_null(member_ids()))
+            .property("groupIds", or_null(group_ids()))
             .property(
                 "allMembers",
                 ObjectBuilder::new()
@@ -78,19 +88,44 @@ impl utoipa::PartialSchema for SendRequest {
                          status is `scheduled`",
                     )),
             )
+            .property(
+                "urgent",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::from_iter([Type::Boolean, Type::Null]))
+                    .description(Some(
+                        "Admins only: send even during the church's quiet hours. Otherwise a \
+                         send that would start inside them is scheduled for their end \
+                         (`heldForQuietHours` in the answer)",
+                    )),
+            )
             .required("body")
             .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
-        let some_members = ObjectBuilder::new()
-            .property("memberIds", ids())
-            .property("allMembers", values(&[Value::Bool(false), Value::Null]))
-            .required("memberIds");
+        let chosen = AllOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .property("allMembers", values(&[Value::Bool(false), Value::Null])),
+            )
+            .item(
+                AnyOfBuilder::new()
+                    .item(
+                        ObjectBuilder::new()
+                            .property("memberIds", member_ids())
+                            .required("memberIds"),
+                    )
+                    .item(
+                        ObjectBuilder::new()
+                            .property("groupIds", group_ids())
+                            .required("groupIds"),
+                    ),
+            );
         let everyone = ObjectBuilder::new()
             .property("memberIds", ObjectBuilder::new().schema_type(Type::Null))
+            .property("groupIds", ObjectBuilder::new().schema_type(Type::Null))
             .property("allMembers", values(&[Value::Bool(true)]))
             .required("allMembers");
         AllOfBuilder::new()
             .item(fields)
-            .item(OneOfBuilder::new().item(some_members).item(everyone))
+            .item(OneOfBuilder::new().item(chosen).item(everyone))
             .into()
     }
 }
@@ -131,28 +166,47 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
 }
 
 fn audience(req: &SendRequest) -> Result<Audience<'_>, ApiError> {
-    match (&req.member_ids, req.all_members) {
-        (Some(ids), None | Some(false)) => {
-            if ids.is_empty() {
-                return Err(ApiError::bad_request(
-                    "invalid_recipients",
-                    "memberIds must not be empty",
-                ));
-            }
-            if ids.len() > MAX_MEMBER_IDS {
-                return Err(ApiError::bad_request(
-                    "invalid_recipients",
-                    format!("at most {MAX_MEMBER_IDS} memberIds; use allMembers for everyone"),
-                ));
-            }
-            Ok(Audience::Members(ids))
-        }
-        (None, Some(true)) => Ok(Audience::AllMembers),
-        _ => Err(ApiError::bad_request(
+    let members = req.member_ids.as_deref();
+    let groups = req.group_ids.as_deref();
+    let either = || {
+        ApiError::bad_request(
             "invalid_recipients",
-            "give either memberIds or \"allMembers\": true",
-        )),
+            "give memberIds and/or groupIds, or \"allMembers\": true",
+        )
+    };
+    if req.all_members == Some(true) {
+        return match (members, groups) {
+            (None, None) => Ok(Audience::AllMembers),
+            _ => Err(either()),
+        };
     }
+    if members.is_none() && groups.is_none() {
+        return Err(either());
+    }
+    for (name, ids, max) in [
+        ("memberIds", members, MAX_MEMBER_IDS),
+        ("groupIds", groups, MAX_GROUP_IDS),
+    ] {
+        match ids {
+            Some([]) => {
+                return Err(ApiError::bad_request(
+                    "invalid_recipients",
+                    format!("{name} must not be empty"),
+                ));
+            }
+            Some(ids) if ids.len() > max => {
+                return Err(ApiError::bad_request(
+                    "invalid_recipients",
+                    format!("at most {max} {name}; use allMembers for everyone"),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(Audience::Chosen {
+        member_ids: members.unwrap_or(&[]),
+        group_ids: groups.unwrap_or(&[]),
+    })
 }
 
 /// How far ahead a message may be scheduled.
@@ -211,8 +265,9 @@ fn parse_idempotency_key(raw: Option<String>) -> Result<Option<String>, ApiError
             headers(("RateLimit" = String), ("RateLimit-Policy" = String),
                 ("Idempotent-Replayed" = String, description = "`true` on a replayed answer"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "`urgent` from someone who is not an admin", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, description = "Unknown members, nobody to send to, or a reused key", body = ErrorBody),
+        (status = 422, description = "Unknown members or groups, nobody to send to, or a reused key", body = ErrorBody),
         (status = 429, description = "The sender's `sms` limit, or the church's daily recipients \
             (`quota_exceeded`: nothing was sent)", body = ErrorBody),
     ))]
@@ -243,15 +298,21 @@ async fn send_message(
     let canonical = serde_json::json!({
         "body": body,
         "memberIds": req.member_ids,
+        "groupIds": req.group_ids,
         "allMembers": req.all_members.unwrap_or(false),
         "sendAt": send_at,
+        "urgent": req.urgent.unwrap_or(false),
     })
     .to_string();
     let idempotency = idempotency_key.as_deref().map(|key| IdempotentRequest {
         key,
         request: &canonical,
     });
-    let sent = outgoing::create(&state, &user, body, audience, send_at, idempotency).await?;
+    let timing = outgoing::Timing {
+        send_at,
+        urgent: req.urgent.unwrap_or(false),
+    };
+    let sent = outgoing::create(&state, &user, body, audience, timing, idempotency).await?;
     Ok(if sent.replayed {
         warp::reply::with_header(sent.reply, "idempotent-replayed", "true").into_response()
     } else {

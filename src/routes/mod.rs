@@ -15,6 +15,7 @@ mod console;
 mod conversations;
 mod dlq;
 pub mod fields;
+mod groups;
 mod health;
 mod limits;
 mod members;
@@ -46,6 +47,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .or(account::routes(state.clone()))
         .unify()
         .or(members::routes(state.clone()))
+        .unify()
+        .or(groups::routes(state.clone()))
         .unify()
         .or(chat::routes(state.clone()))
         .unify()

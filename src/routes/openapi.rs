@@ -16,8 +16,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::{
-    account, activity, admin, auth, chat, church_settings, conversations, dlq, limits, members,
-    message_history, messages, metrics, presence, sending, staff, webhooks,
+    account, activity, admin, auth, chat, church_settings, conversations, dlq, groups, limits,
+    members, message_history, messages, metrics, presence, sending, staff, webhooks,
 };
 use crate::gateway;
 use crate::http::registry::endpoint;
@@ -49,6 +49,13 @@ use crate::http::registry::endpoint;
         members::list,
         members::update,
         members::remove,
+        groups::create,
+        groups::list,
+        groups::show,
+        groups::rename,
+        groups::delete,
+        groups::add_members,
+        groups::remove_member,
         messages::send,
         messages::show,
         messages::cancel,
@@ -134,7 +141,7 @@ impl Modify for RateLimited {
 /// is answered `403` there.
 struct ChurchScoped;
 
-const CHURCH_TAGS: [&str; 4] = ["members", "messages", "chat", "conversations"];
+const CHURCH_TAGS: [&str; 5] = ["members", "groups", "messages", "chat", "conversations"];
 
 impl Modify for ChurchScoped {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

@@ -1,7 +1,8 @@
 //! What every way of sending a text shares (a broadcast from `POST /api/messages`, a reply from
-//! a conversation): the body's rules, the sender's `sms` limit, storing the message with its
-//! recipients, the church's daily quota, waking the outbox, and telling the church's room about
-//! lines added to its conversations.
+//! a conversation): the body's rules, the sender's `sms` limit, the church's quiet hours (a send
+//! that would start inside them waits for their end unless an admin marks it urgent), storing
+//! the message with its recipients, the church's daily quota, waking the outbox, and telling the
+//! church's room about lines added to its conversations.
 
 use std::net::IpAddr;
 
@@ -18,7 +19,8 @@ use crate::auth::AuthUser;
 use crate::db::new_message::{
     self, Audience, CreateError, DailyQuota, IdempotentRequest, NewMessage,
 };
-use crate::domain::Controls;
+use crate::db::quiet_hours;
+use crate::domain::{Controls, Role};
 use crate::error::ApiError;
 use crate::http::json_reply;
 use crate::limits::http::header_value;
@@ -65,23 +67,58 @@ pub async fn check_sms_limit(
     state.limits.check_user(client, user, policy).await
 }
 
+/// When a send should go, as asked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timing {
+    /// Later than now, or `None` for at once.
+    pub send_at: Option<DateTime<Utc>>,
+    /// Goes even during the church's quiet hours (admins only).
+    pub urgent: bool,
+}
+
+/// When it will go: as asked, or moved to the end of the church's quiet hours (`true`).
+async fn when_it_goes(
+    state: &AppState,
+    user: &AuthUser,
+    church_id: i64,
+    timing: Timing,
+) -> Result<(Option<DateTime<Utc>>, bool), ApiError> {
+    if timing.urgent {
+        if user.role < Role::Admin {
+            return Err(ApiError::forbidden(
+                "only admins may mark a message urgent (sent even in quiet hours)",
+            ));
+        }
+        return Ok((timing.send_at, false));
+    }
+    let hours = quiet_hours::settings(&state.pool, church_id)
+        .await?
+        .and_then(|settings| settings.hours());
+    let starts = timing.send_at.unwrap_or_else(Utc::now);
+    Ok(match hours.and_then(|hours| hours.held_until(starts)) {
+        Some(end) => (Some(end), true),
+        None => (timing.send_at, false),
+    })
+}
+
 /// A stored send: the `202` answer (with the quota's headers) and whether it was a replay.
 pub struct Sent {
     pub reply: Response,
     pub replayed: bool,
 }
 
-/// Stores the message and its recipients and hands them to the outbox, at once or at
-/// `send_at`.
+/// Stores the message and its recipients and hands them to the outbox: at once, at the time
+/// asked, or when the church's quiet hours end.
 pub async fn create(
     state: &AppState,
     user: &AuthUser,
     body: &str,
     audience: Audience<'_>,
-    send_at: Option<DateTime<Utc>>,
+    timing: Timing,
     idempotency: Option<IdempotentRequest<'_>>,
 ) -> Result<Sent, ApiError> {
     let church_id = user.church()?;
+    let (send_at, held_for_quiet_hours) = when_it_goes(state, user, church_id, timing).await?;
     let daily_quota = state.limits.config().daily_quota(church_id);
     let message = NewMessage {
         church_id,
@@ -89,6 +126,8 @@ pub async fn create(
         body,
         audience,
         send_at,
+        urgent: timing.urgent,
+        held_for_quiet_hours,
     };
     let created = new_message::create(&state.pool, message, idempotency, daily_quota)
         .await
@@ -113,6 +152,7 @@ pub async fn create(
                 },
                 recipient_count: receipt.recipient_count as i64,
                 send_at,
+                held_for_quiet_hours,
             }),
         );
     }
@@ -166,10 +206,15 @@ fn refusal(state: &AppState, e: CreateError) -> ApiError {
             "unknown_members",
             format!("these members do not exist in your church: {ids:?}"),
         ),
+        CreateError::UnknownGroups(ids) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_groups",
+            format!("these groups do not exist in your church: {ids:?}"),
+        ),
         CreateError::NoRecipients => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "no_recipients",
-            "your church has no members to send to",
+            "nobody to send to: no members were chosen, or the chosen groups are empty",
         ),
         CreateError::AllOptedOut(ids) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

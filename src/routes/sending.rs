@@ -12,6 +12,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use belfry_actors::Hold;
 use belfry_actors::protocol::{RoomEvent, church_admins_room, timestamp, timestamp_of};
 
 use super::church_query::ChurchQuery;
@@ -144,7 +145,7 @@ async fn set(state: AppState, user: AuthUser, q: ChurchQuery, req: SetSending) -
     // Stored first, so a restart keeps the pause; then held in the tree, which every carrier
     // call consults.
     let directory = state.system.directory();
-    if directory.set_sending_paused(church, req.paused) {
+    if directory.set_hold(Hold::Paused, church, req.paused) {
         let event = if req.paused {
             RoomEvent::SendingPaused {
                 church_id: church,

@@ -26,16 +26,6 @@ async fn next_conversation_event(socket: &mut WsClient, kind: &str) -> Value {
         .unwrap()
 }
 
-async fn patch_json(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
-    app.http
-        .patch(format!("{}{path}", app.url))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reply_becomes_a_conversation_that_staff_answer_and_read_live() {
     let app = spawn_app().await;
@@ -173,35 +163,33 @@ async fn a_churchs_own_number_takes_texts_from_strangers_who_staff_can_add_and_a
     let own = "+15550002222";
     let path = format!("/api/admin/church?churchId={}", app.other.id);
     // Numbers route replies: only operators assign them.
-    let refused = patch_json(
-        &app,
-        "/api/admin/church",
-        &admin,
-        &json!({"fromNumber": own}),
-    )
-    .await;
+    let refused = app
+        .patch_json("/api/admin/church", &admin, &json!({"fromNumber": own}))
+        .await;
     assert_eq!(refused.status(), 403);
-    let set = patch_json(&app, &path, &operator, &json!({"fromNumber": own})).await;
+    let set = app
+        .patch_json(&path, &operator, &json!({"fromNumber": own}))
+        .await;
     assert_eq!(set.status(), 200);
     let settings: Value = set.json().await.unwrap();
     assert_eq!(settings["fromNumber"], own);
     assert_eq!(settings["sendsFrom"], own);
     let grace = format!("/api/admin/church?churchId={}", app.grace.id);
-    let taken = patch_json(&app, &grace, &operator, &json!({"fromNumber": own})).await;
+    let taken = app
+        .patch_json(&grace, &operator, &json!({"fromNumber": own}))
+        .await;
     assert_eq!(taken.status(), 409);
-    let shared = patch_json(
-        &app,
-        &grace,
-        &operator,
-        &json!({"fromNumber": "+15550001111"}),
-    )
-    .await;
+    let shared = app
+        .patch_json(&grace, &operator, &json!({"fromNumber": "+15550001111"}))
+        .await;
     assert_eq!(
         shared.status(),
         409,
         "the platform's number is nobody's own"
     );
-    let garbage = patch_json(&app, &grace, &operator, &json!({"fromNumber": "call me"})).await;
+    let garbage = app
+        .patch_json(&grace, &operator, &json!({"fromNumber": "call me"}))
+        .await;
     assert_eq!(garbage.status(), 400);
     assert_eq!(
         app.get_json("/api/admin/church", &admin).await["fromNumber"],
@@ -279,7 +267,7 @@ async fn stop_and_start_show_in_the_thread_and_reach_only_the_church_texted() {
     let own = "+15550003333";
     let path = format!("/api/admin/church?churchId={}", app.other.id);
     assert_eq!(
-        patch_json(&app, &path, &operator, &json!({"fromNumber": own}))
+        app.patch_json(&path, &operator, &json!({"fromNumber": own}))
             .await
             .status(),
         200

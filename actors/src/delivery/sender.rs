@@ -61,8 +61,7 @@ impl SenderWorker {
     /// marked).
     async fn send(&self, job: &OutboundSms) -> Option<Outcome> {
         let ctx = &self.ctx;
-        let permitted =
-            || ctx.gate.permits(job.recipient_id) && !ctx.directory.sending_paused(job.church_id);
+        let permitted = || ctx.gate.permits(job.recipient_id) && !ctx.directory.is_held(job);
         // Asked before the slot too: a shut breaker's jobs go back at once instead of each
         // waiting for a slot of the pacer first.
         if !permitted() {

@@ -101,6 +101,8 @@ pub struct MessageCreatedEvent {
     pub recipient_count: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send_at: Option<DateTime<Utc>>,
+    /// It would have started in the church's quiet hours: `sendAt` is their end.
+    pub held_for_quiet_hours: bool,
 }
 
 /// A recipient's status changed; carries the message's running totals.

@@ -96,7 +96,7 @@ impl BreakerActorState {
     /// Sends now, holds, or sends as a probe, depending on the state (and on whether the job's
     /// church paused its sending).
     fn admit(&mut self, job: OutboundSms) {
-        if self.directory.sending_paused(job.church_id) {
+        if self.directory.is_held(&job) {
             self.held_for_churches
                 .entry(job.church_id)
                 .or_default()

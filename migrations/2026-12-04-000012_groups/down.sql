@@ -1,0 +1,2 @@
+DROP TABLE member_group_members;
+DROP TABLE member_groups;

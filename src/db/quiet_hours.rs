@@ -1,0 +1,134 @@
+//! Church quiet hours in the store: what the church's admins chose, the stretch running or
+//! coming next (worked out by [`crate::domain::QuietHours`], kept as two instants so that the
+//! outbox only compares times), and which churches are quiet now.
+
+use chrono::{DateTime, NaiveTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::schema::churches;
+use super::{DbError, DbPool, get};
+use crate::domain::{ClockTime, QuietHours, TimeZoneName, Window};
+
+/// A church's time zone and quiet hours as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = churches)]
+pub struct QuietSettings {
+    pub id: i64,
+    pub timezone: String,
+    #[diesel(column_name = quiet_hours_enabled)]
+    pub enabled: bool,
+    #[diesel(column_name = quiet_hours_start)]
+    pub start: NaiveTime,
+    #[diesel(column_name = quiet_hours_end)]
+    pub end: NaiveTime,
+    pub quiet_from: Option<DateTime<Utc>>,
+    pub quiet_until: Option<DateTime<Utc>>,
+}
+
+impl QuietSettings {
+    /// The rule these settings make, when they are on.
+    pub fn hours(&self) -> Option<QuietHours> {
+        if !self.enabled {
+            return None;
+        }
+        let zone = TimeZoneName::parse(&self.timezone).ok()?;
+        QuietHours::new(
+            zone,
+            ClockTime::from_time(self.start),
+            ClockTime::from_time(self.end),
+        )
+        .ok()
+    }
+
+    /// The stretch running or coming next, as last worked out.
+    pub fn window(&self) -> Option<Window> {
+        match (self.enabled, self.quiet_from, self.quiet_until) {
+            (true, Some(from), Some(until)) => Some(Window { from, until }),
+            _ => None,
+        }
+    }
+}
+
+pub async fn settings(pool: &DbPool, church: i64) -> Result<Option<QuietSettings>, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(churches::table
+        .find(church)
+        .select(QuietSettings::as_select())
+        .first(&mut conn)
+        .await
+        .optional()?)
+}
+
+/// What an admin sets: the zone, and quiet hours on or off between two times.
+pub struct NewQuietSettings {
+    pub timezone: TimeZoneName,
+    pub enabled: bool,
+    pub start: ClockTime,
+    pub end: ClockTime,
+    /// The stretch these settings make now (`None` when off).
+    pub window: Option<Window>,
+}
+
+/// Stores the settings with their current stretch; `false` if there is no such church.
+pub async fn save(pool: &DbPool, church: i64, new: &NewQuietSettings) -> Result<bool, DbError> {
+    let mut conn = get(pool).await?;
+    let changed = diesel::update(churches::table.find(church))
+        .set((
+            churches::timezone.eq(new.timezone.as_str()),
+            churches::quiet_hours_enabled.eq(new.enabled),
+            churches::quiet_hours_start.eq(new.start.time()),
+            churches::quiet_hours_end.eq(new.end.time()),
+            churches::quiet_from.eq(new.window.map(|w| w.from)),
+            churches::quiet_until.eq(new.window.map(|w| w.until)),
+        ))
+        .execute(&mut conn)
+        .await?;
+    Ok(changed == 1)
+}
+
+/// Churches with quiet hours on whose stretch is over (or was never worked out).
+pub async fn needing_window(pool: &DbPool) -> Result<Vec<QuietSettings>, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(churches::table
+        .filter(churches::quiet_hours_enabled)
+        .filter(
+            churches::quiet_until
+                .is_null()
+                .or(churches::quiet_until.le(diesel::dsl::now)),
+        )
+        .select(QuietSettings::as_select())
+        .load(&mut conn)
+        .await?)
+}
+
+/// Moves a church to its next stretch, unless its settings changed since they were read (an
+/// admin's change, or another node that rolled it first, wins).
+pub async fn roll(pool: &DbPool, read: &QuietSettings, next: Window) -> Result<bool, DbError> {
+    let mut conn = get(pool).await?;
+    let changed = diesel::update(churches::table.find(read.id))
+        .filter(churches::quiet_hours_enabled)
+        .filter(churches::timezone.eq(&read.timezone))
+        .filter(churches::quiet_hours_start.eq(read.start))
+        .filter(churches::quiet_hours_end.eq(read.end))
+        .filter(churches::quiet_until.is_not_distinct_from(read.quiet_until))
+        .set((
+            churches::quiet_from.eq(next.from),
+            churches::quiet_until.eq(next.until),
+        ))
+        .execute(&mut conn)
+        .await?;
+    Ok(changed == 1)
+}
+
+/// The churches inside their quiet hours now.
+pub async fn quiet_now(pool: &DbPool) -> Result<Vec<i64>, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(churches::table
+        .filter(churches::quiet_hours_enabled)
+        .filter(churches::quiet_from.le(diesel::dsl::now))
+        .filter(churches::quiet_until.gt(diesel::dsl::now))
+        .select(churches::id)
+        .load(&mut conn)
+        .await?)
+}

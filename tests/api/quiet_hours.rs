@@ -1,0 +1,241 @@
+//! Church quiet hours: off until an admin sets them in the church's time zone; a send that
+//! would start inside them is scheduled for their end unless an admin marks it urgent; a
+//! broadcast still going when they begin waits, and goes on when they end.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::America::Chicago;
+use serde_json::{Value, json};
+
+use super::helpers::{TestApp, spawn_app, spawn_app_with};
+
+fn hhmm(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Chicago).format("%H:%M").to_string()
+}
+
+/// Quiet hours in Chicago from an hour ago to an hour ahead: quiet now.
+async fn quiet_now(app: &TestApp, admin: &str) -> Value {
+    let now = Utc::now();
+    let response = app
+        .patch_json(
+            "/api/admin/church",
+            admin,
+            &json!({"timezone": "America/Chicago", "quietHours": {"enabled": true,
+                    "start": hhmm(now - TimeDelta::hours(1)), "end": hhmm(now + TimeDelta::hours(1))}}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let settings: Value = response.json().await.unwrap();
+    assert_eq!(settings["quietWindow"]["now"], true, "{settings}");
+    settings
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quiet_hours_are_off_until_an_admin_sets_them_and_bad_values_are_named() {
+    let app = spawn_app().await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let settings = app.get_json("/api/admin/church", &admin).await;
+    assert_eq!(
+        settings["quietHours"],
+        json!({"enabled": false, "start": "21:00", "end": "08:00"})
+    );
+    assert!(settings["quietWindow"].is_null());
+
+    let patch = |token: &str, body: Value| {
+        let token = token.to_owned();
+        let app = &app;
+        async move { app.patch_json("/api/admin/church", &token, &body).await }
+    };
+    let refused = patch(&staff, json!({"quietHours": {"enabled": true}})).await;
+    assert_eq!(refused.status(), 403, "staff cannot change them");
+    for (body, code, names) in [
+        (
+            json!({"timezone": "Mars/Olympus"}),
+            "invalid_timezone",
+            "Mars/Olympus",
+        ),
+        (
+            json!({"quietHours": {"start": "25:00"}}),
+            "invalid_quiet_hours",
+            "quietHours.start",
+        ),
+        (
+            json!({"quietHours": {"end": "8am"}}),
+            "invalid_quiet_hours",
+            "quietHours.end",
+        ),
+        (
+            json!({"quietHours": {"start": "08:00"}}),
+            "invalid_quiet_hours",
+            "different",
+        ),
+    ] {
+        let response = patch(&admin, body.clone()).await;
+        assert_eq!(response.status(), 400, "{body}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], code, "{body}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(names), "{message}");
+    }
+    let unchanged = app.get_json("/api/admin/church", &admin).await;
+    assert_eq!(unchanged["timezone"], "UTC", "nothing refused was stored");
+
+    let set = patch(
+        &admin,
+        json!({"timezone": "America/Chicago", "quietHours": {"enabled": true}}),
+    )
+    .await;
+    assert_eq!(set.status(), 200);
+    let set: Value = set.json().await.unwrap();
+    assert_eq!(set["timezone"], "America/Chicago");
+    assert_eq!(set["quietHours"]["enabled"], true);
+    let from: DateTime<Utc> = set["quietWindow"]["from"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let until: DateTime<Utc> = set["quietWindow"]["until"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(hhmm(from), "21:00");
+    assert_eq!(hhmm(until), "08:00");
+    assert!(until > Utc::now() && until - from <= TimeDelta::hours(12));
+
+    // The other church is untouched.
+    let other = app.login(&app.other.admin_email).await;
+    let theirs = app.get_json("/api/admin/church", &other).await;
+    assert_eq!(theirs["quietHours"]["enabled"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_send_inside_quiet_hours_waits_for_their_end_unless_an_admin_marks_it_urgent() {
+    let app = spawn_app().await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let settings = quiet_now(&app, &admin).await;
+    let end = settings["quietHours"]["end"].as_str().unwrap().to_owned();
+
+    let held = app
+        .post_json(
+            "/api/messages",
+            Some(&staff),
+            &json!({"body": "Late news", "allMembers": true}),
+        )
+        .await;
+    assert_eq!(held.status(), 202);
+    let held: Value = held.json().await.unwrap();
+    assert_eq!(held["status"], "scheduled");
+    assert_eq!(held["heldForQuietHours"], true);
+    let send_at: DateTime<Utc> = held["sendAt"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        hhmm(send_at),
+        end,
+        "scheduled for the end, in Chicago's time"
+    );
+    assert!(send_at > Utc::now() && send_at <= Utc::now() + TimeDelta::minutes(61));
+
+    // A time asked for inside quiet hours moves to their end as well.
+    let later = app
+        .post_json(
+            "/api/messages",
+            Some(&staff),
+            &json!({"body": "Later news", "allMembers": true,
+                    "sendAt": (Utc::now() + TimeDelta::minutes(5)).to_rfc3339()}),
+        )
+        .await;
+    let later: Value = later.json().await.unwrap();
+    assert_eq!(later["heldForQuietHours"], true);
+    assert_eq!(later["sendAt"], held["sendAt"]);
+
+    let staff_urgent = app
+        .post_json(
+            "/api/messages",
+            Some(&staff),
+            &json!({"body": "Urgent", "allMembers": true, "urgent": true}),
+        )
+        .await;
+    assert_eq!(staff_urgent.status(), 403, "only admins mark a send urgent");
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        app.telnyx.requests().is_empty(),
+        "nothing goes in quiet hours"
+    );
+
+    let urgent = app
+        .post_json(
+            "/api/messages",
+            Some(&admin),
+            &json!({"body": "The service is cancelled: snow", "allMembers": true, "urgent": true}),
+        )
+        .await;
+    assert_eq!(urgent.status(), 202);
+    let urgent: Value = urgent.json().await.unwrap();
+    assert_eq!(urgent["status"], "pending");
+    assert_eq!(urgent["heldForQuietHours"], false);
+    let members = app.grace.member_ids.len();
+    let sent = app.telnyx.wait_for_requests(members).await;
+    assert!(
+        sent.iter()
+            .all(|r| r.body["text"] == "The service is cancelled: snow")
+    );
+    let message = app
+        .get_json(&format!("/api/messages/{}", held["id"]), &staff)
+        .await;
+    assert_eq!(message["status"], "scheduled");
+    assert_eq!(message["heldForQuietHours"], true);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        app.telnyx.requests().len(),
+        members,
+        "only the urgent one went"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broadcast_still_going_when_quiet_hours_begin_waits_and_resumes_when_they_end() {
+    let mut app =
+        spawn_app_with(&[("BELFRY_SEND_RATE", "5"), ("BELFRY_SENDER_WORKERS", "2")]).await;
+    app.add_members(16).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let recipients = app.grace.member_ids.len();
+    let id = app.send(&staff, &app.grace.member_ids.clone()).await;
+    app.telnyx.wait_for_requests(4).await;
+
+    quiet_now(&app, &admin).await;
+    let at_quiet = app.telnyx.requests().len();
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let during = app.telnyx.requests().len();
+    // A call that had already started may finish; nothing new starts.
+    assert!(during <= at_quiet + 2, "{at_quiet} then {during}");
+    assert!(during < recipients, "the broadcast waited");
+
+    // Quiet hours end (turned off here, as their end would): the rest go, each once.
+    let off = app
+        .patch_json(
+            "/api/admin/church",
+            &admin,
+            &json!({"quietHours": {"enabled": false}}),
+        )
+        .await;
+    assert_eq!(off.status(), 200);
+    let sent = app.telnyx.wait_for_requests(recipients).await;
+    let phones: HashSet<_> = sent.iter().map(|r| r.body["to"].to_string()).collect();
+    assert_eq!(phones.len(), recipients, "every recipient, none twice");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(app.telnyx.requests().len(), recipients);
+    app.wait_for_message(&staff, id, |m| {
+        m["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "queued" && r["attempts"] == 1)
+    })
+    .await;
+}
