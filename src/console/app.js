@@ -7,6 +7,7 @@ import { h, field } from "/console/dom.js";
 import { startLive, stopLive, onLiveState, liveState } from "/console/live.js";
 import { renderMessages } from "/console/messages.js";
 import { renderMembers } from "/console/members.js";
+import { renderGroups } from "/console/groups.js";
 import { renderDashboard } from "/console/dashboard.js";
 import { renderSettings } from "/console/settings.js";
 import { renderChat } from "/console/chat.js";
@@ -15,6 +16,7 @@ import { renderConversations } from "/console/conversations.js";
 const PAGES = [
   { path: "messages", name: "Messages", render: renderMessages, church: true },
   { path: "members", name: "Members", render: renderMembers, church: true },
+  { path: "groups", name: "Groups", render: renderGroups, church: true },
   { path: "conversations", name: "Conversations", render: renderConversations, church: true },
   { path: "chat", name: "Chat", render: renderChat, church: true },
   { path: "settings", name: "Settings", render: renderSettings },

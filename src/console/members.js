@@ -1,5 +1,6 @@
-// Members: the church's list with a search, adding one, editing or removing one, and
-// importing a CSV of name,phone (each skipped row shown with its line and reason).
+// Members: the church's list (with the groups each is in) and a search, adding one, editing or
+// removing one, and importing a CSV of name,phone[,groups] (each skipped row shown with its
+// line and reason).
 
 import { api } from "/console/session.js";
 import { h, field, announce } from "/console/dom.js";
@@ -35,6 +36,7 @@ export function renderMembers(main) {
     const show = () => row.replaceChildren(
       h("td", {}, m.name),
       h("td", {}, m.phone),
+      h("td", {}, (m.groups ?? []).map((g) => g.name).join(", ")),
       h("td", {}, m.optedOutAt ? "opted out (STOP)" : "receives messages"),
       h("td", { class: "row" },
         h("button", { type: "button", class: "plain", "aria-label": `Edit ${m.name}`, onclick: edit }, "Edit"),
@@ -43,7 +45,7 @@ export function renderMembers(main) {
       const name = h("input", { type: "text", value: m.name, "aria-label": "Name" });
       const phone = h("input", { type: "text", value: m.phone, "aria-label": "Phone" });
       const error = h("span", { class: "error", role: "alert" });
-      row.replaceChildren(h("td", {}, name), h("td", {}, phone), h("td", {}, error),
+      row.replaceChildren(h("td", {}, name), h("td", {}, phone), h("td", {}), h("td", {}, error),
         h("td", { class: "row" },
           h("button", { type: "button", onclick: async () => {
             try {
@@ -131,7 +133,8 @@ export function renderMembers(main) {
   } },
     h("h2", {}, "Import a CSV"),
     ...field("CSV file", file, h("p", { class: "hint" },
-      "One member per line: name,phone. A first line name,phone is read as a header.")),
+      "One member per line: name,phone, or name,phone,groups with the groups split by ; " +
+      "(new groups are made). A first line name,phone(,groups) is read as a header.")),
     h("button", { type: "submit" }, "Import"),
     result);
 
@@ -142,7 +145,8 @@ export function renderMembers(main) {
       count,
       listError,
       h("table", {},
-        h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Phone"), h("th", {}, "Status"),
+        h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Phone"), h("th", {}, "Groups"),
+          h("th", {}, "Status"),
           h("th", {}, h("span", { class: "hint" }, "Actions")))),
         tbody)),
     add,

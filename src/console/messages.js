@@ -1,4 +1,4 @@
-// Messages: compose a text (with its segment count), send it to all members or some, now or
+// Messages: compose a text (with its segment count), send it to all members, some, or groups, now or
 // at a chosen time (cancellable until then), and watch each message's delivery live: a progress bar per message and, opened, each recipient's
 // status. Counts come from the socket's events (each carries its message's totals after the
 // change); after a reset the list is fetched again.
@@ -23,16 +23,39 @@ export function renderMessages(main) {
   };
   text.addEventListener("input", updateCounter);
   updateCounter();
+  // With merge fields, what one member would get (the server fills them in and counts).
+  const preview = h("p", { class: "hint", id: "merge-preview", "aria-live": "polite" });
+  let previewTimer = null;
+  text.addEventListener("input", () => {
+    clearTimeout(previewTimer);
+    if (!/\{\{|\{%/.test(text.value)) {
+      preview.textContent = "";
+      return;
+    }
+    previewTimer = setTimeout(async () => {
+      try {
+        const p = await api("POST", "/api/messages/preview", { body: text.value });
+        preview.textContent = `For one member: “${p.body}” · ${p.segments} ` +
+          `${p.segments === 1 ? "segment" : "segments"} ${p.encoding}` +
+          (p.tooLong ? " · too long: at most 10 segments" : "");
+      } catch (e) {
+        preview.textContent = e.message;
+      }
+    }, 300);
+  });
 
   const all = h("input", { type: "radio", name: "audience", value: "all", checked: true, id: "aud-all" });
   const some = h("input", { type: "radio", name: "audience", value: "some", id: "aud-some" });
+  const byGroup = h("input", { type: "radio", name: "audience", value: "groups", id: "aud-groups" });
   const picker = h("div", { class: "members-pick", hidden: true, role: "group", "aria-label": "Members" });
+  const groupPicker = h("div", { class: "members-pick", hidden: true, role: "group", "aria-label": "Groups" });
   const toggle = () => {
     picker.hidden = !some.checked;
+    groupPicker.hidden = !byGroup.checked;
     if (some.checked && !picker.childElementCount) loadMembers(picker);
+    if (byGroup.checked && !groupPicker.childElementCount) loadGroups(groupPicker);
   };
-  all.addEventListener("change", toggle);
-  some.addEventListener("change", toggle);
+  for (const radio of [all, some, byGroup]) radio.addEventListener("change", toggle);
 
   const sendAt = h("input", { type: "datetime-local", name: "sendAt" });
   // Admins may send during the church's quiet hours; everyone else's sends wait for their end.
@@ -47,9 +70,17 @@ export function renderMessages(main) {
     e.preventDefault();
     error.textContent = "";
     const request = { body: text.value };
+    const ticked = (container) =>
+      [...container.querySelectorAll("input:checked")].map((c) => Number(c.value));
     if (all.checked) request.allMembers = true;
-    else {
-      request.memberIds = [...picker.querySelectorAll("input:checked")].map((c) => Number(c.value));
+    else if (byGroup.checked) {
+      request.groupIds = ticked(groupPicker);
+      if (!request.groupIds.length) {
+        error.textContent = "Choose at least one group, or send to all members.";
+        return;
+      }
+    } else {
+      request.memberIds = ticked(picker);
       if (!request.memberIds.length) {
         error.textContent = "Choose at least one member, or send to all members.";
         return;
@@ -62,14 +93,17 @@ export function renderMessages(main) {
     try {
       const accepted = await api("POST", "/api/messages", request);
       text.value = "";
+      preview.textContent = "";
       sendAt.value = "";
       urgent.checked = false;
       updateCounter();
-      announce(accepted.heldForQuietHours
+      const skipped = accepted.skipped?.length
+        ? ` ${accepted.skipped.length} opted out, not sent to.` : "";
+      announce((accepted.heldForQuietHours
         ? `Quiet hours: held until ${new Date(accepted.sendAt).toLocaleString()}, then sent to ${accepted.recipientCount} members.`
         : accepted.sendAt
         ? `Scheduled for ${new Date(accepted.sendAt).toLocaleString()} to ${accepted.recipientCount} members.`
-        : `Sending to ${accepted.recipientCount} members.`);
+        : `Sending to ${accepted.recipientCount} members.`) + skipped);
       if (!filtered()) {
         upsert({ ...accepted, body: request.body, deliveredCount: 0, failedCount: 0,
           createdAt: new Date().toISOString() }, true);
@@ -81,11 +115,14 @@ export function renderMessages(main) {
     }
   } },
     ...field("Message", text, counter),
+    h("p", { class: "hint" }, "Merge fields: {{ firstName }}, {{ name }}, {{ church }}"),
+    preview,
     h("fieldset", {},
       h("legend", {}, "Send to"),
       all, h("label", { for: "aud-all" }, "All members"),
       some, h("label", { for: "aud-some" }, "Some members"),
-      picker),
+      byGroup, h("label", { for: "aud-groups" }, "Groups"),
+      picker, groupPicker),
     ...field("Send at", sendAt, h("p", { class: "hint" }, "Leave empty to send now.")),
     ...urgentField,
     error,
@@ -192,6 +229,20 @@ async function loadMembers(picker) {
         h("input", { type: "checkbox", id, value: m.id, disabled: Boolean(m.optedOutAt) }),
         ` ${m.name} (${m.phone})${m.optedOutAt ? " — opted out" : ""}`);
     }));
+  } catch (e) {
+    picker.replaceChildren(h("p", { class: "error", role: "alert" }, e.message));
+  }
+}
+
+async function loadGroups(picker) {
+  try {
+    const { groups } = await api("GET", "/api/groups");
+    picker.replaceChildren(...(groups.length ? groups.map((g) => {
+      const id = `group-${g.id}`;
+      return h("label", { for: id },
+        h("input", { type: "checkbox", id, value: g.id }),
+        ` ${g.name} (${g.memberCount} ${g.memberCount === 1 ? "member" : "members"})`);
+    }) : [h("p", { class: "hint" }, "No groups yet: make them on the Groups page.")]));
   } catch (e) {
     picker.replaceChildren(h("p", { class: "error", role: "alert" }, e.message));
   }

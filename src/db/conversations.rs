@@ -225,16 +225,16 @@ pub(super) async fn record_outbound(
 ) -> Result<Vec<OutboundLine>, DbError> {
     let mut added: Vec<Added> = diesel::sql_query(
         "WITH hit AS ( \
-             SELECT c.id AS conversation_id, r.id AS recipient_id \
+             SELECT c.id AS conversation_id, r.id AS recipient_id, COALESCE(r.body, $3) AS body \
              FROM message_recipients r \
              JOIN conversations c ON c.church_id = $1 AND c.phone = r.phone \
              WHERE r.message_id = $2 \
          ), added AS ( \
              INSERT INTO conversation_entries (conversation_id, direction, body, recipient_id, message_id) \
-             SELECT conversation_id, 'outbound', $3, recipient_id, $2 FROM hit ORDER BY recipient_id \
+             SELECT conversation_id, 'outbound', body, recipient_id, $2 FROM hit ORDER BY recipient_id \
              RETURNING conversation_id, id \
          ), moved AS ( \
-             UPDATE conversations c SET last_direction = 'outbound', last_body = $3, last_at = now() \
+             UPDATE conversations c SET last_direction = 'outbound', last_body = hit.body, last_at = now() \
              FROM hit WHERE c.id = hit.conversation_id \
              RETURNING c.id, c.unread \
          ) \

@@ -212,7 +212,7 @@ async fn upsert_conversation(
         diesel::sql_query(
             "INSERT INTO conversation_entries (conversation_id, direction, body, recipient_id, message_id, at) \
              SELECT $1, 'outbound', body, recipient_id, message_id, created_at FROM ( \
-                 SELECT m.body, r.id AS recipient_id, m.id AS message_id, m.created_at \
+                 SELECT COALESCE(r.body, m.body) AS body, r.id AS recipient_id, m.id AS message_id, m.created_at \
                  FROM message_recipients r JOIN messages m ON m.id = r.message_id \
                  WHERE r.phone = $2 AND m.church_id = $3 \
                  ORDER BY r.id DESC LIMIT $4 \

@@ -233,3 +233,25 @@ pub async fn create_many(
         .await?;
     Ok(added)
 }
+
+/// Whom a preview of merge fields is for: the member (or else the church's first), their name
+/// and their church's name; `None` if there is no such member.
+pub async fn merge_subject(
+    pool: &DbPool,
+    church_id: i64,
+    member_id: Option<i64>,
+) -> Result<Option<(i64, String, String)>, DbError> {
+    use super::schema::churches;
+    let mut conn = get(pool).await?;
+    let mut query = members::table
+        .inner_join(churches::table)
+        .filter(members::church_id.eq(church_id))
+        .filter(members::removed_at.is_null())
+        .select((members::id, members::name, churches::name))
+        .order(members::id.asc())
+        .into_boxed();
+    if let Some(id) = member_id {
+        query = query.filter(members::id.eq(id));
+    }
+    Ok(query.first(&mut conn).await.optional()?)
+}

@@ -8,8 +8,12 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
 use super::conversations::{self, OutboundLine};
-use super::schema::{members, message_recipients, messages};
+use super::schema::{churches, members, message_recipients, messages};
 use super::{DbError, DbPool, get, idempotency};
+use crate::domain::{BodyTemplate, Encoding, MergeError, Recipient, Segments};
+
+/// The most segments one recipient's text may take, once its fields are filled in.
+pub const MAX_SEGMENTS: usize = 10;
 
 /// Who a new message goes to.
 pub enum Audience<'a> {
@@ -34,7 +38,8 @@ impl<'a> Audience<'a> {
 pub struct NewMessage<'a> {
     pub church_id: i64,
     pub sender_id: i64,
-    pub body: &'a str,
+    /// The body as written; merge fields are filled in for each recipient.
+    pub body: &'a BodyTemplate,
     pub audience: Audience<'a>,
     /// Later than now: held in the outbox until then (`scheduled`); `None` sends at once.
     pub send_at: Option<DateTime<Utc>>,
@@ -62,6 +67,10 @@ pub enum CreateError {
     AllOptedOut(Vec<i64>),
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyMismatch,
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+    #[error("a recipient's text would take {segments} segments; at most {MAX_SEGMENTS}")]
+    TooLong { segments: usize },
     #[error("{requested} recipients, but the church may send to {remaining} more today")]
     QuotaExceeded {
         quota: u32,
@@ -89,6 +98,12 @@ pub struct SendReceipt {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_at: Option<DateTime<Utc>>,
     pub recipient_count: usize,
+    /// `GSM-7`, or `UCS-2` if any recipient's text needs it.
+    #[serde(default)]
+    pub encoding: Encoding,
+    /// The most segments any recipient's text takes, merge fields filled in.
+    #[serde(default)]
+    pub segments: usize,
     /// Chosen members who were not sent to, and why.
     pub skipped: Vec<SkippedMember>,
     /// It would have started in the church's quiet hours: it is scheduled for their end.
@@ -119,8 +134,57 @@ pub struct DailyQuota(pub u32);
 
 struct Candidate {
     member_id: i64,
+    name: String,
     phone: String,
     opted_out: bool,
+}
+
+/// Each recipient's text, when the body has merge fields (`None`: everyone gets the body as
+/// written), and the largest of them in segments.
+struct Rendered {
+    texts: Option<Vec<String>>,
+    encoding: Encoding,
+    segments: usize,
+}
+
+async fn render(
+    conn: &mut AsyncPgConnection,
+    church_id: i64,
+    body: &BodyTemplate,
+    recipients: &[Candidate],
+) -> Result<Rendered, CreateError> {
+    if !body.is_personal() {
+        let count = Segments::of(body.source());
+        return Ok(Rendered {
+            texts: None,
+            encoding: count.encoding,
+            segments: count.segments,
+        });
+    }
+    let church: String = churches::table
+        .find(church_id)
+        .select(churches::name)
+        .first(conn)
+        .await?;
+    let mut texts = Vec::with_capacity(recipients.len());
+    let (mut encoding, mut segments) = (Encoding::Gsm7, 0);
+    for candidate in recipients {
+        let text = body.render(Recipient {
+            name: &candidate.name,
+            church: &church,
+        })?;
+        let count = Segments::of(&text);
+        segments = segments.max(count.segments);
+        if count.encoding == Encoding::Ucs2 {
+            encoding = Encoding::Ucs2;
+        }
+        texts.push(text);
+    }
+    Ok(Rendered {
+        texts: Some(texts),
+        encoding,
+        segments,
+    })
 }
 
 pub async fn create(
@@ -172,6 +236,12 @@ pub async fn create(
                 CreateError::AllOptedOut(skipped.iter().map(|s| s.member_id).collect())
             });
         }
+        let rendered = render(conn, church_id, body, &to_send).await?;
+        if rendered.segments > MAX_SEGMENTS {
+            return Err(CreateError::TooLong {
+                segments: rendered.segments,
+            });
+        }
         let quota_left = match quota {
             Some(quota) => Some(take_from_quota(conn, church_id, quota, to_send.len()).await?),
             None => None,
@@ -183,20 +253,22 @@ pub async fn create(
         let row = MessageInsert {
             church_id,
             sender_id,
-            body,
+            body: body.source(),
             status,
             send_at,
             urgent,
             held_for_quiet_hours,
         };
-        let message_id = insert(conn, &row, &to_send).await?;
+        let message_id = insert(conn, &row, &to_send, rendered.texts.as_deref()).await?;
         let conversation_lines =
-            conversations::record_outbound(conn, church_id, message_id, body).await?;
+            conversations::record_outbound(conn, church_id, message_id, body.source()).await?;
         let receipt = SendReceipt {
             id: message_id,
             status: status.as_str().to_owned(),
             send_at,
             recipient_count: to_send.len(),
+            encoding: rendered.encoding,
+            segments: rendered.segments,
             skipped,
             held_for_quiet_hours,
         };
@@ -266,6 +338,7 @@ async fn candidates(
         .filter(members::removed_at.is_null())
         .select((
             members::id,
+            members::name,
             members::phone,
             members::opted_out_at.is_not_null(),
         ))
@@ -285,7 +358,7 @@ async fn candidates(
         }
         query = query.filter(members::id.eq_any(chosen));
     }
-    let found: Vec<(i64, String, bool)> = query.load(conn).await?;
+    let found: Vec<(i64, String, String, bool)> = query.load(conn).await?;
     if let Audience::Chosen { member_ids, .. } = audience {
         let have: std::collections::HashSet<i64> = found.iter().map(|(id, ..)| *id).collect();
         let mut missing: Vec<i64> = member_ids
@@ -301,8 +374,9 @@ async fn candidates(
     }
     Ok(found
         .into_iter()
-        .map(|(member_id, phone, opted_out)| Candidate {
+        .map(|(member_id, name, phone, opted_out)| Candidate {
             member_id,
+            name,
             phone,
             opted_out,
         })
@@ -323,6 +397,7 @@ async fn insert(
     conn: &mut AsyncPgConnection,
     message: &MessageInsert<'_>,
     recipients: &[Candidate],
+    texts: Option<&[String]>,
 ) -> Result<i64, diesel::result::Error> {
     let message_id: i64 = diesel::insert_into(messages::table)
         .values((
@@ -340,15 +415,17 @@ async fn insert(
         .await?;
     let rows: Vec<_> = recipients
         .iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(i, c)| {
             (
                 message_recipients::message_id.eq(message_id),
                 message_recipients::member_id.eq(c.member_id),
                 message_recipients::phone.eq(c.phone.as_str()),
+                message_recipients::body.eq(texts.map(|texts| texts[i].as_str())),
             )
         })
         .collect();
-    // PostgreSQL allows 65,535 bind parameters per statement; 3 per row.
+    // PostgreSQL allows 65,535 bind parameters per statement; 4 per row.
     for chunk in rows.chunks(10_000) {
         diesel::insert_into(message_recipients::table)
             .values(chunk)

@@ -62,7 +62,8 @@ pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<OutboundSms>, 
          UPDATE message_recipients r SET outbox_state = 'claimed'
          FROM due, messages m, churches c
          WHERE r.id = due.id AND m.id = r.message_id AND c.id = m.church_id
-         RETURNING r.id, r.phone, m.body, m.church_id, c.from_number, m.urgent"
+         RETURNING r.id, r.phone, COALESCE(r.body, m.body) AS body, m.church_id, c.from_number,
+                   m.urgent"
     ))
     .bind::<BigInt, _>(limit as i64)
     .prepared()

@@ -125,6 +125,7 @@ diesel::table! {
         next_attempt_at -> Timestamptz,
         accepted_at -> Nullable<Timestamptz>,
         lookup_since -> Nullable<Timestamptz>,
+        body -> Nullable<Text>,
     }
 }
 

@@ -37,6 +37,9 @@ impl TimeZoneName {
 pub struct ClockTime(NaiveTime);
 
 impl ClockTime {
+    /// What [`ClockTime::parse`] accepts, for the API document.
+    pub const PATTERN: &str = "^([01][0-9]|2[0-3]):[0-5][0-9]$";
+
     pub fn parse(raw: &str) -> Result<Self, QuietHoursError> {
         let bad = || QuietHoursError::BadTime(raw.chars().take(16).collect());
         let shape = raw.len() == 5

@@ -6,7 +6,7 @@
 use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
 
 use crate::auth::password::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
-use crate::domain::{ChannelName, Controls, EmailAddress, PersonName, PhoneNumber};
+use crate::domain::{ChannelName, ClockTime, Controls, EmailAddress, PersonName, PhoneNumber};
 
 fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
@@ -103,6 +103,19 @@ pub fn person_name_or_null() -> Object {
 
 pub fn phone_or_null() -> Object {
     or_null(phone())
+}
+
+/// An IANA time zone name ([`crate::domain::TimeZoneName`]), every one the server knows; or
+/// null.
+pub fn time_zone_or_null() -> Object {
+    or_null(one_of(
+        chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name()),
+    ))
+}
+
+/// A time of day `HH:MM` ([`ClockTime`]), or null.
+pub fn clock_time_or_null() -> Object {
+    or_null(matching(ClockTime::PATTERN))
 }
 
 /// A person's name ([`PersonName`]).

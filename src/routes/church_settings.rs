@@ -61,9 +61,9 @@ pub struct ChurchSettings {
 #[serde(rename_all = "camelCase")]
 pub struct QuietHoursSetting {
     enabled: bool,
-    #[schema(example = "21:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    #[schema(example = "21:00")]
     start: String,
-    #[schema(example = "08:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    #[schema(example = "08:00")]
     end: String,
 }
 
@@ -85,7 +85,7 @@ pub struct ChurchChanges {
     from_number: Option<Option<String>>,
     /// An IANA time zone such as `America/Chicago`.
     #[serde(default)]
-    #[schema(max_length = 64)]
+    #[schema(schema_with = schema::time_zone_or_null)]
     timezone: Option<String>,
     /// Any of its fields; the others stay as they are.
     #[serde(default)]
@@ -97,13 +97,13 @@ pub struct ChurchChanges {
 pub struct QuietHoursChanges {
     #[serde(default)]
     enabled: Option<bool>,
-    /// `HH:MM`, 24-hour.
+    /// `HH:MM`, 24-hour; not the same as `end`.
     #[serde(default)]
-    #[schema(max_length = 5)]
+    #[schema(schema_with = schema::clock_time_or_null)]
     start: Option<String>,
-    /// `HH:MM`, 24-hour.
+    /// `HH:MM`, 24-hour; before `start` means the next morning.
     #[serde(default)]
-    #[schema(max_length = 5)]
+    #[schema(schema_with = schema::clock_time_or_null)]
     end: Option<String>,
 }
 

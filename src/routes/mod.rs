@@ -20,6 +20,7 @@ mod health;
 mod limits;
 mod members;
 mod message_history;
+mod message_preview;
 mod messages;
 mod metrics;
 mod openapi;
@@ -59,6 +60,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .or(message_history::routes(state.clone()))
         .unify()
         .or(messages::routes(state.clone()))
+        .unify()
+        .or(message_preview::route(state.clone()))
         .unify()
         .or(console::routes())
         .unify()

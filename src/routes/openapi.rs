@@ -17,7 +17,8 @@ use warp::{Filter, Rejection};
 
 use super::{
     account, activity, admin, auth, chat, church_settings, conversations, dlq, groups, limits,
-    members, message_history, messages, metrics, presence, sending, staff, webhooks,
+    members, message_history, message_preview, messages, metrics, presence, sending, staff,
+    webhooks,
 };
 use crate::gateway;
 use crate::http::registry::endpoint;
@@ -59,6 +60,7 @@ use crate::http::registry::endpoint;
         messages::send,
         messages::show,
         messages::cancel,
+        message_preview::preview,
         message_history::list,
         message_history::page,
         chat::create,

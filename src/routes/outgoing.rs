@@ -16,11 +16,12 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use crate::auth::AuthUser;
+use crate::db::new_message::MAX_SEGMENTS;
 use crate::db::new_message::{
     self, Audience, CreateError, DailyQuota, IdempotentRequest, NewMessage,
 };
 use crate::db::quiet_hours;
-use crate::domain::{Controls, Role};
+use crate::domain::{BodyTemplate, Controls, MergeError, Role};
 use crate::error::ApiError;
 use crate::http::json_reply;
 use crate::limits::http::header_value;
@@ -118,12 +119,13 @@ pub async fn create(
     idempotency: Option<IdempotentRequest<'_>>,
 ) -> Result<Sent, ApiError> {
     let church_id = user.church()?;
+    let template = BodyTemplate::parse(body).map_err(merge_refusal)?;
     let (send_at, held_for_quiet_hours) = when_it_goes(state, user, church_id, timing).await?;
     let daily_quota = state.limits.config().daily_quota(church_id);
     let message = NewMessage {
         church_id,
         sender_id: user.user_id,
-        body,
+        body: &template,
         audience,
         send_at,
         urgent: timing.urgent,
@@ -206,6 +208,8 @@ fn refusal(state: &AppState, e: CreateError) -> ApiError {
             "unknown_members",
             format!("these members do not exist in your church: {ids:?}"),
         ),
+        CreateError::Merge(e) => merge_refusal(e),
+        CreateError::TooLong { segments } => too_long(segments),
         CreateError::UnknownGroups(ids) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unknown_groups",
@@ -228,6 +232,27 @@ fn refusal(state: &AppState, e: CreateError) -> ApiError {
         ),
         CreateError::Db(e) => e.into(),
     }
+}
+
+/// A body whose merge fields cannot be filled in.
+pub fn merge_refusal(e: MergeError) -> ApiError {
+    let code = match e {
+        MergeError::UnknownFields(_) => "unknown_merge_field",
+        MergeError::Syntax(_) | MergeError::Render(_) => "invalid_template",
+    };
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
+}
+
+/// A text that would take more than [`MAX_SEGMENTS`] segments for some recipient.
+pub fn too_long(segments: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "too_long",
+        format!(
+            "a recipient's text would take {segments} segments, merge fields filled in; at most \
+             {MAX_SEGMENTS}"
+        ),
+    )
 }
 
 /// A broadcast larger than what is left of the church's quota is refused whole.

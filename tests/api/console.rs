@@ -308,7 +308,14 @@ async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delive
     browser.sign_in(&app, &app.grace.staff_email).await;
     assert_eq!(
         browser.nav_links().await,
-        ["Messages", "Members", "Conversations", "Chat", "Settings"],
+        [
+            "Messages",
+            "Members",
+            "Groups",
+            "Conversations",
+            "Chat",
+            "Settings"
+        ],
         "no Dashboard for staff"
     );
 
@@ -524,6 +531,7 @@ async fn an_admin_sees_the_tree_pauses_sending_retries_a_dead_letter_and_manages
         [
             "Messages",
             "Members",
+            "Groups",
             "Conversations",
             "Chat",
             "Settings",

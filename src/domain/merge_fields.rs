@@ -1,0 +1,176 @@
+//! Personal merge fields in a message body: `{{ firstName }}`, `{{ name }}`, `{{ church }}`,
+//! rendered for each recipient by a template engine (minijinja) in strict mode, so that a field
+//! the body names but nobody has is an error naming it, never an empty gap in someone's text.
+//! Fuel bounds what a body may compute. A body without template syntax is its own rendering.
+
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
+use serde::Serialize;
+
+/// The fields a body may use.
+pub const FIELDS: [&str; 3] = ["firstName", "name", "church"];
+
+/// Far more than any text of 1,530 characters needs to fill in its fields; a loop that would
+/// run longer is stopped.
+const FUEL: u64 = 20_000;
+
+/// What one recipient's text is made from.
+#[derive(Debug, Clone, Copy)]
+pub struct Recipient<'a> {
+    pub name: &'a str,
+    pub church: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Context<'a> {
+    first_name: &'a str,
+    name: &'a str,
+    church: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MergeError {
+    #[error("the body is not a valid template: {0}")]
+    Syntax(String),
+    #[error(
+        "unknown merge fields {0:?}; a body may use {{{{ firstName }}}}, {{{{ name }}}} and {{{{ church }}}}"
+    )]
+    UnknownFields(Vec<String>),
+    #[error("the body could not be filled in: {0}")]
+    Render(String),
+}
+
+/// A body, checked once, to fill in for each recipient.
+pub struct BodyTemplate {
+    source: String,
+    env: Option<Environment<'static>>,
+}
+
+impl BodyTemplate {
+    pub fn parse(body: &str) -> Result<Self, MergeError> {
+        let plain = !["{{", "{%", "{#"].iter().any(|open| body.contains(open));
+        if plain {
+            return Ok(Self {
+                source: body.to_owned(),
+                env: None,
+            });
+        }
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(FUEL));
+        env.add_template_owned("body", body.to_owned())
+            .map_err(|e| MergeError::Syntax(e.detail().unwrap_or("").to_owned()))?;
+        let template = env
+            .get_template("body")
+            .map_err(|e| MergeError::Syntax(e.to_string()))?;
+        let mut unknown: Vec<String> = template
+            .undeclared_variables(false)
+            .into_iter()
+            .filter(|name| !FIELDS.contains(&name.as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            unknown.sort();
+            return Err(MergeError::UnknownFields(unknown));
+        }
+        Ok(Self {
+            source: body.to_owned(),
+            env: Some(env),
+        })
+    }
+
+    /// Whether the body uses template syntax at all (each recipient's text may differ).
+    pub fn is_personal(&self) -> bool {
+        self.env.is_some()
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn render(&self, recipient: Recipient<'_>) -> Result<String, MergeError> {
+        let Some(env) = &self.env else {
+            return Ok(self.source.clone());
+        };
+        let template = env
+            .get_template("body")
+            .map_err(|e| MergeError::Render(e.to_string()))?;
+        let context = Context {
+            first_name: recipient.name.split_whitespace().next().unwrap_or(""),
+            name: recipient.name,
+            church: recipient.church,
+        };
+        template.render(context).map_err(|e| match e.kind() {
+            ErrorKind::UndefinedError => {
+                MergeError::UnknownFields(vec![e.detail().unwrap_or("a field").to_owned()])
+            }
+            _ => MergeError::Render(e.detail().map_or_else(|| e.to_string(), str::to_owned)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUTH: Recipient = Recipient {
+        name: "Ruth Adams",
+        church: "Grace Chapel",
+    };
+
+    #[test]
+    fn fields_are_filled_in_per_recipient() {
+        let body =
+            BodyTemplate::parse("Hi {{ firstName }}, {{church}} misses you, {{ name }}!").unwrap();
+        assert!(body.is_personal());
+        assert_eq!(
+            body.render(RUTH).unwrap(),
+            "Hi Ruth, Grace Chapel misses you, Ruth Adams!"
+        );
+        let filters = BodyTemplate::parse("{{ firstName | upper }}").unwrap();
+        assert_eq!(filters.render(RUTH).unwrap(), "RUTH");
+    }
+
+    #[test]
+    fn a_plain_body_is_its_own_rendering() {
+        let body = BodyTemplate::parse("Service at 10 {not a field}").unwrap();
+        assert!(!body.is_personal());
+        assert_eq!(body.render(RUTH).unwrap(), "Service at 10 {not a field}");
+    }
+
+    #[test]
+    fn unknown_fields_are_named_and_bad_syntax_refused() {
+        assert_eq!(
+            BodyTemplate::parse("Hi {{ firstname }} {{ lastName }}").err(),
+            Some(MergeError::UnknownFields(vec![
+                "firstname".to_owned(),
+                "lastName".to_owned()
+            ]))
+        );
+        assert!(matches!(
+            BodyTemplate::parse("Hi {{ firstName "),
+            Err(MergeError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn a_body_cannot_compute_for_long() {
+        // Functions are not fields either.
+        assert_eq!(
+            BodyTemplate::parse("{% for i in range(100000) %}x{% endfor %}").err(),
+            Some(MergeError::UnknownFields(vec!["range".to_owned()]))
+        );
+        let looping = BodyTemplate::parse(
+            "{% for a in name %}{% for b in name %}{% for c in name %}x{% endfor %}{% endfor %}{% endfor %}",
+        )
+        .unwrap();
+        let long = "x".repeat(100);
+        let someone = Recipient {
+            name: &long,
+            church: "Grace Chapel",
+        };
+        assert!(matches!(
+            looping.render(someone),
+            Err(MergeError::Render(_))
+        ));
+    }
+}
