@@ -112,21 +112,38 @@ async fn an_unknown_field_or_a_text_past_ten_segments_is_refused_and_nothing_is_
         .await;
     assert_eq!(refused(broken).await.1, "invalid_template");
 
-    // 1,480 characters of GSM-7 are ten segments; the member's name, once for each of its
-    // letters, makes it eleven once filled in.
-    let long = format!(
-        "{{% for letter in name %}}{{{{ name }}}}{{% endfor %}}{}",
-        "a".repeat(1480)
-    );
+    // 1,410 characters are ten segments as written; a member with a long name makes it eleven.
+    let member = app.grace.member_ids[0];
+    let renamed = app
+        .patch_json(
+            &format!("/api/members/{member}"),
+            &staff,
+            &json!({"name": format!("Bartholomew {}", "x".repeat(180))}),
+        )
+        .await;
+    assert_eq!(renamed.status(), 200);
+    let long = format!("{{{{ name }}}}{}", "a".repeat(1400));
     let too_long = app
         .post_json(
             "/api/messages",
             Some(&staff),
-            &json!({"body": long, "allMembers": true}),
+            &json!({"body": long, "memberIds": [member]}),
         )
         .await;
     let (status, code, _) = refused(too_long).await;
     assert_eq!((status, code.as_str()), (422, "too_long"));
+    let repeat = app
+        .post_json(
+            "/api/messages",
+            Some(&staff),
+            &json!({"body": "{{ \"x\" * 99999999 }}", "allMembers": true}),
+        )
+        .await;
+    assert_eq!(
+        refused(repeat).await.1,
+        "invalid_template",
+        "no string arithmetic"
+    );
     // Eleven segments of UCS-2 without any field.
     let polish = app
         .post_json(
