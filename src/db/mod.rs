@@ -1,6 +1,7 @@
 //! PostgreSQL: the pool, creating the database if it is missing, and the embedded migrations.
 //! One submodule per aggregate holds its queries.
 
+pub mod audience;
 pub mod carrier_lookups;
 pub mod chat;
 pub mod churches;

@@ -7,32 +7,15 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
+pub use super::audience::Audience;
+use super::audience::{Candidate, CandidateError, candidates};
 use super::conversations::{self, OutboundLine};
-use super::schema::{churches, members, message_recipients, messages};
+use super::schema::{churches, message_recipients, messages};
 use super::{DbError, DbPool, get, idempotency};
 use crate::domain::{BodyTemplate, Encoding, MergeError, Recipient, Segments};
 
 /// The most segments one recipient's text may take, once its fields are filled in.
 pub const MAX_SEGMENTS: usize = 10;
-
-/// Who a new message goes to.
-pub enum Audience<'a> {
-    /// These members and everyone in these groups, each once.
-    Chosen {
-        member_ids: &'a [i64],
-        group_ids: &'a [i64],
-    },
-    AllMembers,
-}
-
-impl<'a> Audience<'a> {
-    pub fn members(member_ids: &'a [i64]) -> Self {
-        Self::Chosen {
-            member_ids,
-            group_ids: &[],
-        }
-    }
-}
 
 /// A message to store: what it says, to whom, from whom, and when it goes.
 pub struct NewMessage<'a> {
@@ -79,6 +62,16 @@ pub enum CreateError {
     },
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl From<CandidateError> for CreateError {
+    fn from(e: CandidateError) -> Self {
+        match e {
+            CandidateError::UnknownMembers(ids) => Self::UnknownMembers(ids),
+            CandidateError::UnknownGroups(ids) => Self::UnknownGroups(ids),
+            CandidateError::Query(e) => e.into(),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for CreateError {
@@ -131,13 +124,6 @@ pub struct Created {
 /// How many recipients a church may send to in any 24 hours (cost control).
 #[derive(Debug, Clone, Copy)]
 pub struct DailyQuota(pub u32);
-
-struct Candidate {
-    member_id: i64,
-    name: String,
-    phone: String,
-    opted_out: bool,
-}
 
 /// Each recipient's text, when the body has merge fields (`None`: everyone gets the body as
 /// written), and the largest of them in segments.
@@ -324,63 +310,6 @@ async fn take_from_quota(
         });
     }
     Ok(remaining - requested as u32)
-}
-
-/// The chosen members of the church, each once; an id that is not one of its members or
-/// groups is an error.
-async fn candidates(
-    conn: &mut AsyncPgConnection,
-    church_id: i64,
-    audience: &Audience<'_>,
-) -> Result<Vec<Candidate>, CreateError> {
-    let mut query = members::table
-        .filter(members::church_id.eq(church_id))
-        .filter(members::removed_at.is_null())
-        .select((
-            members::id,
-            members::name,
-            members::phone,
-            members::opted_out_at.is_not_null(),
-        ))
-        .order(members::id.asc())
-        .into_boxed();
-    if let Audience::Chosen {
-        member_ids,
-        group_ids,
-    } = audience
-    {
-        let mut chosen = member_ids.to_vec();
-        if !group_ids.is_empty() {
-            match super::groups::members_in(conn, church_id, group_ids).await? {
-                Ok(in_groups) => chosen.extend(in_groups),
-                Err(missing) => return Err(CreateError::UnknownGroups(missing)),
-            }
-        }
-        query = query.filter(members::id.eq_any(chosen));
-    }
-    let found: Vec<(i64, String, String, bool)> = query.load(conn).await?;
-    if let Audience::Chosen { member_ids, .. } = audience {
-        let have: std::collections::HashSet<i64> = found.iter().map(|(id, ..)| *id).collect();
-        let mut missing: Vec<i64> = member_ids
-            .iter()
-            .copied()
-            .filter(|id| !have.contains(id))
-            .collect();
-        missing.sort_unstable();
-        missing.dedup();
-        if !missing.is_empty() {
-            return Err(CreateError::UnknownMembers(missing));
-        }
-    }
-    Ok(found
-        .into_iter()
-        .map(|(member_id, name, phone, opted_out)| Candidate {
-            member_id,
-            name,
-            phone,
-            opted_out,
-        })
-        .collect())
 }
 
 struct MessageInsert<'a> {
