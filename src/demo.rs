@@ -5,7 +5,7 @@ use crate::app::Application;
 use crate::auth::{JwtKeys, TokenSubject};
 use crate::config::{CarrierConfig, Config, Env, Source};
 use crate::db::{self, churches, members, users};
-use crate::domain::{EmailAddress, PhoneNumber, Role};
+use crate::domain::{EmailAddress, GroupName, PhoneNumber, Role};
 
 pub const DEMO_PASSWORD: &str = "belfry-demo-2026";
 
@@ -13,6 +13,8 @@ struct DemoChurch {
     name: &'static str,
     slug: &'static str,
     members: &'static [&'static str],
+    /// Groups by name, with the members (by their place in `members`) in each.
+    groups: &'static [(&'static str, &'static [usize])],
 }
 
 const CHURCHES: &[DemoChurch] = &[
@@ -31,6 +33,7 @@ const CHURCHES: &[DemoChurch] = &[
             "Ines Kowalski",
             "Jonah Reyes",
         ],
+        groups: &[("Choir", &[0, 2, 4, 6]), ("Youth", &[1, 7, 9])],
     },
     DemoChurch {
         name: "St. Brendan's Parish",
@@ -47,6 +50,7 @@ const CHURCHES: &[DemoChurch] = &[
             "Niamh Quinn",
             "Sean Brennan",
         ],
+        groups: &[("Choir", &[0, 3, 5]), ("Parish council", &[2, 8])],
     },
 ];
 
@@ -127,6 +131,21 @@ async fn ensure_church(
             Err(e) => return Err(e.to_string()),
         }
     }
+    // Joining a group twice changes nothing, so a second run leaves them as they are.
+    let listed = members::list(pool, id).await.map_err(|e| e.to_string())?;
+    let mut memberships = Vec::new();
+    for (group, places) in church.groups {
+        let group = GroupName::parse(group).map_err(|e| e.to_string())?;
+        for &place in *places {
+            let name = church.members[place];
+            if let Some(member) = listed.iter().find(|m| m.name == name) {
+                memberships.push((member.id, vec![group.clone()]));
+            }
+        }
+    }
+    db::groups::join_by_name(pool, id, &memberships)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(id)
 }
 
