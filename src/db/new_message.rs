@@ -28,8 +28,9 @@ pub struct NewMessage<'a> {
     pub send_at: Option<DateTime<Utc>>,
     /// Goes even during the church's quiet hours.
     pub urgent: bool,
-    /// `send_at` is the end of the church's quiet hours, which the send would have started in.
-    pub held_for_quiet_hours: bool,
+    /// When it would have gone, had the church's quiet hours not held it: `send_at` is then
+    /// their end.
+    pub held_from: Option<DateTime<Utc>>,
 }
 
 /// An `Idempotency-Key` and the request it came with, in a canonical form.
@@ -186,8 +187,9 @@ pub async fn create(
         audience,
         send_at,
         urgent,
-        held_for_quiet_hours,
+        held_from,
     } = message;
+    let held_for_quiet_hours = held_from.is_some();
     let mut conn = get(pool).await?;
     conn.transaction::<_, CreateError, _>(async |conn| {
         if let Some(idem) = &idempotency
@@ -243,7 +245,7 @@ pub async fn create(
             status,
             send_at,
             urgent,
-            held_for_quiet_hours,
+            held_from,
         };
         let message_id = insert(conn, &row, &to_send, rendered.texts.as_deref()).await?;
         let conversation_lines =
@@ -319,7 +321,7 @@ struct MessageInsert<'a> {
     status: MessageStatus,
     send_at: Option<DateTime<Utc>>,
     urgent: bool,
-    held_for_quiet_hours: bool,
+    held_from: Option<DateTime<Utc>>,
 }
 
 async fn insert(
@@ -336,7 +338,8 @@ async fn insert(
             messages::status.eq(message.status.as_str()),
             messages::send_at.eq(message.send_at),
             messages::urgent.eq(message.urgent),
-            messages::held_for_quiet_hours.eq(message.held_for_quiet_hours),
+            messages::held_for_quiet_hours.eq(message.held_from.is_some()),
+            messages::held_from.eq(message.held_from),
             messages::recipient_count.eq(recipients.len() as i32),
         ))
         .returning(messages::id)

@@ -132,3 +132,49 @@ pub async fn quiet_now(pool: &DbPool) -> Result<Vec<i64>, DbError> {
         .load(&mut conn)
         .await?)
 }
+
+/// Times again the church's messages its quiet hours held, after the quiet hours changed: each
+/// goes at `when(t)`, `t` being when it would have gone (never earlier than now), with whether
+/// it is still held for them. Only recipients still waiting in the outbox move; the number of
+/// messages timed again.
+pub async fn retime_held(
+    pool: &DbPool,
+    church: i64,
+    when: impl Fn(DateTime<Utc>) -> (DateTime<Utc>, bool) + Send + Sync,
+) -> Result<usize, DbError> {
+    use super::schema::{message_recipients, messages};
+    use diesel_async::AsyncConnection;
+    let mut conn = get(pool).await?;
+    let now = Utc::now();
+    let moved = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let held: Vec<(i64, Option<DateTime<Utc>>)> = messages::table
+                .filter(messages::church_id.eq(church))
+                .filter(messages::held_for_quiet_hours)
+                .filter(messages::status.eq("scheduled"))
+                .filter(messages::cancelled_at.is_null())
+                .select((messages::id, messages::held_from))
+                .for_update()
+                .load(conn)
+                .await?;
+            for (id, from) in &held {
+                let (at, still_held) = when(from.unwrap_or(now).max(now));
+                diesel::update(messages::table.find(id))
+                    .set((
+                        messages::send_at.eq(at),
+                        messages::held_for_quiet_hours.eq(still_held),
+                    ))
+                    .execute(conn)
+                    .await?;
+                diesel::update(message_recipients::table)
+                    .filter(message_recipients::message_id.eq(id))
+                    .filter(message_recipients::outbox_state.eq("ready"))
+                    .set(message_recipients::next_attempt_at.eq(at))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(held.len())
+        })
+        .await?;
+    Ok(moved)
+}

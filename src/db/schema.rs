@@ -106,6 +106,7 @@ diesel::table! {
         cancelled_at -> Nullable<Timestamptz>,
         urgent -> Bool,
         held_for_quiet_hours -> Bool,
+        held_from -> Nullable<Timestamptz>,
     }
 }
 

@@ -188,10 +188,19 @@ async fn change_quiet_hours(
         return Err(ApiError::not_found(format!("no church {church}")));
     }
     let quiet_now = new.window.is_some_and(|w| w.contains(chrono::Utc::now()));
-    state
-        .system
-        .directory()
-        .set_hold(belfry_actors::Hold::QuietHours, church, quiet_now);
+    let directory = state.system.directory();
+    directory.set_hold(belfry_actors::Hold::QuietHours, church, quiet_now);
+    // What the old quiet hours held goes when the new ones allow: now, if they are off.
+    let retimed = quiet_hours::retime_held(&state.pool, church, |would_go| {
+        match enabled.then(|| hours.held_until(would_go)).flatten() {
+            Some(end) => (end, true),
+            None => (would_go, false),
+        }
+    })
+    .await?;
+    if retimed > 0 {
+        directory.wake_outbox();
+    }
     Ok(())
 }
 

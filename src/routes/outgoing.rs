@@ -77,28 +77,29 @@ pub struct Timing {
     pub urgent: bool,
 }
 
-/// When it will go: as asked, or moved to the end of the church's quiet hours (`true`).
+/// When it will go: as asked, or moved to the end of the church's quiet hours (with the time
+/// it would have gone).
 async fn when_it_goes(
     state: &AppState,
     user: &AuthUser,
     church_id: i64,
     timing: Timing,
-) -> Result<(Option<DateTime<Utc>>, bool), ApiError> {
+) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), ApiError> {
     if timing.urgent {
         if user.role < Role::Admin {
             return Err(ApiError::forbidden(
                 "only admins may mark a message urgent (sent even in quiet hours)",
             ));
         }
-        return Ok((timing.send_at, false));
+        return Ok((timing.send_at, None));
     }
     let hours = quiet_hours::settings(&state.pool, church_id)
         .await?
         .and_then(|settings| settings.hours());
     let starts = timing.send_at.unwrap_or_else(Utc::now);
     Ok(match hours.and_then(|hours| hours.held_until(starts)) {
-        Some(end) => (Some(end), true),
-        None => (timing.send_at, false),
+        Some(end) => (Some(end), Some(starts)),
+        None => (timing.send_at, None),
     })
 }
 
@@ -120,7 +121,7 @@ pub async fn create(
 ) -> Result<Sent, ApiError> {
     let church_id = user.church()?;
     let template = BodyTemplate::parse(body).map_err(merge_refusal)?;
-    let (send_at, held_for_quiet_hours) = when_it_goes(state, user, church_id, timing).await?;
+    let (send_at, held_from) = when_it_goes(state, user, church_id, timing).await?;
     let daily_quota = state.limits.config().daily_quota(church_id);
     let message = NewMessage {
         church_id,
@@ -129,7 +130,7 @@ pub async fn create(
         audience,
         send_at,
         urgent: timing.urgent,
-        held_for_quiet_hours,
+        held_from,
     };
     let created = new_message::create(&state.pool, message, idempotency, daily_quota)
         .await
@@ -154,7 +155,7 @@ pub async fn create(
                 },
                 recipient_count: receipt.recipient_count as i64,
                 send_at,
-                held_for_quiet_hours,
+                held_for_quiet_hours: held_from.is_some(),
             }),
         );
     }

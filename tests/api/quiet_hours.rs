@@ -195,6 +195,36 @@ async fn a_send_inside_quiet_hours_waits_for_their_end_unless_an_admin_marks_it_
         members,
         "only the urgent one went"
     );
+
+    // Quiet hours turned off: what they held goes when it would have gone, never earlier.
+    let off = app
+        .patch_json(
+            "/api/admin/church",
+            &admin,
+            &json!({"quietHours": {"enabled": false}}),
+        )
+        .await;
+    assert_eq!(off.status(), 200);
+    let sent = app.telnyx.wait_for_requests(2 * members).await;
+    assert_eq!(
+        sent.iter()
+            .filter(|r| r.body["text"] == "Late news")
+            .count(),
+        members
+    );
+    let waiting = app
+        .get_json(&format!("/api/messages/{}", later["id"]), &staff)
+        .await;
+    assert_eq!(waiting["status"], "scheduled");
+    assert_eq!(waiting["heldForQuietHours"], false);
+    let at: DateTime<Utc> = waiting["sendAt"].as_str().unwrap().parse().unwrap();
+    let ahead = at - Utc::now();
+    assert!(
+        ahead > TimeDelta::minutes(4) && ahead <= TimeDelta::minutes(5),
+        "the time it was asked for: {ahead}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.telnyx.requests().len(), 2 * members);
 }
 
 #[tokio::test(flavor = "multi_thread")]
