@@ -1,4 +1,3 @@
-ALTER TABLE messages DROP COLUMN held_from;
 ALTER TABLE messages DROP COLUMN held_for_quiet_hours;
 ALTER TABLE messages DROP COLUMN urgent;
 ALTER TABLE churches DROP COLUMN quiet_until;

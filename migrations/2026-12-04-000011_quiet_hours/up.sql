@@ -11,6 +11,3 @@ ALTER TABLE churches ADD COLUMN quiet_until TIMESTAMPTZ;
 -- An admin's urgent message goes out even in quiet hours; a held one was moved to their end.
 ALTER TABLE messages ADD COLUMN urgent BOOLEAN NOT NULL DEFAULT false;
 ALTER TABLE messages ADD COLUMN held_for_quiet_hours BOOLEAN NOT NULL DEFAULT false;
--- When a held message would have gone (its sendAt, or when it was sent): if quiet hours change,
--- it is timed again from there, never earlier.
-ALTER TABLE messages ADD COLUMN held_from TIMESTAMPTZ;
