@@ -255,3 +255,20 @@ pub async fn merge_subject(
     }
     Ok(query.first(&mut conn).await.optional()?)
 }
+
+/// The church's members with these phones (removed ones left out), by phone.
+pub async fn ids_by_phone(
+    pool: &DbPool,
+    church_id: i64,
+    phones: &[&str],
+) -> Result<std::collections::HashMap<String, i64>, DbError> {
+    let mut conn = get(pool).await?;
+    let found: Vec<(String, i64)> = members::table
+        .filter(members::church_id.eq(church_id))
+        .filter(members::removed_at.is_null())
+        .filter(members::phone.eq_any(phones))
+        .select((members::phone, members::id))
+        .load(&mut conn)
+        .await?;
+    Ok(found.into_iter().collect())
+}

@@ -208,19 +208,41 @@ async fn import(state: AppState, user: AuthUser, csv: bytes::Bytes) -> ApiResult
             .await?
             .into_iter()
             .collect();
+    // A row for someone already a member is not added again, but still puts them in its
+    // groups: a spreadsheet of the choir is how a church fills its Choir group.
+    let existing_with_groups: Vec<&str> = rows
+        .iter()
+        .filter(|r| !r.groups.is_empty() && !added.contains_key(r.phone.as_str()))
+        .map(|r| r.phone.as_str())
+        .collect();
+    let existing = match existing_with_groups.is_empty() {
+        true => Default::default(),
+        false => members::ids_by_phone(&state.pool, church, &existing_with_groups).await?,
+    };
     let memberships: Vec<(i64, Vec<GroupName>)> = rows
         .iter()
         .filter(|r| !r.groups.is_empty())
-        .filter_map(|r| Some((*added.get(r.phone.as_str())?, r.groups.clone())))
+        .filter_map(|r| {
+            let phone = r.phone.as_str();
+            let id = added.get(phone).or_else(|| existing.get(phone))?;
+            Some((*id, r.groups.clone()))
+        })
         .collect();
     groups::join_by_name(&state.pool, church, &memberships).await?;
     for row in rows
         .iter()
         .filter(|r| !added.contains_key(r.phone.as_str()))
     {
+        let grouped = existing.contains_key(row.phone.as_str());
         skipped.push(SkippedRow {
             row: row.row,
-            reason: format!("a member with phone {} already exists", row.phone),
+            reason: match grouped {
+                true => format!(
+                    "a member with phone {} already exists; put in the row's groups",
+                    row.phone
+                ),
+                false => format!("a member with phone {} already exists", row.phone),
+            },
         });
     }
     skipped.sort_by_key(|s| s.row);

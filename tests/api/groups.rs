@@ -285,4 +285,32 @@ async fn a_csv_groups_column_puts_new_members_in_groups() {
         .collect();
     // "choir" joined the existing Choir; "Bell ringers" was made.
     assert_eq!(counts, [("Bell ringers", 2), ("Choir", 1)]);
+
+    // A list of people already members puts them in its groups and adds nobody.
+    let again = "Ada Lovelace,+442071838750,Youth\nBen Okri,+442071838751,Choir\n";
+    let response = app
+        .http
+        .post(format!("{}/api/members/import", app.url))
+        .bearer_auth(&staff)
+        .header("content-type", "text/csv")
+        .body(again)
+        .send()
+        .await
+        .unwrap();
+    let result: Value = response.json().await.unwrap();
+    assert_eq!(result["created"], 0);
+    assert_eq!(result["skipped"].as_array().unwrap().len(), 2);
+    let groups = app.get_json("/api/groups", &staff).await;
+    let counts: Vec<_> = groups["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["name"].as_str().unwrap(),
+                g["memberCount"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counts, [("Bell ringers", 2), ("Choir", 2), ("Youth", 1)]);
 }
