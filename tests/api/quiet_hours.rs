@@ -269,3 +269,69 @@ async fn a_broadcast_still_going_when_quiet_hours_begin_waits_and_resumes_when_t
     })
     .await;
 }
+
+/// Quiet hours that begin and end by the clock, not by an admin's change: the stretch is put
+/// straight into the store (three seconds long, from now), as if its start had come, and every
+/// node's watch must hold the church within a second, then release it and move on to the next
+/// stretch when it ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stretch_that_begins_and_ends_by_the_clock_holds_and_releases_a_broadcast() {
+    use diesel_async::RunQueryDsl;
+    let mut app =
+        spawn_app_with(&[("BELFRY_SEND_RATE", "5"), ("BELFRY_SENDER_WORKERS", "2")]).await;
+    app.add_members(12).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    // On, but hours from now, so nothing is quiet yet.
+    let later = |hours| {
+        (Utc::now() + TimeDelta::hours(hours))
+            .format("%H:%M")
+            .to_string()
+    };
+    let on = app
+        .patch_json(
+            "/api/admin/church",
+            &admin,
+            &json!({"timezone": "UTC", "quietHours": {"enabled": true,
+                    "start": later(2), "end": later(3)}}),
+        )
+        .await;
+    let on: Value = on.json().await.unwrap();
+    assert_eq!(on["quietWindow"]["now"], false);
+    let recipients = app.grace.member_ids.len();
+    app.send(&staff, &app.grace.member_ids.clone()).await;
+    app.telnyx.wait_for_requests(3).await;
+
+    let mut conn = app.state.pool.get().await.unwrap();
+    diesel::sql_query(format!(
+        "UPDATE churches SET quiet_from = now(), quiet_until = now() + interval '3 seconds' \
+         WHERE id = {}",
+        app.grace.id
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let sent = app.telnyx.wait_for_requests(recipients).await;
+    // The longest pause between two sends is the stretch, less the second the watch may take
+    // to see it begin (and the call that had already started).
+    let longest = sent
+        .windows(2)
+        .map(|pair| pair[1].at - pair[0].at)
+        .max()
+        .unwrap();
+    assert!(
+        longest >= Duration::from_millis(1700),
+        "no pause for the stretch: {longest:?}"
+    );
+    let phones: HashSet<_> = sent.iter().map(|r| r.body["to"].to_string()).collect();
+    assert_eq!(phones.len(), recipients, "every recipient, none twice");
+    // The watch moved the church on to its next stretch, which is hours away.
+    let settings = app.get_json("/api/admin/church", &admin).await;
+    assert_eq!(settings["quietWindow"]["now"], false);
+    let next: DateTime<Utc> = settings["quietWindow"]["from"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(next > Utc::now() + TimeDelta::minutes(59), "{next}");
+}
