@@ -3,7 +3,7 @@
 // sent back; opt-outs) with a box to reply. New texts and replies arrive over the socket;
 // opening a conversation marks it read for everyone.
 
-import { api } from "/console/session.js";
+import { api, isAdmin } from "/console/session.js";
 import { h, field, announce } from "/console/dom.js";
 import { onLive } from "/console/live.js";
 
@@ -92,19 +92,31 @@ export function renderConversations(main) {
     }
   }
 
+  // In the church's quiet hours a reply waits for their end, unless an admin marks it urgent.
+  const urgent = h("input", { type: "checkbox", id: "reply-urgent" });
+  const urgentField = isAdmin()
+    ? [h("p", {}, urgent, h("label", { for: "reply-urgent", class: "inline" },
+        "Urgent: send even during quiet hours"))]
+    : [];
   const form = h("form", { onsubmit: async (e) => {
     e.preventDefault();
     const body = reply.value.trim();
     if (!open || !body) return;
     error.textContent = "";
     try {
-      await api("POST", `/api/conversations/${open.id}/messages`, { body });
+      const request = { body };
+      if (urgent.checked) request.urgent = true;
+      const sent = await api("POST", `/api/conversations/${open.id}/messages`, request);
       reply.value = "";
-      announce("Reply sent.");
+      urgent.checked = false;
+      announce(sent.heldForQuietHours
+        ? `Quiet hours: the reply waits until ${new Date(sent.sendAt).toLocaleString()}.`
+        : "Reply sent.");
     } catch (err) {
       error.textContent = err.message;
     }
-  } }, ...field("Reply", reply), h("p", {}, h("button", { type: "submit" }, "Send reply")));
+  } }, ...field("Reply", reply), ...urgentField,
+    h("p", {}, h("button", { type: "submit" }, "Send reply")));
 
   stops.push(onLive("conversation:message", (event) => {
     if (open?.id === event.conversationId) {

@@ -19,7 +19,12 @@ export function renderMembers(main) {
     count.textContent = `${shown.length} of ${members.length} members`;
     tbody.replaceChildren(...shown.map(memberRow));
   }
-  search.addEventListener("input", draw);
+  // Redrawn once typing pauses, not on every key: a church may have thousands of members.
+  let searchTimer = null;
+  search.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(draw, 120);
+  });
 
   async function load() {
     try {
