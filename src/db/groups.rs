@@ -194,7 +194,8 @@ pub async fn add_members(
     .await
 }
 
-/// Takes a member out of the group; `false` if they were not in it (or no such group).
+/// Takes a member out of the group (nothing to do if they were not in it); `false` if the
+/// church has no such group.
 pub async fn remove_member(
     pool: &DbPool,
     church: i64,
@@ -202,18 +203,17 @@ pub async fn remove_member(
     member_id: i64,
 ) -> Result<bool, DbError> {
     let mut conn = get(pool).await?;
-    let in_church = member_groups::table
-        .filter(member_groups::church_id.eq(church))
-        .filter(member_groups::id.eq(id))
-        .select(member_groups::id);
-    let deleted = diesel::delete(
+    if find_in(&mut conn, church, id).await?.is_none() {
+        return Ok(false);
+    }
+    diesel::delete(
         member_group_members::table
-            .filter(member_group_members::group_id.eq_any(in_church))
+            .filter(member_group_members::group_id.eq(id))
             .filter(member_group_members::member_id.eq(member_id)),
     )
     .execute(&mut conn)
     .await?;
-    Ok(deleted == 1)
+    Ok(true)
 }
 
 /// The members in the group, by id (removed ones left out).

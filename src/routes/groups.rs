@@ -261,16 +261,13 @@ async fn add_members(
     security(("bearer" = [])),
     params(("id" = i64, Path), ("memberId" = i64, Path)),
     responses(
-        (status = 204, description = "Out of the group; still a member"),
+        (status = 204, description = "Out of the group (or was not in it); still a member"),
         (status = 401, body = ErrorBody),
-        (status = 404, description = "No such group in the church, or the member is not in it",
-            body = ErrorBody),
+        (status = 404, description = "No such group in the church", body = ErrorBody),
     ))]
 async fn remove_member(state: AppState, user: AuthUser, id: i64, member_id: i64) -> ApiResult {
     if !groups::remove_member(&state.pool, user.church()?, id, member_id).await? {
-        return Err(ApiError::not_found(format!(
-            "member {member_id} is not in group {id} of your church"
-        )));
+        return Err(no_group(id));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
