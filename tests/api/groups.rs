@@ -121,6 +121,11 @@ async fn staff_make_groups_fill_them_and_members_show_their_groups() {
         .await
         .unwrap();
     assert_eq!(deleted.status(), 204);
+    assert_eq!(
+        app.get(&format!("/api/groups/{choir}"), &staff).await.status(),
+        404,
+        "a deleted group is gone"
+    );
     let members_after = app.get_json("/api/members", &staff).await;
     assert_eq!(
         members_after["members"].as_array().unwrap().len(),
