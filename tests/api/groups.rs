@@ -122,7 +122,9 @@ async fn staff_make_groups_fill_them_and_members_show_their_groups() {
         .unwrap();
     assert_eq!(deleted.status(), 204);
     assert_eq!(
-        app.get(&format!("/api/groups/{choir}"), &staff).await.status(),
+        app.get(&format!("/api/groups/{choir}"), &staff)
+            .await
+            .status(),
         404,
         "a deleted group is gone"
     );
