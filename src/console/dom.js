@@ -41,3 +41,13 @@ export function announce(text) {
   clearTimeout(announce.timer);
   announce.timer = setTimeout(() => (status.textContent = ""), 5000);
 }
+
+/** A destructive button asks once more: the first click relabels it `confirmText` (and its
+ * accessible name `confirmLabel`) and answers false; the second answers true. */
+export function confirmed(button, confirmText, confirmLabel) {
+  if (button.dataset.confirm === "yes") return true;
+  button.dataset.confirm = "yes";
+  button.textContent = confirmText;
+  button.setAttribute("aria-label", confirmLabel);
+  return false;
+}

@@ -2,7 +2,7 @@
 // and filled by ticking members; a send can go to groups (Messages page).
 
 import { api } from "/console/session.js";
-import { h, field, announce } from "/console/dom.js";
+import { h, field, announce, confirmed } from "/console/dom.js";
 
 export function renderGroups(main) {
   let groups = [];
@@ -56,13 +56,7 @@ export function renderGroups(main) {
       name.focus();
     }
     function remove(event) {
-      const button = event.currentTarget;
-      if (button.dataset.confirm !== "yes") {
-        button.dataset.confirm = "yes";
-        button.textContent = "Confirm deletion";
-        button.setAttribute("aria-label", `Confirm deletion of ${g.name}`);
-        return;
-      }
+      if (!confirmed(event.currentTarget, "Confirm deletion", `Confirm deletion of ${g.name}`)) return;
       api("DELETE", `/api/groups/${g.id}`).then(() => {
         groups = groups.filter((x) => x.id !== g.id);
         if (editor.dataset.group === String(g.id)) editor.hidden = true;

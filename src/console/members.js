@@ -3,7 +3,7 @@
 // line and reason).
 
 import { api } from "/console/session.js";
-import { h, field, announce } from "/console/dom.js";
+import { h, field, announce, confirmed } from "/console/dom.js";
 
 export function renderMembers(main) {
   let members = [];
@@ -67,13 +67,7 @@ export function renderMembers(main) {
       name.focus();
     }
     function remove(event) {
-      const button = event.currentTarget;
-      if (button.dataset.confirm !== "yes") {
-        button.dataset.confirm = "yes";
-        button.textContent = "Confirm removal";
-        button.setAttribute("aria-label", `Confirm removal of ${m.name}`);
-        return;
-      }
+      if (!confirmed(event.currentTarget, "Confirm removal", `Confirm removal of ${m.name}`)) return;
       api("DELETE", `/api/members/${m.id}`).then(() => {
         members = members.filter((x) => x.id !== m.id);
         announce(`Removed ${m.name}.`);

@@ -6,131 +6,25 @@ use crate::http::registry::endpoint;
 use std::net::IpAddr;
 
 use crate::limits::http::{client_ip, with_headers};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::{PartialSchema, ToSchema};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use super::fields::{FieldNames, FieldsQuery};
-use super::outgoing::{self, BODY_CONTROLS, MAX_BODY_CHARS};
+use super::outgoing;
+use super::send_request::{SendRequest, audience, parse_idempotency_key, send_at};
 use crate::auth::{AuthUser, bearer};
 use crate::db::messages;
-use crate::db::new_message::{self, Audience, IdempotentRequest};
+use crate::db::new_message::{self, IdempotentRequest};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
-use crate::http::{json_body, json_reply, schema};
+use crate::http::{json_body, json_reply};
 use crate::state::AppState;
 use crate::state::with_state;
 use belfry_actors::protocol::{RoomEvent, church_room};
-use chrono::{DateTime, Utc};
-use serde_json::Value;
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{
-    AdditionalProperties, AllOfBuilder, AnyOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder,
-    Ref, Schema, SchemaType, Type,
-};
-
-const MAX_MEMBER_IDS: usize = 10_000;
-const MAX_GROUP_IDS: usize = 1_000;
-
-/// `memberIds` and/or `groupIds`, or `"allMembers": true` (see [`audience`]).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SendRequest {
-    body: String,
-    #[serde(default)]
-    member_ids: Option<Vec<i64>>,
-    #[serde(default)]
-    group_ids: Option<Vec<i64>>,
-    #[serde(default)]
-    all_members: Option<bool>,
-    /// RFC 3339: send then instead of now.
-    #[serde(default)]
-    send_at: Option<String>,
-    /// Admins: send even during the church's quiet hours.
-    #[serde(default)]
-    urgent: Option<bool>,
-}
-
-/// Written by hand because the document must say what [`audience`] accepts: one of the two
-/// ways to choose recipients, which derived field schemas cannot.
-impl utoipa::PartialSchema for SendRequest {
-    fn schema() -> RefOr<Schema> {
-        let member_ids = || schema::ids(1, Some(MAX_MEMBER_IDS));
-        let group_ids = || schema::ids(1, Some(MAX_GROUP_IDS));
-        let or_null = |mut ids: utoipa::openapi::schema::Array| {
-            ids.schema_type = SchemaType::from_iter([Type::Array, Type::Null]);
-            ids
-        };
-        let values = |values: &[Value]| ObjectBuilder::new().enum_values(Some(values.to_vec()));
-        let fields = ObjectBuilder::new()
-            .description(Some(
-                "`body` and the audience: `memberIds` and/or `groupIds` (each member once, \
-                 opted-out members skipped and listed), or `\"allMembers\": true`.",
-            ))
-            .property("body", schema::text(MAX_BODY_CHARS, BODY_CONTROLS))
-            .property("memberIds", or_null(member_ids()))
-            .property("groupIds", or_null(group_ids()))
-            .property(
-                "allMembers",
-                ObjectBuilder::new()
-                    .schema_type(SchemaType::from_iter([Type::Boolean, Type::Null])),
-            )
-            .property(
-                "sendAt",
-                ObjectBuilder::new()
-                    .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
-                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                        utoipa::openapi::KnownFormat::DateTime,
-                    )))
-                    .description(Some(
-                        "RFC 3339: send then (at most a year ahead) instead of now; the answer's \
-                         status is `scheduled`",
-                    )),
-            )
-            .property(
-                "urgent",
-                ObjectBuilder::new()
-                    .schema_type(SchemaType::from_iter([Type::Boolean, Type::Null]))
-                    .description(Some(
-                        "Admins only: send even during the church's quiet hours. Otherwise a \
-                         send that would start inside them is scheduled for their end \
-                         (`heldForQuietHours` in the answer)",
-                    )),
-            )
-            .required("body")
-            .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
-        let chosen = AllOfBuilder::new()
-            .item(
-                ObjectBuilder::new()
-                    .property("allMembers", values(&[Value::Bool(false), Value::Null])),
-            )
-            .item(
-                AnyOfBuilder::new()
-                    .item(
-                        ObjectBuilder::new()
-                            .property("memberIds", member_ids())
-                            .required("memberIds"),
-                    )
-                    .item(
-                        ObjectBuilder::new()
-                            .property("groupIds", group_ids())
-                            .required("groupIds"),
-                    ),
-            );
-        let everyone = ObjectBuilder::new()
-            .property("memberIds", ObjectBuilder::new().schema_type(Type::Null))
-            .property("groupIds", ObjectBuilder::new().schema_type(Type::Null))
-            .property("allMembers", values(&[Value::Bool(true)]))
-            .required("allMembers");
-        AllOfBuilder::new()
-            .item(fields)
-            .item(OneOfBuilder::new().item(chosen).item(everyone))
-            .into()
-    }
-}
-
-impl ToSchema for SendRequest {}
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Ref, Schema};
 
 /// A message with every recipient's status.
 #[derive(Serialize)]
@@ -163,94 +57,6 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         .and(bearer(state.auth.clone()))
         .then(|id, state, user| async move { into_response(cancel(state, user, id).await) });
     send.or(show).unify().or(cancel).unify()
-}
-
-fn audience(req: &SendRequest) -> Result<Audience<'_>, ApiError> {
-    let members = req.member_ids.as_deref();
-    let groups = req.group_ids.as_deref();
-    let either = || {
-        ApiError::bad_request(
-            "invalid_recipients",
-            "give memberIds and/or groupIds, or \"allMembers\": true",
-        )
-    };
-    if req.all_members == Some(true) {
-        return match (members, groups) {
-            (None, None) => Ok(Audience::AllMembers),
-            _ => Err(either()),
-        };
-    }
-    if members.is_none() && groups.is_none() {
-        return Err(either());
-    }
-    for (name, ids, max) in [
-        ("memberIds", members, MAX_MEMBER_IDS),
-        ("groupIds", groups, MAX_GROUP_IDS),
-    ] {
-        match ids {
-            Some([]) => {
-                return Err(ApiError::bad_request(
-                    "invalid_recipients",
-                    format!("{name} must not be empty"),
-                ));
-            }
-            Some(ids) if ids.len() > max => {
-                return Err(ApiError::bad_request(
-                    "invalid_recipients",
-                    format!("at most {max} {name}; use allMembers for everyone"),
-                ));
-            }
-            _ => {}
-        }
-    }
-    Ok(Audience::Chosen {
-        member_ids: members.unwrap_or(&[]),
-        group_ids: groups.unwrap_or(&[]),
-    })
-}
-
-/// How far ahead a message may be scheduled.
-const MAX_SCHEDULE_AHEAD: chrono::TimeDelta = chrono::TimeDelta::days(366);
-
-/// `sendAt`: a moment from now to a year ahead.
-fn send_at(raw: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
-    let Some(raw) = raw else { return Ok(None) };
-    let at = DateTime::parse_from_rfc3339(raw.trim())
-        .map_err(|_| {
-            ApiError::bad_request(
-                "invalid_send_at",
-                "sendAt must be an RFC 3339 date and time, such as 2026-12-24T18:00:00-06:00",
-            )
-        })?
-        .with_timezone(&Utc);
-    let now = Utc::now();
-    if at <= now {
-        return Err(ApiError::bad_request(
-            "invalid_send_at",
-            "sendAt is in the past: leave it out to send now",
-        ));
-    }
-    if at > now + MAX_SCHEDULE_AHEAD {
-        return Err(ApiError::bad_request(
-            "invalid_send_at",
-            "sendAt may be at most a year ahead",
-        ));
-    }
-    Ok(Some(at))
-}
-
-/// Printable ASCII, as most APIs that take an `Idempotency-Key` require.
-fn parse_idempotency_key(raw: Option<String>) -> Result<Option<String>, ApiError> {
-    let Some(key) = raw else { return Ok(None) };
-    let valid =
-        !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| (0x21..=0x7e).contains(&b));
-    if !valid {
-        return Err(ApiError::bad_request(
-            "invalid_idempotency_key",
-            "Idempotency-Key must be 1 to 255 printable ASCII characters",
-        ));
-    }
-    Ok(Some(key))
 }
 
 /// Counts the request against the user's `sms` policy, then sends.

@@ -27,6 +27,7 @@ mod openapi;
 mod outgoing;
 mod paging;
 mod presence;
+mod send_request;
 mod sending;
 mod staff;
 mod webhooks;

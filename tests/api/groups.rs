@@ -28,6 +28,50 @@ async fn add(app: &TestApp, token: &str, group: i64, members: &[i64]) -> reqwest
     .await
 }
 
+/// Each group's name and member count, as the list shows them.
+async fn counts(app: &TestApp, token: &str) -> Vec<(String, i64)> {
+    let list = app.get_json("/api/groups", token).await;
+    list["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["name"].as_str().unwrap().to_owned(),
+                g["memberCount"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn named(expected: &[(&str, i64)]) -> Vec<(String, i64)> {
+    expected.iter().map(|(n, c)| (n.to_string(), *c)).collect()
+}
+
+async fn delete(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+    app.http
+        .delete(format!("{}{path}", app.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Posts a CSV to the members import.
+async fn import(app: &TestApp, token: &str, csv: &str) -> Value {
+    let response = app
+        .http
+        .post(format!("{}/api/members/import", app.url))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
 async fn error_code(response: reqwest::Response) -> String {
     let body: Value = response.json().await.unwrap();
     body["error"]["code"].as_str().unwrap().to_owned()
@@ -91,35 +135,14 @@ async fn staff_make_groups_fill_them_and_members_show_their_groups() {
     assert_eq!(detail["name"], "Youth group");
     assert_eq!(detail["memberIds"], json!([b, c]));
 
-    let out = app
-        .http
-        .delete(format!("{}/api/groups/{choir}/members/{a}", app.url))
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap();
+    let out = delete(&app, &staff, &format!("/api/groups/{choir}/members/{a}")).await;
     assert_eq!(out.status(), 204);
-    let list = app.get_json("/api/groups", &staff).await;
-    let names: Vec<_> = list["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            (
-                g["name"].as_str().unwrap(),
-                g["memberCount"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(names, [("Choir", 1), ("Youth group", 2)]);
+    assert_eq!(
+        counts(&app, &staff).await,
+        named(&[("Choir", 1), ("Youth group", 2)])
+    );
 
-    let deleted = app
-        .http
-        .delete(format!("{}/api/groups/{choir}", app.url))
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap();
+    let deleted = delete(&app, &staff, &format!("/api/groups/{choir}")).await;
     assert_eq!(deleted.status(), 204);
     assert_eq!(
         app.get(&format!("/api/groups/{choir}"), &staff)
@@ -237,13 +260,7 @@ async fn another_churchs_groups_are_out_of_reach() {
         )
         .await;
     assert_eq!(send.status(), 422, "not their group");
-    let deleted = app
-        .http
-        .delete(format!("{}/api/groups/{choir}", app.url))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
+    let deleted = delete(&app, &other, &format!("/api/groups/{choir}")).await;
     assert_eq!(deleted.status(), 404);
     assert!(
         app.get_json("/api/groups", &other).await["groups"]
@@ -266,58 +283,21 @@ async fn a_csv_groups_column_puts_new_members_in_groups() {
                Ada Lovelace,+442071838750,choir;Bell ringers\n\
                Ben Okri,+442071838751,\n\
                Cy Twombly,+442071838752,Bell ringers\n";
-    let response = app
-        .http
-        .post(format!("{}/api/members/import", app.url))
-        .bearer_auth(&staff)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let result: Value = response.json().await.unwrap();
+    let result = import(&app, &staff, csv).await;
     assert_eq!(result["created"], 3);
-    let groups = app.get_json("/api/groups", &staff).await;
-    let counts: Vec<_> = groups["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            (
-                g["name"].as_str().unwrap(),
-                g["memberCount"].as_i64().unwrap(),
-            )
-        })
-        .collect();
     // "choir" joined the existing Choir; "Bell ringers" was made.
-    assert_eq!(counts, [("Bell ringers", 2), ("Choir", 1)]);
+    assert_eq!(
+        counts(&app, &staff).await,
+        named(&[("Bell ringers", 2), ("Choir", 1)])
+    );
 
     // A list of people already members puts them in its groups and adds nobody.
     let again = "Ada Lovelace,+442071838750,Youth\nBen Okri,+442071838751,Choir\n";
-    let response = app
-        .http
-        .post(format!("{}/api/members/import", app.url))
-        .bearer_auth(&staff)
-        .header("content-type", "text/csv")
-        .body(again)
-        .send()
-        .await
-        .unwrap();
-    let result: Value = response.json().await.unwrap();
+    let result = import(&app, &staff, again).await;
     assert_eq!(result["created"], 0);
     assert_eq!(result["skipped"].as_array().unwrap().len(), 2);
-    let groups = app.get_json("/api/groups", &staff).await;
-    let counts: Vec<_> = groups["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            (
-                g["name"].as_str().unwrap(),
-                g["memberCount"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(counts, [("Bell ringers", 2), ("Choir", 2), ("Youth", 1)]);
+    assert_eq!(
+        counts(&app, &staff).await,
+        named(&[("Bell ringers", 2), ("Choir", 2), ("Youth", 1)])
+    );
 }

@@ -32,6 +32,17 @@ async fn quiet_now(app: &TestApp, admin: &str) -> Value {
     settings
 }
 
+async fn quiet_off(app: &TestApp, admin: &str) {
+    let off = app
+        .patch_json(
+            "/api/admin/church",
+            admin,
+            &json!({"quietHours": {"enabled": false}}),
+        )
+        .await;
+    assert_eq!(off.status(), 200);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn quiet_hours_are_off_until_an_admin_sets_them_and_bad_values_are_named() {
     let app = spawn_app().await;
@@ -197,14 +208,7 @@ async fn a_send_inside_quiet_hours_waits_for_their_end_unless_an_admin_marks_it_
     );
 
     // Quiet hours turned off: what they held goes when it would have gone, never earlier.
-    let off = app
-        .patch_json(
-            "/api/admin/church",
-            &admin,
-            &json!({"quietHours": {"enabled": false}}),
-        )
-        .await;
-    assert_eq!(off.status(), 200);
+    quiet_off(&app, &admin).await;
     let sent = app.telnyx.wait_for_requests(2 * members).await;
     assert_eq!(
         sent.iter()
@@ -247,14 +251,7 @@ async fn a_broadcast_still_going_when_quiet_hours_begin_waits_and_resumes_when_t
     assert!(during < recipients, "the broadcast waited");
 
     // Quiet hours end (turned off here, as their end would): the rest go, each once.
-    let off = app
-        .patch_json(
-            "/api/admin/church",
-            &admin,
-            &json!({"quietHours": {"enabled": false}}),
-        )
-        .await;
-    assert_eq!(off.status(), 200);
+    quiet_off(&app, &admin).await;
     let sent = app.telnyx.wait_for_requests(recipients).await;
     let phones: HashSet<_> = sent.iter().map(|r| r.body["to"].to_string()).collect();
     assert_eq!(phones.len(), recipients, "every recipient, none twice");
