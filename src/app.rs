@@ -158,6 +158,7 @@ impl Application {
             pool.clone(),
             shutdown_rx.clone(),
         );
+        crate::summary_watch::spawn(pool.clone(), shutdown_rx.clone());
         let state = AppState::new(Services {
             pool,
             counters,

@@ -20,5 +20,6 @@ pub mod routes;
 pub mod sending_watch;
 pub mod server;
 pub mod state;
+pub mod summary_watch;
 pub mod telemetry;
 pub mod telnyx;

@@ -102,6 +102,13 @@ pub async fn receive(pool: &DbPool, text: &InboundText<'_>) -> Result<Received, 
         };
         let conversation_id = upsert_conversation(conn, church_id, text).await?;
         let mut added = vec![add_line(conn, conversation_id, "inbound", text.body).await?];
+        if text.keyword.is_none() {
+            // A reply, for delivery analytics (opt-outs are counted where they are recorded).
+            diesel::sql_query("SELECT tally($1, 1, 0)")
+                .bind::<BigInt, _>(church_id)
+                .execute(conn)
+                .await?;
+        }
         if let Some(keyword) = text.keyword {
             let said = match keyword {
                 OptKeyword::OptOut => "Opted out: no more texts until they reply START",

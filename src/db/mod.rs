@@ -8,6 +8,8 @@ pub mod churches;
 pub mod conversations;
 pub mod cursor;
 pub mod dead_letters;
+pub mod delivery_analytics;
+pub mod delivery_summaries;
 pub mod groups;
 pub mod idempotency;
 pub mod inbound;

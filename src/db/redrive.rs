@@ -91,6 +91,8 @@ pub async fn redrive(
                     .set((
                         messages::failed_count.eq(messages::failed_count - n),
                         messages::status.eq(MessageStatus::Sending.as_str()),
+                        // Its summary no longer holds (see `delivery_summaries`).
+                        messages::sent_count.eq(None::<i32>),
                         messages::updated_at.eq(chrono::Utc::now()),
                     ))
                     .execute(conn)

@@ -107,6 +107,7 @@ diesel::table! {
         urgent -> Bool,
         held_for_quiet_hours -> Bool,
         held_from -> Nullable<Timestamptz>,
+        sent_count -> Nullable<Int4>,
     }
 }
 

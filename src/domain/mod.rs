@@ -10,6 +10,7 @@ mod merge_fields;
 mod person_name;
 mod phone;
 mod quiet_hours;
+mod report_period;
 mod role;
 mod sms_segments;
 
@@ -23,5 +24,6 @@ pub use merge_fields::{BodyTemplate, MergeError, Recipient};
 pub use person_name::PersonName;
 pub use phone::PhoneNumber;
 pub use quiet_hours::{ClockTime, QuietHours, QuietHoursError, TimeZoneName, Window};
+pub use report_period::{Interval, MAX_DAYS, PeriodError, ReportPeriod};
 pub use role::Role;
 pub use sms_segments::{Encoding, Segments};

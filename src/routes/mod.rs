@@ -4,6 +4,7 @@
 mod account;
 mod activity;
 mod admin;
+mod analytics;
 mod auth;
 mod caching;
 pub mod chat;
@@ -69,6 +70,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .boxed();
     let operations = admin::routes(state.clone())
         .or(activity::routes(state.clone()))
+        .unify()
+        .or(analytics::routes(state.clone()))
         .unify()
         .or(church_settings::routes(state.clone()))
         .unify()

@@ -16,8 +16,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::{
-    account, activity, admin, auth, chat, church_settings, conversations, dlq, groups, limits,
-    members, message_history, message_preview, messages, metrics, presence, sending, staff,
+    account, activity, admin, analytics, auth, chat, church_settings, conversations, dlq, groups,
+    limits, members, message_history, message_preview, messages, metrics, presence, sending, staff,
     webhooks,
 };
 use crate::gateway;
@@ -79,6 +79,7 @@ use crate::http::registry::endpoint;
         activity::throughput,
         activity::churches,
         activity::unrouted,
+        analytics::delivery,
         church_settings::get,
         church_settings::update,
         sending::get,

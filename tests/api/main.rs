@@ -3,6 +3,7 @@
 mod accounts;
 mod activity;
 mod admin;
+mod analytics;
 mod auth;
 mod bodies;
 mod breaker;

@@ -19,6 +19,7 @@ use crate::ports::{
 };
 use crate::protocol::timestamp;
 use crate::stats::{ActorStats, Mailbox};
+use crate::status::failure_code;
 
 /// Everything a worker needs, shared by the whole pool.
 pub struct SenderContext {
@@ -177,7 +178,7 @@ fn describe(prefix: &str, failure: &SendFailure) -> String {
         reason.push_str(&format!(": HTTP {status}"));
     }
     if let Some(code) = &failure.code {
-        reason.push_str(&format!(", code {code}"));
+        reason.push_str(&format!(", {}{code}", failure_code::CODE_MARK));
     }
     reason.push_str(&format!(" ({})", failure.detail));
     reason

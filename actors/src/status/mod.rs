@@ -8,6 +8,7 @@
 //! generated text, never as literals of its own. [`precedence`] holds the decisions a batch of
 //! reports makes.
 
+pub mod failure_code;
 pub mod precedence;
 
 use serde::{Deserialize, Serialize};
