@@ -2,10 +2,15 @@
 
 /// `DATABASE_URL`'s server (default 127.0.0.1:5432) with a database named for this run.
 pub fn database_url(prefix: &str) -> String {
+    named_database_url(&format!("{prefix}_{}", std::process::id()))
+}
+
+/// `DATABASE_URL`'s server with the database `name`.
+pub fn named_database_url(name: &str) -> String {
     let base = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| belfry::config::DEFAULT_DATABASE_URL.into());
     let mut url = url::Url::parse(&base).expect("DATABASE_URL");
-    url.set_path(&format!("/{prefix}_{}", std::process::id()));
+    url.set_path(&format!("/{name}"));
     url.to_string()
 }
 
