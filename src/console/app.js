@@ -12,6 +12,7 @@ import { renderDashboard } from "/console/dashboard.js";
 import { renderSettings } from "/console/settings.js";
 import { renderChat } from "/console/chat.js";
 import { renderConversations } from "/console/conversations.js";
+import { renderAnalytics } from "/console/analytics.js";
 
 const PAGES = [
   { path: "messages", name: "Messages", render: renderMessages, church: true },
@@ -19,6 +20,7 @@ const PAGES = [
   { path: "groups", name: "Groups", render: renderGroups, church: true },
   { path: "conversations", name: "Conversations", render: renderConversations, church: true },
   { path: "chat", name: "Chat", render: renderChat, church: true },
+  { path: "analytics", name: "Analytics", render: renderAnalytics, church: true },
   { path: "settings", name: "Settings", render: renderSettings },
   { path: "dashboard", name: "Dashboard", render: renderDashboard, admin: true },
 ];

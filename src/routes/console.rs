@@ -26,6 +26,7 @@ const INDEX: &str = include_str!("../console/index.html");
 const FILES: &[(&str, &str, &str)] = &[
     ("activity.js", JS, include_str!("../console/activity.js")),
     ("app.css", CSS, include_str!("../console/app.css")),
+    ("analytics.js", JS, include_str!("../console/analytics.js")),
     ("app.js", JS, include_str!("../console/app.js")),
     ("chat.js", JS, include_str!("../console/chat.js")),
     (

@@ -185,7 +185,7 @@ async fn execute(app: &TestApp, sql: &str) {
 
 /// A finished, summarized message of `church` that went out at `at`.
 #[allow(clippy::too_many_arguments)]
-async fn finished_message(
+pub(super) async fn finished_message(
     app: &TestApp,
     church: i64,
     at: &str,

@@ -104,6 +104,8 @@ impl Browser {
             "radio" => "input[type=radio]",
             "combobox" => "select",
             "checkbox" => "input[type=checkbox]",
+            // Chromium computes `role="img"` as "image".
+            "image" => "[role=img], img",
             other => return self.by_css_role(other, name).await,
         };
         self.find_named(candidates, role, name).await
@@ -314,6 +316,7 @@ async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delive
             "Groups",
             "Conversations",
             "Chat",
+            "Analytics",
             "Settings"
         ],
         "no Dashboard for staff"
@@ -534,6 +537,7 @@ async fn an_admin_sees_the_tree_pauses_sending_retries_a_dead_letter_and_manages
             "Groups",
             "Conversations",
             "Chat",
+            "Analytics",
             "Settings",
             "Dashboard"
         ]

@@ -12,6 +12,7 @@ mod caching;
 mod chat;
 mod cli;
 mod console;
+mod console_analytics;
 mod console_conversations;
 mod console_groups;
 mod console_merge_fields;
