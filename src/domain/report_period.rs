@@ -64,9 +64,10 @@ pub enum PeriodError {
 /// The longest period one report covers: two years and a day.
 pub const MAX_DAYS: u64 = 731;
 
-/// The period asked for when none is: the last 30 days, or the last 12 weeks by week.
+/// The period asked for when none is: the last 30 days, or by week the last 12 weeks (this
+/// one and the 11 before it).
 const DEFAULT_DAYS: u64 = 29;
-const DEFAULT_WEEKS_IN_DAYS: u64 = 7 * 12 - 1;
+const DEFAULT_WEEKS_IN_DAYS: u64 = 7 * 11;
 
 impl ReportPeriod {
     /// Reads the query's values; `today` is the church's date now, the default `until`.
@@ -81,13 +82,15 @@ impl ReportPeriod {
             Some(raw) => Interval::parse(raw).ok_or(PeriodError::UnknownInterval)?,
         };
         let until = date("until", until)?.unwrap_or(today);
-        let back = match interval {
-            Interval::Day => DEFAULT_DAYS,
-            Interval::Week => DEFAULT_WEEKS_IN_DAYS,
-        };
         let since = match date("since", since)? {
             Some(since) => since,
-            None => until.checked_sub_days(Days::new(back)).unwrap_or(until),
+            None => {
+                let (from, back) = match interval {
+                    Interval::Day => (until, DEFAULT_DAYS),
+                    Interval::Week => (interval.start_of(until), DEFAULT_WEEKS_IN_DAYS),
+                };
+                from.checked_sub_days(Days::new(back)).unwrap_or(until)
+            }
         };
         if since > until {
             return Err(PeriodError::Backwards);
@@ -119,9 +122,23 @@ impl ReportPeriod {
     }
 }
 
+/// A full date exactly as RFC 3339 writes it (chrono alone would also take `2026-3-1`).
 fn date(name: &'static str, raw: Option<&str>) -> Result<Option<NaiveDate>, PeriodError> {
-    raw.map(|r| NaiveDate::parse_from_str(r, "%Y-%m-%d").map_err(|_| PeriodError::NotADate(name)))
-        .transpose()
+    raw.map(|r| {
+        let shaped = r.len() == 10
+            && r.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
+        shaped
+            .then(|| NaiveDate::parse_from_str(r, "%Y-%m-%d").ok())
+            .flatten()
+            .ok_or(PeriodError::NotADate(name))
+    })
+    .transpose()
 }
 
 #[cfg(test)]
@@ -185,6 +202,14 @@ mod tests {
         assert_eq!(
             parse(None, Some("yesterday"), None),
             Err(PeriodError::NotADate("until"))
+        );
+        assert_eq!(
+            parse(Some("2026-3-1"), None, None),
+            Err(PeriodError::NotADate("since"))
+        );
+        assert_eq!(
+            parse(Some("+2026-03-01"), None, None),
+            Err(PeriodError::NotADate("since"))
         );
         assert_eq!(
             parse(None, None, Some("month")),

@@ -37,8 +37,8 @@ fn interval_schema() -> utoipa::openapi::schema::Object {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct AnalyticsQuery {
-    /// The first day, in the church's time zone (default: 29 days, or 11 weeks, before
-    /// `until`).
+    /// The first day, in the church's time zone (default: 29 days before `until`; by week,
+    /// the Monday 11 weeks before `until`'s week).
     #[param(format = Date)]
     since: Option<String>,
     /// The last day, included (default: today in the church's time zone). At most 731 days
@@ -150,6 +150,8 @@ pub struct DeliveryReport {
         (status = 400, description = "A date that is not YYYY-MM-DD, an unknown interval, \
             `since` after `until`, or more than 731 days", body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "Another church named by someone who is not an operator, \
+            or an operator naming none", body = ErrorBody),
         (status = 404, description = "No such church (operators)", body = ErrorBody),
     ))]
 async fn delivery(state: AppState, user: AuthUser, query: AnalyticsQuery) -> ApiResult {
