@@ -15,6 +15,7 @@ use crate::adapters::delivery_store::PgDeliveryStore;
 use crate::adapters::limit_history::PgLimitHistory;
 use crate::adapters::measured_carrier::MeasuredCarrier;
 use crate::auth::{Authenticator, JwtKeys};
+use crate::clock::SharedClock;
 use crate::config::{CarrierConfig, Config};
 use crate::db;
 use crate::limits::Limits;
@@ -66,6 +67,11 @@ pub enum StartError {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
+        Self::build_with_clock(config, crate::clock::system()).await
+    }
+
+    /// The server with quiet hours decided by `clock` (see [`crate::clock`]).
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, StartError> {
         let listener =
             crate::server::listener::bind(config.addr).map_err(|source| StartError::Bind {
                 addr: config.addr,
@@ -141,13 +147,14 @@ impl Application {
             pool.clone(),
             counters.clone(),
             Arc::clone(metrics.throughput()),
+            Arc::clone(&clock),
         ));
         let history = Arc::new(PgLimitHistory::new(pool.clone()));
         let system = ActorSystem::start(config.system.clone(), gateway, store, history)
             .await
             .map_err(|e| StartError::Actors(e.to_string()))?;
         // The outbox already skips held churches' rows; the holds stop what it claimed.
-        crate::sending_watch::sync_once(system.directory(), &pool).await?;
+        crate::sending_watch::sync_once(system.directory(), &pool, clock.as_ref()).await?;
         let limits = Limits::new(config.limits.clone(), Arc::clone(system.directory()));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         metrics.keep_up(shutdown_rx.clone());
@@ -156,6 +163,7 @@ impl Application {
         crate::sending_watch::spawn(
             Arc::clone(system.directory()),
             pool.clone(),
+            Arc::clone(&clock),
             shutdown_rx.clone(),
         );
         crate::summary_watch::spawn(pool.clone(), shutdown_rx.clone());
@@ -172,6 +180,7 @@ impl Application {
             shutdown: shutdown_rx,
             metrics,
             metrics_allow: config.metrics_allow.clone(),
+            clock,
         });
         Ok(Self {
             addr,

@@ -10,15 +10,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use belfry_actors::{Directory, Hold};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+use crate::clock::{Clock, SharedClock};
 use crate::db::{DbError, DbPool, churches, quiet_hours};
 
 /// How often the store is asked which churches are held (two indexed reads).
 pub const WATCH_EVERY: Duration = Duration::from_secs(1);
 
-pub fn spawn(directory: Arc<Directory>, pool: DbPool, mut shutdown: watch::Receiver<bool>) {
+pub fn spawn(
+    directory: Arc<Directory>,
+    pool: DbPool,
+    clock: SharedClock,
+    mut shutdown: watch::Receiver<bool>,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(WATCH_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -29,7 +35,7 @@ pub fn spawn(directory: Arc<Directory>, pool: DbPool, mut shutdown: watch::Recei
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    if let Err(e) = sync_once(&directory, &pool).await {
+                    if let Err(e) = sync_once(&directory, &pool, clock.as_ref()).await {
                         tracing::warn!(error = %e, "cannot read which churches are held");
                     }
                 }
@@ -40,22 +46,26 @@ pub fn spawn(directory: Arc<Directory>, pool: DbPool, mut shutdown: watch::Recei
 }
 
 /// Rolls ended quiet-hours stretches forward, then makes the holds what the store says.
-pub async fn sync_once(directory: &Directory, pool: &DbPool) -> Result<(), DbError> {
-    roll_quiet_hours(pool).await?;
+pub async fn sync_once(
+    directory: &Directory,
+    pool: &DbPool,
+    clock: &dyn Clock,
+) -> Result<(), DbError> {
+    let now = clock.now();
+    roll_quiet_hours(pool, now).await?;
     let paused = churches::paused(pool).await?;
     for (church, paused) in directory.sync_holds(Hold::Paused, &paused) {
         tracing::info!(church, paused, "church sending changed elsewhere");
     }
-    let quiet = quiet_hours::quiet_now(pool).await?;
+    let quiet = quiet_hours::quiet_at(pool, now).await?;
     for (church, quiet) in directory.sync_holds(Hold::QuietHours, &quiet) {
         tracing::info!(church, quiet, "church quiet hours");
     }
     Ok(())
 }
 
-async fn roll_quiet_hours(pool: &DbPool) -> Result<(), DbError> {
-    let now = Utc::now();
-    for church in quiet_hours::needing_window(pool).await? {
+async fn roll_quiet_hours(pool: &DbPool, now: DateTime<Utc>) -> Result<(), DbError> {
+    for church in quiet_hours::needing_window(pool, now).await? {
         let Some(hours) = church.hours() else {
             tracing::warn!(
                 church = church.id,

@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use warp::Filter;
 
 use crate::auth::Authenticator;
+use crate::clock::SharedClock;
 use crate::config::GatewayConfig;
 use crate::db::DbPool;
 use crate::limits::Limits;
@@ -57,6 +58,8 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// Who may read `/metrics` (`BELFRY_METRICS_ALLOW`).
     pub metrics_allow: Arc<[IpNet]>,
+    /// The time quiet hours are decided by.
+    pub clock: SharedClock,
 }
 
 /// Hands every request the shared state.

@@ -11,6 +11,7 @@ use belfry_actors::ports::{
 use belfry_actors::protocol::MessageEvent;
 use belfry_actors::status::RecipientStatus;
 
+use crate::clock::SharedClock;
 use crate::db::messages::Applied;
 use crate::db::outbox::Begin;
 use crate::db::{self, DbError, DbPool, dead_letters, members, outbox, totals};
@@ -22,6 +23,8 @@ pub struct PgDeliveryStore {
     counters: DbPool,
     /// Deliveries, by church, for the dashboard's chart.
     throughput: Arc<Throughput>,
+    /// What the outbox's quiet-hours test reads the time from.
+    clock: SharedClock,
 }
 
 fn store_error(e: impl std::fmt::Display) -> StoreError {
@@ -29,11 +32,17 @@ fn store_error(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl PgDeliveryStore {
-    pub fn new(pool: DbPool, counters: DbPool, throughput: Arc<Throughput>) -> Self {
+    pub fn new(
+        pool: DbPool,
+        counters: DbPool,
+        throughput: Arc<Throughput>,
+        clock: SharedClock,
+    ) -> Self {
         Self {
             pool,
             counters,
             throughput,
+            clock,
         }
     }
 
@@ -88,11 +97,11 @@ fn boxed<'a, T: Send + 'a>(
 
 impl DeliveryStore for PgDeliveryStore {
     fn claim_due(&self, limit: usize) -> PortFuture<'_, Result<Vec<OutboundSms>, StoreError>> {
-        boxed(outbox::claim_due(&self.pool, limit))
+        boxed(outbox::claim_due(&self.pool, limit, self.clock.now()))
     }
 
     fn next_due_in(&self) -> PortFuture<'_, Result<Option<Duration>, StoreError>> {
-        boxed(outbox::next_due_in(&self.pool))
+        boxed(outbox::next_due_in(&self.pool, self.clock.now()))
     }
 
     fn begin_attempts(

@@ -7,8 +7,9 @@ use std::time::Duration;
 use super::prepared::Prepare;
 use belfry_actors::ports::OutboundSms;
 use belfry_actors::ports::{AttemptRecord, Recovery};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text};
+use diesel::sql_types::{Array, BigInt, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::messages::{Applied, finish};
@@ -34,27 +35,42 @@ struct Claimed {
 
 /// A recipient waiting on purpose: its church paused its sending (see
 /// `belfry_actors::delivery::church_holds`), or is inside its quiet hours and the message is
-/// not urgent. Left in the outbox, in order, until the hold ends.
-const NOT_HELD: &str = "NOT EXISTS (
+/// not urgent. Left in the outbox, in order, until the hold ends. `now` is the SQL of the
+/// quiet-hours clock's time (see `crate::clock`), bound by the caller.
+fn not_held(now: &str) -> String {
+    format!(
+        "NOT EXISTS (
     SELECT 1 FROM messages hm JOIN churches hc ON hc.id = hm.church_id
     WHERE hm.id = message_recipients.message_id AND (hc.sending_paused_at IS NOT NULL
         OR (NOT hm.urgent AND hc.quiet_hours_enabled
-            AND hc.quiet_from <= now() AND now() < hc.quiet_until)))";
+            AND hc.quiet_from <= {now} AND {now} < hc.quiet_until)))"
+    )
+}
 
-/// When a ready recipient `r` (of message `m`, church `c`) may go: its own time, or the end of
-/// the church's quiet hours if that time falls inside them.
-const MAY_GO_AT: &str = "CASE WHEN NOT m.urgent AND c.quiet_hours_enabled
-        AND c.quiet_from <= GREATEST(r.next_attempt_at, now())
-        AND GREATEST(r.next_attempt_at, now()) < c.quiet_until
-    THEN c.quiet_until ELSE r.next_attempt_at END";
+/// When a ready recipient `r` (of message `m`, church `c`) may go, on the quiet-hours clock
+/// (`now` is its time): its own due time (the store's `next_attempt_at`, carried over to that
+/// clock), or the end of the church's quiet hours if that time falls inside them.
+fn may_go_at(now: &str) -> String {
+    let due = format!("({now} + GREATEST(r.next_attempt_at - now(), interval '0'))");
+    format!(
+        "CASE WHEN NOT m.urgent AND c.quiet_hours_enabled
+            AND c.quiet_from <= {due} AND {due} < c.quiet_until
+        THEN c.quiet_until ELSE {due} END"
+    )
+}
 
-/// Claims up to `limit` due recipients. `SKIP LOCKED` lets several claimers share the outbox.
-pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<OutboundSms>, DbError> {
+/// Claims up to `limit` due recipients, `now` being the quiet-hours clock's time. `SKIP
+/// LOCKED` lets several claimers share the outbox.
+pub async fn claim_due(
+    pool: &DbPool,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> Result<Vec<OutboundSms>, DbError> {
     let mut conn = get(pool).await?;
     let claimed: Vec<Claimed> = diesel::sql_query(format!(
         "WITH due AS (
              SELECT id FROM message_recipients
-             WHERE outbox_state = 'ready' AND next_attempt_at <= now() AND {NOT_HELD}
+             WHERE outbox_state = 'ready' AND next_attempt_at <= now() AND {not_held}
              ORDER BY next_attempt_at, id
              LIMIT $1
              FOR UPDATE OF message_recipients SKIP LOCKED
@@ -63,9 +79,11 @@ pub async fn claim_due(pool: &DbPool, limit: usize) -> Result<Vec<OutboundSms>, 
          FROM due, messages m, churches c
          WHERE r.id = due.id AND m.id = r.message_id AND c.id = m.church_id
          RETURNING r.id, r.phone, COALESCE(r.body, m.body) AS body, m.church_id, c.from_number,
-                   m.urgent"
+                   m.urgent",
+        not_held = not_held("$2")
     ))
     .bind::<BigInt, _>(limit as i64)
+    .bind::<Timestamptz, _>(now)
     .prepared()
     .load(&mut conn)
     .await?;
@@ -93,20 +111,22 @@ struct NextDue {
 
 /// How long until the next recipient may be claimed (paused churches' do not count, and a
 /// church's quiet hours move its recipients to their end: the outbox would wake for work it
-/// may not claim).
-pub async fn next_due_in(pool: &DbPool) -> Result<Option<Duration>, DbError> {
+/// may not claim). `now` is the quiet-hours clock's time.
+pub async fn next_due_in(pool: &DbPool, now: DateTime<Utc>) -> Result<Option<Duration>, DbError> {
     let mut conn = get(pool).await?;
     let next: NextDue = diesel::sql_query(format!(
-        "SELECT min({MAY_GO_AT}) AS at
+        "SELECT min({may_go_at}) AS at
          FROM message_recipients r
          JOIN messages m ON m.id = r.message_id JOIN churches c ON c.id = m.church_id
-         WHERE r.outbox_state = 'ready' AND c.sending_paused_at IS NULL"
+         WHERE r.outbox_state = 'ready' AND c.sending_paused_at IS NULL",
+        may_go_at = may_go_at("$1")
     ))
+    .bind::<Timestamptz, _>(now)
     .get_result(&mut conn)
     .await?;
     Ok(next
         .at
-        .map(|at| (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)))
+        .map(|at| (at - now).to_std().unwrap_or(Duration::ZERO)))
 }
 
 /// What the outbox holds now, for `/metrics`.
@@ -124,17 +144,20 @@ pub struct Depth {
     pub oldest_due_seconds: f64,
 }
 
-pub async fn depth(pool: &DbPool) -> Result<Depth, DbError> {
+/// `now` is the quiet-hours clock's time.
+pub async fn depth(pool: &DbPool, now: DateTime<Utc>) -> Result<Depth, DbError> {
     let mut conn = get(pool).await?;
     Ok(diesel::sql_query(format!(
         "SELECT count(*) FILTER (WHERE outbox_state = 'ready') AS ready,
                 count(*) FILTER (WHERE outbox_state = 'claimed') AS claimed,
                 count(*) FILTER (WHERE outbox_state = 'attempting') AS attempting,
                 COALESCE(EXTRACT(EPOCH FROM now() - min(next_attempt_at) FILTER (
-                    WHERE outbox_state = 'ready' AND next_attempt_at <= now() AND {NOT_HELD})),
+                    WHERE outbox_state = 'ready' AND next_attempt_at <= now() AND {not_held})),
                     0)::float8 AS oldest_due_seconds
-         FROM message_recipients WHERE outbox_state IN ('ready', 'claimed', 'attempting')"
+         FROM message_recipients WHERE outbox_state IN ('ready', 'claimed', 'attempting')",
+        not_held = not_held("$1")
     ))
+    .bind::<Timestamptz, _>(now)
     .get_result(&mut conn)
     .await?)
 }

@@ -87,15 +87,18 @@ pub async fn save(pool: &DbPool, church: i64, new: &NewQuietSettings) -> Result<
     Ok(changed == 1)
 }
 
-/// Churches with quiet hours on whose stretch is over (or was never worked out).
-pub async fn needing_window(pool: &DbPool) -> Result<Vec<QuietSettings>, DbError> {
+/// Churches with quiet hours on whose stretch is over at `now` (or was never worked out).
+pub async fn needing_window(
+    pool: &DbPool,
+    now: DateTime<Utc>,
+) -> Result<Vec<QuietSettings>, DbError> {
     let mut conn = get(pool).await?;
     Ok(churches::table
         .filter(churches::quiet_hours_enabled)
         .filter(
             churches::quiet_until
                 .is_null()
-                .or(churches::quiet_until.le(diesel::dsl::now)),
+                .or(churches::quiet_until.le(now)),
         )
         .select(QuietSettings::as_select())
         .load(&mut conn)
@@ -121,13 +124,13 @@ pub async fn roll(pool: &DbPool, read: &QuietSettings, next: Window) -> Result<b
     Ok(changed == 1)
 }
 
-/// The churches inside their quiet hours now.
-pub async fn quiet_now(pool: &DbPool) -> Result<Vec<i64>, DbError> {
+/// The churches inside their quiet hours at `now`.
+pub async fn quiet_at(pool: &DbPool, now: DateTime<Utc>) -> Result<Vec<i64>, DbError> {
     let mut conn = get(pool).await?;
     Ok(churches::table
         .filter(churches::quiet_hours_enabled)
-        .filter(churches::quiet_from.le(diesel::dsl::now))
-        .filter(churches::quiet_until.gt(diesel::dsl::now))
+        .filter(churches::quiet_from.le(now))
+        .filter(churches::quiet_until.gt(now))
         .select(churches::id)
         .load(&mut conn)
         .await?)
@@ -140,12 +143,12 @@ pub async fn quiet_now(pool: &DbPool) -> Result<Vec<i64>, DbError> {
 pub async fn retime_held(
     pool: &DbPool,
     church: i64,
+    now: DateTime<Utc>,
     when: impl Fn(DateTime<Utc>) -> (DateTime<Utc>, bool) + Send + Sync,
 ) -> Result<usize, DbError> {
     use super::schema::{message_recipients, messages};
     use diesel_async::AsyncConnection;
     let mut conn = get(pool).await?;
-    let now = Utc::now();
     let moved = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
             let held: Vec<(i64, Option<DateTime<Utc>>)> = messages::table

@@ -123,7 +123,7 @@ async fn answer(state: &AppState, church: i64) -> ApiResult {
         .from_number
         .clone()
         .unwrap_or_else(|| state.platform_number.clone());
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     Ok(json_reply(
         StatusCode::OK,
         &ChurchSettings {
@@ -175,6 +175,7 @@ async fn change_quiet_hours(
     )?;
     let end = time(changes.and_then(|c| c.end.as_ref()), current.end, "end")?;
     let enabled = changes.and_then(|c| c.enabled).unwrap_or(current.enabled);
+    let now = state.clock.now();
     let hours =
         QuietHours::new(timezone, start, end).map_err(|e| invalid("invalid_quiet_hours", e))?;
     let new = NewQuietSettings {
@@ -182,16 +183,16 @@ async fn change_quiet_hours(
         enabled,
         start,
         end,
-        window: enabled.then(|| hours.window(chrono::Utc::now())),
+        window: enabled.then(|| hours.window(now)),
     };
     if !quiet_hours::save(&state.pool, church, &new).await? {
         return Err(ApiError::not_found(format!("no church {church}")));
     }
-    let quiet_now = new.window.is_some_and(|w| w.contains(chrono::Utc::now()));
+    let quiet_now = new.window.is_some_and(|w| w.contains(now));
     let directory = state.system.directory();
     directory.set_hold(belfry_actors::Hold::QuietHours, church, quiet_now);
     // What the old quiet hours held goes when the new ones allow: now, if they are off.
-    let retimed = quiet_hours::retime_held(&state.pool, church, |would_go| {
+    let retimed = quiet_hours::retime_held(&state.pool, church, now, |would_go| {
         match enabled.then(|| hours.held_until(would_go)).flatten() {
             Some(end) => (end, true),
             None => (would_go, false),

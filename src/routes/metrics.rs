@@ -92,7 +92,7 @@ async fn sample(state: &AppState) {
         gauge(BREAKER_HELD, vec![], breaker.held as f64);
     }
 
-    if let Ok(depth) = db::outbox::depth(&state.pool).await {
+    if let Ok(depth) = db::outbox::depth(&state.pool, state.clock.now()).await {
         for (name, count) in [
             ("ready", depth.ready),
             ("claimed", depth.claimed),

@@ -96,7 +96,7 @@ async fn when_it_goes(
     let hours = quiet_hours::settings(&state.pool, church_id)
         .await?
         .and_then(|settings| settings.hours());
-    let starts = timing.send_at.unwrap_or_else(Utc::now);
+    let starts = timing.send_at.unwrap_or_else(|| state.clock.now());
     Ok(match hours.and_then(|hours| hours.held_until(starts)) {
         Some(end) => (Some(end), Some(starts)),
         None => (timing.send_at, None),

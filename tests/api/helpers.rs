@@ -2,10 +2,12 @@
 //! two churches with users and members; plus HTTP and WebSocket clients that talk to it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::time::Duration;
 
 use belfry::app::{Application, ShutdownHandle};
+use belfry::clock::{Clock, SharedClock};
 use belfry::config::Config;
 use belfry::db;
 use belfry::state::AppState;
@@ -30,6 +32,8 @@ pub struct Church {
 
 pub struct TestApp {
     pub url: String,
+    /// The server's quiet-hours clock: the system's until a test sets it.
+    pub clock: Arc<TestClock>,
     pub telnyx: FakeTelnyx,
     pub state: AppState,
     pub grace: Church,
@@ -43,6 +47,29 @@ pub struct TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.shutdown();
+    }
+}
+
+/// A clock a test sets to any moment, from which it runs on at the real pace.
+#[derive(Default)]
+pub struct TestClock {
+    /// How far ahead of the system's clock it is, in milliseconds.
+    ahead_ms: AtomicI64,
+}
+
+impl TestClock {
+    /// From now on the clock reads `at`, and runs on from there.
+    pub fn set(&self, at: chrono::DateTime<chrono::Utc>) {
+        let ahead = at - chrono::Utc::now();
+        self.ahead_ms
+            .store(ahead.num_milliseconds(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+            + chrono::Duration::milliseconds(AtomicI64::load(&self.ahead_ms, Ordering::SeqCst))
     }
 }
 
@@ -152,13 +179,15 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
             env.insert((*k).to_owned(), (*v).to_owned());
         }
     }
-    let (url, state, shutdown) = start_server(&env).await;
+    let clock = Arc::new(TestClock::default());
+    let (url, state, shutdown) = start_server(&env, &clock).await;
 
     let pool = state.pool.clone();
     let grace = seed_church(&pool, "Grace Chapel", "grace", 3).await;
     let other = seed_church(&pool, "Other Church", "other", 1).await;
     TestApp {
         url,
+        clock,
         telnyx,
         state,
         grace,
@@ -169,11 +198,16 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     }
 }
 
-async fn start_server(env: &HashMap<String, String>) -> (String, AppState, ShutdownHandle) {
+async fn start_server(
+    env: &HashMap<String, String>,
+    clock: &Arc<TestClock>,
+) -> (String, AppState, ShutdownHandle) {
     let env = env.clone();
     let config = Config::from_source(&move |name: &str| env.get(name).cloned(), None)
         .expect("test configuration");
-    let app = Application::build(config).await.expect("server starts");
+    let app = Application::build_with_clock(config, Arc::clone(clock) as SharedClock)
+        .await
+        .expect("server starts");
     let url = format!("http://{}", app.addr());
     let state = app.state().clone();
     let shutdown = app.shutdown_handle();
@@ -271,7 +305,7 @@ impl TestApp {
 
     /// Starts another server on this one's database and configuration.
     pub async fn another_server(&self) -> OtherServer {
-        let (url, _, shutdown) = start_server(&self.env).await;
+        let (url, _, shutdown) = start_server(&self.env, &self.clock).await;
         OtherServer { url, shutdown }
     }
 

@@ -332,3 +332,131 @@ async fn a_stretch_that_begins_and_ends_by_the_clock_holds_and_releases_a_broadc
         .unwrap();
     assert!(next > Utc::now() + TimeDelta::minutes(59), "{next}");
 }
+
+fn instant(raw: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(raw)
+        .unwrap_or_else(|_| panic!("an RFC 3339 instant: {raw}"))
+        .with_timezone(&Utc)
+}
+
+async fn quiet_window(app: &TestApp, admin: &str) -> (DateTime<Utc>, DateTime<Utc>, bool) {
+    let settings = app.get_json("/api/admin/church", admin).await;
+    let window = &settings["quietWindow"];
+    (
+        instant(window["from"].as_str().unwrap()),
+        instant(window["until"].as_str().unwrap()),
+        window["now"].as_bool().unwrap(),
+    )
+}
+
+/// Sends to one member as staff; the receipt.
+async fn send_one(app: &TestApp, staff: &str, member: i64) -> Value {
+    let response = app
+        .post_json(
+            "/api/messages",
+            Some(staff),
+            &json!({"body": "Early service", "memberIds": [member]}),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    response.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quiet_hours_keep_to_chicagos_wall_clock_across_both_changes_of_2026() {
+    let app = spawn_app().await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let (first, second) = (app.grace.member_ids[0], app.grace.member_ids[1]);
+    let second_phone = app.phone_of(&staff, second).await;
+
+    // Chicago springs forward at 2026-03-08 02:00 CST (08:00Z) to 03:00 CDT, so 02:30 does
+    // not exist that night. The server's clock reads 01:59:57 CST.
+    app.clock.set(instant("2026-03-08T07:59:57Z"));
+    let response = app
+        .patch_json(
+            "/api/admin/church",
+            &admin,
+            &json!({"timezone": "America/Chicago",
+                    "quietHours": {"enabled": true, "start": "02:30", "end": "08:00"}}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    // They begin at the first minute that exists, 03:00 CDT, and end at 08:00 CDT (13:00Z,
+    // not the 14:00Z that 08:00 CST would be).
+    assert_eq!(
+        quiet_window(&app, &admin).await,
+        (
+            instant("2026-03-08T08:00:00Z"),
+            instant("2026-03-08T13:00:00Z"),
+            false
+        )
+    );
+    let before = send_one(&app, &staff, first).await;
+    assert_eq!(before["heldForQuietHours"], false);
+    app.telnyx.wait_for_requests(1).await;
+
+    // A second after the clocks went forward: quiet.
+    app.clock.set(instant("2026-03-08T08:00:01Z"));
+    assert!(quiet_window(&app, &admin).await.2);
+    let held = send_one(&app, &staff, second).await;
+    assert_eq!(held["status"], "scheduled");
+    assert_eq!(held["heldForQuietHours"], true);
+    assert_eq!(
+        instant(held["sendAt"].as_str().unwrap()),
+        instant("2026-03-08T13:00:00Z")
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        app.telnyx.requests().len(),
+        1,
+        "nothing goes in quiet hours"
+    );
+
+    // 08:00 CDT: the held text goes, and the next night's stretch is worked out by the clock.
+    app.clock.set(instant("2026-03-08T13:00:01Z"));
+    let sent = app.telnyx.wait_for_requests(2).await;
+    assert_eq!(sent[1].body["to"], second_phone.as_str());
+    let mut window = quiet_window(&app, &admin).await;
+    for _ in 0..60 {
+        if window.0 > instant("2026-03-08T13:00:00Z") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        window = quiet_window(&app, &admin).await;
+    }
+    assert_eq!(
+        window,
+        (
+            instant("2026-03-09T07:30:00Z"),
+            instant("2026-03-09T13:00:00Z"),
+            false
+        ),
+        "02:30 to 08:00 CDT on the 9th"
+    );
+
+    // Chicago falls back at 2026-11-01 02:00 CDT (07:00Z) to 01:00 CST, so 01:30 happens
+    // twice: quiet hours ending at 01:30 end at the second, 07:30Z.
+    app.clock.set(instant("2026-11-01T05:00:00Z"));
+    let response = app
+        .patch_json(
+            "/api/admin/church",
+            &admin,
+            &json!({"quietHours": {"start": "23:00", "end": "01:30"}}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        quiet_window(&app, &admin).await,
+        (
+            instant("2026-11-01T04:00:00Z"),
+            instant("2026-11-01T07:30:00Z"),
+            true
+        )
+    );
+    let held = send_one(&app, &staff, first).await;
+    assert_eq!(
+        instant(held["sendAt"].as_str().unwrap()),
+        instant("2026-11-01T07:30:00Z")
+    );
+}
