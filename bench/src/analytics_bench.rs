@@ -168,6 +168,8 @@ async fn seed(database_url: &str) -> i64 {
         );
     }
     eprintln!("seeding took {:.0} s", started.elapsed().as_secs_f64());
+    // The pool has one connection.
+    drop(conn);
     count(&pool, "SELECT count(*) AS n FROM message_recipients").await
 }
 
