@@ -1,14 +1,18 @@
 //! Summarizes finished messages for delivery analytics (see [`crate::db::delivery_summaries`])
-//! about once a second, off the sending path. Every node runs it; the store hands each
+//! about once a second, and settled ones every ten seconds, off the sending path. Every node runs it; the store hands each
 //! message to one of them.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::db::{DbPool, delivery_summaries};
+use crate::db::DbPool;
+use crate::db::delivery_summaries::{self, Pick};
 
 pub const SUMMARIZE_EVERY: Duration = Duration::from_secs(1);
+
+/// How many passes go by between looks for settled messages (see [`Pick::Settled`]).
+const SETTLED_EVERY: u32 = 10;
 
 pub fn spawn(pool: DbPool, mut shutdown: watch::Receiver<bool>) {
     tokio::spawn(async move {
@@ -18,9 +22,14 @@ pub fn spawn(pool: DbPool, mut shutdown: watch::Receiver<bool>) {
             let _ = shutdown.wait_for(|stop| *stop).await;
         };
         tokio::pin!(stopping);
-        loop {
+        for pass in 0u32.. {
             tokio::select! {
-                _ = tick.tick() => summarize_all(&pool).await,
+                _ = tick.tick() => {
+                    summarize_all(&pool, Pick::Finished).await;
+                    if pass % SETTLED_EVERY == 0 {
+                        summarize_all(&pool, Pick::Settled).await;
+                    }
+                }
                 _ = &mut stopping => return,
             }
         }
@@ -28,9 +37,9 @@ pub fn spawn(pool: DbPool, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// Summarizes batch after batch until none is left (a backlog after an upgrade goes at once).
-async fn summarize_all(pool: &DbPool) {
+async fn summarize_all(pool: &DbPool, pick: Pick) {
     loop {
-        match delivery_summaries::summarize_finished(pool).await {
+        match delivery_summaries::summarize(pool, pick).await {
             Ok(done) if done as i64 == delivery_summaries::BATCH => continue,
             Ok(_) => return,
             Err(e) => {

@@ -94,19 +94,19 @@ async fn seed(database_url: &str) -> i64 {
              SELECT 1, 'Member ' || g, '+1303555' || lpad(g::text, 4, '0') \
              FROM generate_series(1, {MEMBERS}) g"
         ),
-        // Broadcasts every 20 minutes back from now, one-to-one texts every 36 minutes; the
-        // three newest broadcasts are still going.
+        // Broadcasts every 48 minutes back from now, one-to-one texts every 72 minutes, over
+        // the year; the three newest broadcasts are still going.
         format!(
             "INSERT INTO messages (church_id, sender_id, body, status, recipient_count, created_at) \
              SELECT 1, 1, 'Choir practice moves to 7pm', \
                  CASE WHEN g <= 3 THEN 'sending' ELSE 'completed' END, {BROADCAST_SIZE}, \
-                 now() - make_interval(mins => g * 20) \
+                 now() - make_interval(mins => g * 48) \
              FROM generate_series(1, {broadcasts}) g",
             broadcasts = DAYS * BROADCASTS_A_DAY
         ),
         format!(
             "INSERT INTO messages (church_id, sender_id, body, status, recipient_count, created_at) \
-             SELECT 1, 1, 'See you Sunday', 'completed', 1, now() - make_interval(mins => g * 36 + 7) \
+             SELECT 1, 1, 'See you Sunday', 'completed', 1, now() - make_interval(mins => g * 72 + 7) \
              FROM generate_series(1, {direct}) g",
             direct = DAYS * DIRECT_A_DAY
         ),

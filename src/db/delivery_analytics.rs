@@ -1,11 +1,13 @@
-//! Delivery analytics from kept figures: each message's totals (and its summary once it is
-//! final, see [`super::delivery_summaries`]) and the church's quarter-hour tallies of replies
-//! and opt-outs. Nothing here reads a finished message's recipients, so a year by day costs
-//! one indexed read of the church's messages in that year, whatever their size.
+//! Delivery analytics from kept figures: the church's days, into which each message's summary
+//! is added once it is final (see [`super::delivery_summaries`]), the few messages not
+//! summarized yet, and the church's quarter-hour tallies of replies and opt-outs. A year by
+//! day reads at most 366 kept days whatever the church sent; only unsummarized messages are
+//! counted from their recipients.
 //!
 //! Days and weeks are the church's own: instants are cut in its time zone by PostgreSQL's zone
-//! rules. A message counts towards the interval it went out in (its `sendAt`, else when it was
-//! accepted); a cancelled one not at all.
+//! rules; a summarized message's day is the one it went out on in the church's zone when it was
+//! summarized. A message counts towards the interval it went out in (its `sendAt`, else when
+//! it was accepted); a cancelled one not at all.
 
 use std::sync::LazyLock;
 
@@ -87,38 +89,47 @@ pub const TOP_FAILURES: i64 = 20;
 const FROM: &str = "($4::date::timestamp AT TIME ZONE $2)";
 const TO: &str = "($5::date::timestamp AT TIME ZONE $2)";
 
-/// The church's messages that went out in the period, as CTE `m`.
-static IN_PERIOD: LazyLock<String> = LazyLock::new(|| {
+/// The church's messages that went out in the period and are not summarized now (still going,
+/// just finished, or changed since their summary), as CTE `m`; `summary_*` is what an earlier
+/// summary of each added to its church's days (`NULL` if none), to be taken back out.
+static UNSUMMARIZED: LazyLock<String> = LazyLock::new(|| {
     let went_out = "COALESCE(send_at, created_at)";
     format!(
-        "m AS (SELECT id, status, recipient_count, delivered_count, failed_count, sent_count, \
+        "m AS (SELECT id, status, recipient_count, delivered_count, failed_count, \
+             summary_day, summary_recipients, summary_sent, summary_delivered, summary_failed, \
              date_trunc($3, {went_out} AT TIME ZONE $2)::date AS bucket \
-           FROM messages WHERE church_id = $1 \
+           FROM messages WHERE church_id = $1 AND sent_count IS NULL \
              AND {went_out} >= {FROM} AND {went_out} < {TO} AND status <> '{cancelled}')",
         cancelled = MessageStatus::Cancelled.as_str(),
     )
 });
 
-/// Messages not summarized yet that may have reached the carrier: counted from recipients.
-fn unsummarized() -> String {
-    format!(
-        "m.sent_count IS NULL AND m.status <> '{}'",
-        MessageStatus::Scheduled.as_str()
-    )
+/// Of those, the ones that may have reached the carrier: counted from their recipients.
+fn may_have_gone() -> String {
+    format!("m.status <> '{}'", MessageStatus::Scheduled.as_str())
 }
 
+/// The church's days (kept by the summaries), then the unsummarized messages net of what their
+/// earlier summaries added.
 static SENDS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {m}, live AS ( \
              SELECT r.message_id, count(r.accepted_at)::int AS sent \
              FROM m JOIN message_recipients r ON r.message_id = m.id \
-             WHERE {unsummarized} GROUP BY r.message_id) \
-         SELECT m.bucket, sum(m.recipient_count)::bigint AS recipients, \
-             sum(COALESCE(m.sent_count, live.sent, 0))::bigint AS sent, \
-             sum(m.delivered_count)::bigint AS delivered, sum(m.failed_count)::bigint AS failed \
-         FROM m LEFT JOIN live ON live.message_id = m.id GROUP BY m.bucket",
-        m = IN_PERIOD.as_str(),
-        unsummarized = unsummarized(),
+             WHERE {may_have_gone} GROUP BY r.message_id) \
+         SELECT bucket, sum(recipients)::bigint AS recipients, sum(sent)::bigint AS sent, \
+             sum(delivered)::bigint AS delivered, sum(failed)::bigint AS failed FROM ( \
+             SELECT date_trunc($3, day)::date AS bucket, recipients, sent, delivered, failed \
+             FROM church_days WHERE church_id = $1 AND day >= $4 AND day < $5 \
+             UNION ALL \
+             SELECT m.bucket, m.recipient_count - COALESCE(m.summary_recipients, 0), \
+                 COALESCE(live.sent, 0) - COALESCE(m.summary_sent, 0), \
+                 m.delivered_count - COALESCE(m.summary_delivered, 0), \
+                 m.failed_count - COALESCE(m.summary_failed, 0) \
+             FROM m LEFT JOIN live ON live.message_id = m.id \
+         ) figures GROUP BY bucket",
+        m = UNSUMMARIZED.as_str(),
+        may_have_gone = may_have_gone(),
     )
 });
 
@@ -126,16 +137,18 @@ static FAILURES: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH {m} \
          SELECT code, min(example) AS example, sum(n)::bigint AS count FROM ( \
-             SELECT f.code, f.example, f.count AS n \
-             FROM m JOIN message_failure_codes f ON f.message_id = m.id \
-             WHERE m.sent_count IS NOT NULL \
+             SELECT code, example, count AS n FROM church_day_failures \
+             WHERE church_id = $1 AND day >= $4 AND day < $5 \
              UNION ALL \
              {live_codes} FROM m JOIN message_recipients r ON r.message_id = m.id \
-             WHERE {unsummarized} AND {failed} GROUP BY 1 \
-         ) c GROUP BY code ORDER BY sum(n) DESC, code LIMIT $6",
-        m = IN_PERIOD.as_str(),
+             WHERE {may_have_gone} AND {failed} GROUP BY 1 \
+             UNION ALL \
+             SELECT f.code, f.example, -f.count FROM m \
+             JOIN message_failure_codes f ON f.message_id = m.id WHERE m.summary_day IS NOT NULL \
+         ) c GROUP BY code HAVING sum(n) > 0 ORDER BY sum(n) DESC, code LIMIT $6",
+        m = UNSUMMARIZED.as_str(),
         live_codes = failure_codes_select(),
-        unsummarized = unsummarized(),
+        may_have_gone = may_have_gone(),
         failed = failed_recipient_sql(),
     )
 });

@@ -303,7 +303,9 @@ async fn count_totals(
 static COUNT_TOTALS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE messages SET delivered_count = delivered_count + $2,
-             failed_count = failed_count + $3, updated_at = now(), status = {}
+             failed_count = failed_count + $3, updated_at = now(), status = {},
+             -- A late report changes what a summary counted (see `delivery_summaries`).
+             sent_count = CASE WHEN $2 + $3 > 0 THEN NULL ELSE sent_count END
          WHERE id = $1
          RETURNING church_id, recipient_count, delivered_count, failed_count",
         MessageStatus::sql_from_totals(

@@ -93,13 +93,15 @@ pub async fn record(counters: &DbPool, applied: &Applied) -> Result<MessageEvent
     Ok(MessageEvent::new(&applied.transition(), &totals, timestamp))
 }
 
-/// Recomputes the totals of messages touched in the last day from their recipients.
+/// Recomputes the totals of messages touched in the last day from their recipients (a message
+/// whose totals change is summarized again, see `delivery_summaries`).
 pub async fn repair(pool: &DbPool) -> Result<usize, DbError> {
     let mut conn = get(pool).await?;
     // A message none of whose recipients has moved keeps its status.
     let query = format!(
         "UPDATE messages m SET delivered_count = t.delivered, failed_count = t.failed, status = \
-           CASE WHEN t.touched THEN {} ELSE m.status END \
+           CASE WHEN t.touched THEN {} ELSE m.status END, \
+           sent_count = NULL \
          FROM (SELECT message_id, \
                  count(*) FILTER (WHERE status = $1)::int AS delivered, \
                  count(*) FILTER (WHERE status_rank = $2 AND status <> $1)::int AS failed, \

@@ -183,17 +183,21 @@ async fn execute(app: &TestApp, sql: &str) {
     diesel::sql_query(sql).execute(&mut conn).await.unwrap();
 }
 
-/// A finished, summarized message of `church` that went out at `at`.
-#[allow(clippy::too_many_arguments)]
+/// A finished message of `church` that went out at `at` (or `send_at`), stored as the
+/// pipeline leaves one: `delivered` recipients delivered, and for each `(code, n)` n failed
+/// with that carrier code (`skipped`: opted out, never sent). The summary job takes it from
+/// there. Its recipients are the church's first members.
 pub(super) async fn finished_message(
     app: &TestApp,
     church: i64,
     at: &str,
     send_at: Option<&str>,
-    (recipients, sent, delivered, failed): (i32, i32, i32, i32),
-    status: &str,
+    delivered: i32,
     codes: &[(&str, i32)],
+    status: &str,
 ) {
+    let failed: i32 = codes.iter().map(|c| c.1).sum();
+    let recipients = delivered + failed;
     let send_at = send_at.map_or("NULL".to_owned(), |s| format!("'{s}'"));
     let mut conn = app.state.pool.get().await.unwrap();
     #[derive(diesel::QueryableByName)]
@@ -201,25 +205,62 @@ pub(super) async fn finished_message(
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         id: i64,
     }
-    let id: Id = diesel::sql_query(format!(
+    let id = diesel::sql_query(format!(
         "INSERT INTO messages (church_id, sender_id, body, status, recipient_count, \
-             delivered_count, failed_count, sent_count, created_at, send_at) \
-         SELECT {church}, id, 'known', '{status}', {recipients}, {delivered}, {failed}, {sent}, \
+             delivered_count, failed_count, created_at, send_at) \
+         SELECT {church}, id, 'known', '{status}', {recipients}, {delivered}, {failed}, \
              '{at}', {send_at} FROM users WHERE church_id = {church} LIMIT 1 RETURNING id"
     ))
-    .get_result(&mut conn)
+    .get_result::<Id>(&mut conn)
     .await
-    .unwrap();
-    for (code, count) in codes {
+    .unwrap()
+    .id;
+    let mut outcomes = vec![("delivered", "NULL".to_owned(), true); delivered as usize];
+    for (code, n) in codes {
+        let outcome = match *code {
+            "skipped" => ("skipped", "'opted out'".to_owned(), false),
+            code => ("delivery_failed", format!("'{code} known'"), true),
+        };
+        outcomes.extend(std::iter::repeat_n(outcome, *n as usize));
+    }
+    for (i, (status, reason, accepted)) in outcomes.into_iter().enumerate() {
+        let accepted_at = if accepted { "now()" } else { "NULL" };
         execute(
             app,
             &format!(
-                "INSERT INTO message_failure_codes VALUES ({}, '{code}', '{code} known', {count})",
-                id.id
+                "INSERT INTO message_recipients (message_id, member_id, phone, status, \
+                     status_rank, failure_reason, accepted_at, outbox_state) \
+                 SELECT {id}, id, phone, '{status}', 5, {reason}, {accepted_at}, 'done' \
+                 FROM members WHERE church_id = {church} ORDER BY id OFFSET {i} LIMIT 1"
             ),
         )
         .await;
     }
+}
+
+/// Waits until the summary job has summarized every finished message.
+pub(super) async fn all_summarized(app: &TestApp) {
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let query = format!(
+        "SELECT count(*) AS n FROM messages WHERE sent_count IS NULL AND {}",
+        belfry::db::delivery_summaries::finished_sql()
+    );
+    for _ in 0..200 {
+        let mut conn = app.state.pool.get().await.unwrap();
+        let waiting: Waiting = diesel::sql_query(&query)
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+        if waiting.n == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("finished messages were never summarized");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -236,15 +277,23 @@ async fn known_figures_fall_into_the_churchs_own_days_and_weeks_across_a_clock_c
     assert_eq!(response.status(), 200);
     let grace = app.grace.id;
     // Chicago's clocks go forward at 2026-03-08 08:00Z: CST (-6) before, CDT (-5) after.
+    let mut app = app;
+    app.add_members(7).await;
+    for i in 0..7 {
+        let phone = belfry::domain::PhoneNumber::parse(&format!("+1303555{i:04}")).unwrap();
+        belfry::db::members::create(&app.state.pool, app.other.id, "Other", &phone)
+            .await
+            .unwrap();
+    }
     // 23:30 on Friday 6 March, Chicago time.
     finished_message(
         &app,
         grace,
         "2026-03-07T05:30:00Z",
         None,
-        (10, 9, 8, 2),
-        "completed",
+        8,
         &[("30003", 1), ("skipped", 1)],
+        "completed",
     )
     .await;
     // 01:30 on Sunday 8 March, before the change.
@@ -253,9 +302,9 @@ async fn known_figures_fall_into_the_churchs_own_days_and_weeks_across_a_clock_c
         grace,
         "2026-03-08T07:30:00Z",
         None,
-        (4, 4, 4, 0),
-        "delivered",
+        4,
         &[],
+        "delivered",
     )
     .await;
     // 00:30 on Monday 9 March in daylight time (23:30 on the 8th had the clocks not changed).
@@ -264,9 +313,9 @@ async fn known_figures_fall_into_the_churchs_own_days_and_weeks_across_a_clock_c
         grace,
         "2026-03-09T05:30:00Z",
         None,
-        (6, 6, 3, 3),
-        "completed",
+        3,
         &[("30003", 2), ("40008", 1)],
+        "completed",
     )
     .await;
     // Accepted on 1 March for the 10th: it counts when it went out.
@@ -275,9 +324,9 @@ async fn known_figures_fall_into_the_churchs_own_days_and_weeks_across_a_clock_c
         grace,
         "2026-03-01T15:00:00Z",
         Some("2026-03-10T15:00:00Z"),
-        (2, 2, 2, 0),
-        "delivered",
+        2,
         &[],
+        "delivered",
     )
     .await;
     // Cancelled: never went out.
@@ -286,9 +335,9 @@ async fn known_figures_fall_into_the_churchs_own_days_and_weeks_across_a_clock_c
         grace,
         "2026-03-09T15:00:00Z",
         None,
-        (50, 0, 0, 0),
+        0,
+        &[("skipped", 3)],
         "cancelled",
-        &[],
     )
     .await;
     // Another church's message on the same day.
@@ -297,11 +346,12 @@ async fn known_figures_fall_into_the_churchs_own_days_and_weeks_across_a_clock_c
         app.other.id,
         "2026-03-09T15:00:00Z",
         None,
-        (7, 7, 0, 7),
-        "failed",
+        0,
         &[("30003", 7)],
+        "failed",
     )
     .await;
+    all_summarized(&app).await;
     // 23:45 on the 8th and 00:00 on the 9th, Chicago daylight time.
     execute(
         &app,
@@ -363,7 +413,7 @@ async fn known_figures_fall_into_the_churchs_own_days_and_weeks_across_a_clock_c
         json!([
             {"code": "30003", "example": "30003 known", "count": 3},
             {"code": "40008", "example": "40008 known", "count": 1},
-            {"code": "skipped", "example": "skipped known", "count": 1},
+            {"code": "skipped", "example": "opted out", "count": 1},
         ])
     );
 
@@ -421,4 +471,102 @@ async fn a_bad_period_is_refused_with_the_reason() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_left_unconfirmed_is_summarized_once_settled_and_again_after_a_late_failure() {
+    let app = spawn_app().await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let members = &app.grace.member_ids[..2];
+    let message = app.send(&staff, members).await;
+    let sent = app.accepted(&staff, message, 2).await;
+    webhook(
+        &app,
+        &finalized("d0", &sent[0].1, &sent[0].0, "delivered", json!([])),
+    )
+    .await;
+    webhook(
+        &app,
+        &finalized(
+            "u1",
+            &sent[1].1,
+            &sent[1].0,
+            "delivery_unconfirmed",
+            json!([]),
+        ),
+    )
+    .await;
+    let shown = app
+        .wait_for_message(&staff, message, |m| {
+            m["recipients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["status"] == "delivered" || r["status"] == "delivery_unconfirmed")
+        })
+        .await;
+    // Never final: the message stays `sending`.
+    assert_eq!(shown["status"], "sending");
+    // Left alone long enough (as if ten minutes had gone by), it is summarized all the same.
+    execute(
+        &app,
+        &format!(
+            "UPDATE messages SET updated_at = now() - interval '11 minutes' WHERE id = {message}"
+        ),
+    )
+    .await;
+    let mut summarized = None;
+    for _ in 0..300 {
+        summarized = summarized_sent_count(&app, message).await;
+        if summarized.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(summarized, Some(2));
+    let report = app.get_json("/api/analytics/delivery", &staff).await;
+    assert_eq!(
+        (
+            report["totals"]["sent"].clone(),
+            report["totals"]["delivered"].clone()
+        ),
+        (json!(2), json!(1))
+    );
+    assert_eq!(report["failureReasons"], json!([]));
+
+    // The carrier reports the unconfirmed one failed after all: the summary is made again.
+    let late = json!([{"code": "30008", "title": "Unknown error"}]);
+    webhook(
+        &app,
+        &finalized("f1", &sent[1].1, &sent[1].0, "delivery_failed", late),
+    )
+    .await;
+    let mut report = Value::Null;
+    for _ in 0..100 {
+        report = app.get_json("/api/analytics/delivery", &staff).await;
+        if report["failureReasons"] != json!([]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        report["failureReasons"],
+        json!([{"code": "30008", "example": "30008 Unknown error", "count": 1}])
+    );
+    assert_eq!(report["totals"]["failed"], 1);
+    for _ in 0..100 {
+        if summarized_sent_count(&app, message).await.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(summarized_sent_count(&app, message).await, Some(2));
+    // Summarized again: what the first summary added was taken back out, not counted twice.
+    let again = app.get_json("/api/analytics/delivery", &staff).await;
+    assert_eq!(again["failureReasons"], report["failureReasons"]);
+    assert_eq!(
+        again["totals"],
+        json!({"recipients": 2, "sent": 2, "delivered": 1, "failed": 1, "deliveryRate": 0.5,
+               "replies": 0, "optOuts": 0})
+    );
 }

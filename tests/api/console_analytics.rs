@@ -3,7 +3,7 @@
 
 use fantoccini::Locator;
 
-use super::analytics::finished_message;
+use super::analytics::{all_summarized, finished_message};
 use super::console::Browser;
 use super::helpers::spawn_app;
 
@@ -11,14 +11,16 @@ use super::helpers::spawn_app;
 async fn staff_read_their_churchs_delivery_figures_by_day_and_by_week() {
     let app = spawn_app().await;
     let now = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let mut app = app;
+    app.add_members(10).await;
     finished_message(
         &app,
         app.grace.id,
         &now.to_rfc3339(),
         None,
-        (10, 9, 8, 2),
-        "completed",
+        8,
         &[("30003", 1), ("skipped", 1)],
+        "completed",
     )
     .await;
     // Another church's figures are not shown.
@@ -27,11 +29,12 @@ async fn staff_read_their_churchs_delivery_figures_by_day_and_by_week() {
         app.other.id,
         &now.to_rfc3339(),
         None,
-        (500, 500, 0, 500),
+        0,
+        &[("40008", 1)],
         "failed",
-        &[("40008", 500)],
     )
     .await;
+    all_summarized(&app).await;
 
     let browser = Browser::open().await;
     browser.sign_in(&app, &app.grace.staff_email).await;
