@@ -83,10 +83,25 @@ pub async fn ping(pool: &DbPool) -> Result<(), DbError> {
 /// Pooled connections are handed out without a `SELECT 1` first (`RecyclingMethod::Fast`):
 /// during a broadcast that ping was a third of all statements. A connection whose socket the
 /// server closed (a restart) is still detected and replaced, as it reports itself closed.
+///
+/// Each connection turns PostgreSQL's JIT compilation off: every query Belfry runs is short,
+/// and a cost estimate inflated by stale statistics made the server spend a third of a second
+/// compiling a query that then ran in a millisecond.
 pub async fn connect_and_migrate(database_url: &str, max_size: usize) -> Result<DbPool, DbError> {
     create_database_if_missing(database_url).await?;
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
     config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(|url| {
+        let url = url.to_owned();
+        Box::pin(async move {
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            diesel::sql_query("SET jit TO off")
+                .execute(&mut conn)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    });
     let manager = AsyncDieselConnectionManager::new_with_config(database_url, config);
     let pool = Pool::builder(manager)
         .max_size(max_size)

@@ -30,10 +30,12 @@ pub fn counters_pool(database_url: &str, max_size: usize) -> Result<DbPool, DbEr
         let url = url.to_owned();
         Box::pin(async move {
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            diesel::sql_query("SET synchronous_commit TO off")
-                .execute(&mut conn)
-                .await
-                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            for setting in ["SET synchronous_commit TO off", "SET jit TO off"] {
+                diesel::sql_query(setting)
+                    .execute(&mut conn)
+                    .await
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            }
             Ok(conn)
         })
     });
