@@ -138,7 +138,7 @@ async fn a_sends_figures_are_counted_live_then_from_its_summary() {
     let (phone, pid) = &sent[3];
     webhook(&app, &finalized("d3", pid, phone, "delivered", json!([]))).await;
     let mut summarized = None;
-    for _ in 0..100 {
+    for _ in 0..400 {
         summarized = summarized_sent_count(&app, message).await;
         if summarized.is_some() {
             break;
@@ -249,7 +249,7 @@ pub(super) async fn all_summarized(app: &TestApp) {
         "SELECT count(*) AS n FROM messages WHERE sent_count IS NULL AND {}",
         belfry::db::delivery_summaries::finished_sql()
     );
-    for _ in 0..200 {
+    for _ in 0..400 {
         let mut conn = app.state.pool.get().await.unwrap();
         let waiting: Waiting = diesel::sql_query(&query)
             .get_result(&mut conn)
@@ -516,7 +516,7 @@ async fn a_message_left_unconfirmed_is_summarized_once_settled_and_again_after_a
     )
     .await;
     let mut summarized = None;
-    for _ in 0..300 {
+    for _ in 0..600 {
         summarized = summarized_sent_count(&app, message).await;
         if summarized.is_some() {
             break;
@@ -542,7 +542,7 @@ async fn a_message_left_unconfirmed_is_summarized_once_settled_and_again_after_a
     )
     .await;
     let mut report = Value::Null;
-    for _ in 0..100 {
+    for _ in 0..400 {
         report = app.get_json("/api/analytics/delivery", &staff).await;
         if report["failureReasons"] != json!([]) {
             break;
@@ -554,7 +554,7 @@ async fn a_message_left_unconfirmed_is_summarized_once_settled_and_again_after_a
         json!([{"code": "30008", "example": "30008 Unknown error", "count": 1}])
     );
     assert_eq!(report["totals"]["failed"], 1);
-    for _ in 0..100 {
+    for _ in 0..400 {
         if summarized_sent_count(&app, message).await.is_some() {
             break;
         }
