@@ -1,8 +1,9 @@
 // Analytics: how the church's sending went, per day or week of its own calendar. A bar chart
 // of delivered and failed recipients (its figures also in words and in a table, for screen
-// readers), the period's totals, and its failures ranked by carrier code.
+// readers), the period's totals, and its failures ranked by carrier code. Operators, who
+// belong to no church, choose one first.
 
-import { api } from "/console/session.js";
+import { api, session } from "/console/session.js";
 import { h, field } from "/console/dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -25,6 +26,8 @@ const FIGURES = [
 const shown = (figures, key) => (key === "deliveryRate" ? percent(figures[key]) : String(figures[key]));
 
 export function renderAnalytics(main) {
+  const operator = session()?.user.role === "operator";
+  const church = h("select", { name: "church" }, h("option", { value: "" }, "Choose a church"));
   const interval = h("select", { name: "interval" },
     h("option", { value: "day" }, "Day"), h("option", { value: "week" }, "Week"));
   const since = h("input", { type: "date", name: "since" });
@@ -40,6 +43,13 @@ export function renderAnalytics(main) {
 
   async function load() {
     const query = new URLSearchParams({ interval: interval.value });
+    if (operator) {
+      if (!church.value) {
+        caption.textContent = "Choose a church to see its figures.";
+        return;
+      }
+      query.set("churchId", church.value);
+    }
     if (since.value) query.set("since", since.value);
     if (until.value) query.set("until", until.value);
     try {
@@ -92,6 +102,7 @@ export function renderAnalytics(main) {
   main.replaceChildren(
     h("h1", {}, "Analytics"),
     h("form", { class: "card row filters", onsubmit: (e) => { e.preventDefault(); load(); } },
+      operator ? h("div", {}, ...field("Church", church)) : null,
       h("div", {}, ...field("Interval", interval)),
       h("div", {}, ...field("From", since)),
       h("div", {}, ...field("To", until)),
@@ -112,6 +123,16 @@ export function renderAnalytics(main) {
       h("table", { "aria-labelledby": "reasons-h" },
         h("thead", {}, h("tr", {}, ...["Code", "Count", "Example"].map((t) => h("th", {}, t)))),
         reasons)));
+  if (operator) {
+    api("GET", "/api/admin/churches").then(({ churches }) => {
+      church.append(...churches.map((c) => h("option", { value: String(c.id) }, c.name)));
+    }, (e) => (error.textContent = e.message));
+    church.addEventListener("change", () => {
+      since.value = "";
+      until.value = "";
+      load();
+    });
+  }
   interval.addEventListener("change", () => {
     // A new interval starts from the default period for it.
     since.value = "";

@@ -20,7 +20,7 @@ const PAGES = [
   { path: "groups", name: "Groups", render: renderGroups, church: true },
   { path: "conversations", name: "Conversations", render: renderConversations, church: true },
   { path: "chat", name: "Chat", render: renderChat, church: true },
-  { path: "analytics", name: "Analytics", render: renderAnalytics, church: true },
+  { path: "analytics", name: "Analytics", render: renderAnalytics },
   { path: "settings", name: "Settings", render: renderSettings },
   { path: "dashboard", name: "Dashboard", render: renderDashboard, admin: true },
 ];

@@ -113,4 +113,32 @@ async fn staff_read_their_churchs_delivery_figures_by_day_and_by_week() {
         ))
         .await
         .unwrap();
+
+    // An operator belongs to no church: they choose one.
+    app.operator().await;
+    let operator = Browser::open().await;
+    operator.sign_in(&app, "operator@platform.test").await;
+    operator.follow("Analytics").await;
+    operator
+        .client
+        .wait()
+        .for_element(Locator::XPath(
+            "//figcaption[normalize-space()='Choose a church to see its figures.']",
+        ))
+        .await
+        .unwrap();
+    operator
+        .by_role("combobox", "Church")
+        .await
+        .select_by_value(&app.grace.id.to_string())
+        .await
+        .expect("Grace is listed");
+    operator
+        .client
+        .wait()
+        .for_element(Locator::XPath(
+            "//figcaption[contains(., 'by day: 8 of 10 delivered, 2 failed')]",
+        ))
+        .await
+        .unwrap();
 }
