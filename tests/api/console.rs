@@ -644,7 +644,10 @@ async fn an_operator_picks_a_church_on_the_dashboard_and_pauses_only_its_sending
     let _other_socket = app.connect(&other_staff).await;
     let browser = Browser::open().await;
     browser.sign_in(&app, "operator@platform.test").await;
-    assert_eq!(browser.nav_links().await, ["Analytics", "Settings", "Dashboard"]);
+    assert_eq!(
+        browser.nav_links().await,
+        ["Analytics", "Settings", "Dashboard"]
+    );
     browser.follow("Dashboard").await;
     let other_room = format!("church:{}", app.other.id);
     let room_cell =
