@@ -234,6 +234,15 @@ async fn screenshots(http: &reqwest::Client, driver: &str, url: &str, dir: &str)
         .screenshot(&format!("{dir}/console-members.png"))
         .await;
     session
+        .post("/url", json!({"url": format!("{url}/#/analytics")}))
+        .await;
+    session
+        .find("section[aria-labelledby=delivery-h] tbody tr")
+        .await;
+    session
+        .screenshot(&format!("{dir}/console-analytics.png"))
+        .await;
+    session
         .post("/url", json!({"url": format!("{url}/#/dashboard")}))
         .await;
     session.find("table[aria-labelledby=tree-h] tbody tr").await;
