@@ -46,7 +46,9 @@ function show() {
     (!p.admin || ["admin", "operator"].includes(current.user.role)) &&
     (!p.church || current.user.churchId !== null));
   const wanted = location.hash.replace(/^#\/?/, "");
-  const page = pages.find((p) => p.path === wanted) ?? pages[0];
+  // Operators start on the Dashboard: their other pages are about one church they pick.
+  const start = current.user.role === "operator" ? "dashboard" : pages[0].path;
+  const page = pages.find((p) => p.path === wanted) ?? pages.find((p) => p.path === start);
   nav.hidden = false;
   nav.replaceChildren(...pages.map((p) =>
     h("a", { href: `#/${p.path}`, "aria-current": p === page ? "page" : false }, p.name)));

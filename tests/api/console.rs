@@ -648,6 +648,17 @@ async fn an_operator_picks_a_church_on_the_dashboard_and_pauses_only_its_sending
         browser.nav_links().await,
         ["Analytics", "Settings", "Dashboard"]
     );
+    let current = browser
+        .client
+        .wait()
+        .for_element(Locator::Css("nav a[aria-current=page]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        current.text().await.unwrap(),
+        "Dashboard",
+        "operators start on it"
+    );
     browser.follow("Dashboard").await;
     let other_room = format!("church:{}", app.other.id);
     let room_cell =
