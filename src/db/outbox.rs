@@ -2,6 +2,7 @@
 //! recovering what a previous process left unfinished.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use super::prepared::Prepare;
@@ -59,15 +60,9 @@ fn may_go_at(now: &str) -> String {
     )
 }
 
-/// Claims up to `limit` due recipients, `now` being the quiet-hours clock's time. `SKIP
-/// LOCKED` lets several claimers share the outbox.
-pub async fn claim_due(
-    pool: &DbPool,
-    limit: usize,
-    now: DateTime<Utc>,
-) -> Result<Vec<OutboundSms>, DbError> {
-    let mut conn = get(pool).await?;
-    let claimed: Vec<Claimed> = diesel::sql_query(format!(
+/// Built once: the outbox claims several times a second.
+static CLAIM_DUE: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "WITH due AS (
              SELECT id FROM message_recipients
              WHERE outbox_state = 'ready' AND next_attempt_at <= now() AND {not_held}
@@ -81,12 +76,46 @@ pub async fn claim_due(
          RETURNING r.id, r.phone, COALESCE(r.body, m.body) AS body, m.church_id, c.from_number,
                    m.urgent",
         not_held = not_held("$2")
-    ))
-    .bind::<BigInt, _>(limit as i64)
-    .bind::<Timestamptz, _>(now)
-    .prepared()
-    .load(&mut conn)
-    .await?;
+    )
+});
+
+static NEXT_DUE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT min({may_go_at}) AS at
+         FROM message_recipients r
+         JOIN messages m ON m.id = r.message_id JOIN churches c ON c.id = m.church_id
+         WHERE r.outbox_state = 'ready' AND c.sending_paused_at IS NULL",
+        may_go_at = may_go_at("$1")
+    )
+});
+
+static DEPTH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT count(*) FILTER (WHERE outbox_state = 'ready') AS ready,
+                count(*) FILTER (WHERE outbox_state = 'claimed') AS claimed,
+                count(*) FILTER (WHERE outbox_state = 'attempting') AS attempting,
+                COALESCE(EXTRACT(EPOCH FROM now() - min(next_attempt_at) FILTER (
+                    WHERE outbox_state = 'ready' AND next_attempt_at <= now() AND {not_held})),
+                    0)::float8 AS oldest_due_seconds
+         FROM message_recipients WHERE outbox_state IN ('ready', 'claimed', 'attempting')",
+        not_held = not_held("$1")
+    )
+});
+
+/// Claims up to `limit` due recipients, `now` being the quiet-hours clock's time. `SKIP
+/// LOCKED` lets several claimers share the outbox.
+pub async fn claim_due(
+    pool: &DbPool,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> Result<Vec<OutboundSms>, DbError> {
+    let mut conn = get(pool).await?;
+    let claimed: Vec<Claimed> = diesel::sql_query(CLAIM_DUE.as_str())
+        .bind::<BigInt, _>(limit as i64)
+        .bind::<Timestamptz, _>(now)
+        .prepared()
+        .load(&mut conn)
+        .await?;
     let mut jobs: Vec<OutboundSms> = claimed
         .into_iter()
         .map(|c| OutboundSms {
@@ -114,16 +143,10 @@ struct NextDue {
 /// may not claim). `now` is the quiet-hours clock's time.
 pub async fn next_due_in(pool: &DbPool, now: DateTime<Utc>) -> Result<Option<Duration>, DbError> {
     let mut conn = get(pool).await?;
-    let next: NextDue = diesel::sql_query(format!(
-        "SELECT min({may_go_at}) AS at
-         FROM message_recipients r
-         JOIN messages m ON m.id = r.message_id JOIN churches c ON c.id = m.church_id
-         WHERE r.outbox_state = 'ready' AND c.sending_paused_at IS NULL",
-        may_go_at = may_go_at("$1")
-    ))
-    .bind::<Timestamptz, _>(now)
-    .get_result(&mut conn)
-    .await?;
+    let next: NextDue = diesel::sql_query(NEXT_DUE.as_str())
+        .bind::<Timestamptz, _>(now)
+        .get_result(&mut conn)
+        .await?;
     Ok(next
         .at
         .map(|at| (at - now).to_std().unwrap_or(Duration::ZERO)))
@@ -147,19 +170,10 @@ pub struct Depth {
 /// `now` is the quiet-hours clock's time.
 pub async fn depth(pool: &DbPool, now: DateTime<Utc>) -> Result<Depth, DbError> {
     let mut conn = get(pool).await?;
-    Ok(diesel::sql_query(format!(
-        "SELECT count(*) FILTER (WHERE outbox_state = 'ready') AS ready,
-                count(*) FILTER (WHERE outbox_state = 'claimed') AS claimed,
-                count(*) FILTER (WHERE outbox_state = 'attempting') AS attempting,
-                COALESCE(EXTRACT(EPOCH FROM now() - min(next_attempt_at) FILTER (
-                    WHERE outbox_state = 'ready' AND next_attempt_at <= now() AND {not_held})),
-                    0)::float8 AS oldest_due_seconds
-         FROM message_recipients WHERE outbox_state IN ('ready', 'claimed', 'attempting')",
-        not_held = not_held("$1")
-    ))
-    .bind::<Timestamptz, _>(now)
-    .get_result(&mut conn)
-    .await?)
+    Ok(diesel::sql_query(DEPTH.as_str())
+        .bind::<Timestamptz, _>(now)
+        .get_result(&mut conn)
+        .await?)
 }
 
 pub const SKIPPED_OPTED_OUT: &str = "skipped: the member opted out (replied STOP)";
