@@ -5,4 +5,3 @@ DROP TABLE church_tallies;
 DROP TABLE message_failure_codes;
 DROP INDEX messages_to_summarize;
 ALTER TABLE messages DROP COLUMN sent_count;
-DROP INDEX messages_church_went_out;

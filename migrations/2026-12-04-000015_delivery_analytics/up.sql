@@ -1,9 +1,6 @@
 -- Delivery analytics (GET /api/analytics/delivery) read kept figures, never a year of recipient
 -- rows: each message counts towards the day it went out (its send_at, else when accepted).
 
--- Found by church and the time a message went out.
-CREATE INDEX messages_church_went_out ON messages (church_id, (COALESCE(send_at, created_at)));
-
 -- Once every recipient of a message is final its figures no longer change: a summary then
 -- keeps how many the carrier accepted (sent_count, NULL until summarized) and its failures by
 -- code. A message that is sent again (a dead letter retried) loses its summary until it is
