@@ -23,23 +23,13 @@ pub fn spawn(
     directory: Arc<Directory>,
     pool: DbPool,
     clock: SharedClock,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(WATCH_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let stopping = async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        };
-        tokio::pin!(stopping);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {
-                    if let Err(e) = sync_once(&directory, &pool, clock.as_ref()).await {
-                        tracing::warn!(error = %e, "cannot read which churches are held");
-                    }
-                }
-                _ = &mut stopping => return,
+    crate::periodic::spawn_every(WATCH_EVERY, shutdown, move || {
+        let (directory, pool, clock) = (directory.clone(), pool.clone(), clock.clone());
+        async move {
+            if let Err(e) = sync_once(&directory, &pool, clock.as_ref()).await {
+                tracing::warn!(error = %e, "cannot read which churches are held");
             }
         }
     });

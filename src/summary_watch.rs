@@ -14,23 +14,16 @@ pub const SUMMARIZE_EVERY: Duration = Duration::from_secs(1);
 /// How many passes go by between looks for settled messages (see [`Pick::Settled`]).
 const SETTLED_EVERY: u32 = 10;
 
-pub fn spawn(pool: DbPool, mut shutdown: watch::Receiver<bool>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SUMMARIZE_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let stopping = async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        };
-        tokio::pin!(stopping);
-        for pass in 0u32.. {
-            tokio::select! {
-                _ = tick.tick() => {
-                    summarize_all(&pool, Pick::Finished).await;
-                    if pass % SETTLED_EVERY == 0 {
-                        summarize_all(&pool, Pick::Settled).await;
-                    }
-                }
-                _ = &mut stopping => return,
+pub fn spawn(pool: DbPool, shutdown: watch::Receiver<bool>) {
+    let mut passes = 0u32;
+    crate::periodic::spawn_every(SUMMARIZE_EVERY, shutdown, move || {
+        let settled_too = passes % SETTLED_EVERY == 0;
+        passes = passes.wrapping_add(1);
+        let pool = pool.clone();
+        async move {
+            summarize_all(&pool, Pick::Finished).await;
+            if settled_too {
+                summarize_all(&pool, Pick::Settled).await;
             }
         }
     });
