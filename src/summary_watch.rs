@@ -17,7 +17,7 @@ const SETTLED_EVERY: u32 = 10;
 pub fn spawn(pool: DbPool, shutdown: watch::Receiver<bool>) {
     let mut passes = 0u32;
     crate::periodic::spawn_every(SUMMARIZE_EVERY, shutdown, move || {
-        let settled_too = passes % SETTLED_EVERY == 0;
+        let settled_too = passes.is_multiple_of(SETTLED_EVERY);
         passes = passes.wrapping_add(1);
         let pool = pool.clone();
         async move {
