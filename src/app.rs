@@ -14,6 +14,7 @@ use warp::http::Method;
 use crate::adapters::delivery_store::PgDeliveryStore;
 use crate::adapters::limit_history::PgLimitHistory;
 use crate::adapters::measured_carrier::MeasuredCarrier;
+use crate::adapters::notification_store::PgNotificationStore;
 use crate::auth::{Authenticator, JwtKeys};
 use crate::clock::SharedClock;
 use crate::config::{CarrierConfig, Config};
@@ -150,9 +151,16 @@ impl Application {
             Arc::clone(&clock),
         ));
         let history = Arc::new(PgLimitHistory::new(pool.clone()));
-        let system = ActorSystem::start(config.system.clone(), gateway, store, history)
-            .await
-            .map_err(|e| StartError::Actors(e.to_string()))?;
+        let notifications = Arc::new(PgNotificationStore::new(pool.clone()));
+        let system = ActorSystem::start(
+            config.system.clone(),
+            gateway,
+            store,
+            history,
+            notifications,
+        )
+        .await
+        .map_err(|e| StartError::Actors(e.to_string()))?;
         // The outbox already skips held churches' rows; the holds stop what it claimed.
         crate::sending_watch::sync_once(system.directory(), &pool, clock.as_ref()).await?;
         let limits = Limits::new(config.limits.clone(), Arc::clone(system.directory()));
@@ -166,7 +174,11 @@ impl Application {
             Arc::clone(&clock),
             shutdown_rx.clone(),
         );
-        crate::summary_watch::spawn(pool.clone(), shutdown_rx.clone());
+        crate::summary_watch::spawn(
+            pool.clone(),
+            Arc::clone(system.directory()),
+            shutdown_rx.clone(),
+        );
         let state = AppState::new(Services {
             pool,
             counters,

@@ -1,6 +1,9 @@
 //! `belfry demo`: the server with the sandbox carrier and demo data, created idempotently, so
 //! the product can be tried on a fresh machine with no Telnyx account.
 
+use belfry_actors::ports::{Audience, NewNotification};
+use belfry_actors::protocol::Category;
+
 use crate::app::Application;
 use crate::auth::{JwtKeys, TokenSubject};
 use crate::config::{CarrierConfig, Config, Env, Source};
@@ -81,16 +84,20 @@ pub async fn run() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let pool = app.state().pool.clone();
     let mut logins = Vec::new();
+    let mut people = Vec::new();
     for (ci, church) in CHURCHES.iter().enumerate() {
         let church_id = ensure_church(&pool, church, ci).await?;
         for role in [Role::Admin, Role::Staff] {
             let email = format!("{}@{}.example", role.as_str(), church.slug);
             let user = ensure_user(&pool, Some(church_id), &email, role).await?;
+            people.push(user.id);
             logins.push((church.name, email, role, token_for(&jwt, &user)?));
         }
     }
     let email = "operator@belfry.example".to_owned();
     let operator = ensure_user(&pool, None, &email, Role::Operator).await?;
+    people.push(operator.id);
+    welcome(&pool, people).await?;
     logins.push((
         "(the platform)",
         email,
@@ -104,6 +111,26 @@ pub async fn run() -> Result<(), String> {
         handle.shutdown();
     });
     app.run().await;
+    Ok(())
+}
+
+/// Everyone's inbox starts with a welcome (once, however often the demo runs).
+async fn welcome(pool: &db::DbPool, people: Vec<i64>) -> Result<(), String> {
+    let note = NewNotification {
+        category: Category::Announcement,
+        priority: Category::Announcement.default_priority(),
+        title: "Welcome to Belfry".to_owned(),
+        body: "Your notifications arrive here: when your broadcast finishes, when sending is \
+               paused, and what your admins announce. Send a message to see the first one."
+            .to_owned(),
+        data: serde_json::Value::Object(Default::default()),
+        church_id: None,
+        dedup_key: Some("demo:welcome".to_owned()),
+    };
+    let mut conn = db::get(pool).await.map_err(|e| e.to_string())?;
+    db::notifications::create(&mut conn, &Audience::Users(people), &note, None)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -1,9 +1,12 @@
 //! Summarizes finished messages for delivery analytics (see [`crate::db::delivery_summaries`])
-//! about once a second, and settled ones every ten seconds, off the sending path. Every node runs it; the store hands each
-//! message to one of them.
+//! about once a second, and settled ones every ten seconds, off the sending path, and tells
+//! the senders of finished broadcasts. Every node runs it; the store hands each message to one
+//! of them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use belfry_actors::Directory;
 use tokio::sync::watch;
 
 use crate::db::DbPool;
@@ -14,27 +17,33 @@ pub const SUMMARIZE_EVERY: Duration = Duration::from_secs(1);
 /// How many passes go by between looks for settled messages (see [`Pick::Settled`]).
 const SETTLED_EVERY: u32 = 10;
 
-pub fn spawn(pool: DbPool, shutdown: watch::Receiver<bool>) {
+pub fn spawn(pool: DbPool, directory: Arc<Directory>, shutdown: watch::Receiver<bool>) {
     let mut passes = 0u32;
     crate::periodic::spawn_every(SUMMARIZE_EVERY, shutdown, move || {
         let settled_too = passes.is_multiple_of(SETTLED_EVERY);
         passes = passes.wrapping_add(1);
-        let pool = pool.clone();
+        let (pool, directory) = (pool.clone(), Arc::clone(&directory));
         async move {
-            summarize_all(&pool, Pick::Finished).await;
+            summarize_all(&pool, &directory, Pick::Finished).await;
             if settled_too {
-                summarize_all(&pool, Pick::Settled).await;
+                summarize_all(&pool, &directory, Pick::Settled).await;
             }
         }
     });
 }
 
-/// Summarizes batch after batch until none is left (a backlog after an upgrade goes at once).
-async fn summarize_all(pool: &DbPool, pick: Pick) {
+/// Summarizes batch after batch until none is left (a backlog after an upgrade goes at once),
+/// and tells the senders of finished broadcasts once each batch is committed.
+async fn summarize_all(pool: &DbPool, directory: &Directory, pick: Pick) {
     loop {
-        match delivery_summaries::summarize(pool, pick).await {
-            Ok(done) if done as i64 == delivery_summaries::BATCH => continue,
-            Ok(_) => return,
+        match delivery_summaries::summarize(pool, pick, crate::notices::broadcast_finished).await {
+            Ok(done) => {
+                let full = done.messages as i64 == delivery_summaries::BATCH;
+                directory.announce(done.notices);
+                if !full {
+                    return;
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot summarize finished messages");
                 return;

@@ -15,11 +15,15 @@ use crate::delivery::church_holds::{ChurchHolds, Hold};
 use crate::delivery::outbox::OutboxMsg;
 use crate::dlq::DlqMsg;
 use crate::limiter::{self, Decision, KeyActors, Ledger, LimitKey, LimiterMsg, Policy};
+use crate::notifier::NotifierMsg;
 use crate::ports::{
-    AttemptStart, DeadLetter, EventSink, OutboundSms, Report, ReportOutcome, StoreError,
+    Announcement, AttemptStart, Audience, DeadLetter, EventSink, NewNotification, OutboundSms,
+    Report, ReportOutcome, StoreError,
 };
 use crate::presence::PresenceMsg;
-use crate::protocol::{MessageEvent, RoomEvent, church_room};
+use crate::protocol::{
+    MessageEvent, NotificationCounts, NotificationUpdate, RoomEvent, church_room,
+};
 use crate::report_writer::ApplyReports;
 use crate::rooms::{ConnectionId, ResumeFrom, RoomCensus, RoomsMsg};
 use crate::stats::Mailbox;
@@ -59,6 +63,7 @@ pub struct Directory {
     pub(crate) attempts: RwLock<Option<Mailbox<BatchMsg<MarkAttempts>>>>,
     pub(crate) presence: RwLock<Option<Mailbox<PresenceMsg>>>,
     pub(crate) limiter: RwLock<Option<Mailbox<LimiterMsg>>>,
+    pub(crate) notifier: RwLock<Option<Mailbox<NotifierMsg>>>,
     /// Live limiter actors by key, asked directly by callers.
     pub(crate) limiter_actors: KeyActors,
     /// Every live key's buckets, kept across limiter restarts.
@@ -312,5 +317,46 @@ impl Directory {
 
     pub async fn breaker_snapshot(&self) -> Result<BreakerSnapshot, CallError> {
         ask(&self.delivery, BreakerMsg::Snapshot).await
+    }
+
+    /// Pushes stored notifications to their users' sockets.
+    pub fn announce(&self, announcements: Vec<Announcement>) {
+        if announcements.is_empty() {
+            return;
+        }
+        if let Some(m) = current(&self.notifier) {
+            m.send(NotifierMsg::Announce(announcements));
+        }
+    }
+
+    /// A user changed their notifications: their other tabs follow.
+    pub fn notifications_changed(
+        &self,
+        user_id: i64,
+        update: NotificationUpdate,
+        counts: NotificationCounts,
+    ) {
+        if let Some(m) = current(&self.notifier) {
+            m.send(NotifierMsg::Changed {
+                user_id,
+                update,
+                counts,
+            });
+        }
+    }
+
+    /// Stores a notification for `audience` and pushes it to them.
+    pub fn notify(&self, audience: Audience, notification: NewNotification) {
+        match current(&self.notifier) {
+            Some(m)
+                if m.send(NotifierMsg::Notify {
+                    audience,
+                    notification: notification.clone(),
+                }) => {}
+            _ => tracing::error!(
+                title = %notification.title,
+                "the notifier is not running; notification only logged"
+            ),
+        }
     }
 }

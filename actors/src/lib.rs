@@ -10,6 +10,7 @@ pub mod delivery;
 mod directory;
 pub mod dlq;
 pub mod limiter;
+pub mod notifier;
 pub mod ports;
 pub mod presence;
 pub mod protocol;

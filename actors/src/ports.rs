@@ -9,7 +9,9 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
-use crate::protocol::{EncodedFrame, MessageEvent};
+use crate::protocol::{
+    Category, EncodedFrame, MessageEvent, Notification, NotificationCounts, Priority,
+};
 use crate::status::RecipientStatus;
 
 pub type PortFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -308,4 +310,48 @@ impl LimitHistory for NoLimitHistory {
     ) -> PortFuture<'_, Result<Vec<SystemTime>, StoreError>> {
         Box::pin(async { Ok(Vec::new()) })
     }
+}
+
+/// Who a notification made inside the tree is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    Users(Vec<i64>),
+    /// Every operator of the platform.
+    Operators,
+    /// Every admin of one church.
+    ChurchAdmins(i64),
+}
+
+/// A notification to make, the same for everyone in its audience.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewNotification {
+    pub category: Category,
+    pub priority: Priority,
+    pub title: String,
+    pub body: String,
+    pub data: serde_json::Value,
+    /// The church it concerns, if any.
+    pub church_id: Option<i64>,
+    /// What happened, so that it never notifies a user twice (`message:812:finished`).
+    pub dedup_key: Option<String>,
+}
+
+/// A stored notification and its user's counts just after it: what is pushed to them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Announcement {
+    pub user_id: i64,
+    pub notification: Notification,
+    pub counts: NotificationCounts,
+}
+
+/// Where notifications are kept.
+pub trait NotificationStore: Send + Sync + 'static {
+    /// Stores `notification` for everyone in `audience` (each user once; not again for a user
+    /// who already has its `dedup_key`), with their deliveries; one announcement per user
+    /// stored for.
+    fn create(
+        &self,
+        audience: Audience,
+        notification: NewNotification,
+    ) -> PortFuture<'_, Result<Vec<Announcement>, StoreError>>;
 }

@@ -15,7 +15,8 @@ use crate::delivery::reconciler::{Reconciler, ReconcilerArgs};
 use crate::directory::{Directory, replace};
 use crate::dlq::{DeadLetterQueue, DlqArgs};
 use crate::limiter::{LimiterArgs, LimiterSupervisor};
-use crate::ports::{DeliveryStore, LimitHistory, PortFuture, SmsGateway};
+use crate::notifier::{Notifier, NotifierArgs};
+use crate::ports::{DeliveryStore, LimitHistory, NotificationStore, PortFuture, SmsGateway};
 use crate::presence::{Presence, PresenceArgs};
 use crate::report_writer::ApplyReports;
 use crate::rooms::{HistoryLimits, RoomsSupervisor, RoomsSupervisorArgs};
@@ -55,6 +56,7 @@ impl ActorSystem {
         gateway: Arc<dyn SmsGateway>,
         store: Arc<dyn DeliveryStore>,
         limit_history: Arc<dyn LimitHistory>,
+        notifications: Arc<dyn NotificationStore>,
     ) -> Result<Self, SpawnErr> {
         let directory = Arc::new(Directory::default());
         let registry = Arc::new(StatsRegistry::default());
@@ -136,6 +138,23 @@ impl ActorSystem {
                             stats,
                         },
                     )
+                },
+            )
+        };
+        let notifier = {
+            let dir = Arc::clone(&directory);
+            service(
+                ("notifier", "notifier"),
+                &directory,
+                &registry,
+                Some(|d, m| replace(&d.notifier, m)),
+                move |stats| {
+                    let args = NotifierArgs {
+                        store: Arc::clone(&notifications),
+                        directory: Arc::clone(&dir),
+                        stats,
+                    };
+                    (Notifier, args)
                 },
             )
         };
@@ -244,7 +263,8 @@ impl ActorSystem {
             // Rooms, the DLQ and the breaker start before the outbox, so that the work it
             // recovers and claims finds them.
             vec![
-                rooms, presence, limiter, dlq, reports, attempts, delivery, outbox, reconciler,
+                rooms, presence, limiter, notifier, dlq, reports, attempts, delivery, outbox,
+                reconciler,
             ],
         )
         .await?;

@@ -13,6 +13,8 @@ import { renderSettings } from "/console/settings.js";
 import { renderChat } from "/console/chat.js";
 import { renderConversations } from "/console/conversations.js";
 import { renderAnalytics } from "/console/analytics.js";
+import { renderNotifications } from "/console/notifications.js";
+import { notificationBadge, startBadge, stopBadge } from "/console/notification_badge.js";
 
 const PAGES = [
   { path: "messages", name: "Messages", render: renderMessages, church: true },
@@ -21,6 +23,7 @@ const PAGES = [
   { path: "conversations", name: "Conversations", render: renderConversations, church: true },
   { path: "chat", name: "Chat", render: renderChat, church: true },
   { path: "analytics", name: "Analytics", render: renderAnalytics },
+  { path: "notifications", name: "Notifications", render: renderNotifications },
   { path: "settings", name: "Settings", render: renderSettings },
   { path: "dashboard", name: "Dashboard", render: renderDashboard, admin: true },
 ];
@@ -37,6 +40,7 @@ function show() {
   if (!current) {
     nav.hidden = true;
     who.replaceChildren();
+    stopBadge();
     stopLive();
     renderSignIn(main);
     return;
@@ -50,8 +54,10 @@ function show() {
   const start = current.user.role === "operator" ? "dashboard" : pages[0].path;
   const page = pages.find((p) => p.path === wanted) ?? pages.find((p) => p.path === start);
   nav.hidden = false;
-  nav.replaceChildren(...pages.map((p) =>
-    h("a", { href: `#/${p.path}`, "aria-current": p === page ? "page" : false }, p.name)));
+  nav.replaceChildren(...pages.flatMap((p) => {
+    const link = h("a", { href: `#/${p.path}`, "aria-current": p === page ? "page" : false }, p.name);
+    return p.path === "notifications" ? [link, notificationBadge()] : [link];
+  }));
   const liveText = h("span", { class: "live", "aria-live": "polite" });
   const describe = (state) => (liveText.textContent = {
     live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline",
@@ -61,6 +67,7 @@ function show() {
   who.replaceChildren(liveText, h("span", {}, current.user.name),
     h("button", { type: "button", onclick: () => signOut() }, "Sign out"));
   startLive();
+  startBadge();
   describe(liveState());
   const stopPage = page.render(main) ?? (() => {});
   leave = () => {

@@ -11,14 +11,18 @@
 //! has been left alone a while, it is summarized too. Until then the analytics count the few
 //! unfinished messages from their recipients; and a summary is dropped (`sent_count` cleared)
 //! when a dead letter is retried or a settled recipient fails late, to be made again.
+//!
+//! The first summary of a broadcast is also when its sender is told it finished: the notice is
+//! stored in the same transaction, so neither happens without the other.
 
 use std::sync::LazyLock;
 
+use belfry_actors::ports::{Announcement, Audience, NewNotification};
 use belfry_actors::status::{MessageStatus, RecipientStatus, failure_code};
 use diesel::sql_types::{Array, BigInt};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::{DbError, DbPool, get};
+use super::{DbError, DbPool, get, notifications};
 
 /// How many messages one pass summarizes at most.
 pub const BATCH: i64 = 200;
@@ -152,14 +156,60 @@ static STEPS: LazyLock<[String; 7]> = LazyLock::new(|| {
     ]
 });
 
+/// A message the summary found finished, as its sender's notice tells it.
+#[derive(Debug, Clone, diesel::QueryableByName, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinishedBroadcast {
+    #[diesel(sql_type = BigInt)]
+    pub message_id: i64,
+    #[diesel(sql_type = BigInt)]
+    #[serde(skip)]
+    pub sender_id: i64,
+    #[diesel(sql_type = BigInt)]
+    #[serde(skip)]
+    pub church_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[serde(skip)]
+    pub body: String,
+    #[diesel(sql_type = BigInt)]
+    pub recipients: i64,
+    #[diesel(sql_type = BigInt)]
+    pub delivered: i64,
+    #[diesel(sql_type = BigInt)]
+    pub failed: i64,
+}
+
+/// The broadcasts among `$1` whose senders have not been told they finished (a conversation
+/// reply is not a broadcast).
+const UNTOLD: &str = "SELECT m.id AS message_id, m.sender_id, m.church_id, m.body, \
+        m.recipient_count::bigint AS recipients, m.delivered_count::bigint AS delivered, \
+        m.failed_count::bigint AS failed \
+    FROM messages m WHERE m.id = ANY($1) AND NOT m.conversation_reply \
+      AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = m.sender_id \
+                      AND n.dedup_key = 'message:' || m.id || ':finished') \
+    ORDER BY m.id";
+
+/// What a pass did: how many messages it summarized, and the notices it stored for their
+/// senders (to push once committed).
+#[derive(Debug, Default)]
+pub struct Summarized {
+    pub messages: usize,
+    pub notices: Vec<Announcement>,
+}
+
 #[derive(diesel::QueryableByName)]
 struct Picked {
     #[diesel(sql_type = BigInt)]
     id: i64,
 }
 
-/// Summarizes up to [`BATCH`] messages that `pick` finds; how many it did.
-pub async fn summarize(pool: &DbPool, pick: Pick) -> Result<usize, DbError> {
+/// Summarizes up to [`BATCH`] messages that `pick` finds, and in the same transaction stores
+/// `notice` of each newly finished broadcast for its sender.
+pub async fn summarize(
+    pool: &DbPool,
+    pick: Pick,
+    notice: fn(&FinishedBroadcast) -> NewNotification,
+) -> Result<Summarized, DbError> {
     let mut conn = get(pool).await?;
     conn.transaction::<_, DbError, _>(async |conn| {
         let picked: Vec<Picked> = match pick {
@@ -178,7 +228,7 @@ pub async fn summarize(pool: &DbPool, pick: Pick) -> Result<usize, DbError> {
             }
         };
         if picked.is_empty() {
-            return Ok(0);
+            return Ok(Summarized::default());
         }
         let ids: Vec<i64> = picked.into_iter().map(|p| p.id).collect();
         for step in STEPS.iter() {
@@ -187,7 +237,19 @@ pub async fn summarize(pool: &DbPool, pick: Pick) -> Result<usize, DbError> {
                 .execute(conn)
                 .await?;
         }
-        Ok(ids.len())
+        let untold: Vec<FinishedBroadcast> = diesel::sql_query(UNTOLD)
+            .bind::<Array<BigInt>, _>(&ids)
+            .load(conn)
+            .await?;
+        let mut notices = Vec::new();
+        for broadcast in &untold {
+            let sender = Audience::Users(vec![broadcast.sender_id]);
+            notices.extend(notifications::create(conn, &sender, &notice(broadcast), None).await?);
+        }
+        Ok(Summarized {
+            messages: ids.len(),
+            notices,
+        })
     })
     .await
 }

@@ -17,6 +17,8 @@ pub mod members;
 pub mod message_history;
 pub mod messages;
 pub mod new_message;
+pub mod notification_sends;
+pub mod notifications;
 pub mod outbox;
 pub mod pipelined;
 pub mod prepared;

@@ -31,6 +31,8 @@ pub struct NewMessage<'a> {
     /// When it would have gone, had the church's quiet hours not held it: `send_at` is then
     /// their end.
     pub held_from: Option<DateTime<Utc>>,
+    /// A reply in a conversation, not a broadcast: its sender is not told when it finishes.
+    pub conversation_reply: bool,
 }
 
 /// An `Idempotency-Key` and the request it came with, in a canonical form.
@@ -188,6 +190,7 @@ pub async fn create(
         send_at,
         urgent,
         held_from,
+        conversation_reply,
     } = message;
     let held_for_quiet_hours = held_from.is_some();
     let mut conn = get(pool).await?;
@@ -246,6 +249,7 @@ pub async fn create(
             send_at,
             urgent,
             held_from,
+            conversation_reply,
         };
         let message_id = insert(conn, &row, &to_send, rendered.texts.as_deref()).await?;
         let conversation_lines =
@@ -322,6 +326,7 @@ struct MessageInsert<'a> {
     send_at: Option<DateTime<Utc>>,
     urgent: bool,
     held_from: Option<DateTime<Utc>>,
+    conversation_reply: bool,
 }
 
 async fn insert(
@@ -345,6 +350,13 @@ async fn insert(
         .returning(messages::id)
         .get_result(conn)
         .await?;
+    if message.conversation_reply {
+        // Not in the table's DSL: diesel's tables hold at most 16 columns by default.
+        diesel::sql_query("UPDATE messages SET conversation_reply = true WHERE id = $1")
+            .bind::<diesel::sql_types::BigInt, _>(message_id)
+            .execute(conn)
+            .await?;
+    }
     let rows: Vec<_> = recipients
         .iter()
         .enumerate()

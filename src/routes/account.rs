@@ -2,6 +2,7 @@
 //! token stops working everywhere), swap a token for a fresh one, change the password (every
 //! older token stops working).
 
+use belfry_actors::ports::Audience;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
@@ -189,6 +190,10 @@ async fn change_password(state: AppState, user: AuthUser, req: PasswordChange) -
     tracing::info!(
         user = user.user_id,
         "password changed; older tokens revoked"
+    );
+    state.system.directory().notify(
+        Audience::Users(vec![user.user_id]),
+        crate::notices::password_changed(user.church_id),
     );
     token_reply(
         &state,

@@ -41,6 +41,16 @@ const FILES: &[(&str, &str, &str)] = &[
     ("members.js", JS, include_str!("../console/members.js")),
     ("messages.js", JS, include_str!("../console/messages.js")),
     (
+        "notification_badge.js",
+        JS,
+        include_str!("../console/notification_badge.js"),
+    ),
+    (
+        "notifications.js",
+        JS,
+        include_str!("../console/notifications.js"),
+    ),
+    (
         "quiet_hours.js",
         JS,
         include_str!("../console/quiet_hours.js"),

@@ -291,7 +291,7 @@ async fn reply(
         &user,
         body,
         Audience::members(&[member_id]),
-        timing,
+        (outgoing::Kind::ConversationReply, timing),
         None,
     )
     .await?;

@@ -118,7 +118,15 @@ async fn send_message(
         send_at,
         urgent: req.urgent.unwrap_or(false),
     };
-    let sent = outgoing::create(&state, &user, body, audience, timing, idempotency).await?;
+    let sent = outgoing::create(
+        &state,
+        &user,
+        body,
+        audience,
+        (outgoing::Kind::Broadcast, timing),
+        idempotency,
+    )
+    .await?;
     Ok(if sent.replayed {
         warp::reply::with_header(sent.reply, "idempotent-replayed", "true").into_response()
     } else {

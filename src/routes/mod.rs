@@ -4,6 +4,7 @@
 mod account;
 mod activity;
 mod admin;
+mod admin_notifications;
 mod analytics;
 mod auth;
 mod caching;
@@ -24,6 +25,7 @@ mod message_history;
 mod message_preview;
 mod messages;
 mod metrics;
+mod notifications;
 mod openapi;
 mod outgoing;
 mod paging;
@@ -65,10 +67,14 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(message_preview::route(state.clone()))
         .unify()
+        .or(notifications::routes(state.clone()))
+        .unify()
         .or(console::routes())
         .unify()
         .boxed();
     let operations = admin::routes(state.clone())
+        .or(admin_notifications::routes(state.clone()))
+        .unify()
         .or(activity::routes(state.clone()))
         .unify()
         .or(analytics::routes(state.clone()))

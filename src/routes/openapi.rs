@@ -16,9 +16,9 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::{
-    account, activity, admin, analytics, auth, chat, church_settings, conversations, dlq, groups,
-    limits, members, message_history, message_preview, messages, metrics, presence, sending, staff,
-    webhooks,
+    account, activity, admin, admin_notifications, analytics, auth, chat, church_settings,
+    conversations, dlq, groups, limits, members, message_history, message_preview, messages,
+    metrics, notifications, presence, sending, staff, webhooks,
 };
 use crate::gateway;
 use crate::http::registry::endpoint;
@@ -72,6 +72,14 @@ use crate::http::registry::endpoint;
         conversations::reply,
         conversations::read,
         presence::online,
+        notifications::list,
+        notifications::counts,
+        notifications::read,
+        notifications::unread,
+        notifications::archive,
+        notifications::read_all,
+        notifications::seen,
+        admin_notifications::send,
         admin::actors,
         admin::breaker,
         admin::set_breaker,

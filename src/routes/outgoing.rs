@@ -77,6 +77,14 @@ pub struct Timing {
     pub urgent: bool,
 }
 
+/// What kind of send it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Broadcast,
+    /// A reply in a conversation: its sender is not told when it finishes.
+    ConversationReply,
+}
+
 /// When it will go: as asked, or moved to the end of the church's quiet hours (with the time
 /// it would have gone).
 async fn when_it_goes(
@@ -116,7 +124,7 @@ pub async fn create(
     user: &AuthUser,
     body: &str,
     audience: Audience<'_>,
-    timing: Timing,
+    (kind, timing): (Kind, Timing),
     idempotency: Option<IdempotentRequest<'_>>,
 ) -> Result<Sent, ApiError> {
     let church_id = user.church()?;
@@ -131,6 +139,7 @@ pub async fn create(
         send_at,
         urgent: timing.urgent,
         held_from,
+        conversation_reply: kind == Kind::ConversationReply,
     };
     let created = new_message::create(&state.pool, message, idempotency, daily_quota)
         .await

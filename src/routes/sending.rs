@@ -6,6 +6,7 @@
 //! The pause is stored on the church (it survives a restart) and held in the tree's church
 //! holds, which the outbox and every sender consult before each carrier call.
 
+use belfry_actors::ports::Audience;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
@@ -161,6 +162,19 @@ async fn set(state: AppState, user: AuthUser, q: ChurchQuery, req: SetSending) -
             }
         };
         directory.publish(church_admins_room(church), event);
+        let by_name = crate::db::users::find(&state.pool, user.user_id)
+            .await?
+            .map_or_else(|| "An admin".to_owned(), |row| row.name);
+        directory.notify(
+            Audience::ChurchAdmins(church),
+            crate::notices::sending_changed(
+                church,
+                req.paused,
+                &by_name,
+                user.user_id,
+                reason.as_deref(),
+            ),
+        );
         tracing::warn!(
             by = user.user_id,
             church,

@@ -27,7 +27,7 @@ async fn admins_see_the_live_tree_and_the_breaker_staff_do_not() {
     names(&tree, &mut all);
     for expected in [
         "rooms", "limiter", "dlq", "breaker", "senders", "outbox", "reports", "attempts",
-        "presence",
+        "presence", "notifier",
     ] {
         assert!(
             all.iter().any(|n| n == expected),
@@ -58,6 +58,7 @@ async fn admins_see_the_live_tree_and_the_breaker_staff_do_not() {
             "breaker",
             "dlq",
             "limiter",
+            "notifier",
             "outbox",
             "presence",
             "reconciler",

@@ -104,6 +104,7 @@ impl Browser {
             "radio" => "input[type=radio]",
             "combobox" => "select",
             "checkbox" => "input[type=checkbox]",
+            "searchbox" => "input[type=search]",
             // Chromium computes `role="img"` as "image".
             "image" => "[role=img], img",
             other => return self.by_css_role(other, name).await,
@@ -317,6 +318,7 @@ async fn staff_sign_in_add_and_import_members_send_to_all_and_watch_every_delive
             "Conversations",
             "Chat",
             "Analytics",
+            "Notifications",
             "Settings"
         ],
         "no Dashboard for staff"
@@ -538,6 +540,7 @@ async fn an_admin_sees_the_tree_pauses_sending_retries_a_dead_letter_and_manages
             "Conversations",
             "Chat",
             "Analytics",
+            "Notifications",
             "Settings",
             "Dashboard"
         ]
@@ -646,7 +649,7 @@ async fn an_operator_picks_a_church_on_the_dashboard_and_pauses_only_its_sending
     browser.sign_in(&app, "operator@platform.test").await;
     assert_eq!(
         browser.nav_links().await,
-        ["Analytics", "Settings", "Dashboard"]
+        ["Analytics", "Notifications", "Settings", "Dashboard"]
     );
     let current = browser
         .client

@@ -12,12 +12,17 @@
 mod client_frame;
 mod conversation;
 mod encoded;
+mod notification;
 mod room_event;
 mod server_frame;
 
 pub use client_frame::{ClientFrame, ResumeItem};
 pub use conversation::{ConversationLine, ConversationMessageEvent, Direction};
 pub use encoded::EncodedFrame;
+pub use notification::{
+    Category, Notification, NotificationChange, NotificationCounts, NotificationUpdate, Priority,
+    Touched,
+};
 pub use room_event::{
     BreakerState, ChatMessage, ChatMessageEvent, MessageCreatedEvent, MessageEvent, PresenceChange,
     PresenceStatus, RoomEvent,

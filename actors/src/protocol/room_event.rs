@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use strum::EnumIter;
 
 use super::ConversationMessageEvent;
+use super::notification::{Notification, NotificationCounts, NotificationUpdate};
 use crate::status::{MessageStatus, RecipientStatus, StatusEventKind, Totals, Transition};
 
 #[derive(Debug, Clone, Serialize, EnumIter)]
@@ -75,6 +76,16 @@ pub enum RoomEvent {
         by: i64,
         timestamp: String,
     },
+    /// A new notification for the user (their own room).
+    #[serde(rename = "notification:new")]
+    NotificationNew { notification: Notification },
+    /// The user read, unread, archived or saw notifications, perhaps in another tab (their own
+    /// room).
+    #[serde(rename = "notification:updated")]
+    NotificationUpdated(NotificationUpdate),
+    /// The user's counts after a change (their own room).
+    #[serde(rename = "notification:counts")]
+    NotificationCounts(NotificationCounts),
 }
 
 impl RoomEvent {

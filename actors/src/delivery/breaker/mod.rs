@@ -12,6 +12,7 @@
 //! Permanent rejections mean the carrier answered: they count as successful calls.
 
 pub mod gate;
+mod notice;
 mod pool;
 mod record;
 pub mod types;
@@ -188,6 +189,10 @@ impl BreakerActorState {
             timestamp: timestamp(),
         };
         self.directory.publish(ADMINS_ROOM.to_owned(), event);
+        if let Some(notification) = notice::notice(from, to, reason) {
+            self.directory
+                .notify(crate::ports::Audience::Operators, notification);
+        }
     }
 
     /// A worker found the gate shut when it was about to call: the job was not sent, and goes

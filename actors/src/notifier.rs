@@ -1,0 +1,100 @@
+//! The notifier: tells people what happened. A notification is stored first (by whoever made
+//! it, or here through the [`NotificationStore`] port for what happens inside the tree, such as
+//! the breaker opening); then the notifier pushes it to its user's room `user:{id}` as
+//! `notification:new` with the user's counts, so every tab of theirs shows it. Changes a user
+//! makes (read, archived, seen) are pushed the same way, so their other tabs follow.
+
+use std::sync::Arc;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+
+use crate::Directory;
+use crate::ports::{Announcement, Audience, NewNotification, NotificationStore};
+use crate::protocol::{NotificationCounts, NotificationUpdate, RoomEvent, user_room};
+use crate::stats::ActorStats;
+
+pub enum NotifierMsg {
+    /// Stored notifications to push to their users.
+    Announce(Vec<Announcement>),
+    /// A user changed some of their notifications.
+    Changed {
+        user_id: i64,
+        update: NotificationUpdate,
+        counts: NotificationCounts,
+    },
+    /// Something happened in the tree that people should hear about: store it, then push it.
+    Notify {
+        audience: Audience,
+        notification: NewNotification,
+    },
+}
+
+pub struct Notifier;
+
+pub struct NotifierArgs {
+    pub store: Arc<dyn NotificationStore>,
+    pub directory: Arc<Directory>,
+    pub stats: Arc<ActorStats>,
+}
+
+impl Actor for Notifier {
+    type Msg = NotifierMsg;
+    type State = NotifierArgs;
+    type Arguments = NotifierArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        args: NotifierArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(args)
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        msg: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        state.stats.record_handled();
+        match msg {
+            NotifierMsg::Announce(announcements) => announce(&state.directory, announcements),
+            NotifierMsg::Changed {
+                user_id,
+                update,
+                counts,
+            } => {
+                let room = user_room(user_id);
+                let directory = &state.directory;
+                directory.publish(room.clone(), RoomEvent::NotificationUpdated(update));
+                directory.publish(room, RoomEvent::NotificationCounts(counts));
+            }
+            NotifierMsg::Notify {
+                audience,
+                notification,
+            } => match state.store.create(audience, notification.clone()).await {
+                Ok(announcements) => announce(&state.directory, announcements),
+                Err(err) => {
+                    // Nothing was stored, so nothing is announced: a notification nobody can
+                    // find in their inbox is not pushed either.
+                    state.stats.record_failure();
+                    tracing::error!(title = %notification.title, %err, "notification not stored");
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+fn announce(directory: &Directory, announcements: Vec<Announcement>) {
+    for Announcement {
+        user_id,
+        notification,
+        counts,
+    } in announcements
+    {
+        let room = user_room(user_id);
+        directory.publish(room.clone(), RoomEvent::NotificationNew { notification });
+        directory.publish(room, RoomEvent::NotificationCounts(counts));
+    }
+}

@@ -1,0 +1,12 @@
+ALTER TABLE messages DROP COLUMN conversation_reply;
+DROP TABLE notification_counters;
+DROP TABLE notification_deliveries;
+DROP TRIGGER notifications_count_inserted ON notifications;
+DROP TRIGGER notifications_count_updated ON notifications;
+DROP TRIGGER notifications_count_deleted ON notifications;
+DROP FUNCTION notifications_inserted();
+DROP FUNCTION notifications_updated();
+DROP FUNCTION notifications_deleted();
+DROP FUNCTION count_notifications(notifications[], notifications[]);
+DROP TABLE notifications;
+DROP TABLE notification_sends;

@@ -1,0 +1,377 @@
+//! Notifications: storing them for their audience (with one delivery per channel), each user's
+//! inbox (newest first, filtered, searched with PostgreSQL full text), and the user's marks
+//! (seen, read, archived). The unread and unseen counts are kept by triggers on the table
+//! (migration `000017`), so reading them never counts rows.
+
+use std::collections::HashMap;
+
+use belfry_actors::ports::{Announcement, Audience, NewNotification};
+use belfry_actors::protocol::{Category, Notification, NotificationCounts, Priority};
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::{DbError, DbPool, get};
+
+/// Columns of a notification, as [`Row`] reads them.
+const COLUMNS: &str = "n.id, n.user_id, n.category, n.priority, n.title, n.body, n.data, \
+    n.created_at, n.seen_at, n.read_at, n.archived_at";
+
+#[derive(diesel::QueryableByName)]
+struct Row {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = Text)]
+    category: String,
+    #[diesel(sql_type = Text)]
+    priority: String,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Text)]
+    body: String,
+    #[diesel(sql_type = Jsonb)]
+    data: serde_json::Value,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    seen_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    read_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    archived_at: Option<DateTime<Utc>>,
+}
+
+impl Row {
+    fn into_notification(self) -> Result<(i64, Notification), DbError> {
+        let corrupt = |what: &str, value: &str| DbError::Corrupt(format!("{what} {value:?}"));
+        let notification = Notification {
+            id: self.id,
+            category: Category::parse(&self.category)
+                .ok_or_else(|| corrupt("notification category", &self.category))?,
+            priority: Priority::parse(&self.priority)
+                .ok_or_else(|| corrupt("notification priority", &self.priority))?,
+            title: self.title,
+            body: self.body,
+            data: self.data,
+            created_at: self.created_at,
+            seen_at: self.seen_at,
+            read_at: self.read_at,
+            archived_at: self.archived_at,
+        };
+        Ok((self.user_id, notification))
+    }
+}
+
+fn notifications(rows: Vec<Row>) -> Result<Vec<Notification>, DbError> {
+    rows.into_iter()
+        .map(|r| r.into_notification().map(|(_, n)| n))
+        .collect()
+}
+
+/// Users an audience names who can sign in. The `Audience` variant picks the branch.
+const AUDIENCE: &str = "SELECT id FROM users WHERE disabled_at IS NULL AND ( \
+        ($1 = 'users' AND id = ANY($2)) \
+        OR ($1 = 'operators' AND role = 'operator') \
+        OR ($1 = 'church_admins' AND church_id = $3 AND role = 'admin'))";
+
+/// Stores `new` once for each user of `audience` (not again for one who already has its
+/// `dedup_key`), with its in-app delivery (in the inbox at once), and returns what to push to
+/// each of them. Runs on the caller's connection, so it can join the caller's transaction.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    audience: &Audience,
+    new: &NewNotification,
+    bulk_id: Option<i64>,
+) -> Result<Vec<Announcement>, DbError> {
+    let (kind, ids, church) = match audience {
+        Audience::Users(ids) => ("users", ids.clone(), None),
+        Audience::Operators => ("operators", Vec::new(), None),
+        Audience::ChurchAdmins(church) => ("church_admins", Vec::new(), Some(*church)),
+    };
+    let sql = format!(
+        "WITH made AS ( \
+             INSERT INTO notifications (user_id, church_id, category, priority, title, body, \
+                 data, dedup_key, bulk_id) \
+             SELECT a.id, $4, $5, $6, $7, $8, $9, $10, $11 FROM ({AUDIENCE}) a ORDER BY a.id \
+             ON CONFLICT (user_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING \
+             RETURNING *), \
+         delivered AS ( \
+             INSERT INTO notification_deliveries (notification_id, channel, status) \
+             SELECT id, 'in_app', 'delivered' FROM made) \
+         SELECT {COLUMNS} FROM made n ORDER BY n.user_id"
+    );
+    let rows: Vec<Row> = diesel::sql_query(sql)
+        .bind::<Text, _>(kind)
+        .bind::<Array<BigInt>, _>(&ids)
+        .bind::<Nullable<BigInt>, _>(church)
+        .bind::<Nullable<BigInt>, _>(new.church_id)
+        .bind::<Text, _>(new.category.as_str())
+        .bind::<Text, _>(new.priority.as_str())
+        .bind::<Text, _>(&new.title)
+        .bind::<Text, _>(&new.body)
+        .bind::<Jsonb, _>(&new.data)
+        .bind::<Nullable<Text>, _>(new.dedup_key.as_deref())
+        .bind::<Nullable<BigInt>, _>(bulk_id)
+        .load(conn)
+        .await?;
+    let stored = rows
+        .into_iter()
+        .map(Row::into_notification)
+        .collect::<Result<Vec<_>, _>>()?;
+    let users: Vec<i64> = stored.iter().map(|(user, _)| *user).collect();
+    let mut counts = counts_of(conn, &users).await?;
+    Ok(stored
+        .into_iter()
+        .map(|(user_id, notification)| Announcement {
+            user_id,
+            notification,
+            counts: counts.remove(&user_id).unwrap_or_default(),
+        })
+        .collect())
+}
+
+#[derive(diesel::QueryableByName)]
+struct CounterRow {
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = Text)]
+    category: String,
+    #[diesel(sql_type = BigInt)]
+    unread: i64,
+    #[diesel(sql_type = BigInt)]
+    unseen: i64,
+}
+
+/// Each user's counts, from the kept counters.
+async fn counts_of(
+    conn: &mut AsyncPgConnection,
+    users: &[i64],
+) -> Result<HashMap<i64, NotificationCounts>, DbError> {
+    let rows: Vec<CounterRow> = diesel::sql_query(
+        "SELECT user_id, category, unread::bigint AS unread, unseen::bigint AS unseen \
+         FROM notification_counters WHERE user_id = ANY($1)",
+    )
+    .bind::<Array<BigInt>, _>(users)
+    .load(conn)
+    .await?;
+    let mut by_user: HashMap<i64, Vec<(Category, i64, i64)>> =
+        users.iter().map(|u| (*u, Vec::new())).collect();
+    for row in rows {
+        let category = Category::parse(&row.category)
+            .ok_or_else(|| DbError::Corrupt(format!("counter category {:?}", row.category)))?;
+        by_user
+            .entry(row.user_id)
+            .or_default()
+            .push((category, row.unread, row.unseen));
+    }
+    Ok(by_user
+        .into_iter()
+        .map(|(user, rows)| (user, NotificationCounts::from_categories(rows)))
+        .collect())
+}
+
+/// One user's counts.
+pub async fn counts(pool: &DbPool, user_id: i64) -> Result<NotificationCounts, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(counts_of(&mut conn, &[user_id])
+        .await?
+        .remove(&user_id)
+        .unwrap_or_default())
+}
+
+/// Which notifications an inbox page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Unread,
+    Read,
+    /// Read and unread; archived ones are left out.
+    All,
+    Archived,
+}
+
+impl Shown {
+    pub const NAMES: [&'static str; 4] = ["unread", "read", "all", "archived"];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "unread" => Shown::Unread,
+            "read" => Shown::Read,
+            "all" => Shown::All,
+            "archived" => Shown::Archived,
+            _ => return None,
+        })
+    }
+
+    fn condition(self) -> &'static str {
+        match self {
+            Shown::Unread => "n.archived_at IS NULL AND n.read_at IS NULL",
+            Shown::Read => "n.archived_at IS NULL AND n.read_at IS NOT NULL",
+            Shown::All => "n.archived_at IS NULL",
+            Shown::Archived => "n.archived_at IS NOT NULL",
+        }
+    }
+}
+
+/// An inbox page's question.
+#[derive(Debug, Clone)]
+pub struct InboxQuery<'a> {
+    pub shown: Shown,
+    pub category: Option<Category>,
+    /// Words that must all be in the title or body.
+    pub search: Option<&'a str>,
+    /// Only notifications older than this one (the previous page's last).
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// A page of the user's inbox, newest first: one more than `limit` when there is more.
+pub async fn inbox(
+    pool: &DbPool,
+    user_id: i64,
+    query: &InboxQuery<'_>,
+) -> Result<Vec<Notification>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM notifications n \
+         WHERE n.user_id = $1 AND {shown} \
+           AND ($2::text IS NULL OR n.category = $2) \
+           AND ($3::text IS NULL OR n.search @@ websearch_to_tsquery('simple', $3)) \
+           AND ($4::bigint IS NULL OR n.id < $4) \
+         ORDER BY n.id DESC LIMIT $5",
+        shown = query.shown.condition()
+    );
+    let mut conn = get(pool).await?;
+    let rows: Vec<Row> = diesel::sql_query(sql)
+        .bind::<BigInt, _>(user_id)
+        .bind::<Nullable<Text>, _>(query.category.map(Category::as_str))
+        .bind::<Nullable<Text>, _>(query.search)
+        .bind::<Nullable<BigInt>, _>(query.before)
+        .bind::<BigInt, _>(query.limit + 1)
+        .load(&mut conn)
+        .await?;
+    notifications(rows)
+}
+
+/// A mark a user puts on one notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Read,
+    Unread,
+    Archive,
+}
+
+impl Mark {
+    /// The notification's columns after it, and its in-app delivery's status (archiving
+    /// leaves that as it was).
+    fn change(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Mark::Read => (
+                "read_at = COALESCE(read_at, $3), seen_at = COALESCE(seen_at, $3)",
+                Some("read"),
+            ),
+            Mark::Unread => ("read_at = NULL", Some("delivered")),
+            Mark::Archive => ("archived_at = COALESCE(archived_at, $3)", None),
+        }
+    }
+}
+
+/// Marks one of the user's notifications; `None` if they have no such notification.
+pub async fn mark(
+    pool: &DbPool,
+    user_id: i64,
+    id: i64,
+    mark: Mark,
+    at: DateTime<Utc>,
+) -> Result<Option<(Notification, NotificationCounts)>, DbError> {
+    let (set, delivery) = mark.change();
+    let delivery = delivery
+        .map(|status| {
+            format!(
+                ", delivery AS (UPDATE notification_deliveries d \
+                   SET status = '{status}', updated_at = $3 \
+                   FROM changed n WHERE d.notification_id = n.id AND d.channel = 'in_app')"
+            )
+        })
+        .unwrap_or_default();
+    let sql = format!(
+        "WITH changed AS ( \
+             UPDATE notifications SET {set} WHERE id = $1 AND user_id = $2 RETURNING *) \
+         {delivery} SELECT {COLUMNS} FROM changed n"
+    );
+    let mut conn = get(pool).await?;
+    let rows: Vec<Row> = diesel::sql_query(sql)
+        .bind::<BigInt, _>(id)
+        .bind::<BigInt, _>(user_id)
+        .bind::<Timestamptz, _>(at)
+        .load(&mut conn)
+        .await?;
+    let Some(notification) = notifications(rows)?.pop() else {
+        return Ok(None);
+    };
+    let counts = counts_of(&mut conn, &[user_id])
+        .await?
+        .remove(&user_id)
+        .unwrap_or_default();
+    Ok(Some((notification, counts)))
+}
+
+#[derive(diesel::QueryableByName)]
+struct UpTo {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    up_to: Option<i64>,
+}
+
+/// Marks every unread notification of the user (of `category`, or all) read. Returns the
+/// newest id it covered (`None` when there were none) and the counts after.
+pub async fn read_all(
+    pool: &DbPool,
+    user_id: i64,
+    category: Option<Category>,
+    at: DateTime<Utc>,
+) -> Result<(Option<i64>, NotificationCounts), DbError> {
+    let sql = "WITH changed AS ( \
+             UPDATE notifications SET read_at = $3, seen_at = COALESCE(seen_at, $3) \
+             WHERE user_id = $1 AND read_at IS NULL AND archived_at IS NULL \
+               AND ($2::text IS NULL OR category = $2) RETURNING id), \
+         delivery AS ( \
+             UPDATE notification_deliveries d SET status = 'read', updated_at = $3 \
+             FROM changed c WHERE d.notification_id = c.id AND d.channel = 'in_app') \
+         SELECT max(id) AS up_to FROM changed";
+    marked_up_to(pool, user_id, sql, category, at).await
+}
+
+/// The user looked at the badge: every notification they have now is seen.
+pub async fn seen(
+    pool: &DbPool,
+    user_id: i64,
+    at: DateTime<Utc>,
+) -> Result<(Option<i64>, NotificationCounts), DbError> {
+    let sql = "WITH changed AS ( \
+             UPDATE notifications SET seen_at = $3 \
+             WHERE user_id = $1 AND seen_at IS NULL AND read_at IS NULL AND archived_at IS NULL \
+               AND ($2::text IS NULL OR category = $2) RETURNING id) \
+         SELECT max(id) AS up_to FROM changed";
+    marked_up_to(pool, user_id, sql, None, at).await
+}
+
+async fn marked_up_to(
+    pool: &DbPool,
+    user_id: i64,
+    sql: &'static str,
+    category: Option<Category>,
+    at: DateTime<Utc>,
+) -> Result<(Option<i64>, NotificationCounts), DbError> {
+    let mut conn = get(pool).await?;
+    let up_to: Vec<UpTo> = diesel::sql_query(sql)
+        .bind::<BigInt, _>(user_id)
+        .bind::<Nullable<Text>, _>(category.map(Category::as_str))
+        .bind::<Timestamptz, _>(at)
+        .load(&mut conn)
+        .await?;
+    let counts = counts_of(&mut conn, &[user_id])
+        .await?
+        .remove(&user_id)
+        .unwrap_or_default();
+    Ok((up_to.into_iter().next().and_then(|u| u.up_to), counts))
+}

@@ -1,0 +1,156 @@
+//! The Notifications page in Chromium: the unread badge beside the link follows the socket on
+//! any page, the inbox reads, archives, searches and reads all, and an admin sends one to the
+//! church's staff from the form.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use serde_json::json;
+
+use super::console::Browser;
+use super::helpers::{TestApp, spawn_app};
+
+async fn announce(app: &TestApp, token: &str, title: &str, body: &str) {
+    let sent = app
+        .post_json(
+            "/api/admin/notifications",
+            Some(token),
+            &json!({"audience": {"role": "staff"}, "title": title, "body": body}),
+        )
+        .await;
+    assert_eq!(sent.status(), 202);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_see_the_badge_move_live_and_work_through_their_inbox() {
+    let app = spawn_app().await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    announce(&app, &admin, "Choir practice moved", "Thursday at 7pm").await;
+    announce(&app, &admin, "Potluck on Sunday", "Bring a dish to share").await;
+
+    let browser = Browser::open().await;
+    browser.sign_in(&app, &app.grace.staff_email).await;
+    // On the Messages page, the badge counts what came before, then what comes live.
+    browser.by_role("status", "2 unread notifications").await;
+    announce(
+        &app,
+        &admin,
+        "Roof repair fund",
+        "We reached 80% of the goal",
+    )
+    .await;
+    browser.by_role("status", "3 unread notifications").await;
+
+    browser.follow("Notifications").await;
+    for title in [
+        "Roof repair fund",
+        "Potluck on Sunday",
+        "Choir practice moved",
+    ] {
+        browser
+            .by_role("button", &format!("Mark “{title}” read"))
+            .await;
+    }
+    browser
+        .by_role("button", "Mark “Choir practice moved” read")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.by_role("status", "2 unread notifications").await;
+    browser
+        .by_role("button", "Mark “Choir practice moved” unread")
+        .await;
+    browser
+        .by_role("button", "Archive “Roof repair fund”")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.by_role("status", "1 unread notifications").await;
+    wait_gone(&browser, "Archive “Roof repair fund”").await;
+
+    // A search narrows the list.
+    browser
+        .by_role("searchbox", "Search notifications")
+        .await
+        .send_keys("dish")
+        .await
+        .unwrap();
+    browser.press("Search").await;
+    wait_gone(&browser, "Archive “Choir practice moved”").await;
+    browser
+        .by_role("button", "Archive “Potluck on Sunday”")
+        .await;
+
+    // Read everything: the badge goes; the API agrees.
+    browser.press("Mark all read").await;
+    let badge = browser
+        .client
+        .find(Locator::Css("nav .badge"))
+        .await
+        .unwrap();
+    browser
+        .wait_attr(&badge, "aria-label", Duration::from_secs(10), |label| {
+            label == "0 unread notifications"
+        })
+        .await;
+    assert_eq!(badge.attr("hidden").await.unwrap().as_deref(), Some("true"));
+    let counts = app.get_json("/api/notifications/counts", &staff).await;
+    assert_eq!(counts["unread"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_sends_a_notification_to_the_churchs_staff_from_the_form() {
+    let app = spawn_app().await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let browser = Browser::open().await;
+    browser.sign_in(&app, &app.grace.admin_email).await;
+    browser.follow("Notifications").await;
+    let to = browser.by_role("combobox", "To").await;
+    to.select_by_value("staff").await.unwrap();
+    browser.fill("Title", "Staff meeting").await;
+    browser
+        .fill("Notification text", "Tuesday at 9 in the office")
+        .await;
+    browser.press("Send notification").await;
+    let status = browser.client.find(Locator::Css("#status")).await.unwrap();
+    browser
+        .wait_text(&status, "Sent to 1 person", Duration::from_secs(10))
+        .await;
+    let inbox = app.get_json("/api/notifications", &staff).await;
+    assert_eq!(inbox["notifications"][0]["title"], "Staff meeting");
+    assert_eq!(
+        inbox["notifications"][0]["body"],
+        "Tuesday at 9 in the office"
+    );
+    // The admin, not in the audience, has nothing.
+    let admin = app.login(&app.grace.admin_email).await;
+    assert_eq!(
+        app.get_json("/api/notifications/counts", &admin).await["unread"],
+        0
+    );
+}
+
+/// Waits until no button is named `name`.
+async fn wait_gone(browser: &Browser, name: &str) {
+    for _ in 0..100 {
+        let mut found = false;
+        for button in browser
+            .client
+            .find_all(Locator::Css("button"))
+            .await
+            .unwrap_or_default()
+        {
+            if browser.computed(&button, "computedlabel").await.as_deref() == Ok(name) {
+                found = true;
+            }
+        }
+        if !found {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the button {name:?} stayed");
+}
