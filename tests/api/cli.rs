@@ -189,6 +189,19 @@ async fn the_demo_delivers_through_the_sandbox_carrier_and_reseeds_idempotently(
         }
     }
     assert!(saw_sent);
+    // Then the sender hears that their broadcast finished.
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("the notice comes")
+            .unwrap()
+            .unwrap();
+        let event: Value = serde_json::from_str(&frame.into_text().unwrap()).unwrap();
+        if event["type"] == "notification:new" {
+            assert_eq!(event["notification"]["category"], "delivery");
+            break;
+        }
+    }
     child.kill().await.unwrap();
 
     // Again on the same database: the same churches, users and members, no duplicates.
@@ -204,6 +217,29 @@ async fn the_demo_delivers_through_the_sandbox_carrier_and_reseeds_idempotently(
         .await
         .unwrap();
     assert_eq!(members["members"].as_array().unwrap().len(), 10);
+    // The inbox holds the welcome once, and the first run's broadcast's notice.
+    let inbox: Value = reqwest::Client::new()
+        .get(format!("{url}/api/notifications"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let titles: Vec<&str> = inbox["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Your message finished: 10 of 10 delivered",
+            "Welcome to Belfry"
+        ]
+    );
     child.kill().await.unwrap();
 }
 
