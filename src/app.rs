@@ -151,7 +151,7 @@ impl Application {
             Arc::clone(&clock),
         ));
         let history = Arc::new(PgLimitHistory::new(pool.clone()));
-        let notifications = Arc::new(PgNotificationStore::new(pool.clone()));
+        let notifications = Arc::new(PgNotificationStore::new(pool.clone(), Arc::clone(&clock)));
         let system = ActorSystem::start(
             config.system.clone(),
             gateway,
@@ -177,6 +177,7 @@ impl Application {
         crate::summary_watch::spawn(
             pool.clone(),
             Arc::clone(system.directory()),
+            Arc::clone(&clock),
             shutdown_rx.clone(),
         );
         let state = AppState::new(Services {

@@ -128,9 +128,15 @@ async fn welcome(pool: &db::DbPool, people: Vec<i64>) -> Result<(), String> {
         dedup_key: Some("demo:welcome".to_owned()),
     };
     let mut conn = db::get(pool).await.map_err(|e| e.to_string())?;
-    db::notifications::create(&mut conn, &Audience::Users(people), &note, None)
-        .await
-        .map_err(|e| e.to_string())?;
+    db::notifications::create(
+        &mut conn,
+        &Audience::Users(people),
+        &note,
+        None,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use belfry_actors::Directory;
 use tokio::sync::watch;
 
+use crate::clock::{Clock, SharedClock};
 use crate::db::DbPool;
 use crate::db::delivery_summaries::{self, Pick};
 
@@ -17,16 +18,21 @@ pub const SUMMARIZE_EVERY: Duration = Duration::from_secs(1);
 /// How many passes go by between looks for settled messages (see [`Pick::Settled`]).
 const SETTLED_EVERY: u32 = 10;
 
-pub fn spawn(pool: DbPool, directory: Arc<Directory>, shutdown: watch::Receiver<bool>) {
+pub fn spawn(
+    pool: DbPool,
+    directory: Arc<Directory>,
+    clock: SharedClock,
+    shutdown: watch::Receiver<bool>,
+) {
     let mut passes = 0u32;
     crate::periodic::spawn_every(SUMMARIZE_EVERY, shutdown, move || {
         let settled_too = passes.is_multiple_of(SETTLED_EVERY);
         passes = passes.wrapping_add(1);
-        let (pool, directory) = (pool.clone(), Arc::clone(&directory));
+        let (pool, directory, clock) = (pool.clone(), Arc::clone(&directory), Arc::clone(&clock));
         async move {
-            summarize_all(&pool, &directory, Pick::Finished).await;
+            summarize_all(&pool, &directory, clock.as_ref(), Pick::Finished).await;
             if settled_too {
-                summarize_all(&pool, &directory, Pick::Settled).await;
+                summarize_all(&pool, &directory, clock.as_ref(), Pick::Settled).await;
             }
         }
     });
@@ -34,9 +40,10 @@ pub fn spawn(pool: DbPool, directory: Arc<Directory>, shutdown: watch::Receiver<
 
 /// Summarizes batch after batch until none is left (a backlog after an upgrade goes at once),
 /// and tells the senders of finished broadcasts once each batch is committed.
-async fn summarize_all(pool: &DbPool, directory: &Directory, pick: Pick) {
+async fn summarize_all(pool: &DbPool, directory: &Directory, clock: &dyn Clock, pick: Pick) {
     loop {
-        match delivery_summaries::summarize(pool, pick, crate::notices::broadcast_finished).await {
+        let notice = crate::notices::broadcast_finished;
+        match delivery_summaries::summarize(pool, pick, notice, clock.now()).await {
             Ok(done) => {
                 let full = done.messages as i64 == delivery_summaries::BATCH;
                 directory.announce(done.notices);

@@ -91,10 +91,20 @@ fn announce(directory: &Directory, announcements: Vec<Announcement>) {
         user_id,
         notification,
         counts,
+        push,
+        quiet,
     } in announcements
     {
         let room = user_room(user_id);
-        directory.publish(room.clone(), RoomEvent::NotificationNew { notification });
+        if push {
+            directory.publish(
+                room.clone(),
+                RoomEvent::NotificationNew {
+                    notification,
+                    quiet,
+                },
+            );
+        }
         directory.publish(room, RoomEvent::NotificationCounts(counts));
     }
 }

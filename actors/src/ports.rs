@@ -342,6 +342,11 @@ pub struct Announcement {
     pub user_id: i64,
     pub notification: Notification,
     pub counts: NotificationCounts,
+    /// Pushed as `notification:new`; otherwise (the user turned the app off for it) it is only
+    /// in their inbox, and only the counts are pushed.
+    pub push: bool,
+    /// It arrives in the user's quiet hours: clients should not ring.
+    pub quiet: bool,
 }
 
 /// Where notifications are kept.

@@ -4,15 +4,18 @@ use belfry_actors::ports::{
     Announcement, Audience, NewNotification, NotificationStore, PortFuture, StoreError,
 };
 
+use crate::clock::SharedClock;
 use crate::db::{DbPool, get, notifications};
 
 pub struct PgNotificationStore {
     pool: DbPool,
+    /// The time people's quiet hours are read by.
+    clock: SharedClock,
 }
 
 impl PgNotificationStore {
-    pub fn new(pool: DbPool) -> Self {
-        Self { pool }
+    pub fn new(pool: DbPool, clock: SharedClock) -> Self {
+        Self { pool, clock }
     }
 }
 
@@ -25,7 +28,8 @@ impl NotificationStore for PgNotificationStore {
         Box::pin(async move {
             let stored = async {
                 let mut conn = get(&self.pool).await?;
-                notifications::create(&mut conn, &audience, &notification, None).await
+                let now = self.clock.now();
+                notifications::create(&mut conn, &audience, &notification, None, now).await
             };
             stored.await.map_err(|e| StoreError(e.to_string()))
         })

@@ -1,12 +1,14 @@
 // Notifications: the signed-in user's inbox (newest first, unread or all or archived, searched
 // by words), each one read, unread or archived here, and every one read at once; it follows
 // the socket, so what another tab changes shows here too. Opening it marks the badge seen.
-// Admins and operators also get the form that sends one to people.
+// Below, the user's preferences; admins and operators also get the form that sends one to
+// people.
 
 import { api, isAdmin, session } from "/console/session.js";
 import { h, field, announce } from "/console/dom.js";
 import { onLive } from "/console/live.js";
 import { setUnread } from "/console/notification_badge.js";
+import { preferencesCard } from "/console/notification_preferences.js";
 
 const CATEGORY = {
   announcement: "Announcement", delivery: "Delivery", chat: "Chat", system: "System",
@@ -95,6 +97,7 @@ export function renderNotifications(main) {
     error,
     h("section", { class: "card", "aria-labelledby": "inbox-h" },
       h("h2", { id: "inbox-h" }, "Inbox"), empty, list, more),
+    preferencesCard(),
     isAdmin() ? sendForm() : null);
 
   // Whatever changes, in this tab or another, the list is read again.

@@ -209,6 +209,7 @@ pub async fn summarize(
     pool: &DbPool,
     pick: Pick,
     notice: fn(&FinishedBroadcast) -> NewNotification,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Summarized, DbError> {
     let mut conn = get(pool).await?;
     conn.transaction::<_, DbError, _>(async |conn| {
@@ -244,7 +245,8 @@ pub async fn summarize(
         let mut notices = Vec::new();
         for broadcast in &untold {
             let sender = Audience::Users(vec![broadcast.sender_id]);
-            notices.extend(notifications::create(conn, &sender, &notice(broadcast), None).await?);
+            notices
+                .extend(notifications::create(conn, &sender, &notice(broadcast), None, now).await?);
         }
         Ok(Summarized {
             messages: ids.len(),

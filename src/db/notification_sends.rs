@@ -41,6 +41,8 @@ pub struct NewSend<'a> {
     pub audience: serde_json::Value,
     /// `(key, the request in a canonical form)`.
     pub idempotency: Option<(&'a str, &'a str)>,
+    /// When it is sent, as the recipients' quiet hours read it.
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 /// A stored send: its receipt and what to push (nothing when it was a repeat).
@@ -207,7 +209,7 @@ pub async fn create(pool: &DbPool, send: NewSend<'_>) -> Result<Stored, SendErro
         .get_result(conn)
         .await?;
         let announcements =
-            notifications::create(conn, &Audience::Users(users), n, Some(id.id)).await?;
+            notifications::create(conn, &Audience::Users(users), n, Some(id.id), send.now).await?;
         diesel::sql_query("UPDATE notification_sends SET recipient_count = $2 WHERE id = $1")
             .bind::<BigInt, _>(id.id)
             .bind::<Integer, _>(announcements.len() as i32)

@@ -12,6 +12,7 @@ use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::{DbError, DbPool, get};
+use crate::domain::{InApp, Preferences};
 
 /// Columns of a notification, as [`Row`] reads them.
 const COLUMNS: &str = "n.id, n.user_id, n.category, n.priority, n.title, n.body, n.data, \
@@ -70,42 +71,75 @@ fn notifications(rows: Vec<Row>) -> Result<Vec<Notification>, DbError> {
         .collect()
 }
 
-/// Users an audience names who can sign in. The `Audience` variant picks the branch.
-const AUDIENCE: &str = "SELECT id FROM users WHERE disabled_at IS NULL AND ( \
-        ($1 = 'users' AND id = ANY($2)) \
-        OR ($1 = 'operators' AND role = 'operator') \
-        OR ($1 = 'church_admins' AND church_id = $3 AND role = 'admin'))";
+/// Users an audience names who can sign in, with what they chose and their church's time zone
+/// (their preferences' default). The `Audience` variant picks the branch.
+const AUDIENCE: &str = "SELECT u.id, p.settings, COALESCE(c.timezone, 'UTC') AS timezone \
+    FROM users u LEFT JOIN churches c ON c.id = u.church_id \
+    LEFT JOIN notification_preferences p ON p.user_id = u.id \
+    WHERE u.disabled_at IS NULL AND ( \
+        ($1 = 'users' AND u.id = ANY($2)) \
+        OR ($1 = 'operators' AND u.role = 'operator') \
+        OR ($1 = 'church_admins' AND u.church_id = $3 AND u.role = 'admin')) \
+    ORDER BY u.id";
+
+#[derive(diesel::QueryableByName)]
+struct Reached {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    settings: Option<serde_json::Value>,
+    #[diesel(sql_type = Text)]
+    timezone: String,
+}
 
 /// Stores `new` once for each user of `audience` (not again for one who already has its
-/// `dedup_key`), with its in-app delivery (in the inbox at once), and returns what to push to
+/// `dedup_key`), with its in-app delivery as the user's preferences make it at `now`
+/// (`delivered`, or `skipped`: kept in the inbox, not pushed), and returns what to push to
 /// each of them. Runs on the caller's connection, so it can join the caller's transaction.
 pub async fn create(
     conn: &mut AsyncPgConnection,
     audience: &Audience,
     new: &NewNotification,
     bulk_id: Option<i64>,
+    now: DateTime<Utc>,
 ) -> Result<Vec<Announcement>, DbError> {
     let (kind, ids, church) = match audience {
         Audience::Users(ids) => ("users", ids.clone(), None),
         Audience::Operators => ("operators", Vec::new(), None),
         Audience::ChurchAdmins(church) => ("church_admins", Vec::new(), Some(*church)),
     };
+    let reached: Vec<Reached> = diesel::sql_query(AUDIENCE)
+        .bind::<Text, _>(kind)
+        .bind::<Array<BigInt>, _>(&ids)
+        .bind::<Nullable<BigInt>, _>(church)
+        .load(conn)
+        .await?;
+    let mut ways: HashMap<i64, InApp> = HashMap::with_capacity(reached.len());
+    let (mut users, mut statuses) = (Vec::new(), Vec::new());
+    for person in reached {
+        let chosen = Preferences::stored_or_default(person.settings, &person.timezone);
+        let way = chosen.in_app(new.category, new.priority, now);
+        users.push(person.id);
+        statuses.push(if way.push { "delivered" } else { "skipped" });
+        ways.insert(person.id, way);
+    }
     let sql = format!(
-        "WITH made AS ( \
+        "WITH chosen AS ( \
+             SELECT * FROM unnest($1::bigint[], $2::text[]) AS c(user_id, in_app)), \
+         made AS ( \
              INSERT INTO notifications (user_id, church_id, category, priority, title, body, \
                  data, dedup_key, bulk_id) \
-             SELECT a.id, $4, $5, $6, $7, $8, $9, $10, $11 FROM ({AUDIENCE}) a ORDER BY a.id \
+             SELECT c.user_id, $3, $4, $5, $6, $7, $8, $9, $10 FROM chosen c ORDER BY c.user_id \
              ON CONFLICT (user_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING \
              RETURNING *), \
          delivered AS ( \
              INSERT INTO notification_deliveries (notification_id, channel, status) \
-             SELECT id, 'in_app', 'delivered' FROM made) \
+             SELECT m.id, 'in_app', c.in_app FROM made m JOIN chosen c ON c.user_id = m.user_id) \
          SELECT {COLUMNS} FROM made n ORDER BY n.user_id"
     );
     let rows: Vec<Row> = diesel::sql_query(sql)
-        .bind::<Text, _>(kind)
-        .bind::<Array<BigInt>, _>(&ids)
-        .bind::<Nullable<BigInt>, _>(church)
+        .bind::<Array<BigInt>, _>(&users)
+        .bind::<Array<Text>, _>(&statuses)
         .bind::<Nullable<BigInt>, _>(new.church_id)
         .bind::<Text, _>(new.category.as_str())
         .bind::<Text, _>(new.priority.as_str())
@@ -124,10 +158,18 @@ pub async fn create(
     let mut counts = counts_of(conn, &users).await?;
     Ok(stored
         .into_iter()
-        .map(|(user_id, notification)| Announcement {
-            user_id,
-            notification,
-            counts: counts.remove(&user_id).unwrap_or_default(),
+        .map(|(user_id, notification)| {
+            let way = ways.get(&user_id).copied().unwrap_or(InApp {
+                push: true,
+                quiet: false,
+            });
+            Announcement {
+                user_id,
+                notification,
+                counts: counts.remove(&user_id).unwrap_or_default(),
+                push: way.push,
+                quiet: way.quiet,
+            }
         })
         .collect())
 }

@@ -66,6 +66,7 @@ diesel::table! {
         disabled_at -> Nullable<Timestamptz>,
         token_version -> Int4,
         standing_changed_at -> Timestamptz,
+        phone -> Nullable<Text>,
     }
 }
 

@@ -23,6 +23,8 @@ pub struct UserRow {
     pub created_at: Timestamp,
     pub disabled_at: Option<Timestamp>,
     pub token_version: i32,
+    /// Their own number for notifications by SMS (E.164).
+    pub phone: Option<String>,
 }
 
 impl UserRow {
@@ -149,6 +151,21 @@ pub async fn rename(pool: &DbPool, id: i64, name: &str) -> Result<Option<UserRow
     let mut conn = get(pool).await?;
     Ok(diesel::update(users::table.filter(users::id.eq(id)))
         .set(users::name.eq(name))
+        .returning(UserRow::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()?)
+}
+
+/// The user's own SMS number for notifications (`None` clears it).
+pub async fn set_phone(
+    pool: &DbPool,
+    id: i64,
+    phone: Option<&str>,
+) -> Result<Option<UserRow>, DbError> {
+    let mut conn = get(pool).await?;
+    Ok(diesel::update(users::table.filter(users::id.eq(id)))
+        .set(users::phone.eq(phone))
         .returning(UserRow::as_returning())
         .get_result(&mut conn)
         .await

@@ -186,6 +186,12 @@ fn whole_numbers_as_integers<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
     serde_json::from_value(value).ok()
 }
 
+/// For `Option<Option<String>>` fields of a change: a field that is there, `null` included
+/// (`Some(None)`: clear it); absent stays `None` (leave it).
+pub fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    <Option<String> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// A JSON body of at most `limit` bytes, parsed into `T`.
 pub fn json<T: DeserializeOwned + Send>(
     limit: u64,

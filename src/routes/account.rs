@@ -12,7 +12,7 @@ use warp::{Filter, Rejection};
 use super::auth::{LoginResponse, token_reply};
 use crate::auth::{AuthUser, bearer, password};
 use crate::db::users;
-use crate::domain::{PersonName, Role};
+use crate::domain::{PersonName, PhoneNumber, Role};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::registry::endpoint;
 use crate::http::{json_body, json_reply};
@@ -44,6 +44,8 @@ pub struct Me {
     role: Role,
     name: String,
     email: String,
+    /// Their own number for notifications by SMS; `null` until they set one.
+    phone: Option<String>,
 }
 
 impl Me {
@@ -54,16 +56,22 @@ impl Me {
             church_id: row.church_id,
             name: row.name,
             email: row.email,
+            phone: row.phone,
         })
     }
 }
 
-/// What a user may change about themselves.
+/// What a user may change about themselves; what is left out stays as it is.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MyChanges {
-    #[schema(schema_with = crate::http::schema::person_name)]
-    name: String,
+    #[serde(default)]
+    #[schema(schema_with = crate::http::schema::person_name_or_null)]
+    name: Option<String>,
+    /// Their own number for notifications by SMS (E.164), or `null` to remove it.
+    #[serde(default, deserialize_with = "crate::http::body::present")]
+    #[schema(schema_with = crate::http::schema::phone_or_null)]
+    phone: Option<Option<String>>,
 }
 
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -115,18 +123,49 @@ async fn me(state: AppState, user: AuthUser) -> ApiResult {
     security(("bearer" = [])),
     request_body = MyChanges,
     responses(
-        (status = 200, description = "The user with their new name", body = Me),
+        (status = 200, description = "The user after the change", body = Me),
         (status = 400, description = "`invalid_name`: not 1 to 200 characters, or control \
-            characters", body = ErrorBody),
+            characters; `invalid_phone`: not E.164", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
     ))]
 async fn rename(state: AppState, user: AuthUser, req: MyChanges) -> ApiResult {
-    let name = PersonName::parse(&req.name)
-        .map_err(|e| ApiError::bad_request("invalid_name", format!("name: {e}")))?;
-    let row = users::rename(&state.pool, user.user_id, name.as_str())
+    // Both are checked before either is stored.
+    let name = req
+        .name
+        .map(|raw| {
+            PersonName::parse(&raw)
+                .map_err(|e| ApiError::bad_request("invalid_name", format!("name: {e}")))
+        })
+        .transpose()?;
+    let phone = req
+        .phone
+        .map(|raw| {
+            raw.map(|p| {
+                PhoneNumber::parse(&p)
+                    .map_err(|e| ApiError::bad_request("invalid_phone", format!("phone: {e}")))
+            })
+            .transpose()
+        })
+        .transpose()?;
+    let gone = || ApiError::unauthorized("this account no longer exists");
+    if let Some(name) = name {
+        users::rename(&state.pool, user.user_id, name.as_str())
+            .await?
+            .ok_or_else(gone)?;
+    }
+    if let Some(phone) = phone {
+        users::set_phone(
+            &state.pool,
+            user.user_id,
+            phone.as_ref().map(|p| p.as_str()),
+        )
         .await?
-        .ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
+        .ok_or_else(gone)?;
+    }
+    let row = users::find(&state.pool, user.user_id)
+        .await?
+        .ok_or_else(gone)?;
     Ok(json_reply(StatusCode::OK, &Me::of(row)?))
 }
 

@@ -321,6 +321,7 @@ async fn send(
             recipients,
             audience,
             idempotency: key.as_deref().map(|k| (k, request.as_str())),
+            now: state.clock.now(),
         },
     )
     .await

@@ -3,7 +3,7 @@
 //! number are routed to the church that has it, so a church's admin choosing one could read
 //! another church's replies.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -80,7 +80,7 @@ pub struct QuietWindow {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChurchChanges {
     /// Operators only: an E.164 number of the platform's account, or `null` for the shared one.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::body::present")]
     #[schema(schema_with = schema::phone_or_null)]
     from_number: Option<Option<String>>,
     /// An IANA time zone such as `America/Chicago`.
@@ -105,11 +105,6 @@ pub struct QuietHoursChanges {
     #[serde(default)]
     #[schema(schema_with = schema::clock_time_or_null)]
     end: Option<String>,
-}
-
-/// A field that is there, `null` included (absent stays `None`).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 async fn answer(state: &AppState, church: i64) -> ApiResult {

@@ -46,6 +46,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../console/notification_badge.js"),
     ),
     (
+        "notification_preferences.js",
+        JS,
+        include_str!("../console/notification_preferences.js"),
+    ),
+    (
         "notifications.js",
         JS,
         include_str!("../console/notifications.js"),

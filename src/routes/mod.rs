@@ -25,6 +25,7 @@ mod message_history;
 mod message_preview;
 mod messages;
 mod metrics;
+mod notification_preferences;
 mod notifications;
 mod openapi;
 mod outgoing;
@@ -68,6 +69,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .or(message_preview::route(state.clone()))
         .unify()
         .or(notifications::routes(state.clone()))
+        .unify()
+        .or(notification_preferences::routes(state.clone()))
         .unify()
         .or(console::routes())
         .unify()

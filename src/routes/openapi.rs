@@ -18,7 +18,7 @@ use warp::{Filter, Rejection};
 use super::{
     account, activity, admin, admin_notifications, analytics, auth, chat, church_settings,
     conversations, dlq, groups, limits, members, message_history, message_preview, messages,
-    metrics, notifications, presence, sending, staff, webhooks,
+    metrics, notification_preferences, notifications, presence, sending, staff, webhooks,
 };
 use crate::gateway;
 use crate::http::registry::endpoint;
@@ -79,6 +79,8 @@ use crate::http::registry::endpoint;
         notifications::archive,
         notifications::read_all,
         notifications::seen,
+        notification_preferences::get,
+        notification_preferences::change,
         admin_notifications::send,
         admin::actors,
         admin::breaker,

@@ -97,12 +97,13 @@ impl Browser {
         let candidates = match role {
             "textbox" => {
                 "input:not([type]), input[type=text], input[type=email], \
-                          input[type=password], input[type=search], textarea"
+                          input[type=password], input[type=search], input[type=tel], textarea"
             }
             "button" => "button, input[type=submit]",
             "link" => "a",
             "radio" => "input[type=radio]",
-            "combobox" => "select",
+            // A text input with a list of suggestions is a combobox too.
+            "combobox" => "select, input[list]",
             "checkbox" => "input[type=checkbox]",
             "searchbox" => "input[type=search]",
             // Chromium computes `role="img"` as "image".

@@ -154,3 +154,87 @@ async fn wait_gone(browser: &Browser, name: &str) {
     }
     panic!("the button {name:?} stayed");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_choose_channels_quiet_hours_and_their_number_on_the_page() {
+    let app = spawn_app().await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let browser = Browser::open().await;
+    browser.sign_in(&app, &app.grace.staff_email).await;
+    browser.follow("Notifications").await;
+    let in_app = browser
+        .by_role("checkbox", "Announcements in the app")
+        .await;
+    // The page fills the form in from the server first.
+    for _ in 0..100 {
+        if in_app.prop("checked").await.unwrap().as_deref() == Some("true") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        in_app.prop("checked").await.unwrap().as_deref(),
+        Some("true")
+    );
+    in_app.click().await.unwrap();
+    browser
+        .by_role("checkbox", "Finished broadcasts by email")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .by_role("checkbox", "My quiet hours on")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .by_role("checkbox", "Saturday")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let zone = browser.by_role("combobox", "Your time zone").await;
+    zone.clear().await.unwrap();
+    zone.send_keys("Europe/London").await.unwrap();
+    browser
+        .fill("Your mobile number (for SMS)", "+12025550142")
+        .await;
+    browser.press("Save preferences").await;
+    let status = browser.client.find(Locator::Css("#status")).await.unwrap();
+    browser
+        .wait_text(
+            &status,
+            "Your preferences are saved.",
+            Duration::from_secs(10),
+        )
+        .await;
+    let saved = app.get_json("/api/notifications/preferences", &staff).await;
+    assert_eq!(saved["timezone"], "Europe/London");
+    assert_eq!(saved["categories"]["announcement"]["in_app"], false);
+    assert_eq!(saved["categories"]["delivery"]["email"], true);
+    assert_eq!(saved["quietHours"]["enabled"], true);
+    assert_eq!(
+        saved["quietHours"]["days"],
+        json!(["mon", "tue", "wed", "thu", "fri", "sun"])
+    );
+    let me = app.get_json("/api/me", &staff).await;
+    assert_eq!(me["phone"], "+12025550142");
+
+    // A wrong zone is named on the page, and nothing is stored.
+    zone.clear().await.unwrap();
+    zone.send_keys("Atlantis/Capital").await.unwrap();
+    browser.press("Save preferences").await;
+    let alert = browser
+        .client
+        .wait()
+        .for_element(Locator::XPath(
+            "//form[@aria-labelledby='prefs-h']//p[@role='alert' and contains(., 'timezone')]",
+        ))
+        .await
+        .unwrap();
+    assert!(alert.text().await.unwrap().contains("Atlantis/Capital"));
+    let kept = app.get_json("/api/notifications/preferences", &staff).await;
+    assert_eq!(kept["timezone"], "Europe/London");
+}

@@ -33,6 +33,7 @@ mod limits;
 mod members;
 mod merge_fields;
 mod metrics;
+mod notification_preferences;
 mod notifications;
 mod openapi;
 mod openapi_conformance;

@@ -100,6 +100,7 @@ async fn a_finished_broadcast_tells_its_sender_once_and_nobody_else() {
         &app.state.pool,
         belfry::db::delivery_summaries::Pick::Finished,
         belfry::notices::broadcast_finished,
+        chrono::Utc::now(),
     )
     .await
     .unwrap();

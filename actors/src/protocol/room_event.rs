@@ -76,9 +76,13 @@ pub enum RoomEvent {
         by: i64,
         timestamp: String,
     },
-    /// A new notification for the user (their own room).
+    /// A new notification for the user (their own room); `quiet` during their quiet hours, so
+    /// clients show it without ringing.
     #[serde(rename = "notification:new")]
-    NotificationNew { notification: Notification },
+    NotificationNew {
+        notification: Notification,
+        quiet: bool,
+    },
     /// The user read, unread, archived or saw notifications, perhaps in another tab (their own
     /// room).
     #[serde(rename = "notification:updated")]

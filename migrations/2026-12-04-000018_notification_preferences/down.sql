@@ -1,0 +1,2 @@
+ALTER TABLE users DROP COLUMN phone;
+DROP TABLE notification_preferences;
