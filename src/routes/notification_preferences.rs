@@ -10,7 +10,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use crate::auth::{AuthUser, bearer};
-use crate::db::notification_preferences;
+use crate::db::notification_preferences::{self, Changed};
 use crate::domain::Preferences;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::registry::endpoint;
@@ -147,10 +147,12 @@ async fn get(state: AppState, user: AuthUser) -> ApiResult {
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
     ))]
 async fn change(state: AppState, user: AuthUser, patch: serde_json::Value) -> ApiResult {
-    let next = current(&state, &user).await?.apply(&patch).map_err(|e| {
-        ApiError::bad_request("invalid_preferences", e.to_string())
-            .with_details(serde_json::json!({ "field": e.field }))
-    })?;
-    notification_preferences::save(&state.pool, user.user_id, &next).await?;
-    Ok(json_reply(StatusCode::OK, &next))
+    let changed =
+        notification_preferences::change(&state.pool, user.user_id, |p| p.apply(&patch)).await?;
+    match changed {
+        Changed::Saved(next) => Ok(json_reply(StatusCode::OK, &next)),
+        Changed::Refused(e) => Err(ApiError::bad_request("invalid_preferences", e.to_string())
+            .with_details(serde_json::json!({ "field": e.field }))),
+        Changed::NoSuchUser => Err(ApiError::unauthorized("this account no longer exists")),
+    }
 }
