@@ -124,15 +124,69 @@ pub struct NotificationSendRequest {
     body: String,
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RecipientsPage {
+    /// The previous page's `nextAfter` (a user id).
+    #[param(minimum = 0)]
+    after: Option<i64>,
+    /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+}
+
 pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    endpoint!(POST, "api" / "admin" / "notifications")
+    let show = endpoint!(GET, "api" / "admin" / "notifications" / i64)
+        .and(with_state(state.clone()))
+        .and(bearer(state.auth.clone()))
+        .and(warp::query::<RecipientsPage>())
+        .then(
+            |id, state, user, page| async move { into_response(show(state, user, id, page).await) },
+        );
+    let post = endpoint!(POST, "api" / "admin" / "notifications")
         .and(with_state(state.clone()))
         .and(bearer(state.auth.clone()))
         .and(warp::header::optional::<String>("idempotency-key"))
         .and(json_body::<NotificationSendRequest>(&state))
         .then(
             |state, user, key, req| async move { into_response(send(state, user, key, req).await) },
-        )
+        );
+    post.or(show).unify()
+}
+
+#[utoipa::path(get, path = "/api/admin/notifications/{id}", tag = "notifications",
+    operation_id = "notificationSend",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The send (`POST /api/admin/notifications`'s `id`)"),
+        RecipientsPage),
+    responses(
+        (status = 200, description = "The send and a page of its recipients, each with their \
+            marks and every channel's delivery (status, times, reason)",
+            body = notification_sends::SendDetail),
+        (status = 400, description = "Bad `after` or `limit`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Staff", body = ErrorBody),
+        (status = 404, description = "No such send of the caller's church", body = ErrorBody),
+    ))]
+async fn show(state: AppState, user: AuthUser, id: i64, page: RecipientsPage) -> ApiResult {
+    user.require_admin()?;
+    let limit = super::paging::limit(page.limit, 100, 1000)?;
+    let after = page.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::bad_request(
+            "invalid_cursor",
+            "after must be a nextAfter",
+        ));
+    }
+    let church = match user.is_operator() {
+        true => None,
+        false => Some(user.church()?),
+    };
+    let detail = notification_sends::detail(&state.pool, id, church, after, limit)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no notification send {id} of yours")))?;
+    Ok(json_reply(StatusCode::OK, &detail))
 }
 
 /// A title or body: 1 to `max` characters, trimmed, no control characters but `controls`.

@@ -522,6 +522,75 @@ async fn sends_reach_only_whom_the_sender_may_reach() {
         app.get_json("/api/notifications/counts", &staff).await["unread"],
         0
     );
+    // The send's detail: each recipient, their marks, each channel's delivery.
+    let read = app
+        .post_json(
+            &format!("/api/notifications/{}/read", new["notification"]["id"]),
+            Some(&other_staff),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(read.status(), 200);
+    let detail = app
+        .get_json(
+            &format!("/api/admin/notifications/{}", first["id"]),
+            &operator,
+        )
+        .await;
+    assert_eq!(detail["title"], "Maintenance tonight");
+    assert_eq!(detail["recipientCount"], 2);
+    let recipients = detail["recipients"].as_array().unwrap();
+    assert_eq!(recipients.len(), 2);
+    let staff_row = recipients
+        .iter()
+        .find(|r| r["userId"] == other_user)
+        .unwrap();
+    assert!(staff_row["readAt"].is_string());
+    assert_eq!(staff_row["deliveries"][0]["channel"], "in_app");
+    assert_eq!(staff_row["deliveries"][0]["status"], "read");
+    let other_row = recipients
+        .iter()
+        .find(|r| r["userId"] != other_user)
+        .unwrap();
+    assert_eq!(other_row["deliveries"][0]["status"], "delivered");
+    let page = app
+        .get_json(
+            &format!("/api/admin/notifications/{}?limit=1", first["id"]),
+            &operator,
+        )
+        .await;
+    assert_eq!(page["recipients"].as_array().unwrap().len(), 1);
+    let after = page["nextAfter"].as_i64().unwrap();
+    let rest = app
+        .get_json(
+            &format!(
+                "/api/admin/notifications/{}?limit=1&after={after}",
+                first["id"]
+            ),
+            &operator,
+        )
+        .await;
+    assert_eq!(rest["recipients"].as_array().unwrap().len(), 1);
+    assert!(rest["nextAfter"].is_null());
+    // Not a church admin's to see, nor staff's.
+    let theirs = app
+        .get(&format!("/api/admin/notifications/{}", first["id"]), &admin)
+        .await;
+    assert_eq!(theirs.status(), 404);
+    let staffs = app
+        .get(
+            &format!("/api/admin/notifications/{}", receipt["id"]),
+            &staff,
+        )
+        .await;
+    assert_eq!(staffs.status(), 403);
+    let own = app
+        .get_json(
+            &format!("/api/admin/notifications/{}", receipt["id"]),
+            &admin,
+        )
+        .await;
+    assert_eq!(own["recipients"].as_array().unwrap().len(), 1);
     let refused = announce(&app, &operator, base(json!({"churchIds": [999999]}))).await;
     assert_eq!(
         error_code(refused).await,
