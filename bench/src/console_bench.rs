@@ -243,6 +243,14 @@ async fn screenshots(http: &reqwest::Client, driver: &str, url: &str, dir: &str)
         .screenshot(&format!("{dir}/console-analytics.png"))
         .await;
     session
+        .post("/url", json!({"url": format!("{url}/#/notifications")}))
+        .await;
+    // The welcome, and the broadcast's notice once it is summarized.
+    session.find(".inbox li:nth-child(2)").await;
+    session
+        .screenshot(&format!("{dir}/console-notifications.png"))
+        .await;
+    session
         .post("/url", json!({"url": format!("{url}/#/dashboard")}))
         .await;
     session.find("table[aria-labelledby=tree-h] tbody tr").await;
