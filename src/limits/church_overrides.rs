@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use belfry_actors::limiter::{Limit, Policy};
 
-use super::spec::{API, SMS, WS_USER, parse_limit};
+use super::spec::{API, NOTIFY, SMS, WS_USER, parse_limit};
 use crate::config::{ConfigError, Source};
 use crate::db::new_message::DailyQuota;
 
@@ -56,9 +56,10 @@ impl ChurchOverrides {
                         .insert(church, (quota > 0).then_some(DailyQuota(quota)));
                 }
                 name => {
-                    let Some(name) = [API, SMS, WS_USER].into_iter().find(|p| *p == name) else {
+                    let Some(name) = [API, SMS, NOTIFY, WS_USER].into_iter().find(|p| *p == name)
+                    else {
                         return Err(problem(format!(
-                            "{entry:?}: a church may set {API}, {SMS}, {WS_USER} or \
+                            "{entry:?}: a church may set {API}, {SMS}, {NOTIFY}, {WS_USER} or \
                              {RECIPIENTS_PER_DAY}"
                         )));
                     };

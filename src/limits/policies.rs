@@ -20,7 +20,7 @@ use crate::domain::Role;
 
 use super::spec::parse_limit;
 pub use super::spec::{
-    API, CHURCH_RECIPIENTS, LOGIN_ACCOUNT, LOGIN_EMAIL, LOGIN_IP, SMS, WS_IP, WS_USER,
+    API, CHURCH_RECIPIENTS, LOGIN_ACCOUNT, LOGIN_EMAIL, LOGIN_IP, NOTIFY, SMS, WS_IP, WS_USER,
 };
 
 const API_VARS: RoleVars = [
@@ -32,6 +32,11 @@ const SMS_VARS: RoleVars = [
     "BELFRY_LIMIT_SMS",
     "BELFRY_LIMIT_SMS_STAFF",
     "BELFRY_LIMIT_SMS_ADMIN",
+];
+const NOTIFY_VARS: RoleVars = [
+    "BELFRY_LIMIT_NOTIFY",
+    "BELFRY_LIMIT_NOTIFY_STAFF",
+    "BELFRY_LIMIT_NOTIFY_ADMIN",
 ];
 const WS_USER_VARS: RoleVars = [
     "BELFRY_LIMIT_WS_USER",
@@ -69,6 +74,8 @@ pub struct LimitsConfig {
     pub api: ByRole,
     /// `POST /api/messages`, per user.
     pub sms: ByRole,
+    /// `POST /api/admin/notifications`, per sender (a church may have its own).
+    pub notify: ByRole,
     /// Login attempts per client IP and per email address, with growing lock-outs.
     pub login_ip: Policy,
     /// An account tried from one address (with lock-outs).
@@ -101,6 +108,7 @@ impl LimitsConfig {
         Ok(Self {
             api: with_churches(by_role(src, API, API_VARS, (1000, 3600, 200))?),
             sms: with_churches(by_role(src, SMS, SMS_VARS, (100, 3600, 100))?),
+            notify: with_churches(by_role(src, NOTIFY, NOTIFY_VARS, (60, 3600, 20))?),
             login_ip: policy(src, LOGIN_IP, "BELFRY_LIMIT_LOGIN_IP", (5, 60, 5))?
                 .with_lockout(lockout),
             login_email: policy(src, LOGIN_EMAIL, "BELFRY_LIMIT_LOGIN_EMAIL", (10, 900, 10))?

@@ -7,6 +7,8 @@ use belfry_actors::limiter::Limit;
 
 pub const API: &str = "api";
 pub const SMS: &str = "sms";
+/// An admin's or operator's notification sends (`POST /api/admin/notifications`).
+pub const NOTIFY: &str = "notify";
 pub const LOGIN_IP: &str = "login-ip";
 /// An account from one address.
 pub const LOGIN_EMAIL: &str = "login-email";

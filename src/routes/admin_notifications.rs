@@ -2,6 +2,8 @@
 //! them, one role, or chosen users); an operator tells chosen churches or users. Each person
 //! gets their own notification in their inbox, pushed live to their sockets.
 
+use std::net::IpAddr;
+
 use belfry_actors::ports::NewNotification;
 use belfry_actors::protocol::{Category, Priority};
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,7 @@ use crate::domain::{Controls, Role};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::registry::endpoint;
 use crate::http::{json_body, json_reply, schema};
+use crate::limits::http::client_ip;
 use crate::state::{AppState, with_state};
 
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -146,7 +149,10 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
         );
     let post = endpoint!(POST, "api" / "admin" / "notifications")
         .and(with_state(state.clone()))
+        .and(client_ip(&state.limits))
         .and(bearer(state.auth.clone()))
+        .map(|state, client, user| (state, (client, user)))
+        .untuple_one()
         .and(warp::header::optional::<String>("idempotency-key"))
         .and(json_body::<NotificationSendRequest>(&state))
         .then(
@@ -315,11 +321,17 @@ fn recipients(user: &AuthUser, audience: &AudienceRequest) -> Result<Recipients,
     ))]
 async fn send(
     state: AppState,
-    user: AuthUser,
+    (client, user): (Option<IpAddr>, AuthUser),
     key: Option<String>,
     req: NotificationSendRequest,
 ) -> ApiResult {
     user.require_admin()?;
+    let policy = state
+        .limits
+        .config()
+        .notify
+        .for_user(user.church_id, user.role);
+    let decision = state.limits.check_user(client, &user, policy).await?;
     let key = parse_idempotency_key(key)?;
     let category = match req.category.as_deref() {
         None => Category::Announcement,
@@ -381,7 +393,8 @@ async fn send(
     .await
     .map_err(refusal)?;
     state.system.directory().announce(stored.announcements);
-    let mut reply = json_reply(StatusCode::ACCEPTED, &stored.receipt);
+    let reply = json_reply(StatusCode::ACCEPTED, &stored.receipt);
+    let mut reply = crate::limits::http::with_headers(reply, decision.as_ref());
     if stored.replayed {
         reply.headers_mut().insert(
             "idempotent-replayed",

@@ -693,3 +693,37 @@ async fn wait_for_inbox(app: &TestApp, token: &str, n: usize) -> Vec<Value> {
     }
     panic!("the inbox never held {n} notifications");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sends_have_their_own_limit_with_its_headers() {
+    let app = super::helpers::spawn_app_with(&[("BELFRY_LIMIT_NOTIFY", "2/3600")]).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let body = json!({"audience": {"church": true}, "title": "Hello", "body": "Hi"});
+    for left in ["1", "0"] {
+        let sent = announce(&app, &admin, body.clone()).await;
+        assert_eq!(sent.status(), 202);
+        let limits: Vec<&str> = sent
+            .headers()
+            .get_all("ratelimit")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert!(
+            limits
+                .iter()
+                .any(|l| l.starts_with("\"notify\"") && l.contains(&format!("r={left}"))),
+            "{limits:?}"
+        );
+    }
+    let refused = announce(&app, &admin, body).await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let (_, code) = error_code(refused).await;
+    assert_eq!(code, "rate_limited");
+    // Nothing of the refused send was stored.
+    let staff = app.login(&app.grace.staff_email).await;
+    assert_eq!(
+        app.get_json("/api/notifications/counts", &staff).await["unread"],
+        2
+    );
+}
