@@ -82,6 +82,7 @@ use crate::http::registry::endpoint;
         notification_preferences::get,
         notification_preferences::change,
         admin_notifications::send,
+        admin_notifications::show,
         admin::actors,
         admin::breaker,
         admin::set_breaker,

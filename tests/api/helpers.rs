@@ -161,6 +161,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         // is about them.
         ("BELFRY_LIMIT_API", "1000000/3600".to_owned()),
         ("BELFRY_LIMIT_SMS", "1000000/3600".to_owned()),
+        ("BELFRY_LIMIT_NOTIFY", "1000000/3600".to_owned()),
         ("BELFRY_LIMIT_LOGIN_IP", "1000000/60".to_owned()),
         ("BELFRY_LIMIT_LOGIN_EMAIL", "1000000/60".to_owned()),
         ("BELFRY_LIMIT_LOGIN_ACCOUNT", "1000000/60".to_owned()),
