@@ -151,7 +151,11 @@ impl Application {
             Arc::clone(&clock),
         ));
         let history = Arc::new(PgLimitHistory::new(pool.clone()));
-        let notifications = Arc::new(PgNotificationStore::new(pool.clone(), Arc::clone(&clock)));
+        let notifications = Arc::new(PgNotificationStore::new(
+            pool.clone(),
+            Arc::clone(&clock),
+            Arc::clone(&metrics),
+        ));
         let system = ActorSystem::start(
             config.system.clone(),
             gateway,
@@ -175,8 +179,11 @@ impl Application {
             shutdown_rx.clone(),
         );
         crate::summary_watch::spawn(
-            pool.clone(),
-            Arc::clone(system.directory()),
+            (
+                pool.clone(),
+                Arc::clone(system.directory()),
+                Arc::clone(&metrics),
+            ),
             Arc::clone(&clock),
             shutdown_rx.clone(),
         );

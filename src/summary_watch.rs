@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use crate::clock::{Clock, SharedClock};
 use crate::db::DbPool;
 use crate::db::delivery_summaries::{self, Pick};
+use crate::telemetry::Metrics;
 
 pub const SUMMARIZE_EVERY: Duration = Duration::from_secs(1);
 
@@ -19,8 +20,7 @@ pub const SUMMARIZE_EVERY: Duration = Duration::from_secs(1);
 const SETTLED_EVERY: u32 = 10;
 
 pub fn spawn(
-    pool: DbPool,
-    directory: Arc<Directory>,
+    (pool, directory, metrics): (DbPool, Arc<Directory>, Arc<Metrics>),
     clock: SharedClock,
     shutdown: watch::Receiver<bool>,
 ) {
@@ -28,11 +28,17 @@ pub fn spawn(
     crate::periodic::spawn_every(SUMMARIZE_EVERY, shutdown, move || {
         let settled_too = passes.is_multiple_of(SETTLED_EVERY);
         passes = passes.wrapping_add(1);
-        let (pool, directory, clock) = (pool.clone(), Arc::clone(&directory), Arc::clone(&clock));
+        let (pool, directory, metrics, clock) = (
+            pool.clone(),
+            Arc::clone(&directory),
+            Arc::clone(&metrics),
+            Arc::clone(&clock),
+        );
         async move {
-            summarize_all(&pool, &directory, clock.as_ref(), Pick::Finished).await;
+            let on = (&pool, directory.as_ref(), metrics.as_ref());
+            summarize_all(on, clock.as_ref(), Pick::Finished).await;
             if settled_too {
-                summarize_all(&pool, &directory, clock.as_ref(), Pick::Settled).await;
+                summarize_all(on, clock.as_ref(), Pick::Settled).await;
             }
         }
     });
@@ -40,12 +46,17 @@ pub fn spawn(
 
 /// Summarizes batch after batch until none is left (a backlog after an upgrade goes at once),
 /// and tells the senders of finished broadcasts once each batch is committed.
-async fn summarize_all(pool: &DbPool, directory: &Directory, clock: &dyn Clock, pick: Pick) {
+async fn summarize_all(
+    (pool, directory, metrics): (&DbPool, &Directory, &Metrics),
+    clock: &dyn Clock,
+    pick: Pick,
+) {
     loop {
         let notice = crate::notices::broadcast_finished;
         match delivery_summaries::summarize(pool, pick, notice, clock.now()).await {
             Ok(done) => {
                 let full = done.messages as i64 == delivery_summaries::BATCH;
+                metrics.notifications_stored(&done.notices);
                 directory.announce(done.notices);
                 if !full {
                     return;

@@ -4,18 +4,26 @@ use belfry_actors::ports::{
     Announcement, Audience, NewNotification, NotificationStore, PortFuture, StoreError,
 };
 
+use std::sync::Arc;
+
 use crate::clock::SharedClock;
 use crate::db::{DbPool, get, notifications};
+use crate::telemetry::Metrics;
 
 pub struct PgNotificationStore {
     pool: DbPool,
     /// The time people's quiet hours are read by.
     clock: SharedClock,
+    metrics: Arc<Metrics>,
 }
 
 impl PgNotificationStore {
-    pub fn new(pool: DbPool, clock: SharedClock) -> Self {
-        Self { pool, clock }
+    pub fn new(pool: DbPool, clock: SharedClock, metrics: Arc<Metrics>) -> Self {
+        Self {
+            pool,
+            clock,
+            metrics,
+        }
     }
 }
 
@@ -31,7 +39,9 @@ impl NotificationStore for PgNotificationStore {
                 let now = self.clock.now();
                 notifications::create(&mut conn, &audience, &notification, None, now).await
             };
-            stored.await.map_err(|e| StoreError(e.to_string()))
+            let stored = stored.await.map_err(|e| StoreError(e.to_string()))?;
+            self.metrics.notifications_stored(&stored);
+            Ok(stored)
         })
     }
 }

@@ -362,16 +362,19 @@ pub async fn mark(
 struct UpTo {
     #[diesel(sql_type = Nullable<BigInt>)]
     up_to: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
 }
 
 /// Marks every unread notification of the user (of `category`, or all) read. Returns the
-/// newest id it covered (`None` when there were none) and the counts after.
+/// newest id it covered (`None` when there were none) and the counts after, and how many it
+/// read.
 pub async fn read_all(
     pool: &DbPool,
     user_id: i64,
     category: Option<Category>,
     at: DateTime<Utc>,
-) -> Result<(Option<i64>, NotificationCounts), DbError> {
+) -> Result<((Option<i64>, NotificationCounts), u64), DbError> {
     let sql = "WITH changed AS ( \
              UPDATE notifications SET read_at = $3, seen_at = COALESCE(seen_at, $3) \
              WHERE user_id = $1 AND read_at IS NULL AND archived_at IS NULL \
@@ -379,7 +382,7 @@ pub async fn read_all(
          delivery AS ( \
              UPDATE notification_deliveries d SET status = 'read', updated_at = $3 \
              FROM changed c WHERE d.notification_id = c.id AND d.channel = 'in_app') \
-         SELECT max(id) AS up_to FROM changed";
+         SELECT max(id) AS up_to, count(*) AS n FROM changed";
     marked_up_to(pool, user_id, sql, category, at).await
 }
 
@@ -393,8 +396,9 @@ pub async fn seen(
              UPDATE notifications SET seen_at = $3 \
              WHERE user_id = $1 AND seen_at IS NULL AND read_at IS NULL AND archived_at IS NULL \
                AND ($2::text IS NULL OR category = $2) RETURNING id) \
-         SELECT max(id) AS up_to FROM changed";
-    marked_up_to(pool, user_id, sql, None, at).await
+         SELECT max(id) AS up_to, count(*) AS n FROM changed";
+    let (marked, _) = marked_up_to(pool, user_id, sql, None, at).await?;
+    Ok(marked)
 }
 
 async fn marked_up_to(
@@ -403,7 +407,7 @@ async fn marked_up_to(
     sql: &'static str,
     category: Option<Category>,
     at: DateTime<Utc>,
-) -> Result<(Option<i64>, NotificationCounts), DbError> {
+) -> Result<((Option<i64>, NotificationCounts), u64), DbError> {
     let mut conn = get(pool).await?;
     let up_to: Vec<UpTo> = diesel::sql_query(sql)
         .bind::<BigInt, _>(user_id)
@@ -415,5 +419,7 @@ async fn marked_up_to(
         .await?
         .remove(&user_id)
         .unwrap_or_default();
-    Ok((up_to.into_iter().next().and_then(|u| u.up_to), counts))
+    let marked = up_to.into_iter().next();
+    let n = marked.as_ref().map_or(0, |m| m.n as u64);
+    Ok(((marked.and_then(|m| m.up_to), counts), n))
 }

@@ -392,6 +392,7 @@ async fn send(
     )
     .await
     .map_err(refusal)?;
+    state.metrics.notifications_stored(&stored.announcements);
     state.system.directory().announce(stored.announcements);
     let reply = json_reply(StatusCode::ACCEPTED, &stored.receipt);
     let mut reply = crate::limits::http::with_headers(reply, decision.as_ref());

@@ -218,10 +218,16 @@ async fn counts(state: AppState, user: AuthUser) -> ApiResult {
 }
 
 async fn put_mark(state: AppState, user: AuthUser, id: i64, mark: Mark) -> ApiResult {
-    let at = chrono::Utc::now();
+    // To the microsecond, as the database keeps it: whether it was read now is then an equality.
+    let now = chrono::Utc::now();
+    let at = chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
     let (notification, counts) = notifications::mark(&state.pool, user.user_id, id, mark, at)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("you have no notification {id}")))?;
+    // Newly read: its read time is this request's (an earlier one is kept).
+    if notification.read_at == Some(at) {
+        state.metrics.notification_deliveries("in_app", "read", 1);
+    }
     let change = match mark {
         Mark::Read => NotificationChange::Read,
         Mark::Unread => NotificationChange::Unread,
@@ -321,7 +327,11 @@ fn marked_all(
 async fn read_all(state: AppState, user: AuthUser, req: ReadAllRequest) -> ApiResult {
     let category = parse_category(req.category.as_deref())?;
     let at = chrono::Utc::now();
-    let done = notifications::read_all(&state.pool, user.user_id, category, at).await?;
+    let (done, newly_read) =
+        notifications::read_all(&state.pool, user.user_id, category, at).await?;
+    state
+        .metrics
+        .notification_deliveries("in_app", "read", newly_read);
     Ok(marked_all(
         &state,
         &user,

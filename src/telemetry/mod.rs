@@ -36,6 +36,7 @@ pub const DEAD_LETTERS_OPEN: &str = "belfry_dead_letters_open";
 pub const DB_POOL: &str = "belfry_db_pool_connections";
 pub const RATE_LIMIT_DENIALS: &str = "belfry_rate_limit_denials_total";
 pub const RATE_LIMIT_KEYS: &str = "belfry_rate_limit_keys";
+pub const NOTIFICATION_DELIVERIES: &str = "belfry_notification_deliveries_total";
 
 /// Histogram buckets in seconds: from a cached answer (a millisecond) to a carrier timing out.
 const SECONDS_BUCKETS: &[f64] = &[
@@ -106,6 +107,25 @@ impl Metrics {
             .register_histogram(&Key::from_parts(name, labels), &METADATA)
     }
 
+    /// `n` notification deliveries of `channel` reached `status`.
+    pub fn notification_deliveries(&self, channel: &'static str, status: &'static str, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.counter(
+            NOTIFICATION_DELIVERIES,
+            vec![Label::new("channel", channel), Label::new("status", status)],
+        )
+        .increment(n);
+    }
+
+    /// Stored notifications' in-app deliveries: pushed ones `delivered`, the others `skipped`.
+    pub fn notifications_stored(&self, announcements: &[belfry_actors::ports::Announcement]) {
+        let pushed = announcements.iter().filter(|a| a.push).count() as u64;
+        self.notification_deliveries("in_app", "delivered", pushed);
+        self.notification_deliveries("in_app", "skipped", announcements.len() as u64 - pushed);
+    }
+
     /// One answered request. `route` is the route's template (`/api/messages/:id`), never the
     /// concrete path, so the series stay few whatever clients ask for.
     pub fn http_request(&self, method: &str, route: &str, status: u16, took: Duration) {
@@ -172,6 +192,10 @@ fn describe(recorder: &PrometheusRecorder) {
         (
             RATE_LIMIT_DENIALS,
             "Requests refused by a rate limit since start, by policy.",
+        ),
+        (
+            NOTIFICATION_DELIVERIES,
+            "Notification deliveries that reached a status, by channel and status (in_app: delivered, skipped, read).",
         ),
     ];
     for (name, help) in counters {

@@ -234,3 +234,62 @@ async fn ready_answers_while_the_database_and_tree_serve() {
     let health = ask(&app, "/health", None).await;
     assert_eq!(health.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notification_deliveries_are_counted_by_channel_and_status() {
+    let app = spawn_app().await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let delivered = [("channel", "in_app"), ("status", "delivered")];
+    let skipped = [("channel", "in_app"), ("status", "skipped")];
+    let read = [("channel", "in_app"), ("status", "read")];
+    let off = app
+        .patch_json(
+            "/api/notifications/preferences",
+            &admin,
+            &serde_json::json!({"categories": {"announcement": {"in_app": false}}}),
+        )
+        .await;
+    assert_eq!(off.status(), 200);
+    let sent = app
+        .post_json(
+            "/api/admin/notifications",
+            Some(&admin),
+            &serde_json::json!({"audience": {"church": true}, "title": "Hi", "body": "All"}),
+        )
+        .await;
+    assert_eq!(sent.status(), 202);
+    let scraped = Scraped::from(&app).await;
+    assert_eq!(scraped.get(NOTIFICATIONS, &delivered), 1.0, "the staff's");
+    assert_eq!(scraped.get(NOTIFICATIONS, &skipped), 1.0, "the admin's own");
+    assert_eq!(scraped.or_zero(NOTIFICATIONS, &read), 0.0);
+
+    let inbox = app.get_json("/api/notifications", &staff).await;
+    let id = inbox["notifications"][0]["id"].as_i64().unwrap();
+    for _ in 0..2 {
+        let marked = app
+            .post_json(
+                &format!("/api/notifications/{id}/read"),
+                Some(&staff),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(marked.status(), 200);
+    }
+    let all = app
+        .post_json(
+            "/api/notifications/read-all",
+            Some(&admin),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(all.status(), 200);
+    let scraped = Scraped::from(&app).await;
+    assert_eq!(
+        scraped.get(NOTIFICATIONS, &read),
+        2.0,
+        "read once by the staff (twice asked), once by the admin's read-all"
+    );
+}
+
+const NOTIFICATIONS: &str = "belfry_notification_deliveries_total";
