@@ -12,18 +12,19 @@
 
 // Not every shared helper is used here.
 #[allow(dead_code)]
+#[path = "loadgen/in_process.rs"]
+mod in_process;
+#[allow(dead_code)]
 #[path = "loadgen/mod.rs"]
 mod loadgen;
 
+use in_process::{count, median, percentile, timed};
 use std::collections::BTreeMap;
-use std::collections::HashMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use belfry::app::{Application, ShutdownHandle};
 use belfry::auth::JwtKeys;
 use belfry::config::Config;
-use belfry::state::AppState;
 use diesel::sql_types::{BigInt, Date};
 use diesel_async::RunQueryDsl;
 use serde_json::Value;
@@ -35,45 +36,6 @@ const BROADCASTS_A_DAY: i64 = 30;
 const BROADCAST_SIZE: i64 = 913;
 const DIRECT_A_DAY: i64 = 20;
 const MEMBERS: i64 = 1000;
-
-struct Server {
-    state: AppState,
-    url: String,
-    shutdown: ShutdownHandle,
-}
-
-async fn start(database_url: &str) -> Server {
-    let env: HashMap<&str, String> = HashMap::from([
-        ("BELFRY_ADDR", "127.0.0.1:0".to_owned()),
-        ("DATABASE_URL", database_url.to_owned()),
-        ("BELFRY_JWT_SECRET", JWT_SECRET.to_owned()),
-        ("BELFRY_LIMIT_EXEMPT_CIDRS", "127.0.0.0/8".to_owned()),
-    ]);
-    let config = Config::from_source(&move |n: &str| env.get(n).cloned(), None).expect("config");
-    let app = Application::build(config).await.expect("server starts");
-    let server = Server {
-        state: app.state().clone(),
-        url: format!("http://{}", app.addr()),
-        shutdown: app.shutdown_handle(),
-    };
-    tokio::spawn(app.run());
-    server
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(pool: &belfry::db::DbPool, sql: &str) -> i64 {
-    let mut conn = pool.get().await.expect("connection");
-    diesel::sql_query(sql)
-        .get_result::<Count>(&mut conn)
-        .await
-        .expect("count")
-        .n
-}
 
 /// Seeds church 1's year unless the database holds it already; the recipient rows.
 async fn seed(database_url: &str) -> i64 {
@@ -187,34 +149,7 @@ async fn summarized(pool: &belfry::db::DbPool) -> (Duration, i64) {
     (started.elapsed(), at_start)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i].as_secs_f64() * 1000.0
-}
-
-fn median(figures: &mut [f64]) -> f64 {
-    figures.sort_by(|a, b| a.total_cmp(b));
-    figures[figures.len() / 2]
-}
-
 /// Request latencies of `requests` sequential GETs of `path`.
-async fn timed(client: &reqwest::Client, url: &str, token: &str, requests: usize) -> Vec<Duration> {
-    let mut latencies = Vec::with_capacity(requests);
-    for _ in 0..requests {
-        let started = Instant::now();
-        let response = client
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), 200, "{url}");
-        response.bytes().await.expect("body");
-        latencies.push(started.elapsed());
-    }
-    latencies.sort();
-    latencies
-}
 
 #[derive(diesel::QueryableByName, Debug, PartialEq)]
 struct Day {
@@ -241,22 +176,11 @@ const FROM_RECIPIENTS: &str = "SELECT (COALESCE(m.send_at, m.created_at) AT TIME
      GROUP BY 1 ORDER BY 1";
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let option = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let write_to = option("--write");
-    let rounds: usize = option("--rounds")
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(5)
-        .max(1);
-    let requests: usize = option("--requests")
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(100)
-        .max(10);
+    let in_process::Options {
+        rounds,
+        requests,
+        write_to,
+    } = in_process::Options::from_args(5, 100);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -267,7 +191,7 @@ fn main() {
 
     let report = runtime.block_on(async {
         let rows = seed(&database_url).await;
-        let server = start(&database_url).await;
+        let server = in_process::start(&database_url, JWT_SECRET, &[]).await;
         let (summary_time, summarized_messages) = summarized(&server.state.pool).await;
         let keys = JwtKeys::new(
             Config::from_source(

@@ -17,17 +17,18 @@
 
 // Not every shared helper is used here.
 #[allow(dead_code)]
+#[path = "loadgen/in_process.rs"]
+mod in_process;
+#[allow(dead_code)]
 #[path = "loadgen/mod.rs"]
 mod loadgen;
 
-use std::collections::HashMap;
+use in_process::{count, median, percentile, timed};
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use belfry::app::{Application, ShutdownHandle};
 use belfry::auth::{JwtKeys, TokenSubject};
 use belfry::config::Config;
-use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -37,44 +38,6 @@ const DATABASE: &str = "belfry_notifications_bench";
 const USERS: i64 = 10_000;
 const EACH: i64 = 100;
 const ONLINE: i64 = 2_000;
-
-struct Server {
-    url: String,
-    shutdown: ShutdownHandle,
-}
-
-async fn start(database_url: &str) -> Server {
-    let env: HashMap<&str, String> = HashMap::from([
-        ("BELFRY_ADDR", "127.0.0.1:0".to_owned()),
-        ("DATABASE_URL", database_url.to_owned()),
-        ("BELFRY_JWT_SECRET", JWT_SECRET.to_owned()),
-        ("BELFRY_LIMIT_EXEMPT_CIDRS", "127.0.0.0/8".to_owned()),
-        ("BELFRY_MAX_PENDING_PER_ADDRESS", "100000".to_owned()),
-    ]);
-    let config = Config::from_source(&move |n: &str| env.get(n).cloned(), None).expect("config");
-    let app = Application::build(config).await.expect("server starts");
-    let server = Server {
-        url: format!("http://{}", app.addr()),
-        shutdown: app.shutdown_handle(),
-    };
-    tokio::spawn(app.run());
-    server
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(pool: &belfry::db::DbPool, sql: &str) -> i64 {
-    let mut conn = pool.get().await.expect("connection");
-    diesel::sql_query(sql)
-        .get_result::<Count>(&mut conn)
-        .await
-        .expect("count")
-        .n
-}
 
 /// 10,000 users of church 1 (user 1 its admin), 100 notifications each, a third read; the
 /// rows in the table.
@@ -126,34 +89,6 @@ async fn seed(database_url: &str) -> i64 {
     count(&pool, "SELECT count(*) AS n FROM notifications").await
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i].as_secs_f64() * 1000.0
-}
-
-fn median(figures: &mut [f64]) -> f64 {
-    figures.sort_by(|a, b| a.total_cmp(b));
-    figures[figures.len() / 2]
-}
-
-async fn timed(client: &reqwest::Client, url: &str, token: &str, requests: usize) -> Vec<Duration> {
-    let mut latencies = Vec::with_capacity(requests);
-    for _ in 0..requests {
-        let started = Instant::now();
-        let response = client
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), 200, "{url}");
-        response.bytes().await.expect("body");
-        latencies.push(started.elapsed());
-    }
-    latencies.sort();
-    latencies
-}
-
 fn token(keys: &JwtKeys, user: i64) -> String {
     let mut subject: TokenSubject = loadgen::seeded_staff(user, 1);
     if user == 1 {
@@ -200,22 +135,11 @@ async fn online(
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let option = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let write_to = option("--write");
-    let rounds: usize = option("--rounds")
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(5)
-        .max(1);
-    let requests: usize = option("--requests")
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(200)
-        .max(10);
+    let in_process::Options {
+        rounds,
+        requests,
+        write_to,
+    } = in_process::Options::from_args(5, 200);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -225,7 +149,12 @@ fn main() {
 
     let report = runtime.block_on(async {
         let rows = seed(&database_url).await;
-        let server = start(&database_url).await;
+        let server = in_process::start(
+            &database_url,
+            JWT_SECRET,
+            &[("BELFRY_MAX_PENDING_PER_ADDRESS", "100000")],
+        )
+        .await;
         let keys = JwtKeys::new(
             Config::from_source(
                 &|n: &str| (n == "BELFRY_JWT_SECRET").then(|| JWT_SECRET.to_owned()),
