@@ -18,6 +18,7 @@ pub mod message_history;
 pub mod messages;
 pub mod new_message;
 pub mod notification_preferences;
+pub mod notification_send_detail;
 pub mod notification_sends;
 pub mod notifications;
 pub mod outbox;

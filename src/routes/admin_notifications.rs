@@ -1,6 +1,8 @@
 //! `POST /api/admin/notifications`: an admin tells people of their church something (all of
-//! them, one role, or chosen users); an operator tells chosen churches or users. Each person
-//! gets their own notification in their inbox, pushed live to their sockets.
+//! them, one role, or chosen users); an operator tells chosen churches or users (who it may
+//! reach: [`super::notification_audience`]). Each person gets their own notification in their
+//! inbox, pushed live to their sockets. `GET /api/admin/notifications/{id}` shows a send's
+//! recipients and each channel's delivery.
 
 use std::net::IpAddr;
 
@@ -8,16 +10,16 @@ use belfry_actors::ports::NewNotification;
 use belfry_actors::protocol::{Category, Priority};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+use super::notification_audience::{AudienceRequest, recipients};
 use super::send_request::parse_idempotency_key;
 use crate::auth::{AuthUser, bearer};
-use crate::db::notification_sends::{self, NewSend, Recipients, SendError};
-use crate::domain::{Controls, Role};
+use crate::db::notification_send_detail;
+use crate::db::notification_sends::{self, NewSend, SendError};
+use crate::domain::Controls;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::registry::endpoint;
 use crate::http::{json_body, json_reply, schema};
@@ -26,8 +28,6 @@ use crate::state::{AppState, with_state};
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_BODY_CHARS: usize = 4000;
-/// The most users or churches one send names.
-const MAX_IDS: usize = 10_000;
 /// What an admin's or operator's send may be about: the other categories are the system's.
 const SENDABLE: [Category; 2] = [Category::Announcement, Category::System];
 
@@ -54,61 +54,6 @@ fn title_schema() -> utoipa::openapi::schema::Object {
 fn body_schema() -> utoipa::openapi::schema::Object {
     schema::text(MAX_BODY_CHARS, Controls::LineBreaks)
 }
-
-fn role_schema() -> utoipa::openapi::schema::Object {
-    schema::one_of([Role::Staff.as_str(), Role::Admin.as_str()])
-}
-
-fn ids_schema() -> utoipa::openapi::schema::Array {
-    schema::ids(1, Some(MAX_IDS))
-}
-
-/// Exactly one of: `userIds`; `role` (the caller's church's staff or admins); `church: true`
-/// (everyone in the caller's church); `churchIds` (operators: everyone in those churches).
-/// The others may be left out or `null`.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AudienceRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_ids: Option<Vec<i64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    church: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    church_ids: Option<Vec<i64>>,
-}
-
-impl utoipa::PartialSchema for AudienceRequest {
-    /// One object per way to name people: its own key required, the others null at most.
-    fn schema() -> RefOr<Schema> {
-        let keys = ["userIds", "role", "church", "churchIds"];
-        let value_of = |key: &str| -> RefOr<Schema> {
-            match key {
-                "userIds" | "churchIds" => ids_schema().into(),
-                "role" => role_schema().into(),
-                _ => ObjectBuilder::new()
-                    .schema_type(Type::Boolean)
-                    .enum_values(Some([true]))
-                    .into(),
-            }
-        };
-        let mut one_of = OneOfBuilder::new();
-        for key in keys {
-            let mut branch = ObjectBuilder::new()
-                .property(key, value_of(key))
-                .required(key)
-                .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
-            for other in keys.iter().filter(|k| **k != key) {
-                branch = branch.property(*other, ObjectBuilder::new().schema_type(Type::Null));
-            }
-            one_of = one_of.item(branch);
-        }
-        one_of.into()
-    }
-}
-
-impl ToSchema for AudienceRequest {}
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -169,7 +114,7 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rej
     responses(
         (status = 200, description = "The send and a page of its recipients, each with their \
             marks and every channel's delivery (status, times, reason)",
-            body = notification_sends::SendDetail),
+            body = notification_send_detail::SendDetail),
         (status = 400, description = "Bad `after` or `limit`", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "Staff", body = ErrorBody),
@@ -189,7 +134,7 @@ async fn show(state: AppState, user: AuthUser, id: i64, page: RecipientsPage) ->
         true => None,
         false => Some(user.church()?),
     };
-    let detail = notification_sends::detail(&state.pool, id, church, after, limit)
+    let detail = notification_send_detail::detail(&state.pool, id, church, after, limit)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no notification send {id} of yours")))?;
     Ok(json_reply(StatusCode::OK, &detail))
@@ -216,90 +161,6 @@ fn text(
         ));
     }
     Ok(trimmed.to_owned())
-}
-
-fn invalid_audience(message: &str) -> ApiError {
-    ApiError::bad_request("invalid_audience", message.to_owned())
-}
-
-/// Who the send reaches, as far as the caller may reach.
-fn recipients(user: &AuthUser, audience: &AudienceRequest) -> Result<Recipients, ApiError> {
-    let given = [
-        audience.user_ids.is_some(),
-        audience.role.is_some(),
-        audience.church.is_some(),
-        audience.church_ids.is_some(),
-    ];
-    if given.iter().filter(|g| **g).count() != 1 {
-        return Err(invalid_audience(
-            "audience must name exactly one of userIds, role, church or churchIds",
-        ));
-    }
-    let own = || {
-        user.church().map_err(|_| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "no_church",
-                "operators belong to no church: name churchIds or userIds",
-            )
-        })
-    };
-    // Operators reach every church; anyone else only their own.
-    let reach = match user.is_operator() {
-        true => None,
-        false => Some(user.church()?),
-    };
-    Ok(match audience {
-        AudienceRequest {
-            user_ids: Some(ids),
-            ..
-        } => {
-            if ids.is_empty() || ids.len() > MAX_IDS {
-                return Err(invalid_audience("userIds must name 1 to 10000 users"));
-            }
-            Recipients::Users {
-                ids: ids.clone(),
-                church: reach,
-            }
-        }
-        AudienceRequest {
-            role: Some(role), ..
-        } => {
-            let role = match Role::parse(role) {
-                Some(Role::Staff) => Role::Staff.as_str(),
-                Some(Role::Admin) => Role::Admin.as_str(),
-                _ => return Err(invalid_audience("role must be staff or admin")),
-            };
-            Recipients::Churches {
-                ids: vec![own()?],
-                role: Some(role),
-            }
-        }
-        AudienceRequest {
-            church: Some(true), ..
-        } => Recipients::Churches {
-            ids: vec![own()?],
-            role: None,
-        },
-        AudienceRequest {
-            church_ids: Some(ids),
-            ..
-        } => {
-            if !user.is_operator() {
-                return Err(ApiError::forbidden(
-                    "only operators send to other churches: use church or role",
-                ));
-            }
-            if ids.is_empty() || ids.len() > MAX_IDS {
-                return Err(invalid_audience("churchIds must name 1 to 10000 churches"));
-            }
-            Recipients::Churches {
-                ids: ids.clone(),
-                role: None,
-            }
-        }
-        _ => return Err(invalid_audience("church must be true when given")),
-    })
 }
 
 #[utoipa::path(post, path = "/api/admin/notifications", tag = "notifications",

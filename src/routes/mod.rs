@@ -25,6 +25,7 @@ mod message_history;
 mod message_preview;
 mod messages;
 mod metrics;
+mod notification_audience;
 mod notification_preferences;
 mod notifications;
 mod openapi;

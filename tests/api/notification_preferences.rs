@@ -41,6 +41,15 @@ async fn next_notification(socket: &mut WsClient) -> Value {
         .unwrap()
 }
 
+/// The next `notification:new`.
+async fn next_new(socket: &mut WsClient) -> Value {
+    socket
+        .until(WAIT, |f| f["type"] == "notification:new")
+        .await
+        .pop()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn preferences_default_to_the_church_and_change_one_field_at_a_time() {
     let app = spawn_app().await;
@@ -223,38 +232,22 @@ async fn quiet_hours_are_the_users_own_zone_across_the_change_of_clocks() {
     assert_eq!(new["quiet"], true, "06:30 BST is inside 22:00–07:00");
     // Critical is never quiet.
     announce(&app, &admin, "Flood in the hall", "critical").await;
-    let new = socket
-        .until(WAIT, |f| f["type"] == "notification:new")
-        .await
-        .pop()
-        .unwrap();
+    let new = next_new(&mut socket).await;
     assert_eq!(new["quiet"], false);
     // 06:00Z is 07:00 BST (it would still be 06:00 in GMT): quiet hours are over.
     app.clock.set("2026-03-29T06:00:00Z".parse().unwrap());
     announce(&app, &admin, "Morning news", "normal").await;
-    let new = socket
-        .until(WAIT, |f| f["type"] == "notification:new")
-        .await
-        .pop()
-        .unwrap();
+    let new = next_new(&mut socket).await;
     assert_eq!(new["notification"]["title"], "Morning news");
     assert_eq!(new["quiet"], false);
     // That evening, 21:59 BST (20:59Z) is not yet quiet; 22:00 BST (21:00Z) is.
     app.clock.set("2026-03-29T20:59:00Z".parse().unwrap());
     announce(&app, &admin, "Evening news", "normal").await;
-    let new = socket
-        .until(WAIT, |f| f["type"] == "notification:new")
-        .await
-        .pop()
-        .unwrap();
+    let new = next_new(&mut socket).await;
     assert_eq!(new["quiet"], false);
     app.clock.set("2026-03-29T21:00:00Z".parse().unwrap());
     announce(&app, &admin, "Night news", "normal").await;
-    let new = socket
-        .until(WAIT, |f| f["type"] == "notification:new")
-        .await
-        .pop()
-        .unwrap();
+    let new = next_new(&mut socket).await;
     assert_eq!(new["notification"]["title"], "Night news");
     assert_eq!(new["quiet"], true);
 }
