@@ -15,11 +15,15 @@ use crate::adapters::delivery_store::PgDeliveryStore;
 use crate::adapters::limit_history::PgLimitHistory;
 use crate::adapters::measured_carrier::MeasuredCarrier;
 use crate::adapters::notification_store::PgNotificationStore;
+use crate::adapters::sandbox_mailer::SandboxMailer;
+use crate::adapters::smtp_mailer::SmtpMailer;
 use crate::auth::{Authenticator, JwtKeys};
 use crate::clock::SharedClock;
 use crate::config::{CarrierConfig, Config};
 use crate::db;
 use crate::limits::Limits;
+use crate::mail::Mailer;
+use crate::mail::courier::Courier;
 use crate::routes;
 use crate::state::{AppState, Services};
 use crate::telemetry::Metrics;
@@ -64,6 +68,8 @@ pub enum StartError {
     Actors(String),
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
+    #[error(transparent)]
+    Mail(#[from] crate::adapters::smtp_mailer::SmtpUrlError),
 }
 
 impl Application {
@@ -187,6 +193,28 @@ impl Application {
             Arc::clone(&clock),
             shutdown_rx.clone(),
         );
+        let (mailer, sandbox_mail): (Arc<dyn Mailer>, _) = match &config.mail.smtp_url {
+            Some(url) => (
+                Arc::new(SmtpMailer::new(url, config.mail.from.clone())?),
+                None,
+            ),
+            None => {
+                tracing::info!("no BELFRY_SMTP_URL: emails are kept by the sandbox mailer");
+                let sandbox = Arc::new(SandboxMailer::new(Arc::clone(&clock)));
+                (Arc::clone(&sandbox) as Arc<dyn Mailer>, Some(sandbox))
+            }
+        };
+        let courier = Courier {
+            pool: pool.clone(),
+            clock: Arc::clone(&clock),
+            mailer,
+            directory: Arc::clone(system.directory()),
+            metrics: Arc::clone(&metrics),
+            console: public_url.clone(),
+            fallback: chrono::TimeDelta::from_std(config.mail.fallback)
+                .unwrap_or(chrono::TimeDelta::MAX),
+        };
+        crate::mail::courier::spawn(Arc::new(courier), config.mail.every, shutdown_rx.clone());
         let state = AppState::new(Services {
             pool,
             counters,
@@ -201,6 +229,7 @@ impl Application {
             metrics,
             metrics_allow: config.metrics_allow.clone(),
             clock,
+            sandbox_mail,
         });
         Ok(Self {
             addr,

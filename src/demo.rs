@@ -71,6 +71,8 @@ pub async fn run() -> Result<(), String> {
         "BELFRY_SANDBOX_FAILURE_RATE" => Env.get(name).or_else(|| Some("0.1".into())),
         // Some members answer, so the Conversations page has something to show.
         "BELFRY_SANDBOX_REPLY_RATE" => Env.get(name).or_else(|| Some("0.2".into())),
+        // Unread notifications reach the sandbox mail within a minute, not five.
+        "BELFRY_NOTIFY_FALLBACK_SECS" => Env.get(name).or_else(|| Some("60".into())),
         _ => Env.get(name),
     };
     let config = Config::from_source(&demo_env, Some(fallback_secret.to_vec()))
@@ -234,5 +236,9 @@ fn print_instructions(url: &str, logins: &[(&str, String, Role, String)]) {
         "  curl -s {url}/api/messages -H \"authorization: Bearer $TOKEN\" -H 'content-type: application/json' \\\n    -d '{{\"body\":\"Choir practice moves to 7pm\",\"allMembers\":true}}'"
     );
     println!("\nWatch delivery live (any WebSocket client, e.g. websocat):");
-    println!("  websocat \"{ws_url}/ws?token=$TOKEN\"\n");
+    println!("  websocat \"{ws_url}/ws?token=$TOKEN\"");
+    let (_, _, _, admin_token) = &logins[0];
+    println!("\nNotifications left unread for a minute are emailed; with no BELFRY_SMTP_URL the");
+    println!("sandbox keeps them (the console's Notifications page shows them to admins):");
+    println!("  curl -s {url}/api/admin/mail -H \"authorization: Bearer {admin_token}\"\n");
 }

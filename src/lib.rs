@@ -17,6 +17,7 @@ pub mod error;
 pub mod gateway;
 pub mod http;
 pub mod limits;
+pub mod mail;
 pub mod notices;
 pub mod periodic;
 pub mod routes;

@@ -60,6 +60,8 @@ pub struct Services {
     pub metrics_allow: Arc<[IpNet]>,
     /// The time quiet hours are decided by.
     pub clock: SharedClock,
+    /// The emails kept instead of sent, when there is no SMTP server (`GET /api/admin/mail`).
+    pub sandbox_mail: Option<Arc<crate::adapters::sandbox_mailer::SandboxMailer>>,
 }
 
 /// Hands every request the shared state.

@@ -2,7 +2,10 @@
 //! one line naming the variable.
 
 mod delivery;
+mod mail;
 mod source;
+
+pub use mail::MailConfig;
 
 pub use source::{ConfigError, Env, Source, cidrs};
 use source::{err, millis, parsed};
@@ -97,6 +100,7 @@ pub struct Config {
     pub metrics_allow: Arc<[IpNet]>,
     /// Web apps on these origins may call the API from the browser (`BELFRY_CORS_ORIGINS`).
     pub cors_origins: Vec<String>,
+    pub mail: MailConfig,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/belfry";
@@ -155,6 +159,7 @@ impl Config {
             },
             metrics_allow: Self::metrics_allow(src)?,
             cors_origins: Self::cors_origins(src)?,
+            mail: mail::mail(src)?,
         })
     }
 

@@ -2,13 +2,14 @@
 // by words), each one read, unread or archived here, and every one read at once; it follows
 // the socket, so what another tab changes shows here too. Opening it marks the badge seen.
 // Below, the user's preferences; admins and operators also get the form that sends one to
-// people.
+// people, and the sandbox's kept email.
 
 import { api, isAdmin, session } from "/console/session.js";
 import { h, field, announce } from "/console/dom.js";
 import { onLive } from "/console/live.js";
 import { setUnread } from "/console/notification_badge.js";
 import { preferencesCard } from "/console/notification_preferences.js";
+import { sandboxMailCard } from "/console/sandbox_mail.js";
 
 const CATEGORY = {
   announcement: "Announcement", delivery: "Delivery", chat: "Chat", system: "System",
@@ -98,7 +99,8 @@ export function renderNotifications(main) {
     h("section", { class: "card", "aria-labelledby": "inbox-h" },
       h("h2", { id: "inbox-h" }, "Inbox"), empty, list, more),
     preferencesCard(),
-    isAdmin() ? sendForm() : null);
+    isAdmin() ? sendForm() : null,
+    isAdmin() ? sandboxMailCard() : null);
 
   // Whatever changes, in this tab or another, the list is read again.
   const stops = ["notification:new", "notification:updated"].map((type) => onLive(type, () => load()));

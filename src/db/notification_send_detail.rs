@@ -49,6 +49,12 @@ pub struct ChannelDelivery {
     pub reason: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// When a `pending` or `held` email is next looked at (sent, or dropped if read by then).
+    pub due_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the mail server accepted it.
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Sends tried (retries follow a refusal for now).
+    pub attempts: i32,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -97,6 +103,12 @@ struct RecipientRow {
     delivered_created_at: chrono::DateTime<chrono::Utc>,
     #[diesel(sql_type = Timestamptz)]
     updated_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    due_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    sent_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    attempts: i32,
 }
 
 /// A send with a page of its recipients (after user `after`, at most `limit`); `None` if there
@@ -127,10 +139,12 @@ pub async fn detail(
         "WITH page AS (SELECT id, user_id, seen_at, read_at, archived_at FROM notifications \
                        WHERE bulk_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3) \
          SELECT p.user_id, u.name, p.seen_at, p.read_at, p.archived_at, d.channel, d.status, \
-             d.reason, d.created_at AS delivered_created_at, d.updated_at \
+             d.reason, d.created_at AS delivered_created_at, d.updated_at, \
+             CASE WHEN d.status IN ('pending', 'held') THEN d.due_at END AS due_at, d.sent_at, \
+             d.attempts \
          FROM page p JOIN users u ON u.id = p.user_id \
          JOIN notification_deliveries d ON d.notification_id = p.id \
-         ORDER BY p.user_id, d.channel",
+         ORDER BY p.user_id, array_position(ARRAY['in_app', 'email', 'sms'], d.channel)",
     )
     .bind::<BigInt, _>(id)
     .bind::<BigInt, _>(after)
@@ -145,6 +159,9 @@ pub async fn detail(
             reason: row.reason,
             created_at: row.delivered_created_at,
             updated_at: row.updated_at,
+            due_at: row.due_at,
+            sent_at: row.sent_at,
+            attempts: row.attempts,
         };
         match recipients.last_mut() {
             Some(last) if last.user_id == row.user_id => last.deliveries.push(delivery),

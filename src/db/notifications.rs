@@ -12,6 +12,7 @@ use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::{DbError, DbPool, get};
+use crate::domain::email_plan::{self, EmailPlan};
 use crate::domain::{InApp, Preferences};
 
 /// Columns of a notification, as [`Row`] reads them.
@@ -94,8 +95,9 @@ struct Reached {
 
 /// Stores `new` once for each user of `audience` (not again for one who already has its
 /// `dedup_key`), with its in-app delivery as the user's preferences make it at `now`
-/// (`delivered`, or `skipped`: kept in the inbox, not pushed), and returns what to push to
-/// each of them. Runs on the caller's connection, so it can join the caller's transaction.
+/// (`delivered`, or `skipped`: kept in the inbox, not pushed) and its email delivery (`pending`
+/// with its plan and due at once, for the mail courier to time; or `skipped`), and returns
+/// what to push to each of them. Runs on the caller's connection, so it can join the caller's transaction.
 pub async fn create(
     conn: &mut AsyncPgConnection,
     audience: &Audience,
@@ -116,16 +118,19 @@ pub async fn create(
         .await?;
     let mut ways: HashMap<i64, InApp> = HashMap::with_capacity(reached.len());
     let (mut users, mut statuses) = (Vec::new(), Vec::new());
+    let mut emails: Vec<Option<&'static str>> = Vec::new();
     for person in reached {
         let chosen = Preferences::stored_or_default(person.settings, &person.timezone);
         let way = chosen.in_app(new.category, new.priority, now);
         users.push(person.id);
         statuses.push(if way.push { "delivered" } else { "skipped" });
+        emails.push(email_plan::plan(&chosen, new.category, new.priority).map(EmailPlan::as_str));
         ways.insert(person.id, way);
     }
     let sql = format!(
         "WITH chosen AS ( \
-             SELECT * FROM unnest($1::bigint[], $2::text[]) AS c(user_id, in_app)), \
+             SELECT * FROM unnest($1::bigint[], $2::text[], $11::text[]) \
+                 AS c(user_id, in_app, email)), \
          made AS ( \
              INSERT INTO notifications (user_id, church_id, category, priority, title, body, \
                  data, dedup_key, bulk_id) \
@@ -133,8 +138,15 @@ pub async fn create(
              ON CONFLICT (user_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING \
              RETURNING *), \
          delivered AS ( \
-             INSERT INTO notification_deliveries (notification_id, channel, status) \
-             SELECT m.id, 'in_app', c.in_app FROM made m JOIN chosen c ON c.user_id = m.user_id) \
+             INSERT INTO notification_deliveries (notification_id, channel, status, reason, \
+                 plan, due_at) \
+             SELECT m.id, 'in_app', c.in_app, NULL, NULL, NULL \
+             FROM made m JOIN chosen c ON c.user_id = m.user_id \
+             UNION ALL \
+             SELECT m.id, 'email', CASE WHEN c.email IS NULL THEN 'skipped' ELSE 'pending' END, \
+                 CASE WHEN c.email IS NULL THEN 'preference' END, c.email, \
+                 CASE WHEN c.email IS NOT NULL THEN $12::timestamptz END \
+             FROM made m JOIN chosen c ON c.user_id = m.user_id) \
          SELECT {COLUMNS} FROM made n ORDER BY n.user_id"
     );
     let rows: Vec<Row> = diesel::sql_query(sql)
@@ -148,6 +160,8 @@ pub async fn create(
         .bind::<Jsonb, _>(&new.data)
         .bind::<Nullable<Text>, _>(new.dedup_key.as_deref())
         .bind::<Nullable<BigInt>, _>(bulk_id)
+        .bind::<Array<Nullable<Text>>, _>(&emails)
+        .bind::<Timestamptz, _>(now)
         .load(conn)
         .await?;
     let stored = rows

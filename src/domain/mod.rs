@@ -3,6 +3,7 @@
 mod chat;
 mod controls;
 mod email;
+pub mod email_plan;
 mod group_name;
 mod keyword;
 mod member_import;

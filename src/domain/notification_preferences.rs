@@ -213,46 +213,53 @@ impl Preferences {
                 quiet: false,
             };
         }
-        let chosen = self
-            .categories
-            .get(&category)
-            .copied()
-            .unwrap_or_else(|| default_channels(category));
         InApp {
-            push: self.channels.in_app && chosen.in_app,
+            push: self.channels_for(category).in_app,
             quiet: self.quiet_at(now),
         }
     }
 
     /// Whether `at` falls in one of the user's quiet stretches.
     pub fn quiet_at(&self, at: DateTime<Utc>) -> bool {
+        self.quiet_until(at).is_some()
+    }
+
+    /// The end of the user's quiet stretch that holds `at`, if one does.
+    pub fn quiet_until(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let q = &self.quiet_hours;
         if !q.enabled {
-            return false;
+            return None;
         }
-        let (Ok(zone), Ok(start), Ok(end)) = (
-            TimeZoneName::parse(&self.timezone),
-            ClockTime::parse(&q.start),
-            ClockTime::parse(&q.end),
-        ) else {
-            return false;
-        };
-        let days: Vec<Weekday> = DAYS
-            .iter()
-            .filter(|(name, _)| q.days.iter().any(|d| d == name))
-            .map(|(_, day)| *day)
-            .collect();
-        let Ok(hours) = QuietHours::new(zone, start, end) else {
-            return false;
-        };
+        let zone = TimeZoneName::parse(&self.timezone).ok()?;
+        let start = ClockTime::parse(&q.start).ok()?;
+        let end = ClockTime::parse(&q.end).ok()?;
+        let hours = QuietHours::new(zone, start, end).ok()?;
         // The stretch that may hold `at` began today or yesterday (local): it counts if it
         // began on a chosen day.
         let window = hours.window(at);
         if !window.contains(at) {
-            return false;
+            return None;
         }
         let began = window.from.with_timezone(&zone.zone()).weekday();
-        days.contains(&began)
+        let chosen = DAYS
+            .iter()
+            .any(|(name, day)| *day == began && q.days.iter().any(|d| d == name));
+        chosen.then_some(window.until)
+    }
+
+    /// The channels the user chose for `category`, with the switches for every category
+    /// applied.
+    pub fn channels_for(&self, category: Category) -> Channels {
+        let chosen = self
+            .categories
+            .get(&category)
+            .copied()
+            .unwrap_or_else(|| default_channels(category));
+        Channels {
+            in_app: self.channels.in_app && chosen.in_app,
+            email: self.channels.email && chosen.email,
+            sms: self.channels.sms && chosen.sms,
+        }
     }
 }
 

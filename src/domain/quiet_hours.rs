@@ -155,25 +155,37 @@ impl QuietHours {
     }
 
     fn instant(&self, day: NaiveDate, time: NaiveTime, reading: Reading) -> DateTime<Utc> {
-        let local = day.and_time(time);
-        match self.zone.from_local_datetime(&local) {
-            LocalResult::Single(t) => t.with_timezone(&Utc),
-            LocalResult::Ambiguous(earlier, later) => match reading {
-                Reading::Earlier => earlier.with_timezone(&Utc),
-                Reading::Later => later.with_timezone(&Utc),
-            },
-            LocalResult::None => {
-                // Skipped by a change of clocks: the first minute after that exists. No zone
-                // skips more than a day.
-                let mut probe = local;
-                for _ in 0..(24 * 60) {
-                    probe += TimeDelta::minutes(1);
-                    if let Some(t) = self.zone.from_local_datetime(&probe).earliest() {
-                        return t.with_timezone(&Utc);
-                    }
+        instant_in(self.zone, day, time, reading)
+    }
+}
+
+impl TimeZoneName {
+    /// The instant the zone's clocks read `time` on `day`: the earlier reading of a time that
+    /// happens twice, the first minute after a time that is skipped.
+    pub fn instant(self, day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+        instant_in(self.0, day, time, Reading::Earlier)
+    }
+}
+
+fn instant_in(zone: Tz, day: NaiveDate, time: NaiveTime, reading: Reading) -> DateTime<Utc> {
+    let local = day.and_time(time);
+    match zone.from_local_datetime(&local) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(earlier, later) => match reading {
+            Reading::Earlier => earlier.with_timezone(&Utc),
+            Reading::Later => later.with_timezone(&Utc),
+        },
+        LocalResult::None => {
+            // Skipped by a change of clocks: the first minute after that exists. No zone
+            // skips more than a day.
+            let mut probe = local;
+            for _ in 0..(24 * 60) {
+                probe += TimeDelta::minutes(1);
+                if let Some(t) = zone.from_local_datetime(&probe).earliest() {
+                    return t.with_timezone(&Utc);
                 }
-                Utc.from_utc_datetime(&local)
             }
+            Utc.from_utc_datetime(&local)
         }
     }
 }

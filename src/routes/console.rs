@@ -60,6 +60,11 @@ const FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../console/quiet_hours.js"),
     ),
+    (
+        "sandbox_mail.js",
+        JS,
+        include_str!("../console/sandbox_mail.js"),
+    ),
     ("segments.js", JS, include_str!("../console/segments.js")),
     ("session.js", JS, include_str!("../console/session.js")),
     ("settings.js", JS, include_str!("../console/settings.js")),

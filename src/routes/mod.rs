@@ -32,6 +32,7 @@ mod openapi;
 mod outgoing;
 mod paging;
 mod presence;
+mod sandbox_mail;
 mod send_request;
 mod sending;
 mod staff;
@@ -78,6 +79,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .boxed();
     let operations = admin::routes(state.clone())
         .or(admin_notifications::routes(state.clone()))
+        .unify()
+        .or(sandbox_mail::routes(state.clone()))
         .unify()
         .or(activity::routes(state.clone()))
         .unify()

@@ -110,6 +110,8 @@ async fn an_admin_sends_a_notification_to_the_churchs_staff_from_the_form() {
     browser.follow("Notifications").await;
     let to = browser.by_role("combobox", "To").await;
     to.select_by_value("staff").await.unwrap();
+    let priority = browser.by_role("combobox", "Priority").await;
+    priority.select_by_value("high").await.unwrap();
     browser.fill("Title", "Staff meeting").await;
     browser
         .fill("Notification text", "Tuesday at 9 in the office")
@@ -130,6 +132,23 @@ async fn an_admin_sends_a_notification_to_the_churchs_staff_from_the_form() {
     assert_eq!(
         app.get_json("/api/notifications/counts", &admin).await["unread"],
         0
+    );
+
+    // The staff member has no socket open, so a high one is emailed at once; with no SMTP
+    // server the sandbox keeps it, and the admin reads it on the page.
+    let mail = browser.client.find(Locator::Css("ul.mail")).await.unwrap();
+    let mut listed = String::new();
+    for _ in 0..50 {
+        browser.press("Refresh mail").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        listed = mail.text().await.unwrap();
+        if listed.contains("Staff meeting") {
+            break;
+        }
+    }
+    assert!(
+        listed.contains(&format!("Staff meeting to {}", app.grace.staff_email)),
+        "{listed:?}"
     );
 }
 

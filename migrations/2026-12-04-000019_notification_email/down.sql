@@ -1,0 +1,3 @@
+DROP INDEX notification_deliveries_due;
+ALTER TABLE notification_deliveries
+    DROP COLUMN sent_at, DROP COLUMN attempts, DROP COLUMN plan, DROP COLUMN due_at;

@@ -1,0 +1,304 @@
+//! The mail courier: about once a second every node claims the notification emails that are
+//! due (see `db::notification_mail`), decides what happens to each now (`domain::email_plan`:
+//! send, wait for its fallback delay or quiet hours to end, gather into a digest, or drop
+//! because it was read in the app), sends what goes, and records the outcome.
+//!
+//! A send refused for now is retried with backoff, doubling from [`RETRY_FIRST`] up to
+//! [`RETRY_MOST`], and recorded `failed` after [`ATTEMPTS`] tries; one refused for good (a 5xx
+//! answer) is recorded `failed` with the server's reason at once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use belfry_actors::Directory;
+use belfry_actors::protocol::user_room;
+use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::{StreamExt, stream};
+use tokio::sync::watch;
+
+use super::compose::{self, Addressee, Item};
+use super::{MailError, Mailer};
+use crate::clock::SharedClock;
+use crate::db::notification_mail::{self, DueEmail, Outcome};
+use crate::db::{DbError, DbPool};
+use crate::domain::email_plan::{self, DIGEST, Due, EmailPlan, READ_IN_APP, Step};
+use crate::telemetry::Metrics;
+
+/// Deliveries claimed at once.
+const BATCH: i64 = 200;
+/// Users whose digests are claimed at once.
+const DIGEST_USERS: i64 = 50;
+/// Batches one pass works through before the next pass (so a backlog cannot starve the timer).
+const BATCHES_PER_PASS: usize = 25;
+/// Emails being sent at once.
+const CONCURRENCY: usize = 16;
+/// How long a claim holds a delivery: longer than any send takes.
+const LEASE_SECS: f64 = 120.0;
+pub const RETRY_FIRST: TimeDelta = TimeDelta::seconds(30);
+pub const RETRY_MOST: TimeDelta = TimeDelta::hours(1);
+pub const ATTEMPTS: i32 = 10;
+
+pub struct Courier {
+    pub pool: DbPool,
+    pub clock: SharedClock,
+    pub mailer: Arc<dyn Mailer>,
+    pub directory: Arc<Directory>,
+    pub metrics: Arc<Metrics>,
+    /// Where the console is served, for the emails' links.
+    pub console: String,
+    /// How long a notification may stay unread before it is emailed.
+    pub fallback: TimeDelta,
+}
+
+/// Runs the courier every `every` until shutdown.
+pub fn spawn(courier: Arc<Courier>, every: Duration, shutdown: watch::Receiver<bool>) {
+    crate::periodic::spawn_every(every, shutdown, move || {
+        let courier = Arc::clone(&courier);
+        async move { courier.pass().await }
+    });
+}
+
+impl Courier {
+    /// Works through what is due now.
+    pub async fn pass(&self) {
+        for _ in 0..BATCHES_PER_PASS {
+            match self.singles().await {
+                Ok(n) if n as i64 == BATCH => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot claim notification emails");
+                    return;
+                }
+            }
+        }
+        for _ in 0..BATCHES_PER_PASS {
+            match self.digests().await {
+                Ok(n) if n as i64 == DIGEST_USERS => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot claim notification digests");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// One batch of emails that go one by one; how many were claimed.
+    async fn singles(&self) -> Result<usize, DbError> {
+        let now = self.clock.now();
+        let due = notification_mail::claim_due(&self.pool, now, LEASE_SECS, BATCH).await?;
+        let claimed = due.len();
+        let outcomes: Vec<(i64, Outcome)> = stream::iter(due)
+            .map(|email| async move {
+                let id = email.notification_id;
+                (id, self.settle(email, now).await)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        self.record(&outcomes).await?;
+        Ok(claimed)
+    }
+
+    async fn settle(&self, email: DueEmail, now: DateTime<Utc>) -> Outcome {
+        let online = email.plan == EmailPlan::Offline && self.online(email.user_id).await;
+        match email_plan::when_due(
+            due_of(&email, online),
+            &email.preferences,
+            now,
+            self.fallback,
+        ) {
+            Step::Send => {
+                let item = Item {
+                    title: &email.title,
+                    body: &email.body,
+                };
+                let sent = self
+                    .mailer
+                    .send(&compose::notification(
+                        addressee(&email),
+                        item,
+                        &self.console,
+                    ))
+                    .await;
+                after_send(sent, email.plan, email.attempts, now, false)
+            }
+            Step::Skip(why) => Outcome::Skipped(why),
+            Step::Later {
+                plan,
+                due,
+                held,
+                reason,
+            } => Outcome::Later {
+                plan,
+                due,
+                held,
+                reason: reason.map(str::to_owned),
+                tried: false,
+            },
+        }
+    }
+
+    /// One batch of users' digests; how many users were claimed.
+    async fn digests(&self) -> Result<usize, DbError> {
+        let now = self.clock.now();
+        let due =
+            notification_mail::claim_digests(&self.pool, now, LEASE_SECS, DIGEST_USERS).await?;
+        let mut by_user: BTreeMap<i64, Vec<DueEmail>> = BTreeMap::new();
+        for email in due {
+            by_user.entry(email.user_id).or_default().push(email);
+        }
+        let users = by_user.len();
+        let outcomes: Vec<Vec<(i64, Outcome)>> = stream::iter(by_user.into_values())
+            .map(|emails| self.digest(emails, now))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        self.record(&outcomes.concat()).await?;
+        Ok(users)
+    }
+
+    /// One user's digest: what they already read is dropped, the rest goes as one email.
+    async fn digest(&self, emails: Vec<DueEmail>, now: DateTime<Utc>) -> Vec<(i64, Outcome)> {
+        let (read, unread): (Vec<_>, Vec<_>) = emails.into_iter().partition(|e| e.dealt_with);
+        let mut outcomes: Vec<(i64, Outcome)> = read
+            .iter()
+            .map(|e| (e.notification_id, Outcome::Skipped(READ_IN_APP)))
+            .collect();
+        let Some(first) = unread.first() else {
+            return outcomes;
+        };
+        let step =
+            email_plan::when_due(due_of(first, false), &first.preferences, now, self.fallback);
+        let outcome = match step {
+            Step::Send => {
+                let items: Vec<Item<'_>> = unread
+                    .iter()
+                    .map(|e| Item {
+                        title: &e.title,
+                        body: &e.body,
+                    })
+                    .collect();
+                let email = compose::digest(addressee(first), &items, &self.console);
+                let sent = self.mailer.send(&email).await;
+                after_send(sent, EmailPlan::Digest, first.attempts, now, true)
+            }
+            Step::Skip(why) => Outcome::Skipped(why),
+            Step::Later {
+                plan,
+                due,
+                held,
+                reason,
+            } => Outcome::Later {
+                plan,
+                due,
+                held,
+                reason: reason.map(str::to_owned),
+                tried: false,
+            },
+        };
+        outcomes.extend(unread.iter().map(|e| (e.notification_id, outcome.clone())));
+        outcomes
+    }
+
+    async fn record(&self, outcomes: &[(i64, Outcome)]) -> Result<(), DbError> {
+        notification_mail::record(&self.pool, outcomes, self.clock.now()).await?;
+        for status in ["sent", "failed", "skipped", "held"] {
+            let n = outcomes
+                .iter()
+                .filter(|(_, o)| o.status() == status)
+                .count();
+            self.metrics
+                .notification_deliveries("email", status, n as u64);
+        }
+        Ok(())
+    }
+
+    /// Whether the user has a socket open on this node.
+    async fn online(&self, user_id: i64) -> bool {
+        // Not knowing counts as away: an important notification is better emailed twice
+        // than not at all.
+        matches!(self.directory.room_members(&user_room(user_id)).await, Ok(n) if n > 0)
+    }
+}
+
+fn due_of(email: &DueEmail, online: bool) -> Due {
+    Due {
+        plan: email.plan,
+        priority: email.priority,
+        created_at: email.created_at,
+        dealt_with: email.dealt_with,
+        online,
+        digest_window: email.digest_window,
+    }
+}
+
+fn addressee(email: &DueEmail) -> Addressee<'_> {
+    Addressee {
+        email: &email.to,
+        name: &email.name,
+        church_id: email.church_id,
+    }
+}
+
+/// What a send's result makes of the delivery, after `attempts` earlier tries.
+fn after_send(
+    sent: Result<(), MailError>,
+    plan: EmailPlan,
+    attempts: i32,
+    now: DateTime<Utc>,
+    digest: bool,
+) -> Outcome {
+    match sent {
+        Ok(()) => Outcome::Sent,
+        Err(MailError::Permanent(why)) => Outcome::Failed(why),
+        Err(MailError::Transient(why)) if attempts + 1 >= ATTEMPTS => {
+            Outcome::Failed(format!("gave up after {ATTEMPTS} tries: {why}"))
+        }
+        Err(MailError::Transient(why)) => {
+            let wait = RETRY_FIRST * 2i32.pow(attempts.clamp(0, 16) as u32);
+            Outcome::Later {
+                plan,
+                due: now + wait.min(RETRY_MOST),
+                // A digest waits as a digest, so that it goes again as one email.
+                held: digest,
+                reason: Some(if digest { DIGEST.to_owned() } else { why }),
+                tried: true,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_failures_back_off_then_give_up_and_permanent_ones_fail_at_once() {
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let busy = || Err(MailError::Transient("421 busy".into()));
+        let later = |attempts| match after_send(busy(), EmailPlan::Now, attempts, now, false) {
+            Outcome::Later {
+                due,
+                tried: true,
+                held: false,
+                ..
+            } => due - now,
+            other => panic!("not retried: {other:?}"),
+        };
+        assert_eq!(later(0), TimeDelta::seconds(30));
+        assert_eq!(later(1), TimeDelta::seconds(60));
+        assert_eq!(later(6), TimeDelta::seconds(1920));
+        assert_eq!(later(7), RETRY_MOST);
+        assert_eq!(
+            after_send(busy(), EmailPlan::Now, ATTEMPTS - 1, now, false),
+            Outcome::Failed("gave up after 10 tries: 421 busy".into())
+        );
+        let refused = Err(MailError::Permanent("550 no such user".into()));
+        assert_eq!(
+            after_send(refused, EmailPlan::Now, 0, now, false),
+            Outcome::Failed("550 no such user".into())
+        );
+    }
+}
