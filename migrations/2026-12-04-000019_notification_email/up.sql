@@ -12,3 +12,6 @@ ALTER TABLE notification_deliveries
 
 CREATE INDEX notification_deliveries_due ON notification_deliveries (due_at)
     WHERE status IN ('pending', 'held');
+
+-- Notification statistics read the notifications made in a period.
+CREATE INDEX notifications_created ON notifications (created_at);

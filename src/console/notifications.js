@@ -2,7 +2,7 @@
 // by words), each one read, unread or archived here, and every one read at once; it follows
 // the socket, so what another tab changes shows here too. Opening it marks the badge seen.
 // Below, the user's preferences; admins and operators also get the form that sends one to
-// people, and the sandbox's kept email.
+// people, the stats of what became of notifications, and the sandbox's kept email.
 
 import { api, isAdmin, session } from "/console/session.js";
 import { h, field, announce } from "/console/dom.js";
@@ -10,6 +10,7 @@ import { onLive } from "/console/live.js";
 import { setUnread } from "/console/notification_badge.js";
 import { preferencesCard } from "/console/notification_preferences.js";
 import { sandboxMailCard } from "/console/sandbox_mail.js";
+import { statsCard } from "/console/notification_stats.js";
 
 const CATEGORY = {
   announcement: "Announcement", delivery: "Delivery", chat: "Chat", system: "System",
@@ -100,6 +101,7 @@ export function renderNotifications(main) {
       h("h2", { id: "inbox-h" }, "Inbox"), empty, list, more),
     preferencesCard(),
     isAdmin() ? sendForm() : null,
+    isAdmin() ? statsCard() : null,
     isAdmin() ? sandboxMailCard() : null);
 
   // Whatever changes, in this tab or another, the list is read again.

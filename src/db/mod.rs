@@ -21,6 +21,7 @@ pub mod notification_mail;
 pub mod notification_preferences;
 pub mod notification_send_detail;
 pub mod notification_sends;
+pub mod notification_stats;
 pub mod notifications;
 pub mod outbox;
 pub mod pipelined;

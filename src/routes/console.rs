@@ -51,6 +51,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../console/notification_preferences.js"),
     ),
     (
+        "notification_stats.js",
+        JS,
+        include_str!("../console/notification_stats.js"),
+    ),
+    (
         "notifications.js",
         JS,
         include_str!("../console/notifications.js"),

@@ -27,6 +27,7 @@ mod messages;
 mod metrics;
 mod notification_audience;
 mod notification_preferences;
+mod notification_stats;
 mod notifications;
 mod openapi;
 mod outgoing;
@@ -81,6 +82,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .or(admin_notifications::routes(state.clone()))
         .unify()
         .or(sandbox_mail::routes(state.clone()))
+        .unify()
+        .or(notification_stats::routes(state.clone()))
         .unify()
         .or(activity::routes(state.clone()))
         .unify()

@@ -150,6 +150,37 @@ async fn an_admin_sends_a_notification_to_the_churchs_staff_from_the_form() {
         listed.contains(&format!("Staff meeting to {}", app.grace.staff_email)),
         "{listed:?}"
     );
+
+    // The stats count it: one notification, delivered in the app and emailed because unseen.
+    let summary = browser
+        .client
+        .find(Locator::Css("#stats-summary"))
+        .await
+        .unwrap();
+    let mut said = String::new();
+    for _ in 0..50 {
+        browser.press("Refresh stats").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        said = summary.text().await.unwrap();
+        if said.contains("1 emailed because unseen") {
+            break;
+        }
+    }
+    assert!(
+        said.starts_with("1 notifications, 0% read, median time to read none read yet; 1 emailed"),
+        "{said:?}"
+    );
+    let email_row = browser
+        .client
+        .find(Locator::XPath("//th[text()='Email']/parent::tr"))
+        .await
+        .unwrap();
+    // Waiting, held, sent: one sent.
+    assert!(
+        email_row.text().await.unwrap().starts_with("Email 0 0 1"),
+        "{:?}",
+        email_row.text().await
+    );
 }
 
 /// Waits until no button is named `name`.

@@ -35,6 +35,7 @@ mod merge_fields;
 mod metrics;
 mod notification_email;
 mod notification_preferences;
+mod notification_stats;
 mod notifications;
 mod openapi;
 mod openapi_conformance;
