@@ -22,6 +22,7 @@ pub mod notification_preferences;
 pub mod notification_send_detail;
 pub mod notification_sends;
 pub mod notification_stats;
+pub mod notification_templates;
 pub mod notifications;
 pub mod outbox;
 pub mod pipelined;

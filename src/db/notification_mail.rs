@@ -36,6 +36,16 @@ pub struct DueEmail {
     pub to: String,
     pub name: String,
     pub preferences: Preferences,
+    /// What the email says when its send was made from a template.
+    pub written: Option<WrittenEmail>,
+}
+
+/// An email a template wrote: subject, text, and HTML if the template had it.
+#[derive(Debug, Clone)]
+pub struct WrittenEmail {
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -72,6 +82,12 @@ struct Row {
     settings: Option<serde_json::Value>,
     #[diesel(sql_type = Text)]
     timezone: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    email_subject: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    email_text: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    email_html: Option<String>,
 }
 
 impl Row {
@@ -95,6 +111,14 @@ impl Row {
             to: self.email,
             name: self.name,
             preferences: Preferences::stored_or_default(self.settings, &self.timezone),
+            written: match (self.email_subject, self.email_text) {
+                (Some(subject), Some(text)) => Some(WrittenEmail {
+                    subject,
+                    text,
+                    html: self.email_html,
+                }),
+                _ => None,
+            },
         })
     }
 }
@@ -109,8 +133,9 @@ const CLAIMED: &str = "claimed AS ( \
     SELECT c.notification_id, n.user_id, n.church_id, c.plan, n.category, n.priority, n.title, \
         n.body, n.created_at, (n.read_at IS NOT NULL OR n.archived_at IS NOT NULL) AS dealt_with, \
         c.digest_window, c.attempts, u.email, u.name, p.settings, \
-        COALESCE(ch.timezone, 'UTC') AS timezone \
+        COALESCE(ch.timezone, 'UTC') AS timezone, s.email_subject, s.email_text, s.email_html \
     FROM claimed c JOIN notifications n ON n.id = c.notification_id \
+    LEFT JOIN notification_sends s ON s.id = n.bulk_id \
     JOIN users u ON u.id = n.user_id LEFT JOIN churches ch ON ch.id = u.church_id \
     LEFT JOIN notification_preferences p ON p.user_id = n.user_id \
     ORDER BY n.user_id, n.created_at, n.id";

@@ -43,6 +43,18 @@ pub struct NewSend<'a> {
     pub idempotency: Option<(&'a str, &'a str)>,
     /// When it is sent, as the recipients' quiet hours read it.
     pub now: chrono::DateTime<chrono::Utc>,
+    /// The template version it was made from, with its email and SMS filled in.
+    pub template: Option<FromTemplate>,
+}
+
+/// A send made from a template.
+#[derive(Debug, Clone)]
+pub struct FromTemplate {
+    pub template_id: i64,
+    pub email_subject: String,
+    pub email_text: String,
+    pub email_html: Option<String>,
+    pub sms_text: Option<String>,
 }
 
 /// A stored send: its receipt and what to push (nothing when it was a repeat).
@@ -194,8 +206,10 @@ pub async fn create(pool: &DbPool, send: NewSend<'_>) -> Result<Stored, SendErro
         let n = send.notification;
         let id: Id = diesel::sql_query(
             "INSERT INTO notification_sends (sender_id, church_id, category, priority, title, \
-                 body, audience, recipient_count, idempotency_key, request) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9) RETURNING id",
+                 body, audience, recipient_count, idempotency_key, request, template_id, \
+                 email_subject, email_text, email_html, sms_text) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13, $14) \
+             RETURNING id",
         )
         .bind::<BigInt, _>(send.sender_id)
         .bind::<Nullable<BigInt>, _>(send.church_id)
@@ -206,6 +220,11 @@ pub async fn create(pool: &DbPool, send: NewSend<'_>) -> Result<Stored, SendErro
         .bind::<Jsonb, _>(&send.audience)
         .bind::<Nullable<Text>, _>(send.idempotency.map(|(key, _)| key))
         .bind::<Nullable<Text>, _>(send.idempotency.map(|(_, request)| request))
+        .bind::<Nullable<BigInt>, _>(send.template.as_ref().map(|t| t.template_id))
+        .bind::<Nullable<Text>, _>(send.template.as_ref().map(|t| t.email_subject.as_str()))
+        .bind::<Nullable<Text>, _>(send.template.as_ref().map(|t| t.email_text.as_str()))
+        .bind::<Nullable<Text>, _>(send.template.as_ref().and_then(|t| t.email_html.as_deref()))
+        .bind::<Nullable<Text>, _>(send.template.as_ref().and_then(|t| t.sms_text.as_deref()))
         .get_result(conn)
         .await?;
         let announcements =

@@ -9,6 +9,7 @@ mod keyword;
 mod member_import;
 mod merge_fields;
 pub mod notification_preferences;
+pub mod notification_template;
 mod person_name;
 mod phone;
 mod quiet_hours;

@@ -73,6 +73,30 @@ pub fn notification(to: Addressee<'_>, item: Item<'_>, console: &str) -> Email {
     }
 }
 
+/// An email a template wrote; without HTML of its own, the text in the usual layout.
+pub fn written(
+    to: Addressee<'_>,
+    (subject, text, html): (&str, &str, Option<&str>),
+    console: &str,
+) -> Email {
+    let html = match html {
+        Some(html) => html.to_owned(),
+        None => {
+            let link = page(console);
+            let ctx = context! { title => subject, body => text, preferences => link, link };
+            render("notification.html", ctx)
+        }
+    };
+    Email {
+        to: to.email.to_owned(),
+        to_name: to.name.to_owned(),
+        subject: one_line(subject),
+        text: text.to_owned(),
+        html,
+        church_id: to.church_id,
+    }
+}
+
 /// One email gathering `items`, oldest first.
 pub fn digest(to: Addressee<'_>, items: &[Item<'_>], console: &str) -> Email {
     let link = page(console);

@@ -110,18 +110,22 @@ impl Courier {
             self.fallback,
         ) {
             Step::Send => {
-                let item = Item {
-                    title: &email.title,
-                    body: &email.body,
-                };
-                let sent = self
-                    .mailer
-                    .send(&compose::notification(
-                        addressee(&email),
-                        item,
+                let to = addressee(&email);
+                let written = match &email.written {
+                    Some(w) => compose::written(
+                        to,
+                        (&w.subject, &w.text, w.html.as_deref()),
                         &self.console,
-                    ))
-                    .await;
+                    ),
+                    None => {
+                        let item = Item {
+                            title: &email.title,
+                            body: &email.body,
+                        };
+                        compose::notification(to, item, &self.console)
+                    }
+                };
+                let sent = self.mailer.send(&written).await;
                 after_send(sent, email.plan, email.attempts, now, false)
             }
             Step::Skip(why) => Outcome::Skipped(why),

@@ -15,16 +15,20 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::notification_audience::{AudienceRequest, recipients};
+use super::notification_templates::unfilled;
 use super::send_request::parse_idempotency_key;
 use crate::auth::{AuthUser, bearer};
 use crate::db::notification_send_detail;
-use crate::db::notification_sends::{self, NewSend, SendError};
+use crate::db::notification_sends::{self, FromTemplate, NewSend, SendError};
+use crate::db::notification_templates;
 use crate::domain::Controls;
+use crate::domain::notification_template::NAME_PATTERN;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::registry::endpoint;
 use crate::http::{json_body, json_reply, schema};
 use crate::limits::http::client_ip;
 use crate::state::{AppState, with_state};
+use serde_json::{Map, Value};
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_BODY_CHARS: usize = 4000;
@@ -48,11 +52,15 @@ fn priority_schema() -> utoipa::openapi::schema::Object {
 }
 
 fn title_schema() -> utoipa::openapi::schema::Object {
-    schema::text(MAX_TITLE_CHARS, Controls::None)
+    schema::or_null(schema::text(MAX_TITLE_CHARS, Controls::None))
 }
 
 fn body_schema() -> utoipa::openapi::schema::Object {
-    schema::text(MAX_BODY_CHARS, Controls::LineBreaks)
+    schema::or_null(schema::text(MAX_BODY_CHARS, Controls::LineBreaks))
+}
+
+fn template_schema() -> utoipa::openapi::schema::Object {
+    schema::or_null(schema::matching(NAME_PATTERN))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -66,10 +74,18 @@ pub struct NotificationSendRequest {
     /// people whatever they chose.
     #[schema(schema_with = priority_schema)]
     priority: Option<String>,
+    /// With `body`; or give `template` instead.
     #[schema(schema_with = title_schema)]
-    title: String,
+    title: Option<String>,
     #[schema(schema_with = body_schema)]
-    body: String,
+    body: Option<String>,
+    /// A template of the caller's church (operators: of the platform), instead of `title` and
+    /// `body`: its latest version, filled in with `vars`, says what each channel says.
+    #[schema(schema_with = template_schema)]
+    template: Option<String>,
+    /// The template's variables.
+    #[schema(value_type = Option<Object>)]
+    vars: Option<Map<String, Value>>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -194,8 +210,9 @@ async fn send(
         .for_user(user.church_id, user.role);
     let decision = state.limits.check_user(client, &user, policy).await?;
     let key = parse_idempotency_key(key)?;
+    let content = content(&state, &user, &req).await?;
     let category = match req.category.as_deref() {
-        None => Category::Announcement,
+        None => content.category,
         Some(text) => Category::parse(text)
             .filter(|c| SENDABLE.contains(c))
             .ok_or_else(|| {
@@ -214,26 +231,14 @@ async fn send(
             )
         })?,
     };
-    let title = text(
-        ("title", "invalid_title"),
-        &req.title,
-        MAX_TITLE_CHARS,
-        Controls::None,
-    )?;
-    let body = text(
-        ("body", "invalid_body"),
-        &req.body,
-        MAX_BODY_CHARS,
-        Controls::LineBreaks,
-    )?;
     let recipients = recipients(&user, &req.audience)?;
     let church_id = user.church().ok();
     let notification = NewNotification {
         category,
         priority,
-        title,
-        body,
-        data: serde_json::Value::Object(Default::default()),
+        title: content.title,
+        body: content.body,
+        data: content.data,
         church_id,
         dedup_key: None,
     };
@@ -249,6 +254,7 @@ async fn send(
             audience,
             idempotency: key.as_deref().map(|k| (k, request.as_str())),
             now: state.clock.now(),
+            template: content.template,
         },
     )
     .await
@@ -264,6 +270,72 @@ async fn send(
         );
     }
     Ok(reply)
+}
+
+/// What a send says: its own title and body, or a template filled in.
+struct Content {
+    title: String,
+    body: String,
+    /// The category when the request names none: the template's, or `announcement`.
+    category: Category,
+    data: Value,
+    template: Option<FromTemplate>,
+}
+
+async fn content(
+    state: &AppState,
+    user: &AuthUser,
+    req: &NotificationSendRequest,
+) -> Result<Content, ApiError> {
+    match (&req.template, &req.title, &req.body) {
+        (None, Some(title), Some(body)) if req.vars.is_none() => Ok(Content {
+            title: text(
+                ("title", "invalid_title"),
+                title,
+                MAX_TITLE_CHARS,
+                Controls::None,
+            )?,
+            body: text(
+                ("body", "invalid_body"),
+                body,
+                MAX_BODY_CHARS,
+                Controls::LineBreaks,
+            )?,
+            category: Category::Announcement,
+            data: Value::Object(Default::default()),
+            template: None,
+        }),
+        (Some(name), None, None) => {
+            let found = notification_templates::latest(&state.pool, user.church_id, name)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "unknown_template",
+                        format!("no template named {name:?}"),
+                    )
+                })?;
+            let vars = req.vars.clone().unwrap_or_default();
+            let done = found.parts().render(&vars).map_err(unfilled)?;
+            Ok(Content {
+                title: done.title,
+                body: done.body,
+                category: Category::parse(&found.category).unwrap_or(Category::Announcement),
+                data: serde_json::json!({"template": found.name, "templateVersion": found.version}),
+                template: Some(FromTemplate {
+                    template_id: found.id,
+                    email_subject: done.email_subject,
+                    email_text: done.email_text,
+                    email_html: done.email_html,
+                    sms_text: done.sms_text,
+                }),
+            })
+        }
+        _ => Err(ApiError::bad_request(
+            "invalid_content",
+            "give title and body, or template (with vars), not both",
+        )),
+    }
 }
 
 fn refusal(e: SendError) -> ApiError {

@@ -28,6 +28,7 @@ mod metrics;
 mod notification_audience;
 mod notification_preferences;
 mod notification_stats;
+mod notification_templates;
 mod notifications;
 mod openapi;
 mod outgoing;
@@ -84,6 +85,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .or(sandbox_mail::routes(state.clone()))
         .unify()
         .or(notification_stats::routes(state.clone()))
+        .unify()
+        .or(notification_templates::routes(state.clone()))
         .unify()
         .or(activity::routes(state.clone()))
         .unify()

@@ -18,8 +18,8 @@ use warp::{Filter, Rejection};
 use super::{
     account, activity, admin, admin_notifications, analytics, auth, chat, church_settings,
     conversations, dlq, groups, limits, members, message_history, message_preview, messages,
-    metrics, notification_preferences, notification_stats, notifications, presence, sandbox_mail,
-    sending, staff, webhooks,
+    metrics, notification_preferences, notification_stats, notification_templates, notifications,
+    presence, sandbox_mail, sending, staff, webhooks,
 };
 use crate::gateway;
 use crate::http::registry::endpoint;
@@ -86,6 +86,11 @@ use crate::http::registry::endpoint;
         admin_notifications::show,
         sandbox_mail::kept,
         notification_stats::stats,
+        notification_templates::list,
+        notification_templates::create,
+        notification_templates::show,
+        notification_templates::update,
+        notification_templates::preview,
         admin::actors,
         admin::breaker,
         admin::set_breaker,

@@ -36,6 +36,7 @@ mod metrics;
 mod notification_email;
 mod notification_preferences;
 mod notification_stats;
+mod notification_templates;
 mod notifications;
 mod openapi;
 mod openapi_conformance;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::helpers::{TestApp, spawn_app, spawn_app_with};
 use super::real_smtp::RealSmtp;
 
-async fn mail_app() -> (TestApp, RealSmtp) {
+pub async fn mail_app() -> (TestApp, RealSmtp) {
     let smtp = RealSmtp::start().await;
     let app = spawn_app_with(&[
         ("BELFRY_SMTP_URL", &smtp.url()),
