@@ -11,6 +11,7 @@ import { setUnread } from "/console/notification_badge.js";
 import { preferencesCard } from "/console/notification_preferences.js";
 import { sandboxMailCard } from "/console/sandbox_mail.js";
 import { statsCard } from "/console/notification_stats.js";
+import { templatesCard, templateNames, readVars } from "/console/notification_templates.js";
 
 const CATEGORY = {
   announcement: "Announcement", delivery: "Delivery", chat: "Chat", system: "System",
@@ -100,7 +101,7 @@ export function renderNotifications(main) {
     h("section", { class: "card", "aria-labelledby": "inbox-h" },
       h("h2", { id: "inbox-h" }, "Inbox"), empty, list, more),
     preferencesCard(),
-    isAdmin() ? sendForm() : null,
+    ...(isAdmin() ? adminCards() : []),
     isAdmin() ? statsCard() : null,
     isAdmin() ? sandboxMailCard() : null);
 
@@ -111,7 +112,14 @@ export function renderNotifications(main) {
   return () => stops.forEach((stop) => stop());
 }
 
-/** Admins tell their church (everyone, or its staff or admins); operators tell a church. */
+/** The send form, and the templates it may use (kept in step). */
+function adminCards() {
+  const send = sendForm();
+  return [send.form, templatesCard(send.refreshTemplates)];
+}
+
+/** Admins tell their church (everyone, or its staff or admins); operators tell a church; in
+ * their own words, or with a template. */
 function sendForm() {
   const operator = session()?.user.role === "operator";
   const to = operator
@@ -122,8 +130,17 @@ function sendForm() {
   const priority = h("select", { name: "priority" },
     ...["low", "normal", "high", "critical"].map((p) =>
       h("option", { value: p, selected: p === "normal" }, p)));
-  const title = h("input", { type: "text", name: "title", maxlength: 200, required: true });
-  const body = h("textarea", { name: "body", maxlength: 4000, required: true });
+  const title = h("input", { type: "text", name: "title", maxlength: 200 });
+  const body = h("textarea", { name: "body", maxlength: 4000 });
+  const template = h("select", { name: "use-template" }, h("option", { value: "" }, "None: write it here"));
+  const vars = h("textarea", { name: "vars", placeholder: "{\"day\": \"Sunday\"}" });
+  const refreshTemplates = () => templateNames().then((names) => {
+    const was = template.value;
+    template.replaceChildren(h("option", { value: "" }, "None: write it here"),
+      ...names.map((n) => h("option", { value: n }, n)));
+    template.value = names.includes(was) ? was : "";
+  }, () => {});
+  refreshTemplates();
   const error = h("p", { class: "error", role: "alert" });
   if (operator) {
     api("GET", "/api/admin/churches").then(({ churches }) => {
@@ -134,15 +151,18 @@ function sendForm() {
     if (operator) return { churchIds: [Number(to.value)] };
     return to.value === "church" ? { church: true } : { role: to.value };
   };
-  return h("form", { class: "card", "aria-labelledby": "send-h", onsubmit: async (e) => {
+  const form = h("form", { class: "card", "aria-labelledby": "send-h", onsubmit: async (e) => {
     e.preventDefault();
     if (operator && !to.value) {
       error.textContent = "Choose a church.";
       return;
     }
     try {
+      const said = template.value
+        ? { template: template.value, vars: readVars(vars.value) }
+        : { title: title.value, body: body.value };
       const sent = await api("POST", "/api/admin/notifications", {
-        audience: audience(), priority: priority.value, title: title.value, body: body.value,
+        audience: audience(), priority: priority.value, ...said,
       });
       announce(`Sent to ${sent.recipientCount} ${sent.recipientCount === 1 ? "person" : "people"}`);
       title.value = "";
@@ -155,8 +175,11 @@ function sendForm() {
     h("h2", { id: "send-h" }, "Send a notification"),
     ...field("To", to),
     ...field("Priority", priority),
+    ...field("Use template", template),
+    ...field("Template variables (JSON)", vars),
     ...field("Title", title),
     ...field("Notification text", body),
     error,
     h("button", { type: "submit" }, "Send notification"));
+  return { form, refreshTemplates };
 }

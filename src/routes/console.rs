@@ -56,6 +56,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../console/notification_stats.js"),
     ),
     (
+        "notification_templates.js",
+        JS,
+        include_str!("../console/notification_templates.js"),
+    ),
+    (
         "notifications.js",
         JS,
         include_str!("../console/notifications.js"),

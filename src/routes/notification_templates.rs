@@ -72,8 +72,24 @@ pub struct NewTemplate {
     /// Lower-case letters, digits, `-` and `_`; unique among the caller's church's templates.
     #[schema(schema_with = name_schema)]
     name: String,
-    #[serde(flatten)]
-    content: TemplateChange,
+    /// `announcement` (the default) or `system`.
+    #[schema(schema_with = category_schema)]
+    category: Option<String>,
+    in_app: InAppPart,
+    email: EmailPart,
+    sms: Option<SmsPart>,
+}
+
+impl NewTemplate {
+    fn content(self) -> (String, TemplateChange) {
+        let content = TemplateChange {
+            category: self.category,
+            in_app: self.in_app,
+            email: self.email,
+            sms: self.sms,
+        };
+        (self.name, content)
+    }
 }
 
 /// A template's content: each part minijinja (`{{ variable }}`); the HTML part escapes values.
@@ -220,8 +236,9 @@ async fn list(state: AppState, user: AuthUser) -> ApiResult {
     ))]
 async fn create(state: AppState, user: AuthUser, new: NewTemplate) -> ApiResult {
     user.require_admin()?;
-    let name = name_of(&new.name)?;
-    let (category, parts) = new.content.parts()?;
+    let (name, content) = new.content();
+    let name = name_of(&name)?;
+    let (category, parts) = content.parts()?;
     let saved = notification_templates::save(
         &state.pool,
         (user.church_id, user.user_id),
@@ -315,7 +332,12 @@ async fn update(
             (`missing_variable`, `details.variable` and `details.field` naming it), or a part \
             that is empty or too long once filled in", body = ErrorBody),
     ))]
-async fn preview(state: AppState, user: AuthUser, name: String, req: TemplatePreviewRequest) -> ApiResult {
+async fn preview(
+    state: AppState,
+    user: AuthUser,
+    name: String,
+    req: TemplatePreviewRequest,
+) -> ApiResult {
     user.require_admin()?;
     let found = notification_templates::latest(&state.pool, user.church_id, &name)
         .await?

@@ -288,3 +288,93 @@ async fn staff_choose_channels_quiet_hours_and_their_number_on_the_page() {
     let kept = app.get_json("/api/notifications/preferences", &staff).await;
     assert_eq!(kept["timezone"], "Europe/London");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_writes_a_template_previews_it_and_sends_with_it() {
+    let app = spawn_app().await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let browser = Browser::open().await;
+    browser.sign_in(&app, &app.grace.admin_email).await;
+    browser.follow("Notifications").await;
+    browser.fill("Template name", "choir").await;
+    browser.fill("App title", "Choir at {{ time }}").await;
+    browser.fill("App text", "Meet in the {{ room }}.").await;
+    browser.fill("Email subject", "Choir: {{ time }}").await;
+    browser
+        .fill("Email text", "We meet in the {{ room }} at {{ time }}.")
+        .await;
+    browser.press("Save template").await;
+    let status = browser.client.find(Locator::Css("#status")).await.unwrap();
+    browser
+        .wait_text(&status, "Saved choir, version 1", Duration::from_secs(10))
+        .await;
+
+    // A preview without every variable names the missing one; with them, shows the email.
+    browser
+        .fill("Preview variables (JSON)", r#"{"time": "7pm"}"#)
+        .await;
+    browser.press("Preview template").await;
+    let alert = browser
+        .client
+        .find(Locator::XPath(
+            "//h2[@id='templates-h']/parent::form//p[@role='alert']",
+        ))
+        .await
+        .unwrap();
+    browser
+        .wait_text(
+            &alert,
+            "inApp.body uses the variable \"room\", which was not given",
+            Duration::from_secs(10),
+        )
+        .await;
+    browser
+        .by_role("textbox", "Preview variables (JSON)")
+        .await
+        .clear()
+        .await
+        .unwrap();
+    browser
+        .fill(
+            "Preview variables (JSON)",
+            r#"{"time": "7pm", "room": "vestry"}"#,
+        )
+        .await;
+    browser.press("Preview template").await;
+    let shown = browser
+        .client
+        .find(Locator::Css("#template-preview"))
+        .await
+        .unwrap();
+    browser
+        .wait_text(
+            &shown,
+            "App\nChoir at 7pm: Meet in the vestry.\nEmail subject\nChoir: 7pm\nEmail text\nWe meet in the vestry at 7pm.",
+            Duration::from_secs(10),
+        )
+        .await;
+
+    // The send form offers it.
+    let to = browser.by_role("combobox", "To").await;
+    to.select_by_value("staff").await.unwrap();
+    let template = browser.by_role("combobox", "Use template").await;
+    for _ in 0..50 {
+        if template.select_by_value("choir").await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser
+        .fill(
+            "Template variables (JSON)",
+            r#"{"time": "7pm", "room": "vestry"}"#,
+        )
+        .await;
+    browser.press("Send notification").await;
+    browser
+        .wait_text(&status, "Sent to 1 person", Duration::from_secs(10))
+        .await;
+    let inbox = app.get_json("/api/notifications", &staff).await;
+    assert_eq!(inbox["notifications"][0]["title"], "Choir at 7pm");
+    assert_eq!(inbox["notifications"][0]["data"]["templateVersion"], 1);
+}
