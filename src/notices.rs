@@ -53,6 +53,23 @@ pub fn password_changed(church_id: Option<i64>) -> NewNotification {
     }
 }
 
+/// A sign-in to the user's account from an address it was never signed in from before.
+pub fn new_sign_in(church_id: Option<i64>, address: &str) -> NewNotification {
+    NewNotification {
+        category: Category::Security,
+        priority: Category::Security.default_priority(),
+        title: "New sign-in to your account".to_owned(),
+        body: format!(
+            "Your Belfry account was signed in to from {address}, an address it had not been \
+             used from before. If it was not you, change your password and tell your \
+             church's admin."
+        ),
+        data: serde_json::json!({ "address": address }),
+        church_id,
+        dedup_key: None,
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SendingChange<'a> {

@@ -31,6 +31,7 @@ pub mod quiet_hours;
 pub mod redrive;
 pub mod reports;
 pub mod schema;
+pub mod sign_in_addresses;
 pub mod totals;
 pub mod users;
 pub mod webhook_events;

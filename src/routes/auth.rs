@@ -14,12 +14,13 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::auth::{TokenSubject, password};
-use crate::db::users;
+use crate::db::{sign_in_addresses, users};
 use crate::domain::{EmailAddress, Role};
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::{json_body, json_reply};
 use crate::state::AppState;
 use crate::state::with_state;
+use belfry_actors::ports::Audience;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -114,7 +115,7 @@ async fn limited_login(state: AppState, client: Option<IpAddr>, req: LoginReques
         }
         Err(_) => (None, None),
     };
-    let response = into_response(login(state.clone(), req).await);
+    let response = into_response(login(state.clone(), client, req).await);
     let counted = by_ip.iter().chain(by_email.iter()).chain(by_account.iter());
     with_headers(response, counted)
 }
@@ -123,7 +124,7 @@ fn refused() -> ApiError {
     ApiError::unauthorized("invalid email or password")
 }
 
-async fn login(state: AppState, req: LoginRequest) -> ApiResult {
+async fn login(state: AppState, client: Option<IpAddr>, req: LoginRequest) -> ApiResult {
     if req.password.len() > password::MAX_PASSWORD_LEN {
         return Err(refused());
     }
@@ -144,7 +145,23 @@ async fn login(state: AppState, req: LoginRequest) -> ApiResult {
             "this account is disabled",
         ));
     }
+    if let Some(address) = client {
+        tell_of_new_address(&state, &user, &address.to_string()).await;
+    }
     token_reply(&state, user)
+}
+
+/// Tells the user of a sign-in from an address their account was never used from. Not knowing
+/// (the database failing) does not stop the sign-in.
+async fn tell_of_new_address(state: &AppState, user: &users::UserRow, address: &str) {
+    match sign_in_addresses::record(&state.pool, user.id, address).await {
+        Ok(true) => state.system.directory().notify(
+            Audience::Users(vec![user.id]),
+            crate::notices::new_sign_in(user.church_id, address),
+        ),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(user = user.id, error = %e, "cannot record a sign-in's address"),
+    }
 }
 
 /// A fresh token for `user` as the store has them now, answered as a login is.

@@ -727,3 +727,50 @@ async fn sends_have_their_own_limit_with_its_headers() {
         2
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_from_a_new_address_tells_the_account_once() {
+    // The clients' address is read from X-Forwarded-For, as behind a proxy.
+    let app = super::helpers::spawn_app_with(&[("BELFRY_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let login_from = |address: &'static str| {
+        let app = &app;
+        async move {
+            let response = app
+                .http
+                .post(format!("{}/api/auth/login", app.url))
+                .header("x-forwarded-for", address)
+                .json(&json!({"email": app.grace.staff_email, "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            let body: Value = response.json().await.unwrap();
+            body["token"].as_str().unwrap().to_owned()
+        }
+    };
+    // The first sign-in ever, and another from the same place, are not news.
+    login_from("198.51.100.4").await;
+    let token = login_from("198.51.100.4").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let counts = app.get_json("/api/notifications/counts", &token).await;
+    assert_eq!(counts["byCategory"]["security"], 0);
+
+    login_from("203.0.113.9").await;
+    let inbox = wait_for_inbox(&app, &token, 1).await;
+    assert_eq!(inbox[0]["category"], "security");
+    assert_eq!(inbox[0]["priority"], "high");
+    assert_eq!(inbox[0]["title"], "New sign-in to your account");
+    assert_eq!(inbox[0]["data"]["address"], "203.0.113.9");
+    assert!(inbox[0]["body"].as_str().unwrap().contains("203.0.113.9"));
+
+    // Once known, the address is not news again; nobody else hears of it.
+    login_from("203.0.113.9").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let counts = app.get_json("/api/notifications/counts", &token).await;
+    assert_eq!(counts["byCategory"]["security"], 1);
+    let admin = app.login(&app.grace.admin_email).await;
+    assert_eq!(
+        app.get_json("/api/notifications/counts", &admin).await["unread"],
+        0
+    );
+}
