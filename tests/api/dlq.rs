@@ -180,6 +180,34 @@ async fn a_church_sees_only_its_own_dead_letters_and_operators_see_every_church(
         1
     );
     assert_eq!(app.get_json("/api/admin/dlq", &operator).await["total"], 4);
+    // Each church's admins are told once that dead letters are collecting, not once for each;
+    // staff are not told.
+    for token in [&admin, &other_admin] {
+        let mut told = Vec::new();
+        for _ in 0..100 {
+            let inbox = app
+                .get_json("/api/notifications?category=system", token)
+                .await;
+            told = inbox["notifications"].as_array().unwrap().clone();
+            if !told.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let inbox = app
+            .get_json("/api/notifications?category=system", token)
+            .await;
+        let told_now = inbox["notifications"].as_array().unwrap();
+        assert_eq!(told_now.len(), 1, "{told:?}");
+        assert_eq!(told_now[0]["title"], "Dead letters are collecting");
+        assert_eq!(told_now[0]["priority"], "low");
+    }
+    let staff = app.login(&app.grace.staff_email).await;
+    let staff_inbox = app
+        .get_json("/api/notifications?category=system", &staff)
+        .await;
+    assert_eq!(staff_inbox["notifications"], json!([]));
     let other_only = format!("/api/admin/dlq?churchId={}", app.other.id);
     assert_eq!(app.get_json(&other_only, &operator).await["total"], 1);
     // A church's admin cannot name another church, nor act on its entries.
