@@ -208,7 +208,7 @@ impl Application {
             pool: pool.clone(),
             clock: Arc::clone(&clock),
             mailer,
-            directory: Arc::clone(system.directory()),
+            sockets: auth.sockets.clone(),
             metrics: Arc::clone(&metrics),
             console: public_url.clone(),
             fallback: chrono::TimeDelta::from_std(config.mail.fallback)

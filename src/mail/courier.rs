@@ -11,14 +11,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use belfry_actors::Directory;
-use belfry_actors::protocol::user_room;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::{StreamExt, stream};
 use tokio::sync::watch;
 
 use super::compose::{self, Addressee, Item};
 use super::{MailError, Mailer};
+use crate::auth::OpenSockets;
 use crate::clock::SharedClock;
 use crate::db::notification_mail::{self, DueEmail, Outcome};
 use crate::db::{DbError, DbPool};
@@ -43,7 +42,8 @@ pub struct Courier {
     pub pool: DbPool,
     pub clock: SharedClock,
     pub mailer: Arc<dyn Mailer>,
-    pub directory: Arc<Directory>,
+    /// This node's authenticated sockets: who is online, for `offline` emails.
+    pub sockets: OpenSockets,
     pub metrics: Arc<Metrics>,
     /// Where the console is served, for the emails' links.
     pub console: String,
@@ -62,25 +62,8 @@ pub fn spawn(courier: Arc<Courier>, every: Duration, shutdown: watch::Receiver<b
 impl Courier {
     /// Works through what is due now.
     pub async fn pass(&self) {
-        for _ in 0..BATCHES_PER_PASS {
-            match self.singles().await {
-                Ok(n) if n as i64 == BATCH => continue,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot claim notification emails");
-                    return;
-                }
-            }
-        }
-        for _ in 0..BATCHES_PER_PASS {
-            match self.digests().await {
-                Ok(n) if n as i64 == DIGEST_USERS => continue,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot claim notification digests");
-                    return;
-                }
-            }
+        if drain(BATCH, "emails", || self.singles()).await {
+            drain(DIGEST_USERS, "digests", || self.digests()).await;
         }
     }
 
@@ -102,46 +85,31 @@ impl Courier {
     }
 
     async fn settle(&self, email: DueEmail, now: DateTime<Utc>) -> Outcome {
-        let online = email.plan == EmailPlan::Offline && self.online(email.user_id).await;
-        match email_plan::when_due(
+        let online = email.plan == EmailPlan::Offline && self.sockets.holds(email.user_id);
+        let step = email_plan::when_due(
             due_of(&email, online),
             &email.preferences,
             now,
             self.fallback,
-        ) {
-            Step::Send => {
-                let to = addressee(&email);
-                let written = match &email.written {
-                    Some(w) => compose::written(
-                        to,
-                        (&w.subject, &w.text, w.html.as_deref()),
-                        &self.console,
-                    ),
-                    None => {
-                        let item = Item {
-                            title: &email.title,
-                            body: &email.body,
-                        };
-                        compose::notification(to, item, &self.console)
-                    }
-                };
-                let sent = self.mailer.send(&written).await;
-                after_send(sent, email.plan, email.attempts, now, false)
-            }
-            Step::Skip(why) => Outcome::Skipped(why),
-            Step::Later {
-                plan,
-                due,
-                held,
-                reason,
-            } => Outcome::Later {
-                plan,
-                due,
-                held,
-                reason: reason.map(str::to_owned),
-                tried: false,
-            },
+        );
+        if let Some(outcome) = unsent(step) {
+            return outcome;
         }
+        let to = addressee(&email);
+        let written = match &email.written {
+            Some(w) => {
+                compose::written(to, (&w.subject, &w.text, w.html.as_deref()), &self.console)
+            }
+            None => {
+                let item = Item {
+                    title: &email.title,
+                    body: &email.body,
+                };
+                compose::notification(to, item, &self.console)
+            }
+        };
+        let sent = self.mailer.send(&written).await;
+        after_send(sent, email.plan, email.attempts, now, false)
     }
 
     /// One batch of users' digests; how many users were claimed.
@@ -175,8 +143,9 @@ impl Courier {
         };
         let step =
             email_plan::when_due(due_of(first, false), &first.preferences, now, self.fallback);
-        let outcome = match step {
-            Step::Send => {
+        let outcome = match unsent(step) {
+            Some(outcome) => outcome,
+            None => {
                 let items: Vec<Item<'_>> = unread
                     .iter()
                     .map(|e| Item {
@@ -188,19 +157,6 @@ impl Courier {
                 let sent = self.mailer.send(&email).await;
                 after_send(sent, EmailPlan::Digest, first.attempts, now, true)
             }
-            Step::Skip(why) => Outcome::Skipped(why),
-            Step::Later {
-                plan,
-                due,
-                held,
-                reason,
-            } => Outcome::Later {
-                plan,
-                due,
-                held,
-                reason: reason.map(str::to_owned),
-                tried: false,
-            },
         };
         outcomes.extend(unread.iter().map(|e| (e.notification_id, outcome.clone())));
         outcomes
@@ -218,12 +174,45 @@ impl Courier {
         }
         Ok(())
     }
+}
 
-    /// Whether the user has a socket open on this node.
-    async fn online(&self, user_id: i64) -> bool {
-        // Not knowing counts as away: an important notification is better emailed twice
-        // than not at all.
-        matches!(self.directory.room_members(&user_room(user_id)).await, Ok(n) if n > 0)
+/// Runs `batch` until one claims fewer than `full` (or [`BATCHES_PER_PASS`] have run); false
+/// when claiming failed.
+async fn drain<F, Fut>(full: i64, what: &str, mut batch: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<usize, DbError>>,
+{
+    for _ in 0..BATCHES_PER_PASS {
+        match batch().await {
+            Ok(n) if n as i64 == full => continue,
+            Ok(_) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim notification {what}");
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// What a due email becomes when it is not sent now; `None` when it is to be sent.
+fn unsent(step: Step) -> Option<Outcome> {
+    match step {
+        Step::Send => None,
+        Step::Skip(why) => Some(Outcome::Skipped(why)),
+        Step::Later {
+            plan,
+            due,
+            held,
+            reason,
+        } => Some(Outcome::Later {
+            plan,
+            due,
+            held,
+            reason: reason.map(str::to_owned),
+            tried: false,
+        }),
     }
 }
 
