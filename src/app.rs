@@ -30,6 +30,7 @@ use crate::telemetry::Metrics;
 use crate::telnyx::client::TelnyxGateway;
 use crate::telnyx::sandbox::{SandboxBehaviour, SandboxCarrier};
 use crate::telnyx::signature::{WebhookSigner, WebhookVerifier};
+use crate::text_courier::TextCourier;
 
 /// Connections for running totals; each update holds them for microseconds.
 const COUNTER_CONNECTIONS: usize = 4;
@@ -162,6 +163,8 @@ impl Application {
             Arc::clone(&clock),
             Arc::clone(&metrics),
         ));
+        // Notifications' texts go to the same carrier as members' messages.
+        let text_gateway = Arc::clone(&gateway);
         let system = ActorSystem::start(
             config.system.clone(),
             gateway,
@@ -215,6 +218,15 @@ impl Application {
                 .unwrap_or(chrono::TimeDelta::MAX),
         };
         crate::mail::courier::spawn(Arc::new(courier), config.mail.every, shutdown_rx.clone());
+        let texts = TextCourier {
+            pool: pool.clone(),
+            clock: Arc::clone(&clock),
+            gateway: text_gateway,
+            directory: Arc::clone(system.directory()),
+            metrics: Arc::clone(&metrics),
+            send_timeout: config.system.delivery.send_timeout,
+        };
+        crate::text_courier::spawn(Arc::new(texts), config.mail.every, shutdown_rx.clone());
         let state = AppState::new(Services {
             pool,
             counters,

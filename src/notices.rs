@@ -72,6 +72,42 @@ pub fn new_sign_in(church_id: Option<i64>, address: &str) -> NewNotification {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
+struct Mention<'a> {
+    room: &'a str,
+    message_id: i64,
+    by: i64,
+}
+
+/// Someone mentioned the user in a chat message they have not read; once per message.
+pub fn mentioned(
+    church_id: i64,
+    (author, by): (&str, i64),
+    (room, channel): (&str, Option<&str>),
+    message_id: i64,
+    body: &str,
+) -> NewNotification {
+    let place = match channel {
+        Some(name) => format!("#{name}"),
+        None => "the church's chat".to_owned(),
+    };
+    NewNotification {
+        category: Category::Chat,
+        priority: Category::Chat.default_priority(),
+        title: format!("{author} mentioned you in {place}"),
+        body: quoted(body),
+        data: serde_json::to_value(Mention {
+            room,
+            message_id,
+            by,
+        })
+        .unwrap_or_default(),
+        church_id: Some(church_id),
+        dedup_key: Some(format!("chat:{message_id}:mention")),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct SendingChange<'a> {
     church_id: i64,
     paused: bool,

@@ -26,3 +26,27 @@ where
         }
     });
 }
+
+/// Batches one pass works through before the next pass, so a backlog cannot starve the timer.
+const BATCHES_PER_PASS: usize = 25;
+
+/// Runs `batch` (which claims and works through up to `full` things) until one claims fewer
+/// than `full`, or [`BATCHES_PER_PASS`] have run; false when claiming failed.
+pub async fn drain<F, Fut, E>(full: i64, what: &str, mut batch: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<usize, E>>,
+    E: std::fmt::Display,
+{
+    for _ in 0..BATCHES_PER_PASS {
+        match batch().await {
+            Ok(n) if n as i64 == full => continue,
+            Ok(_) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim {what}");
+                return false;
+            }
+        }
+    }
+    true
+}

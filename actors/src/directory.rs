@@ -15,7 +15,7 @@ use crate::delivery::church_holds::{ChurchHolds, Hold};
 use crate::delivery::outbox::OutboxMsg;
 use crate::dlq::DlqMsg;
 use crate::limiter::{self, Decision, KeyActors, Ledger, LimitKey, LimiterMsg, Policy};
-use crate::notifier::NotifierMsg;
+use crate::notifier::{BulkSend, NotifierMsg};
 use crate::ports::{
     Announcement, AttemptStart, Audience, DeadLetter, EventSink, NewNotification, OutboundSms,
     Report, ReportOutcome, StoreError,
@@ -326,6 +326,13 @@ impl Directory {
         }
         if let Some(m) = current(&self.notifier) {
             m.send(NotifierMsg::Announce(announcements));
+        }
+    }
+
+    /// Pushes a stored send to its recipients' sockets, telling its sender how far it got.
+    pub fn announce_send(&self, send: BulkSend) {
+        if let Some(m) = current(&self.notifier) {
+            m.send(NotifierMsg::AnnounceSend(send));
         }
     }
 

@@ -10,12 +10,27 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use crate::Directory;
 use crate::ports::{Announcement, Audience, NewNotification, NotificationStore};
-use crate::protocol::{NotificationCounts, NotificationUpdate, RoomEvent, user_room};
+use crate::protocol::{BulkProgress, NotificationCounts, NotificationUpdate, RoomEvent, user_room};
 use crate::stats::ActorStats;
+
+/// Recipients of a send announced in one turn; the rest wait behind what else the notifier
+/// has to do, so a send to thousands does not hold up one person's notification.
+const SEND_CHUNK: usize = 500;
+
+/// An admin's send to many people, stored, being announced chunk by chunk.
+pub struct BulkSend {
+    /// Who sent it: their sockets follow its progress.
+    pub sender_id: i64,
+    pub progress: BulkProgress,
+    /// Those not announced to yet, in order.
+    pub pending: Vec<Announcement>,
+}
 
 pub enum NotifierMsg {
     /// Stored notifications to push to their users.
     Announce(Vec<Announcement>),
+    /// A stored send to many people: announced in chunks, its sender told how far it got.
+    AnnounceSend(BulkSend),
     /// A user changed some of their notifications.
     Changed {
         user_id: i64,
@@ -52,13 +67,26 @@ impl Actor for Notifier {
 
     async fn handle(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         msg: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         state.stats.record_handled();
         match msg {
             NotifierMsg::Announce(announcements) => announce(&state.directory, announcements),
+            NotifierMsg::AnnounceSend(mut send) => {
+                let rest = send.pending.split_off(send.pending.len().min(SEND_CHUNK));
+                send.progress.announced += send.pending.len() as i64;
+                send.progress.done = rest.is_empty();
+                announce(&state.directory, std::mem::replace(&mut send.pending, rest));
+                state.directory.publish(
+                    user_room(send.sender_id),
+                    RoomEvent::NotificationBulkProgress(send.progress.clone()),
+                );
+                if !send.progress.done {
+                    myself.send_message(NotifierMsg::AnnounceSend(send))?;
+                }
+            }
             NotifierMsg::Changed {
                 user_id,
                 update,

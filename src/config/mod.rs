@@ -38,6 +38,9 @@ pub struct GatewayConfig {
     /// Client frames per second a socket may send, and the burst it may save up.
     pub frames_per_second: f64,
     pub frame_burst: f64,
+    /// How long someone mentioned in a chat message has to read it before they are notified
+    /// (`BELFRY_MENTION_AFTER_MS`).
+    pub mention_after: Duration,
 }
 
 #[derive(Clone)]
@@ -247,6 +250,7 @@ impl Config {
             outbound_queue: parsed(src, "BELFRY_WS_QUEUE", 1024)?.max(1),
             frames_per_second,
             frame_burst: parsed::<f64>(src, "BELFRY_WS_FRAME_BURST", 40.0)?.max(1.0),
+            mention_after: millis(src, "BELFRY_MENTION_AFTER_MS", 15_000)?,
         })
     }
 

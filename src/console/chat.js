@@ -1,6 +1,8 @@
 // Chat: the rooms the user may use (the church's, and channels), a room's messages (history
 // from the API, new ones live), who is typing, who is online, and a box to send. Sending and
-// typing go over the socket; names come from /api/chat/people.
+// typing go over the socket; names come from /api/chat/people. "@Name" in a message mentions
+// that person (they are notified unless they read it soon); what arrives in the room open
+// here, while the page is visible, is marked read, so mentions of this user are not notified.
 
 import { api, session } from "/console/session.js";
 import { h, field } from "/console/dom.js";
@@ -25,19 +27,49 @@ export function renderChat(main) {
   const seen = new Set();
   let typingSince = 0;
 
-  const line = (m) => h("li", { "data-id": m.id },
-    h("strong", {}, nameOf(m.userId)), " ", h("span", { class: "hint" },
-      new Date(m.createdAt).toLocaleTimeString()), h("div", {}, m.body));
+  const line = (m) => {
+    const forMe = (m.mentions ?? []).includes(me);
+    return h("li", { "data-id": m.id, class: forMe ? "mentioned" : null },
+      h("strong", {}, nameOf(m.userId)), " ", h("span", { class: "hint" },
+        new Date(m.createdAt).toLocaleTimeString()),
+      forMe ? h("span", { class: "badge" }, "mentions you") : null,
+      h("div", {}, m.body));
+  };
+  // Marks the newest message read (once the page is looked at).
+  let readUpTo = 0;
+  const markRead = () => {
+    if (!room || document.visibilityState !== "visible" || seen.size === 0) return;
+    const newest = Math.max(...seen);
+    if (newest <= readUpTo) return;
+    if (sendLive({ type: "chat:read", room: room.room, messageId: newest })) readUpTo = newest;
+  };
+  document.addEventListener("visibilitychange", markRead);
+  stops.push(() => document.removeEventListener("visibilitychange", markRead));
   const add = (m) => {
     if (seen.has(m.id)) return;
     seen.add(m.id);
     const later = [...log.children].find((li) => Number(li.dataset.id) > m.id);
     log.insertBefore(line(m), later ?? null);
   };
+  // The people "@Name" names in `body` (longest names first, so "@Ann Lee" is not "@Ann").
+  const mentionsIn = (body) => {
+    let rest = body.toLowerCase();
+    const ids = [];
+    const byLength = [...names].sort(([, a], [, b]) => b.length - a.length);
+    for (const [id, name] of byLength) {
+      const tag = `@${name.toLowerCase()}`;
+      if (id !== me && rest.includes(tag)) {
+        ids.push(id);
+        rest = rest.split(tag).join(" ");
+      }
+    }
+    return ids;
+  };
 
   async function open(target) {
     room = target;
     seen.clear();
+    readUpTo = 0;
     log.replaceChildren();
     title.textContent = target.name ? `# ${target.name}` : "Whole church";
     for (const button of roomsNav.children) {
@@ -47,17 +79,19 @@ export function renderChat(main) {
     try {
       const page = await api("GET", `/api/chat/${encodeURIComponent(target.room)}/messages?limit=50`);
       page.messages.forEach(add);
+      markRead();
     } catch (e) {
       error.textContent = e.message;
     }
   }
 
+  const mentionHint = h("span", { class: "hint" }, "Type @ and a name to mention someone.");
   const form = h("form", { class: "row", onsubmit: (e) => {
     e.preventDefault();
     const body = text.value.trim();
     if (!body || !room) return;
     const sent = sendLive({ type: "chat:send", room: room.room, body,
-      clientId: crypto.randomUUID() });
+      clientId: crypto.randomUUID(), mentions: mentionsIn(body) });
     if (!sent) {
       error.textContent = "Not connected: the message was not sent. Try again in a moment.";
       return;
@@ -66,7 +100,7 @@ export function renderChat(main) {
     text.value = "";
     sendLive({ type: "typing:stop", room: room.room });
     typingSince = 0;
-  } }, ...field("Chat message", text), h("button", { type: "submit" }, "Send message"));
+  } }, ...field("Chat message", text, mentionHint), h("button", { type: "submit" }, "Send message"));
   text.addEventListener("input", () => {
     if (!room || !text.value) return;
     if (Date.now() - typingSince > TYPING_RENEW_MS) {
@@ -76,7 +110,14 @@ export function renderChat(main) {
   });
 
   stops.push(onLive("chat:message", (m) => {
-    if (room && m.room === room.room) add(m);
+    if (room && m.room === room.room) {
+      add(m);
+      markRead();
+    }
+  }));
+  // A message the server refused (such as mentioning someone who cannot read the room).
+  stops.push(onLive("error", (e) => {
+    if (e.code === "invalid_mentions" || e.code === "invalid_body") error.textContent = e.message;
   }));
   stops.push(onLive("typing", (t) => {
     if (!room || t.room !== room.room) return;

@@ -142,6 +142,15 @@ function sendForm() {
   }, () => {});
   refreshTemplates();
   const error = h("p", { class: "error", role: "alert" });
+  // The last send's progress, as the socket tells it (`notification:bulk_progress`).
+  const bar = h("progress", { "aria-label": "Send progress", max: 1, value: 0, hidden: true });
+  const progressText = h("p", { class: "hint", role: "status" });
+  const showProgress = (p) => {
+    bar.hidden = false;
+    bar.max = Math.max(p.recipientCount, 1);
+    bar.value = p.announced;
+    progressText.textContent = `${p.done ? "Sent" : "Sending"}: ${p.announced} of ${p.recipientCount} have it`;
+  };
   if (operator) {
     api("GET", "/api/admin/churches").then(({ churches }) => {
       to.append(...churches.map((c) => h("option", { value: String(c.id) }, c.name)));
@@ -157,6 +166,16 @@ function sendForm() {
       error.textContent = "Choose a church.";
       return;
     }
+    // Listening starts before the request: the first progress may come before its answer.
+    const seen = new Map();
+    let sentId = null;
+    const stop = onLive("notification:bulk_progress", (p) => {
+      if (!form.isConnected) return stop();
+      if (sentId === null) return seen.set(p.id, p);
+      if (p.id !== sentId) return;
+      showProgress(p);
+      if (p.done) stop();
+    });
     try {
       const said = template.value
         ? { template: template.value, vars: readVars(vars.value) }
@@ -164,11 +183,15 @@ function sendForm() {
       const sent = await api("POST", "/api/admin/notifications", {
         audience: audience(), priority: priority.value, ...said,
       });
+      sentId = sent.id;
+      showProgress(seen.get(sent.id) ?? { recipientCount: sent.recipientCount, announced: 0, done: false });
+      if (seen.get(sent.id)?.done) stop();
       announce(`Sent to ${sent.recipientCount} ${sent.recipientCount === 1 ? "person" : "people"}`);
       title.value = "";
       body.value = "";
       error.textContent = "";
     } catch (e) {
+      stop();
       error.textContent = e.message;
     }
   } },
@@ -180,6 +203,7 @@ function sendForm() {
     ...field("Title", title),
     ...field("Notification text", body),
     error,
-    h("button", { type: "submit" }, "Send notification"));
+    h("button", { type: "submit" }, "Send notification"),
+    bar, progressText);
   return { form, refreshTemplates };
 }

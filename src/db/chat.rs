@@ -33,6 +33,7 @@ type MessageColumns = (
     chat_messages::body,
     chat_messages::client_id,
     chat_messages::created_at,
+    chat_messages::mentions,
 );
 const MESSAGE_COLUMNS: MessageColumns = (
     chat_messages::id,
@@ -41,6 +42,7 @@ const MESSAGE_COLUMNS: MessageColumns = (
     chat_messages::body,
     chat_messages::client_id,
     chat_messages::created_at,
+    chat_messages::mentions,
 );
 type MessageRow = (
     i64,
@@ -49,9 +51,10 @@ type MessageRow = (
     String,
     Option<String>,
     chrono::DateTime<chrono::Utc>,
+    Vec<i64>,
 );
 
-fn message((id, room, user_id, body, client_id, created_at): MessageRow) -> ChatMessage {
+fn message((id, room, user_id, body, client_id, created_at, mentions): MessageRow) -> ChatMessage {
     ChatMessage {
         id,
         room,
@@ -59,6 +62,7 @@ fn message((id, room, user_id, body, client_id, created_at): MessageRow) -> Chat
         body,
         client_id,
         created_at,
+        mentions,
     }
 }
 
@@ -182,14 +186,14 @@ pub async fn may_use(
     }
 }
 
-/// Stores a message. The same `client_id` from the same user again gives back the first
-/// message and `false`.
+/// Stores a message, with the users it mentions. The same `client_id` from the same user again
+/// gives back the first message and `false`.
 pub async fn insert_message(
     pool: &DbPool,
     church_id: i64,
     room: ChatRoom,
     user_id: i64,
-    body: &ChatBody,
+    (body, mentions): (&ChatBody, &[i64]),
     client_id: Option<&str>,
 ) -> Result<(ChatMessage, bool), DbError> {
     let mut conn = get(pool).await?;
@@ -201,6 +205,7 @@ pub async fn insert_message(
             chat_messages::user_id.eq(user_id),
             chat_messages::body.eq(body.as_str()),
             chat_messages::client_id.eq(client_id),
+            chat_messages::mentions.eq(mentions),
         ))
         .on_conflict_do_nothing()
         .returning(MESSAGE_COLUMNS)

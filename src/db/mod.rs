@@ -4,6 +4,7 @@
 pub mod audience;
 pub mod carrier_lookups;
 pub mod chat;
+pub mod chat_mentions;
 pub mod churches;
 pub mod conversations;
 pub mod cursor;
@@ -23,6 +24,7 @@ pub mod notification_send_detail;
 pub mod notification_sends;
 pub mod notification_stats;
 pub mod notification_templates;
+pub mod notification_texts;
 pub mod notifications;
 pub mod outbox;
 pub mod pipelined;

@@ -1,6 +1,6 @@
 //! Notifications' email deliveries as the mail courier works through them: claiming the ones
 //! that are due (each with what deciding and writing its email needs) and recording what
-//! became of them.
+//! became of them (the text courier records its SMS deliveries here too).
 //!
 //! Claiming moves a delivery's `due_at` on by a lease: two nodes never hold one at once, and
 //! one that a dying node held is claimed again when the lease runs out (so an email may, rarely,
@@ -199,10 +199,12 @@ async fn claim(
     rows.into_iter().map(Row::into_due).collect()
 }
 
-/// What became of a claimed email delivery.
+/// What became of a claimed email or SMS delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Sent,
+    /// A text the carrier accepted, with its id for the carrier's reports.
+    Texted(String),
     /// Not sent, for good: refused by the mail server, or no longer needed.
     Failed(String),
     Skipped(&'static str),
@@ -220,7 +222,7 @@ impl Outcome {
     /// The delivery's status once this is recorded.
     pub fn status(&self) -> &'static str {
         match self {
-            Outcome::Sent => "sent",
+            Outcome::Sent | Outcome::Texted(_) => "sent",
             Outcome::Failed(_) => "failed",
             Outcome::Skipped(_) => "skipped",
             Outcome::Later { held: true, .. } => "held",
@@ -229,9 +231,11 @@ impl Outcome {
     }
 }
 
-/// Records what became of claimed deliveries, in one statement, at `now`.
+/// Records what became of claimed deliveries of `channel` (`email` or `sms`), in one
+/// statement, at `now`.
 pub async fn record(
     pool: &DbPool,
+    channel: &str,
     outcomes: &[(i64, Outcome)],
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
@@ -244,11 +248,16 @@ pub async fn record(
     let mut plans: Vec<Option<&'static str>> = Vec::with_capacity(outcomes.len());
     let mut dues: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(outcomes.len());
     let mut tried = Vec::with_capacity(outcomes.len());
+    let mut carrier_ids: Vec<Option<&str>> = Vec::with_capacity(outcomes.len());
     for (id, outcome) in outcomes {
         ids.push(*id);
         statuses.push(outcome.status());
+        carrier_ids.push(match outcome {
+            Outcome::Texted(carrier_id) => Some(carrier_id),
+            _ => None,
+        });
         let (reason, plan, due, attempt) = match outcome {
-            Outcome::Sent => (None, None, None, true),
+            Outcome::Sent | Outcome::Texted(_) => (None, None, None, true),
             Outcome::Failed(why) => (Some(why.clone()), None, None, true),
             Outcome::Skipped(why) => (Some((*why).to_owned()), None, None, false),
             Outcome::Later {
@@ -268,10 +277,12 @@ pub async fn record(
     diesel::sql_query(
         "UPDATE notification_deliveries d SET status = o.status, reason = o.reason, \
              plan = COALESCE(o.plan, d.plan), due_at = o.due, attempts = d.attempts + o.tried, \
-             sent_at = CASE WHEN o.status = 'sent' THEN $7 ELSE d.sent_at END, updated_at = now() \
+             sent_at = CASE WHEN o.status = 'sent' THEN $7 ELSE d.sent_at END, \
+             provider_message_id = COALESCE(o.carrier_id, d.provider_message_id), \
+             updated_at = now() \
          FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], \
-             $6::int[]) AS o(id, status, reason, plan, due, tried) \
-         WHERE d.notification_id = o.id AND d.channel = 'email'",
+             $6::int[], $9::text[]) AS o(id, status, reason, plan, due, tried, carrier_id) \
+         WHERE d.notification_id = o.id AND d.channel = $8",
     )
     .bind::<Array<BigInt>, _>(&ids)
     .bind::<Array<Text>, _>(&statuses)
@@ -280,6 +291,8 @@ pub async fn record(
     .bind::<Array<Nullable<Timestamptz>>, _>(&dues)
     .bind::<Array<Integer>, _>(&tried)
     .bind::<Timestamptz, _>(now)
+    .bind::<Text, _>(channel)
+    .bind::<Array<Nullable<Text>>, _>(&carrier_ids)
     .execute(&mut conn)
     .await?;
     Ok(())

@@ -13,6 +13,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::{DbError, DbPool, get};
 use crate::domain::email_plan::{self, EmailPlan};
+use crate::domain::text_plan::{self, NO_PHONE, TextStart};
 use crate::domain::{InApp, Preferences};
 
 /// Columns of a notification, as [`Row`] reads them.
@@ -74,7 +75,8 @@ fn notifications(rows: Vec<Row>) -> Result<Vec<Notification>, DbError> {
 
 /// Users an audience names who can sign in, with what they chose and their church's time zone
 /// (their preferences' default). The `Audience` variant picks the branch.
-const AUDIENCE: &str = "SELECT u.id, p.settings, COALESCE(c.timezone, 'UTC') AS timezone \
+const AUDIENCE: &str = "SELECT u.id, p.settings, COALESCE(c.timezone, 'UTC') AS timezone, \
+        u.phone IS NOT NULL AS has_phone \
     FROM users u LEFT JOIN churches c ON c.id = u.church_id \
     LEFT JOIN notification_preferences p ON p.user_id = u.id \
     WHERE u.disabled_at IS NULL AND ( \
@@ -91,13 +93,16 @@ struct Reached {
     settings: Option<serde_json::Value>,
     #[diesel(sql_type = Text)]
     timezone: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    has_phone: bool,
 }
 
 /// Stores `new` once for each user of `audience` (not again for one who already has its
 /// `dedup_key`), with its in-app delivery as the user's preferences make it at `now`
-/// (`delivered`, or `skipped`: kept in the inbox, not pushed) and its email delivery (`pending`
-/// with its plan and due at once, for the mail courier to time; or `skipped`), and returns
-/// what to push to each of them. Runs on the caller's connection, so it can join the caller's transaction.
+/// (`delivered`, or `skipped`: kept in the inbox, not pushed), its email delivery (`pending`
+/// with its plan and due at once, for the mail courier to time; or `skipped`) and, where
+/// `domain::text_plan` says so, its SMS delivery (`pending`, due at once, for the text
+/// courier; or `skipped` with no phone), and returns what to push to each of them. Runs on the caller's connection, so it can join the caller's transaction.
 pub async fn create(
     conn: &mut AsyncPgConnection,
     audience: &Audience,
@@ -119,18 +124,23 @@ pub async fn create(
     let mut ways: HashMap<i64, InApp> = HashMap::with_capacity(reached.len());
     let (mut users, mut statuses) = (Vec::new(), Vec::new());
     let mut emails: Vec<Option<&'static str>> = Vec::new();
+    let mut texts: Vec<Option<&'static str>> = Vec::new();
     for person in reached {
         let chosen = Preferences::stored_or_default(person.settings, &person.timezone);
         let way = chosen.in_app(new.category, new.priority, now);
         users.push(person.id);
         statuses.push(if way.push { "delivered" } else { "skipped" });
         emails.push(email_plan::plan(&chosen, new.category, new.priority).map(EmailPlan::as_str));
+        texts.push(
+            text_plan::start(&chosen, new.category, new.priority, person.has_phone)
+                .map(TextStart::status),
+        );
         ways.insert(person.id, way);
     }
     let sql = format!(
         "WITH chosen AS ( \
-             SELECT * FROM unnest($1::bigint[], $2::text[], $11::text[]) \
-                 AS c(user_id, in_app, email)), \
+             SELECT * FROM unnest($1::bigint[], $2::text[], $11::text[], $13::text[]) \
+                 AS c(user_id, in_app, email, sms)), \
          made AS ( \
              INSERT INTO notifications (user_id, church_id, category, priority, title, body, \
                  data, dedup_key, bulk_id) \
@@ -146,7 +156,12 @@ pub async fn create(
              SELECT m.id, 'email', CASE WHEN c.email IS NULL THEN 'skipped' ELSE 'pending' END, \
                  CASE WHEN c.email IS NULL THEN 'preference' END, c.email, \
                  CASE WHEN c.email IS NOT NULL THEN $12::timestamptz END \
-             FROM made m JOIN chosen c ON c.user_id = m.user_id) \
+             FROM made m JOIN chosen c ON c.user_id = m.user_id \
+             UNION ALL \
+             SELECT m.id, 'sms', c.sms, CASE WHEN c.sms = 'skipped' THEN '{NO_PHONE}' END, \
+                 CASE WHEN c.sms = 'pending' THEN 'now' END, \
+                 CASE WHEN c.sms = 'pending' THEN $12::timestamptz END \
+             FROM made m JOIN chosen c ON c.user_id = m.user_id WHERE c.sms IS NOT NULL) \
          SELECT {COLUMNS} FROM made n ORDER BY n.user_id"
     );
     let rows: Vec<Row> = diesel::sql_query(sql)
@@ -162,6 +177,7 @@ pub async fn create(
         .bind::<Nullable<BigInt>, _>(bulk_id)
         .bind::<Array<Nullable<Text>>, _>(&emails)
         .bind::<Timestamptz, _>(now)
+        .bind::<Array<Nullable<Text>>, _>(&texts)
         .load(conn)
         .await?;
     let stored = rows

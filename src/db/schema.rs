@@ -206,6 +206,7 @@ diesel::table! {
         body -> Text,
         client_id -> Nullable<Text>,
         created_at -> Timestamptz,
+        mentions -> Array<Int8>,
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod chat;
 mod controls;
+pub mod delivery_retry;
 mod email;
 pub mod email_plan;
 mod group_name;
@@ -16,6 +17,7 @@ mod quiet_hours;
 mod report_period;
 mod role;
 mod sms_segments;
+pub mod text_plan;
 
 pub use chat::{ChannelName, ChatBody, ChatRoom};
 pub use controls::Controls;

@@ -12,7 +12,16 @@ use super::session::{Ending, Session};
 use super::upgrade::Socket;
 use crate::auth::AuthUser;
 use crate::db::chat::{self, PageFrom};
+use crate::db::chat_mentions;
 use crate::domain::{ChatBody, ChatRoom};
+use crate::mentions::MAX_MENTIONS;
+
+/// What a `chat:send` frame says.
+struct Said<'a> {
+    body: &'a str,
+    client_id: &'a str,
+    mentions: Vec<i64>,
+}
 
 /// The longest `clientId` accepted.
 const MAX_CLIENT_ID: usize = 64;
@@ -32,9 +41,14 @@ impl Session {
                 room,
                 body,
                 client_id,
+                mentions,
             } => {
-                self.send_chat(&user, &room, &body, &client_id, socket)
-                    .await
+                let said = Said {
+                    body: &body,
+                    client_id: &client_id,
+                    mentions,
+                };
+                self.send_chat(&user, &room, said, socket).await
             }
             ClientFrame::ChatRead { room, message_id } => {
                 self.read_up_to(&user, &room, message_id).await
@@ -123,10 +137,14 @@ impl Session {
         &mut self,
         user: &AuthUser,
         room: &str,
-        body: &str,
-        client_id: &str,
+        said: Said<'_>,
         socket: &mut Socket,
     ) -> Result<Ending, FrameError> {
+        let Said {
+            body,
+            client_id,
+            mentions,
+        } = said;
         let chat_room = self.joined_chat_room(room)?;
         let body = ChatBody::parse(body)
             .map_err(|problem| FrameError::new("invalid_body", format!("body {problem}")))?;
@@ -139,12 +157,16 @@ impl Session {
                 format!("clientId must be 1 to {MAX_CLIENT_ID} bytes"),
             ));
         }
+        let church = church_of(user)?;
+        let mentions = self
+            .mentionable(church, chat_room, user.user_id, mentions)
+            .await?;
         let (message, new) = chat::insert_message(
             &self.state.pool,
-            church_of(user)?,
+            church,
             chat_room,
             user.user_id,
-            &body,
+            (&body, &mentions),
             Some(client_id),
         )
         .await
@@ -157,6 +179,8 @@ impl Session {
             duplicate: !new,
         };
         if new {
+            let after = self.state.gateway.mention_after;
+            crate::mentions::follow_up(&self.state, church, chat_room, message.clone(), after);
             let posted = RoomEvent::ChatMessage(ChatMessageEvent::from(message));
             self.state
                 .system
@@ -164,6 +188,43 @@ impl Session {
                 .publish(room.to_owned(), posted);
         }
         Ok(self.send(socket, &ack).await)
+    }
+
+    /// The users a message mentions, each once, without its author: every one must be able
+    /// to read the room.
+    async fn mentionable(
+        &self,
+        church: i64,
+        room: ChatRoom,
+        author: i64,
+        mut mentions: Vec<i64>,
+    ) -> Result<Vec<i64>, FrameError> {
+        mentions.sort_unstable();
+        mentions.dedup();
+        mentions.retain(|id| *id != author);
+        if mentions.is_empty() {
+            return Ok(mentions);
+        }
+        if mentions.len() > MAX_MENTIONS {
+            return Err(FrameError::new(
+                "invalid_mentions",
+                format!("a message mentions at most {MAX_MENTIONS} people"),
+            ));
+        }
+        let found = chat_mentions::mentionable(&self.state.pool, church, room, &mentions)
+            .await
+            .map_err(|_| FrameError::new("unavailable", "try again later"))?;
+        if found.len() != mentions.len() {
+            let strangers: Vec<i64> = mentions
+                .into_iter()
+                .filter(|id| !found.contains(id))
+                .collect();
+            return Err(FrameError::new(
+                "invalid_mentions",
+                format!("these users cannot read {room}: {strangers:?}"),
+            ));
+        }
+        Ok(found)
     }
 
     async fn read_up_to(

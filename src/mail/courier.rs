@@ -3,9 +3,9 @@
 //! send, wait for its fallback delay or quiet hours to end, gather into a digest, or drop
 //! because it was read in the app), sends what goes, and records the outcome.
 //!
-//! A send refused for now is retried with backoff, doubling from [`RETRY_FIRST`] up to
-//! [`RETRY_MOST`], and recorded `failed` after [`ATTEMPTS`] tries; one refused for good (a 5xx
-//! answer) is recorded `failed` with the server's reason at once.
+//! A send refused for now is retried as `domain::delivery_retry` says (backoff, then `failed`
+//! after its last try); one refused for good (a 5xx answer) is recorded `failed` with the
+//! server's reason at once.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,22 +21,19 @@ use crate::auth::OpenSockets;
 use crate::clock::SharedClock;
 use crate::db::notification_mail::{self, DueEmail, Outcome};
 use crate::db::{DbError, DbPool};
+use crate::domain::delivery_retry;
 use crate::domain::email_plan::{self, DIGEST, Due, EmailPlan, READ_IN_APP, Step};
+use crate::periodic::drain;
 use crate::telemetry::Metrics;
 
 /// Deliveries claimed at once.
 const BATCH: i64 = 200;
 /// Users whose digests are claimed at once.
 const DIGEST_USERS: i64 = 50;
-/// Batches one pass works through before the next pass (so a backlog cannot starve the timer).
-const BATCHES_PER_PASS: usize = 25;
 /// Emails being sent at once.
 const CONCURRENCY: usize = 16;
 /// How long a claim holds a delivery: longer than any send takes.
 const LEASE_SECS: f64 = 120.0;
-pub const RETRY_FIRST: TimeDelta = TimeDelta::seconds(30);
-pub const RETRY_MOST: TimeDelta = TimeDelta::hours(1);
-pub const ATTEMPTS: i32 = 10;
 
 pub struct Courier {
     pub pool: DbPool,
@@ -62,8 +59,8 @@ pub fn spawn(courier: Arc<Courier>, every: Duration, shutdown: watch::Receiver<b
 impl Courier {
     /// Works through what is due now.
     pub async fn pass(&self) {
-        if drain(BATCH, "emails", || self.singles()).await {
-            drain(DIGEST_USERS, "digests", || self.digests()).await;
+        if drain(BATCH, "notification emails", || self.singles()).await {
+            drain(DIGEST_USERS, "notification digests", || self.digests()).await;
         }
     }
 
@@ -163,7 +160,7 @@ impl Courier {
     }
 
     async fn record(&self, outcomes: &[(i64, Outcome)]) -> Result<(), DbError> {
-        notification_mail::record(&self.pool, outcomes, self.clock.now()).await?;
+        notification_mail::record(&self.pool, "email", outcomes, self.clock.now()).await?;
         for status in ["sent", "failed", "skipped", "held"] {
             let n = outcomes
                 .iter()
@@ -174,26 +171,6 @@ impl Courier {
         }
         Ok(())
     }
-}
-
-/// Runs `batch` until one claims fewer than `full` (or [`BATCHES_PER_PASS`] have run); false
-/// when claiming failed.
-async fn drain<F, Fut>(full: i64, what: &str, mut batch: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<usize, DbError>>,
-{
-    for _ in 0..BATCHES_PER_PASS {
-        match batch().await {
-            Ok(n) if n as i64 == full => continue,
-            Ok(_) => break,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot claim notification {what}");
-                return false;
-            }
-        }
-    }
-    true
 }
 
 /// What a due email becomes when it is not sent now; `None` when it is to be sent.
@@ -246,20 +223,17 @@ fn after_send(
     match sent {
         Ok(()) => Outcome::Sent,
         Err(MailError::Permanent(why)) => Outcome::Failed(why),
-        Err(MailError::Transient(why)) if attempts + 1 >= ATTEMPTS => {
-            Outcome::Failed(format!("gave up after {ATTEMPTS} tries: {why}"))
-        }
-        Err(MailError::Transient(why)) => {
-            let wait = RETRY_FIRST * 2i32.pow(attempts.clamp(0, 16) as u32);
-            Outcome::Later {
+        Err(MailError::Transient(why)) => match delivery_retry::retry_at(attempts, now) {
+            None => Outcome::Failed(delivery_retry::gave_up(&why)),
+            Some(due) => Outcome::Later {
                 plan,
-                due: now + wait.min(RETRY_MOST),
+                due,
                 // A digest waits as a digest, so that it goes again as one email.
                 held: digest,
                 reason: Some(if digest { DIGEST.to_owned() } else { why }),
                 tried: true,
-            }
-        }
+            },
+        },
     }
 }
 
@@ -282,10 +256,15 @@ mod tests {
         };
         assert_eq!(later(0), TimeDelta::seconds(30));
         assert_eq!(later(1), TimeDelta::seconds(60));
-        assert_eq!(later(6), TimeDelta::seconds(1920));
-        assert_eq!(later(7), RETRY_MOST);
+        assert_eq!(later(7), delivery_retry::RETRY_MOST);
         assert_eq!(
-            after_send(busy(), EmailPlan::Now, ATTEMPTS - 1, now, false),
+            after_send(
+                busy(),
+                EmailPlan::Now,
+                delivery_retry::ATTEMPTS - 1,
+                now,
+                false
+            ),
             Outcome::Failed("gave up after 10 tries: 421 busy".into())
         );
         let refused = Err(MailError::Permanent("550 no such user".into()));

@@ -6,8 +6,9 @@
 
 use std::net::IpAddr;
 
+use belfry_actors::notifier::BulkSend;
 use belfry_actors::ports::NewNotification;
-use belfry_actors::protocol::{Category, Priority};
+use belfry_actors::protocol::{BulkProgress, Category, Priority};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::StatusCode;
@@ -260,7 +261,17 @@ async fn send(
     .await
     .map_err(refusal)?;
     state.metrics.notifications_stored(&stored.announcements);
-    state.system.directory().announce(stored.announcements);
+    if !stored.replayed {
+        state.system.directory().announce_send(BulkSend {
+            sender_id: user.user_id,
+            progress: BulkProgress {
+                id: stored.receipt.id,
+                recipient_count: stored.receipt.recipient_count,
+                ..BulkProgress::default()
+            },
+            pending: stored.announcements,
+        });
+    }
     let reply = json_reply(StatusCode::ACCEPTED, &stored.receipt);
     let mut reply = crate::limits::http::with_headers(reply, decision.as_ref());
     if stored.replayed {

@@ -12,6 +12,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use crate::db::inbound::{self, InboundText, Received};
+use crate::db::notification_texts;
 use crate::domain::OptKeyword;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::json_reply;
@@ -150,6 +151,7 @@ async fn status_report(state: AppState, event: EventData) -> ApiResult {
         return ok("ignored");
     };
     let carrier_id = report.provider_message_id.clone();
+    let (status, failure) = (report.status, report.failure_reason.clone());
     let outcome = state
         .system
         .directory()
@@ -166,11 +168,25 @@ async fn status_report(state: AppState, event: EventData) -> ApiResult {
         ReportOutcome::Applied(_) => ok("applied"),
         ReportOutcome::Stale => ok("stale"),
         ReportOutcome::Duplicate => ok("duplicate"),
-        // Not recorded: Telnyx retries, and by then the send may have been recorded.
-        ReportOutcome::Unknown => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_message",
-            format!("no recipient has carrier message id {carrier_id}"),
-        )),
+        // Not a member's: perhaps a notification's text.
+        ReportOutcome::Unknown => {
+            match notification_texts::apply_report(
+                &state.pool,
+                &carrier_id,
+                status,
+                failure.as_deref(),
+            )
+            .await?
+            {
+                Some(true) => ok("applied"),
+                Some(false) => ok("stale"),
+                // Not recorded: Telnyx retries, and by then the send may have been recorded.
+                None => Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown_message",
+                    format!("no recipient has carrier message id {carrier_id}"),
+                )),
+            }
+        }
     }
 }

@@ -876,6 +876,49 @@ async fn chat_shows_the_church_room_live_with_names_typing_and_what_the_page_sen
         .await
         .unwrap();
     assert!(mine.text().await.unwrap().starts_with("You"));
+
+    // "@Name" typed on the page mentions that person.
+    let admin_id = app.user_id(&admin_token);
+    let staff_id = app.user_id(&app.login(&app.grace.staff_email).await);
+    browser
+        .fill("Chat message", "@Test User can you lock up?")
+        .await;
+    browser.press("Send message").await;
+    let mention = admin
+        .until(Duration::from_secs(10), |e| {
+            e["type"] == "chat:message" && e["body"] == "@Test User can you lock up?"
+        })
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(mention["mentions"], json!([admin_id]), "{mention}");
+    // A mention of the page's user stands out, and the open page marks it read (so they are
+    // not notified of what they saw).
+    admin
+        .send_json(
+            json!({"type": "chat:send", "room": format!("church:{}", app.grace.id),
+            "body": "Yes, I will", "clientId": "c2", "mentions": [staff_id]}),
+        )
+        .await;
+    let ack = admin
+        .until(Duration::from_secs(10), |e| e["type"] == "chat:ack")
+        .await
+        .pop()
+        .unwrap();
+    let marked = browser
+        .client
+        .wait()
+        .for_element(Locator::XPath(
+            "//ol[@aria-label='Messages']/li[@class='mentioned'][div[normalize-space()='Yes, I will']]",
+        ))
+        .await
+        .unwrap();
+    assert!(marked.text().await.unwrap().contains("mentions you"));
+    admin
+        .until(Duration::from_secs(10), |e| {
+            e["type"] == "chat:read" && e["userId"] == staff_id && e["messageId"] == ack["id"]
+        })
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -38,6 +38,9 @@ pub enum ClientFrame {
         room: String,
         body: String,
         client_id: String,
+        /// Users the message mentions: each is told if they do not read it soon.
+        #[serde(default)]
+        mentions: Vec<i64>,
     },
     /// Read everything up to `messageId`.
     #[serde(rename = "chat:read", rename_all = "camelCase")]

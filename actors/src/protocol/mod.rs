@@ -20,8 +20,8 @@ pub use client_frame::{ClientFrame, ResumeItem};
 pub use conversation::{ConversationLine, ConversationMessageEvent, Direction};
 pub use encoded::EncodedFrame;
 pub use notification::{
-    Category, Notification, NotificationChange, NotificationCounts, NotificationUpdate, Priority,
-    Touched,
+    BulkProgress, Category, Notification, NotificationChange, NotificationCounts,
+    NotificationUpdate, Priority, Touched,
 };
 pub use room_event::{
     BreakerState, ChatMessage, ChatMessageEvent, MessageCreatedEvent, MessageEvent, PresenceChange,
@@ -148,6 +148,7 @@ mod tests {
             body: "Choir at 7".into(),
             client_id: Some("a1b2".into()),
             created_at: chrono::DateTime::default(),
+            mentions: vec![3],
         };
         let event = RoomEvent::ChatMessage(post);
         let numbered = Numbered {

@@ -181,6 +181,21 @@ impl Default for Touched {
     }
 }
 
+/// How far an admin's send has got (`notification:bulk_progress`, to the sender's own room):
+/// the notification is stored for every recipient at once, then pushed to their sockets in
+/// chunks; this follows the pushing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkProgress {
+    /// The send, as `POST /api/admin/notifications` answered it.
+    pub id: i64,
+    pub recipient_count: i64,
+    /// Recipients it has been announced to so far (in their inbox, pushed to their sockets).
+    pub announced: i64,
+    /// Announced to everyone; email and SMS then go by each recipient's rules.
+    pub done: bool,
+}
+
 /// A change to a user's notifications, for their other tabs (`notification:updated`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use strum::EnumIter;
 
 use super::ConversationMessageEvent;
-use super::notification::{Notification, NotificationCounts, NotificationUpdate};
+use super::notification::{BulkProgress, Notification, NotificationCounts, NotificationUpdate};
 use crate::status::{MessageStatus, RecipientStatus, StatusEventKind, Totals, Transition};
 
 #[derive(Debug, Clone, Serialize, EnumIter)]
@@ -90,6 +90,9 @@ pub enum RoomEvent {
     /// The user's counts after a change (their own room).
     #[serde(rename = "notification:counts")]
     NotificationCounts(NotificationCounts),
+    /// How far the user's own send to many people has got (their own room).
+    #[serde(rename = "notification:bulk_progress")]
+    NotificationBulkProgress(BulkProgress),
 }
 
 impl RoomEvent {
@@ -173,6 +176,8 @@ pub struct ChatMessage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The users it mentions (`@`), as its author's client named them.
+    pub mentions: Vec<i64>,
 }
 
 /// A chat message posted in a room (the room's name is the numbered event's own).
@@ -185,6 +190,9 @@ pub struct ChatMessageEvent {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The users it mentions; left out when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<i64>,
 }
 
 impl From<ChatMessage> for ChatMessageEvent {
@@ -195,6 +203,7 @@ impl From<ChatMessage> for ChatMessageEvent {
             body: m.body,
             client_id: m.client_id,
             created_at: m.created_at,
+            mentions: m.mentions,
         }
     }
 }

@@ -1,0 +1,2 @@
+DROP INDEX notification_deliveries_provider;
+ALTER TABLE notification_deliveries DROP COLUMN provider_message_id;
