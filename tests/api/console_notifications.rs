@@ -121,6 +121,23 @@ async fn an_admin_sends_a_notification_to_the_churchs_staff_from_the_form() {
     browser
         .wait_text(&status, "Sent to 1 person", Duration::from_secs(10))
         .await;
+    // The socket's progress fills the form's bar.
+    let progress = browser
+        .client
+        .find(Locator::XPath(
+            "//form[@aria-labelledby='send-h']//p[@role='status']",
+        ))
+        .await
+        .unwrap();
+    browser
+        .wait_text(&progress, "Sent: 1 of 1 have it", Duration::from_secs(10))
+        .await;
+    let bar = browser
+        .client
+        .find(Locator::Css("progress[aria-label='Send progress']"))
+        .await
+        .unwrap();
+    assert_eq!(bar.attr("value").await.unwrap().as_deref(), Some("1"));
     let inbox = app.get_json("/api/notifications", &staff).await;
     assert_eq!(inbox["notifications"][0]["title"], "Staff meeting");
     assert_eq!(
