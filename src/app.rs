@@ -21,9 +21,11 @@ use crate::auth::{Authenticator, JwtKeys};
 use crate::clock::SharedClock;
 use crate::config::{CarrierConfig, Config};
 use crate::db;
+use crate::db::nodes::NodeLease;
 use crate::limits::Limits;
 use crate::mail::Mailer;
 use crate::mail::courier::Courier;
+use crate::node_watch;
 use crate::routes;
 use crate::state::{AppState, Services};
 use crate::telemetry::Metrics;
@@ -151,11 +153,18 @@ impl Application {
                 "recomputed message totals after an unclean stop"
             );
         }
+        let node = NodeLease {
+            id: node_watch::node_id(config.node.id.as_deref(), addr.port()).into(),
+            lease: config.node.lease,
+        };
+        // Registered before the outbox claims anything under its id.
+        node_watch::register(&pool, &node).await?;
+        tracing::info!(node = %node.id, "node registered");
         let store = Arc::new(PgDeliveryStore::new(
             pool.clone(),
             counters.clone(),
             Arc::clone(metrics.throughput()),
-            Arc::clone(&clock),
+            (Arc::clone(&clock), node.clone()),
         ));
         let history = Arc::new(PgLimitHistory::new(pool.clone()));
         let notifications = Arc::new(PgNotificationStore::new(
@@ -180,6 +189,12 @@ impl Application {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         metrics.keep_up(shutdown_rx.clone());
         let auth = Authenticator::new(JwtKeys::new(config.jwt.clone()), pool.clone());
+        node_watch::spawn(
+            pool.clone(),
+            node.clone(),
+            (auth.sockets.clone(), Arc::clone(system.directory())),
+            shutdown_rx.clone(),
+        );
         crate::auth::standing_watch::spawn(auth.clone(), pool.clone(), shutdown_rx.clone());
         crate::sending_watch::spawn(
             Arc::clone(system.directory()),
@@ -242,6 +257,7 @@ impl Application {
             metrics_allow: config.metrics_allow.clone(),
             clock,
             sandbox_mail,
+            node,
         });
         Ok(Self {
             addr,

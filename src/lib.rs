@@ -19,6 +19,7 @@ pub mod http;
 pub mod limits;
 pub mod mail;
 pub mod mentions;
+pub mod node_watch;
 pub mod notices;
 pub mod periodic;
 pub mod routes;

@@ -62,6 +62,8 @@ pub struct Services {
     pub clock: SharedClock,
     /// The emails kept instead of sent, when there is no SMTP server (`GET /api/admin/mail`).
     pub sandbox_mail: Option<Arc<crate::adapters::sandbox_mailer::SandboxMailer>>,
+    /// This node among those sharing the database.
+    pub node: crate::db::nodes::NodeLease,
 }
 
 /// Hands every request the shared state.

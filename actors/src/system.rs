@@ -238,6 +238,7 @@ impl ActorSystem {
         let outbox = {
             let (store, dir) = (Arc::clone(&store), Arc::clone(&directory));
             let (batch, poll) = (config.delivery.outbox_batch, config.delivery.outbox_poll);
+            let reap_every = config.delivery.outbox_reap;
             service(
                 ("outbox", "outbox"),
                 &directory,
@@ -251,6 +252,7 @@ impl ActorSystem {
                         stats,
                         batch,
                         poll,
+                        reap_every,
                     };
                     (Outbox, args)
                 },

@@ -1,6 +1,7 @@
 //! The actors' `DeliveryStore` port, implemented on PostgreSQL (the queries are `db`'s).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use belfry_actors::ports::OutboundSms;
@@ -13,6 +14,7 @@ use belfry_actors::status::RecipientStatus;
 
 use crate::clock::SharedClock;
 use crate::db::messages::Applied;
+use crate::db::nodes::NodeLease;
 use crate::db::outbox::Begin;
 use crate::db::{self, DbError, DbPool, dead_letters, members, outbox, totals};
 use crate::telemetry::throughput::Throughput;
@@ -25,6 +27,11 @@ pub struct PgDeliveryStore {
     throughput: Arc<Throughput>,
     /// What the outbox's quiet-hours test reads the time from.
     clock: SharedClock,
+    /// This node: what it claims carries its id (see `db::nodes`).
+    node: NodeLease,
+    /// Whether this process already recovered what its previous run left (done once: a
+    /// restarted outbox must not take this run's sends in flight for interrupted ones).
+    recovered_own: AtomicBool,
 }
 
 fn store_error(e: impl std::fmt::Display) -> StoreError {
@@ -36,13 +43,15 @@ impl PgDeliveryStore {
         pool: DbPool,
         counters: DbPool,
         throughput: Arc<Throughput>,
-        clock: SharedClock,
+        (clock, node): (SharedClock, NodeLease),
     ) -> Self {
         Self {
             pool,
             counters,
             throughput,
             clock,
+            node,
+            recovered_own: AtomicBool::new(false),
         }
     }
 
@@ -60,7 +69,7 @@ impl PgDeliveryStore {
     }
 
     async fn begin(&self, recipient_ids: Vec<i64>) -> Result<Vec<AttemptStart>, StoreError> {
-        let begun = outbox::begin_attempts(&self.pool, &recipient_ids)
+        let begun = outbox::begin_attempts(&self.pool, &self.node.id, &recipient_ids)
             .await
             .map_err(store_error)?;
         let mut starts = Vec::with_capacity(begun.len());
@@ -97,7 +106,12 @@ fn boxed<'a, T: Send + 'a>(
 
 impl DeliveryStore for PgDeliveryStore {
     fn claim_due(&self, limit: usize) -> PortFuture<'_, Result<Vec<OutboundSms>, StoreError>> {
-        boxed(outbox::claim_due(&self.pool, limit, self.clock.now()))
+        boxed(outbox::claim_due(
+            &self.pool,
+            &self.node.id,
+            limit,
+            self.clock.now(),
+        ))
     }
 
     fn next_due_in(&self) -> PortFuture<'_, Result<Option<Duration>, StoreError>> {
@@ -156,7 +170,14 @@ impl DeliveryStore for PgDeliveryStore {
     }
 
     fn recover_interrupted(&self) -> PortFuture<'_, Result<Recovery, StoreError>> {
-        boxed(outbox::recover_interrupted(&self.pool))
+        let own = !self.recovered_own.load(Ordering::Acquire);
+        boxed(async move {
+            let recovery =
+                outbox::recover_interrupted(&self.pool, &self.node.id, self.node.lease, own)
+                    .await?;
+            self.recovered_own.store(true, Ordering::Release);
+            Ok(recovery)
+        })
     }
 
     fn dead_letter(

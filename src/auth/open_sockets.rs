@@ -45,6 +45,11 @@ impl OpenSockets {
         self.by_user.contains_key(&user_id)
     }
 
+    /// Authenticated sockets open now.
+    pub fn count(&self) -> usize {
+        self.by_user.iter().map(|entry| entry.value().len()).sum()
+    }
+
     /// Closes the user's sockets that their standing no longer allows, or that were opened
     /// with a role they no longer have (they were put in rooms for it). Returns how many.
     pub fn enforce(&self, user_id: i64, standing: Option<&Standing>) -> usize {

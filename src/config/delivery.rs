@@ -121,6 +121,7 @@ pub(super) fn delivery(src: &dyn Source) -> Result<DeliveryConfig, ConfigError> 
         breaker: breaker(src)?,
         outbox_batch: parsed(src, "BELFRY_OUTBOX_BATCH", d.outbox_batch)?.max(1),
         outbox_poll: millis(src, "BELFRY_OUTBOX_POLL_MS", 1000)?.max(Duration::from_millis(10)),
+        outbox_reap: millis(src, "BELFRY_OUTBOX_REAP_MS", 5000)?.max(Duration::from_millis(100)),
         reconcile: reconcile(src)?,
     })
 }

@@ -104,6 +104,18 @@ pub struct Config {
     /// Web apps on these origins may call the API from the browser (`BELFRY_CORS_ORIGINS`).
     pub cors_origins: Vec<String>,
     pub mail: MailConfig,
+    pub node: NodeConfig,
+}
+
+/// This process among the nodes sharing the database.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// `BELFRY_NODE_ID`; unset: `{host name}:{port}` once the port is bound. Unique per node:
+    /// a node that starts again under its id takes over what its previous run left at once.
+    pub id: Option<String>,
+    /// `BELFRY_NODE_LEASE_MS`: a node whose heartbeat is older than this is dead, and what it
+    /// claimed from the outbox is recovered by the others.
+    pub lease: Duration,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/belfry";
@@ -134,6 +146,19 @@ impl Config {
         };
 
         let jwt = Self::jwt(src, fallback_jwt_secret)?;
+        let node = NodeConfig {
+            id: src
+                .get("BELFRY_NODE_ID")
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty()),
+            lease: millis(src, "BELFRY_NODE_LEASE_MS", 15_000)?,
+        };
+        if node.lease < Duration::from_millis(500) {
+            return Err(err("BELFRY_NODE_LEASE_MS", "must be at least 500"));
+        }
+        if node.id.as_ref().is_some_and(|id| id.len() > 200) {
+            return Err(err("BELFRY_NODE_ID", "must be at most 200 bytes"));
+        }
         let carrier = delivery::carrier(src)?;
         let delivery = delivery::delivery(src)?;
         Ok(Self {
@@ -163,6 +188,7 @@ impl Config {
             metrics_allow: Self::metrics_allow(src)?,
             cors_origins: Self::cors_origins(src)?,
             mail: mail::mail(src)?,
+            node,
         })
     }
 

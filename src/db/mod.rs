@@ -18,6 +18,7 @@ pub mod members;
 pub mod message_history;
 pub mod messages;
 pub mod new_message;
+pub mod nodes;
 pub mod notification_mail;
 pub mod notification_preferences;
 pub mod notification_send_detail;

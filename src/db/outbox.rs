@@ -70,7 +70,7 @@ static CLAIM_DUE: LazyLock<String> = LazyLock::new(|| {
              LIMIT $1
              FOR UPDATE OF message_recipients SKIP LOCKED
          )
-         UPDATE message_recipients r SET outbox_state = 'claimed'
+         UPDATE message_recipients r SET outbox_state = 'claimed', claimed_by = $3
          FROM due, messages m, churches c
          WHERE r.id = due.id AND m.id = r.message_id AND c.id = m.church_id
          RETURNING r.id, r.phone, COALESCE(r.body, m.body) AS body, m.church_id, c.from_number,
@@ -106,6 +106,7 @@ static DEPTH: LazyLock<String> = LazyLock::new(|| {
 /// LOCKED` lets several claimers share the outbox.
 pub async fn claim_due(
     pool: &DbPool,
+    node: &str,
     limit: usize,
     now: DateTime<Utc>,
 ) -> Result<Vec<OutboundSms>, DbError> {
@@ -113,6 +114,7 @@ pub async fn claim_due(
     let claimed: Vec<Claimed> = diesel::sql_query(CLAIM_DUE.as_str())
         .bind::<BigInt, _>(limit as i64)
         .bind::<Timestamptz, _>(now)
+        .bind::<Text, _>(node)
         .prepared()
         .load(&mut conn)
         .await?;
@@ -195,19 +197,26 @@ struct Started {
     attempts: i32,
 }
 
-/// Moves claimed recipients to `attempting` in one statement, unless their member has opted
-/// out meanwhile, in which case the recipient ends `skipped`. One answer per id, in order.
-pub async fn begin_attempts(pool: &DbPool, recipient_ids: &[i64]) -> Result<Vec<Begin>, DbError> {
+/// Moves recipients `node` claimed to `attempting` in one statement, unless their member has
+/// opted out meanwhile, in which case the recipient ends `skipped`. A recipient another node
+/// holds now (this node's lease ran out and it was recovered) is `Gone`: the claim is the
+/// fence. One answer per id, in order.
+pub async fn begin_attempts(
+    pool: &DbPool,
+    node: &str,
+    recipient_ids: &[i64],
+) -> Result<Vec<Begin>, DbError> {
     let mut conn = get(pool).await?;
     let started: Vec<Started> = diesel::sql_query(
         "UPDATE message_recipients r
          SET outbox_state = 'attempting', attempts = r.attempts + 1, updated_at = now()
-         WHERE r.id = ANY($1) AND r.outbox_state = 'claimed'
+         WHERE r.id = ANY($1) AND r.outbox_state = 'claimed' AND r.claimed_by = $2
            AND NOT EXISTS (SELECT 1 FROM members m
                            WHERE m.id = r.member_id AND m.opted_out_at IS NOT NULL)
          RETURNING r.id, r.attempts",
     )
     .bind::<Array<BigInt>, _>(recipient_ids)
+    .bind::<Text, _>(node)
     .prepared()
     .load(&mut conn)
     .await?;
@@ -217,21 +226,32 @@ pub async fn begin_attempts(pool: &DbPool, recipient_ids: &[i64]) -> Result<Vec<
         answers.push(match started.get(id) {
             Some(&attempts) => Begin::Go(attempts as u32),
             // Rare: only an opted-out member or a recipient handled elsewhere gets here.
-            None => not_started(&mut conn, *id).await?,
+            None => not_started(&mut conn, node, *id).await?,
         });
     }
     Ok(answers)
 }
 
-async fn not_started(conn: &mut AsyncPgConnection, recipient_id: i64) -> Result<Begin, DbError> {
-    use message_recipients::dsl as r;
-    let still_claimed: Option<i64> = r::message_recipients
-        .filter(r::id.eq(recipient_id))
-        .filter(r::outbox_state.eq("claimed"))
-        .select(r::id)
-        .first(conn)
-        .await
-        .optional()?;
+async fn not_started(
+    conn: &mut AsyncPgConnection,
+    node: &str,
+    recipient_id: i64,
+) -> Result<Begin, DbError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        #[allow(dead_code)]
+        id: i64,
+    }
+    let still_claimed: Option<Id> = diesel::sql_query(
+        "SELECT id FROM message_recipients
+         WHERE id = $1 AND outbox_state = 'claimed' AND claimed_by = $2",
+    )
+    .bind::<BigInt, _>(recipient_id)
+    .bind::<Text, _>(node)
+    .get_result(conn)
+    .await
+    .optional()?;
     if still_claimed.is_none() {
         return Ok(Begin::Gone);
     }
@@ -328,20 +348,51 @@ pub async fn schedule_retry(
     Ok(())
 }
 
-/// Claimed rows go back to ready; attempting rows are reported, not resent.
-pub async fn recover_interrupted(pool: &DbPool) -> Result<Recovery, DbError> {
-    use message_recipients::dsl as r;
+/// Recovers what dead nodes left in the outbox: rows claimed by a node whose lease (`lease`)
+/// ran out, by no node (claimed before nodes had ids), or, with `own`, by `node` itself (its
+/// previous run: a node's first recovery, before it claims anything). Claimed rows go back to
+/// ready; attempting rows are reported, not resent, and taken over by `node` in the same
+/// statement, so that two nodes recovering at once report each row once.
+pub async fn recover_interrupted(
+    pool: &DbPool,
+    node: &str,
+    lease: Duration,
+    own: bool,
+) -> Result<Recovery, DbError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let orphaned = format!(
+        "outbox_state = $4 AND (claimed_by IS NULL OR ($3 AND claimed_by = $1) \
+             OR (claimed_by <> $1 AND NOT {alive}))",
+        alive = super::nodes::alive("claimed_by", "$2")
+    );
     let mut conn = get(pool).await?;
-    let requeued = diesel::update(r::message_recipients.filter(r::outbox_state.eq("claimed")))
-        .set(r::outbox_state.eq("ready"))
-        .execute(&mut conn)
-        .await?;
-    let interrupted: Vec<i64> = r::message_recipients
-        .filter(r::outbox_state.eq("attempting"))
-        .select(r::id)
-        .order(r::id.asc())
-        .load(&mut conn)
-        .await?;
+    let requeued = diesel::sql_query(format!(
+        "UPDATE message_recipients SET outbox_state = 'ready', claimed_by = NULL \
+         WHERE {orphaned}"
+    ))
+    .bind::<Text, _>(node)
+    .bind::<diesel::sql_types::Double, _>(lease.as_secs_f64())
+    .bind::<diesel::sql_types::Bool, _>(own)
+    .bind::<Text, _>("claimed")
+    .execute(&mut conn)
+    .await?;
+    let mut interrupted: Vec<i64> = diesel::sql_query(format!(
+        "UPDATE message_recipients SET claimed_by = $1 WHERE {orphaned} RETURNING id"
+    ))
+    .bind::<Text, _>(node)
+    .bind::<diesel::sql_types::Double, _>(lease.as_secs_f64())
+    .bind::<diesel::sql_types::Bool, _>(own)
+    .bind::<Text, _>("attempting")
+    .load::<Id>(&mut conn)
+    .await?
+    .into_iter()
+    .map(|row| row.id)
+    .collect();
+    interrupted.sort_unstable();
     Ok(Recovery {
         requeued: requeued as u64,
         interrupted,

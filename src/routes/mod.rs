@@ -25,6 +25,7 @@ mod message_history;
 mod message_preview;
 mod messages;
 mod metrics;
+mod nodes;
 mod notification_audience;
 mod notification_preferences;
 mod notification_stats;
@@ -83,6 +84,8 @@ pub fn all(state: AppState) -> BoxedFilter<(Response,)> {
         .or(admin_notifications::routes(state.clone()))
         .unify()
         .or(sandbox_mail::routes(state.clone()))
+        .unify()
+        .or(nodes::routes(state.clone()))
         .unify()
         .or(notification_stats::routes(state.clone()))
         .unify()

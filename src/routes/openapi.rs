@@ -18,8 +18,8 @@ use warp::{Filter, Rejection};
 use super::{
     account, activity, admin, admin_notifications, analytics, auth, chat, church_settings,
     conversations, dlq, groups, limits, members, message_history, message_preview, messages,
-    metrics, notification_preferences, notification_stats, notification_templates, notifications,
-    presence, sandbox_mail, sending, staff, webhooks,
+    metrics, nodes, notification_preferences, notification_stats, notification_templates,
+    notifications, presence, sandbox_mail, sending, staff, webhooks,
 };
 use crate::gateway;
 use crate::http::registry::endpoint;
@@ -85,6 +85,7 @@ use crate::http::registry::endpoint;
         admin_notifications::send,
         admin_notifications::show,
         sandbox_mail::kept,
+        nodes::list,
         notification_stats::stats,
         notification_templates::list,
         notification_templates::create,

@@ -34,6 +34,7 @@ mod limits;
 mod members;
 mod merge_fields;
 mod metrics;
+mod nodes;
 mod notification_bulk;
 mod notification_email;
 mod notification_preferences;

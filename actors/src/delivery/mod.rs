@@ -29,6 +29,8 @@ pub struct DeliveryConfig {
     pub outbox_batch: usize,
     /// How often the outbox looks for due work it was not told about.
     pub outbox_poll: Duration,
+    /// How often the outbox looks for what dead nodes left.
+    pub outbox_reap: Duration,
     /// Asking the carrier about recipients whose reports are late.
     pub reconcile: reconciler::ReconcileConfig,
 }
@@ -44,6 +46,7 @@ impl Default for DeliveryConfig {
             breaker: breaker::BreakerConfig::default(),
             outbox_batch: 500,
             outbox_poll: Duration::from_secs(1),
+            outbox_reap: Duration::from_secs(5),
             reconcile: reconciler::ReconcileConfig::default(),
         }
     }

@@ -5,9 +5,11 @@
 //! in batches. It wakes when told (a new message, a retry scheduled), at the next due time it
 //! knows of, and on a slow poll for anything else.
 //!
-//! At start it recovers what the previous process left: recipients claimed but never sent are
-//! handed out again; recipients whose request may have reached the carrier are not resent
-//! (Telnyx has no idempotency for messages) but dead-lettered for review.
+//! At start, and then every `reap_every`, it recovers what stopped nodes left (this node's
+//! previous run at start, and any node whose lease ran out: see the store's
+//! `recover_interrupted`): recipients claimed but never sent are handed out again; recipients
+//! whose request may have reached the carrier are not resent (Telnyx has no idempotency for
+//! messages) but dead-lettered for review.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,12 +39,15 @@ pub struct OutboxArgs {
     pub stats: Arc<ActorStats>,
     pub batch: usize,
     pub poll: Duration,
+    /// How often to look for what dead nodes left.
+    pub reap_every: Duration,
 }
 
 pub struct OutboxState {
     args: OutboxArgs,
     /// The earliest wake-up already scheduled.
     next_wake: Option<Instant>,
+    last_reap: Instant,
     poller: tokio::task::JoinHandle<()>,
 }
 
@@ -88,6 +93,27 @@ impl OutboxState {
     }
 }
 
+/// Hands out again what stopped nodes claimed, and dead-letters what they were sending.
+async fn recover(args: &OutboxArgs) -> Result<(), ActorProcessingErr> {
+    let recovery = args.store.recover_interrupted().await?;
+    if recovery.requeued > 0 || !recovery.interrupted.is_empty() {
+        tracing::warn!(
+            requeued = recovery.requeued,
+            interrupted = recovery.interrupted.len(),
+            "recovered sends left by a stopped node"
+        );
+        args.directory.wake_outbox();
+    }
+    for recipient_id in recovery.interrupted {
+        args.directory.dead_letter(DeadLetter {
+            recipient_id,
+            reason: INTERRUPTED_REASON.to_owned(),
+            last_attempt: None,
+        });
+    }
+    Ok(())
+}
+
 impl Actor for Outbox {
     type Msg = OutboxMsg;
     type State = OutboxState;
@@ -98,21 +124,7 @@ impl Actor for Outbox {
         myself: ActorRef<Self::Msg>,
         args: OutboxArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let recovery = args.store.recover_interrupted().await?;
-        if recovery.requeued > 0 || !recovery.interrupted.is_empty() {
-            tracing::warn!(
-                requeued = recovery.requeued,
-                interrupted = recovery.interrupted.len(),
-                "recovered sends left by the previous process"
-            );
-        }
-        for recipient_id in recovery.interrupted {
-            args.directory.dead_letter(DeadLetter {
-                recipient_id,
-                reason: INTERRUPTED_REASON.to_owned(),
-                last_attempt: None,
-            });
-        }
+        recover(&args).await?;
         let poller = {
             let mailbox = Mailbox::new(myself.clone(), Arc::clone(&args.stats));
             let poll = args.poll;
@@ -130,6 +142,7 @@ impl Actor for Outbox {
         Ok(OutboxState {
             args,
             next_wake: None,
+            last_reap: Instant::now(),
             poller,
         })
     }
@@ -154,6 +167,13 @@ impl Actor for Outbox {
             OutboxMsg::Wake => {
                 if state.next_wake.is_some_and(|t| t <= Instant::now()) {
                     state.next_wake = None;
+                }
+                if state.last_reap.elapsed() >= state.args.reap_every {
+                    state.last_reap = Instant::now();
+                    if let Err(err) = recover(&state.args).await {
+                        state.args.stats.record_failure();
+                        tracing::error!(%err, "outbox could not recover what stopped nodes left");
+                    }
                 }
                 if let Err(err) = state.drain(&myself).await {
                     // The database may be back by the next poll.

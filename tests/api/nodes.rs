@@ -1,0 +1,166 @@
+//! Several nodes on one database: each registers and beats, operators list them, and what one
+//! node has in flight is left alone by another node's start-up; once the node stops, another
+//! recovers what it left (claimed sends go out, sends on the wire are dead-lettered for review,
+//! none is sent twice).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::fake_telnyx::Reply;
+use super::helpers::spawn_app_with;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_node_leaves_the_firsts_sends_alone_until_it_stops() {
+    let app = spawn_app_with(&[
+        ("BELFRY_NODE_LEASE_MS", "1500"),
+        ("BELFRY_OUTBOX_REAP_MS", "200"),
+        // Calls hang on the wire for as long as the test needs.
+        ("BELFRY_SEND_TIMEOUT_MS", "60000"),
+    ])
+    .await;
+    app.telnyx.always(Reply::Hang);
+    let staff = app.login(&app.grace.staff_email).await;
+    let operator = app.operator().await;
+    let message_id = app.send(&staff, &app.grace.member_ids).await;
+    let members = app.grace.member_ids.len();
+    app.telnyx.wait_for_requests(members).await;
+
+    // A second node on the same database starts while the first has every send on the wire.
+    let second = app.another_server().await;
+    let http = reqwest::Client::new();
+    let listed: Value = http
+        .get(format!("{}/api/admin/nodes", second.url))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let nodes = listed["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 2, "{listed}");
+    assert!(nodes.iter().all(|n| n["alive"] == true), "{listed}");
+    let first_id = nodes
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .find(|id| *id != listed["thisNode"])
+        .unwrap()
+        .to_owned();
+    assert_eq!(listed["leaseMs"], 1500);
+
+    // Past several of its recovery rounds the second node has taken nothing of the first's.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let letters = app.get_json("/api/admin/dlq", &admin).await;
+    assert_eq!(letters["total"], 0, "{letters}");
+
+    // Staff and admins may not see the nodes.
+    let refused = app.get("/api/admin/nodes", &admin).await;
+    assert_eq!(refused.status(), 403);
+
+    // The first node stops: the second recovers what it had on the wire, for review, and
+    // does not send it again.
+    app.stop();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let letters = loop {
+        let letters: Value = http
+            .get(format!("{}/api/admin/dlq", second.url))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if letters["total"] == members {
+            break letters;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{letters}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        letters["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["reason"].as_str().unwrap().starts_with("interrupted")
+                && l["messageId"] == message_id),
+        "{letters}"
+    );
+    assert_eq!(app.telnyx.requests().len(), members);
+    let listed: Value = http
+        .get(format!("{}/api/admin/nodes", second.url))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = listed["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == first_id)
+        .cloned()
+        .unwrap();
+    assert_eq!(first["alive"], false, "{listed}");
+    assert!(first["stoppedAt"].is_string(), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sends_a_dead_node_had_claimed_go_out_from_another() {
+    use diesel::sql_types::{BigInt, Text};
+    use diesel_async::RunQueryDsl;
+    let app = spawn_app_with(&[
+        ("BELFRY_NODE_LEASE_MS", "1000"),
+        ("BELFRY_OUTBOX_REAP_MS", "200"),
+    ])
+    .await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let admin = app.login(&app.grace.admin_email).await;
+    let pause = |paused: bool| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let set = app
+                .post_json(
+                    "/api/admin/sending",
+                    Some(&admin),
+                    &json!({"paused": paused}),
+                )
+                .await;
+            assert_eq!(set.status(), 200);
+        }
+    };
+    // Claimed by a node that beat long ago and never came back, as a crash leaves them.
+    pause(true).await;
+    let message_id = app.send(&staff, &app.grace.member_ids).await;
+    {
+        let mut conn = app.state.pool.get().await.unwrap();
+        diesel::sql_query(
+            "INSERT INTO nodes (id, version, started_at, heartbeat_at) \
+             VALUES ('gone:1', '0', now() - interval '1 hour', now() - interval '1 hour')",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        diesel::sql_query(
+            "UPDATE message_recipients SET outbox_state = 'claimed', claimed_by = $2 \
+             WHERE message_id = $1",
+        )
+        .bind::<BigInt, _>(message_id)
+        .bind::<Text, _>("gone:1")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    pause(false).await;
+    let accepted = app
+        .accepted(&staff, message_id, app.grace.member_ids.len())
+        .await;
+    assert_eq!(accepted.len(), app.grace.member_ids.len());
+    assert_eq!(app.telnyx.requests().len(), app.grace.member_ids.len());
+}
