@@ -23,6 +23,7 @@ use crate::config::{CarrierConfig, Config};
 use crate::db;
 use crate::db::nodes::NodeLease;
 use crate::limits::Limits;
+use crate::limits::shared::SharedLimits;
 use crate::mail::Mailer;
 use crate::mail::courier::Courier;
 use crate::node_watch;
@@ -71,6 +72,8 @@ pub enum StartError {
     Actors(String),
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
+    #[error("BELFRY_REDIS_URL: {0}")]
+    Redis(#[from] redis::RedisError),
     #[error(transparent)]
     Mail(#[from] crate::adapters::smtp_mailer::SmtpUrlError),
 }
@@ -185,7 +188,18 @@ impl Application {
         .map_err(|e| StartError::Actors(e.to_string()))?;
         // The outbox already skips held churches' rows; the holds stop what it claimed.
         crate::sending_watch::sync_once(system.directory(), &pool, clock.as_ref()).await?;
-        let limits = Limits::new(config.limits.clone(), Arc::clone(system.directory()));
+        let shared_limits = match &config.redis {
+            Some(redis) => {
+                tracing::info!(prefix = %redis.prefix, "limits are shared through Redis");
+                Some(SharedLimits::new(&redis.url, &redis.prefix, redis.timeout)?)
+            }
+            None => None,
+        };
+        let limits = Limits::new(
+            config.limits.clone(),
+            Arc::clone(system.directory()),
+            shared_limits,
+        );
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         metrics.keep_up(shutdown_rx.clone());
         let auth = Authenticator::new(JwtKeys::new(config.jwt.clone()), pool.clone());

@@ -105,6 +105,18 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub mail: MailConfig,
     pub node: NodeConfig,
+    /// `BELFRY_REDIS_URL`: Redis joins the nodes (shared limits); `None`: this node alone.
+    pub redis: Option<RedisConfig>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    /// `redis://host:port/db` or `rediss://…`.
+    pub url: String,
+    /// `BELFRY_REDIS_PREFIX` (`belfry:`), put before every key.
+    pub prefix: String,
+    /// `BELFRY_REDIS_TIMEOUT_MS` (50): longer than this, a check counts on this node instead.
+    pub timeout: Duration,
 }
 
 /// This process among the nodes sharing the database.
@@ -159,6 +171,22 @@ impl Config {
         if node.id.as_ref().is_some_and(|id| id.len() > 200) {
             return Err(err("BELFRY_NODE_ID", "must be at most 200 bytes"));
         }
+        let redis = match src.get("BELFRY_REDIS_URL").filter(|u| !u.trim().is_empty()) {
+            None => None,
+            Some(url) => {
+                let url = url.trim().to_owned();
+                redis::Client::open(url.as_str())
+                    .map_err(|e| err("BELFRY_REDIS_URL", e.to_string()))?;
+                Some(RedisConfig {
+                    url,
+                    prefix: src
+                        .get("BELFRY_REDIS_PREFIX")
+                        .unwrap_or_else(|| "belfry:".to_owned()),
+                    timeout: millis(src, "BELFRY_REDIS_TIMEOUT_MS", 50)?
+                        .max(Duration::from_millis(1)),
+                })
+            }
+        };
         let carrier = delivery::carrier(src)?;
         let delivery = delivery::delivery(src)?;
         Ok(Self {
@@ -189,6 +217,7 @@ impl Config {
             cors_origins: Self::cors_origins(src)?,
             mail: mail::mail(src)?,
             node,
+            redis,
         })
     }
 

@@ -15,6 +15,7 @@ use warp::{Filter, Rejection};
 
 use super::denials::Denials;
 use super::policies::LimitsConfig;
+use super::shared::SharedLimits;
 use crate::auth::{AuthUser, JwtKeys, bearer_token};
 use crate::error::ApiError;
 use crate::server::Connection;
@@ -23,15 +24,28 @@ pub struct Limits {
     config: LimitsConfig,
     directory: Arc<Directory>,
     denials: Denials,
+    /// The cluster's buckets in Redis (`BELFRY_REDIS_URL`); without it, or while Redis does
+    /// not answer, this node's own limiter counts.
+    shared: Option<SharedLimits>,
 }
 
 impl Limits {
-    pub fn new(config: LimitsConfig, directory: Arc<Directory>) -> Self {
+    pub fn new(
+        config: LimitsConfig,
+        directory: Arc<Directory>,
+        shared: Option<SharedLimits>,
+    ) -> Self {
         Self {
             config,
             directory,
             denials: Denials::default(),
+            shared,
         }
+    }
+
+    /// `None` without Redis; else whether Redis answered the last check.
+    pub fn shared_reachable(&self) -> Option<bool> {
+        self.shared.as_ref().map(SharedLimits::reachable)
     }
 
     pub fn config(&self) -> &LimitsConfig {
@@ -59,7 +73,15 @@ impl Limits {
         if client.is_some_and(|ip| self.config.is_exempt(ip)) {
             return Ok(None);
         }
-        match self.directory.check_limit(&key, policy, 1).await {
+        let shared = match &self.shared {
+            Some(shared) => shared.check(&key, policy, 1).await.ok(),
+            None => None,
+        };
+        let decision = match shared {
+            Some(decision) => Some(decision),
+            None => self.directory.check_limit(&key, policy, 1).await,
+        };
+        match decision {
             None => {
                 tracing::warn!(
                     policy = policy.name,

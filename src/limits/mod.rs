@@ -7,6 +7,7 @@ mod church_overrides;
 pub mod denials;
 pub mod http;
 pub mod policies;
+pub mod shared;
 mod spec;
 
 pub use http::Limits;

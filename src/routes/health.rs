@@ -38,7 +38,9 @@ pub fn health() -> Response {
 
 #[utoipa::path(get, path = "/ready", tag = "operations", operation_id = "ready",
     responses(
-        (status = 200, description = "The server can serve: `{\"status\":\"ready\"}`", body = Health),
+        (status = 200, description = "The server can serve: `{\"status\":\"ready\"}`, or \
+            `degraded` when Redis (`BELFRY_REDIS_URL`) does not answer and limits are the \
+            node's own", body = Health),
         (status = 503, description = "`not_ready`: the database does not answer, the actor \
             tree is not running, or the server is shutting down", body = ErrorBody),
     ))]
@@ -55,5 +57,10 @@ pub async fn ready(state: AppState) -> ApiResult {
         Ok(Ok(())) => {}
         Ok(Err(_)) | Err(_) => return Err(not_ready("the database does not answer")),
     }
-    Ok(warp::reply::json(&Health { status: "ready" }).into_response())
+    // Serving, but with this node's own limits: Redis does not answer.
+    let status = match state.limits.shared_reachable() {
+        Some(false) => "degraded",
+        _ => "ready",
+    };
+    Ok(warp::reply::json(&Health { status }).into_response())
 }

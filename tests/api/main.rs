@@ -56,6 +56,7 @@ mod reconciliation;
 mod rooms;
 mod scheduled;
 mod sending;
+mod shared_limits;
 mod totals;
 mod webhooks;
 mod websocket;
