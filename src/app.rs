@@ -18,6 +18,7 @@ use crate::adapters::notification_store::PgNotificationStore;
 use crate::adapters::sandbox_mailer::SandboxMailer;
 use crate::adapters::smtp_mailer::SmtpMailer;
 use crate::auth::{Authenticator, JwtKeys};
+use crate::breaker_orders::BreakerOrders;
 use crate::clock::SharedClock;
 use crate::config::{CarrierConfig, Config};
 use crate::db;
@@ -247,6 +248,17 @@ impl Application {
                 .unwrap_or(chrono::TimeDelta::MAX),
         };
         crate::mail::courier::spawn(Arc::new(courier), config.mail.every, shutdown_rx.clone());
+        // An operator's order given while this node was down holds here from the start.
+        let breaker_orders = Arc::new(BreakerOrders::default());
+        if let Err(e) = breaker_orders.sync(&pool, system.directory()).await {
+            tracing::warn!(error = %e, "the operators' breaker orders are not applied yet");
+        }
+        crate::breaker_orders::spawn(
+            Arc::clone(&breaker_orders),
+            pool.clone(),
+            Arc::clone(system.directory()),
+            shutdown_rx.clone(),
+        );
         let texts = TextCourier {
             pool: pool.clone(),
             clock: Arc::clone(&clock),
@@ -272,6 +284,7 @@ impl Application {
             clock,
             sandbox_mail,
             node,
+            breaker_orders,
         });
         Ok(Self {
             addr,

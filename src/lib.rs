@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod adapters;
 pub mod app;
 pub mod auth;
+pub mod breaker_orders;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -64,6 +64,8 @@ pub struct Services {
     pub sandbox_mail: Option<Arc<crate::adapters::sandbox_mailer::SandboxMailer>>,
     /// This node among those sharing the database.
     pub node: crate::db::nodes::NodeLease,
+    /// The operators' breaker orders this node applied.
+    pub breaker_orders: Arc<crate::breaker_orders::BreakerOrders>,
 }
 
 /// Hands every request the shared state.

@@ -2,6 +2,7 @@
 //! One submodule per aggregate holds its queries.
 
 pub mod audience;
+pub mod breaker_orders;
 pub mod carrier_lookups;
 pub mod chat;
 pub mod chat_mentions;

@@ -8,14 +8,15 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use belfry_actors::CallError;
-use belfry_actors::delivery::breaker::{BreakerSnapshot, BreakerState};
+use belfry_actors::delivery::breaker::BreakerSnapshot;
 use belfry_actors::stats::ActorNode;
 use serde::Deserialize;
 
 use super::church_query::ChurchQuery;
 use super::church_sight::ChurchSight;
 use crate::auth::{AuthUser, bearer};
+use crate::breaker_orders::{ORDERS, OrderError, order_state};
+use crate::db::breaker_orders;
 use crate::error::{ApiError, ApiResult, ErrorBody, into_response};
 use crate::http::{json_body, json_reply};
 use crate::state::AppState;
@@ -86,14 +87,8 @@ pub struct SetBreaker {
 }
 
 /// The states an operator may set, by name.
-const SETTABLE: [(&str, BreakerState); 3] = [
-    ("closed", BreakerState::Closed),
-    ("forced_open", BreakerState::ForcedOpen),
-    ("disabled", BreakerState::Disabled),
-];
-
 fn breaker_state_schema() -> utoipa::openapi::schema::Object {
-    crate::http::schema::one_of(SETTABLE.map(|(name, _)| name))
+    crate::http::schema::one_of(ORDERS.map(|(name, _)| name))
 }
 
 #[utoipa::path(post, path = "/api/admin/breaker", tag = "admin", operation_id = "setBreaker",
@@ -110,35 +105,34 @@ async fn set_breaker(state: AppState, user: AuthUser, req: SetBreaker) -> ApiRes
     // The breaker holds every church's sending: a church pauses its own with
     // `POST /api/admin/sending` instead.
     user.require_operator()?;
-    let target = SETTABLE
-        .iter()
-        .find(|(name, _)| *name == req.state)
-        .map(|(_, state)| *state)
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_state",
-                format!(
-                    "state {:?} is not one of {}",
-                    req.state,
-                    SETTABLE.map(|(name, _)| name).join(", ")
-                ),
-            )
-        })?;
+    let target = order_state(&req.state).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_state",
+            format!(
+                "state {:?} is not one of {}",
+                req.state,
+                ORDERS.map(|(name, _)| name).join(", ")
+            ),
+        )
+    })?;
     tracing::warn!(
         operator = user.user_id,
         ?target,
         "breaker state set by an operator"
     );
-    let snapshot = state
-        .system
-        .directory()
-        .set_breaker(target)
-        .await
-        .map_err(|e| match e {
-            CallError::Failed(refused) => {
-                ApiError::bad_request("invalid_state", refused.to_string())
-            }
-            _ => ApiError::unavailable("the breaker is restarting; try again"),
-        })?;
+    // Kept first, so every node follows it (`crate::breaker_orders`); then applied here.
+    breaker_orders::record(&state.pool, &req.state, Some(user.user_id)).await?;
+    let directory = state.system.directory();
+    let unavailable = || ApiError::unavailable("the breaker is restarting; try again");
+    let snapshot = match state.breaker_orders.sync(&state.pool, directory).await {
+        Ok(Some(snapshot)) => snapshot,
+        // A newer order was applied meanwhile: the breaker is as that one left it.
+        Ok(None) => directory
+            .breaker_snapshot()
+            .await
+            .map_err(|_| unavailable())?,
+        Err(OrderError::Db(e)) => return Err(e.into()),
+        Err(OrderError::Unavailable) => return Err(unavailable()),
+    };
     Ok(json_reply(StatusCode::OK, &snapshot))
 }

@@ -164,3 +164,74 @@ async fn sends_a_dead_node_had_claimed_go_out_from_another() {
     assert_eq!(accepted.len(), app.grace.member_ids.len());
     assert_eq!(app.telnyx.requests().len(), app.grace.member_ids.len());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operators_breaker_order_holds_on_every_node_and_after_a_start() {
+    let app = spawn_app_with(&[]).await;
+    let second = app.another_server().await;
+    let operator = app.operator().await;
+    let staff = app.login(&app.grace.staff_email).await;
+    let http = reqwest::Client::new();
+    let state_at = |url: String| {
+        let (http, operator) = (http.clone(), operator.clone());
+        async move {
+            let snapshot: Value = http
+                .get(format!("{url}/api/admin/breaker"))
+                .bearer_auth(&operator)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            snapshot["state"].as_str().unwrap().to_owned()
+        }
+    };
+    let wait_for = |url: String, wanted: &'static str| {
+        let state_at = &state_at;
+        async move {
+            let deadline = tokio::time::Instant::now() + WAIT;
+            loop {
+                let state = state_at(url.clone()).await;
+                if state == wanted {
+                    return;
+                }
+                assert!(tokio::time::Instant::now() < deadline, "still {state}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+
+    // Forced open through the first node: the second follows, and sends nothing.
+    let forced = app
+        .post_json(
+            "/api/admin/breaker",
+            Some(&operator),
+            &json!({"state": "forced_open"}),
+        )
+        .await;
+    assert_eq!(forced.status(), 200);
+    wait_for(second.url.clone(), "forced_open").await;
+    let receipt = super::helpers::broadcast_at(&second.url, &staff, "Held by the order").await;
+    let message_id = receipt["id"].as_i64().unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(app.telnyx.requests().is_empty());
+
+    // A node that starts now starts forced open.
+    let third = app.another_server().await;
+    assert_eq!(state_at(third.url.clone()).await, "forced_open");
+
+    // Closed through the second node: the first follows, and the held sends go.
+    let closed = http
+        .post(format!("{}/api/admin/breaker", second.url))
+        .bearer_auth(&operator)
+        .json(&json!({"state": "closed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), 200);
+    wait_for(app.url.clone(), "closed").await;
+    wait_for(third.url.clone(), "closed").await;
+    app.accepted(&staff, message_id, app.grace.member_ids.len())
+        .await;
+}
