@@ -1,6 +1,8 @@
 //! What operators are told when the breaker changes state: that sending stopped (it opened,
 //! or an operator forced it open) and that it works again. A breaker that probes and opens
-//! again during one outage tells them once, not at every probe.
+//! again during one outage tells them once, not at every probe. Each node has its own
+//! breaker, and an operator's order reaches every node: the notice's dedup key is the
+//! transition and the minute, so nodes that make the same change together tell them once.
 
 use super::BreakerState;
 use crate::ports::NewNotification;
@@ -39,8 +41,16 @@ pub fn notice(from: BreakerState, to: BreakerState, reason: &str) -> Option<NewN
         ),
         data: serde_json::to_value(Change { from, to }).unwrap_or_default(),
         church_id: None,
-        dedup_key: None,
+        dedup_key: Some(format!("breaker:{}:{}", to.name(), minute_now())),
     })
+}
+
+/// Minutes since the Unix epoch.
+fn minute_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() / 60)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -62,5 +72,16 @@ mod tests {
             closed.body
         );
         assert!(notice(Closed, Disabled, "operator").is_none());
+    }
+
+    #[test]
+    fn nodes_making_the_same_change_together_share_one_notice() {
+        let here = notice(Closed, ForcedOpen, "operator").unwrap();
+        let there = notice(Closed, ForcedOpen, "operator").unwrap();
+        let key = here.dedup_key.clone().unwrap();
+        assert!(key.starts_with("breaker:forced_open:"), "{key}");
+        assert_eq!(here.dedup_key, there.dedup_key);
+        let closed = notice(ForcedOpen, Closed, "operator").unwrap();
+        assert_ne!(closed.dedup_key, here.dedup_key);
     }
 }
