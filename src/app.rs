@@ -196,20 +196,33 @@ impl Application {
             }
             None => None,
         };
-        let limits = Limits::new(
+        let limits = Arc::new(Limits::new(
             config.limits.clone(),
             Arc::clone(system.directory()),
             shared_limits,
-        );
+        ));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         metrics.keep_up(shutdown_rx.clone());
         let auth = Authenticator::new(JwtKeys::new(config.jwt.clone()), pool.clone());
+        let redis_state: node_watch::RedisState = {
+            let limits = Arc::clone(&limits);
+            Arc::new(move || match limits.shared_reachable() {
+                None => "off",
+                Some(true) => "up",
+                Some(false) => "down",
+            })
+        };
         node_watch::spawn(
             pool.clone(),
             node.clone(),
-            (auth.sockets.clone(), Arc::clone(system.directory())),
+            (
+                auth.sockets.clone(),
+                Arc::clone(system.directory()),
+                redis_state,
+            ),
             shutdown_rx.clone(),
         );
+
         crate::auth::standing_watch::spawn(auth.clone(), pool.clone(), shutdown_rx.clone());
         crate::sending_watch::spawn(
             Arc::clone(system.directory()),
@@ -276,7 +289,7 @@ impl Application {
             verifier,
             platform_number: config.carrier.from_number().to_owned(),
             gateway: Arc::new(config.gateway.clone()),
-            limits: Arc::new(limits),
+            limits: Arc::clone(&limits),
             max_body: config.max_body_bytes,
             shutdown: shutdown_rx,
             metrics,

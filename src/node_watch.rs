@@ -9,7 +9,10 @@ use belfry_actors::Directory;
 use tokio::sync::watch;
 
 use crate::auth::OpenSockets;
-use crate::db::nodes::{self, NodeLease};
+use crate::db::nodes::{self, Beat, NodeLease};
+
+/// Whether this node reaches Redis now: `off`, `up` or `down`.
+pub type RedisState = Arc<dyn Fn() -> &'static str + Send + Sync>;
 use crate::db::{DbError, DbPool};
 
 /// The node's id: the one configured, else `{host name}:{port}` (two live processes cannot
@@ -31,11 +34,12 @@ pub async fn register(pool: &DbPool, node: &NodeLease) -> Result<(), DbError> {
     nodes::register(pool, &node.id, env!("CARGO_PKG_VERSION")).await
 }
 
-/// Beats until shutdown, then marks the node stopped.
+/// Beats until shutdown, then marks the node stopped. `redis` says whether Redis answers
+/// (`off`, `up`, `down`).
 pub fn spawn(
     pool: DbPool,
     node: NodeLease,
-    (sockets, directory): (OpenSockets, Arc<Directory>),
+    (sockets, directory, redis): (OpenSockets, Arc<Directory>, RedisState),
     shutdown: watch::Receiver<bool>,
 ) {
     let every = node.lease / 5;
@@ -44,10 +48,15 @@ pub fn spawn(
         let (pool, node) = (pool.clone(), node.clone());
         crate::periodic::spawn_every(every, shutdown, move || {
             let (pool, node) = (pool.clone(), node.clone());
-            let (sockets, directory) = (sockets.clone(), Arc::clone(&directory));
+            let (sockets, directory, redis) =
+                (sockets.clone(), Arc::clone(&directory), Arc::clone(&redis));
             async move {
-                let rooms = directory.rooms().await.map(|r| r.len()).unwrap_or(0);
-                if let Err(e) = nodes::beat(&pool, &node.id, sockets.count(), rooms).await {
+                let beat = Beat {
+                    sockets: sockets.count(),
+                    rooms: directory.rooms().await.map(|r| r.len()).unwrap_or(0),
+                    redis: redis(),
+                };
+                if let Err(e) = nodes::beat(&pool, &node.id, beat).await {
                     tracing::warn!(error = %e, "node heartbeat not recorded");
                 }
             }

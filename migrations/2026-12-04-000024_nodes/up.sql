@@ -8,6 +8,8 @@ CREATE TABLE nodes (
     heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     sockets INTEGER NOT NULL DEFAULT 0,
     rooms INTEGER NOT NULL DEFAULT 0,
+    -- Whether the node reaches Redis: 'off' (not configured), 'up', 'down'.
+    redis TEXT NOT NULL DEFAULT 'off',
     stopped_at TIMESTAMPTZ
 );
 

@@ -1,7 +1,8 @@
 // Dashboard (admins and operators): the church's sending switch, the circuit breaker (set by
 // operators only), throughput and rooms (activity.js), the live supervision tree, dead letters
 // to retry or discard, who is using most of their rate limit, and the church's staff
-// (staff.js). The live parts refresh by themselves every few seconds; pauses by other admins
+// (staff.js); operators also see the nodes (nodes.js). The live parts refresh by themselves
+// every few seconds; pauses by other admins
 // arrive over the socket. Operators see every church at once or pick one: then the views
 // that are a church's show that church's, and its sending switch and staff appear.
 
@@ -10,6 +11,7 @@ import { h, field, announce } from "/console/dom.js";
 import { onLive } from "/console/live.js";
 import { staffSection } from "/console/staff.js";
 import { roomsSection, throughputSection } from "/console/activity.js";
+import { nodesSection } from "/console/nodes.js";
 
 const REFRESH_MS = 3000;
 
@@ -33,6 +35,7 @@ export function renderDashboard(main) {
     sections.push(breakerSection(operator, every), throughputSection(every, query),
       treeSection(every, query), roomsSection(every, query), dlqSection(query), limitsSection(every));
     if (ofChurch) sections.push(staffSection(query));
+    if (operator && !churchId) sections.push(nodesSection(every));
     body.replaceChildren(...sections);
   };
   main.replaceChildren(h("h1", {}, "Dashboard"), ...(operator ? [churchPicker(show)] : []), body);

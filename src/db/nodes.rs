@@ -37,6 +37,9 @@ pub struct NodeView {
     /// Rooms with an actor at its last beat.
     #[diesel(sql_type = Integer)]
     pub rooms: i32,
+    /// Whether it reached Redis at its last beat: `off` (no `BELFRY_REDIS_URL`), `up`, `down`.
+    #[diesel(sql_type = Text)]
+    pub redis: String,
     /// Beat within the lease and not stopped.
     #[diesel(sql_type = Bool)]
     pub alive: bool,
@@ -69,16 +72,27 @@ pub async fn register(pool: &DbPool, id: &str, version: &str) -> Result<(), DbEr
     Ok(())
 }
 
+/// What a node says of itself at each beat.
+#[derive(Debug, Clone, Copy)]
+pub struct Beat {
+    pub sockets: usize,
+    pub rooms: usize,
+    /// `off`, `up` or `down`.
+    pub redis: &'static str,
+}
+
 /// The node's beat, with what it holds now.
-pub async fn beat(pool: &DbPool, id: &str, sockets: usize, rooms: usize) -> Result<(), DbError> {
+pub async fn beat(pool: &DbPool, id: &str, beat: Beat) -> Result<(), DbError> {
     let mut conn = get(pool).await?;
     diesel::sql_query(
-        "UPDATE nodes SET heartbeat_at = now(), sockets = $2, rooms = $3, stopped_at = NULL \
+        "UPDATE nodes SET heartbeat_at = now(), sockets = $2, rooms = $3, redis = $4, \
+             stopped_at = NULL \
          WHERE id = $1",
     )
     .bind::<Text, _>(id)
-    .bind::<Integer, _>(sockets.min(i32::MAX as usize) as i32)
-    .bind::<Integer, _>(rooms.min(i32::MAX as usize) as i32)
+    .bind::<Integer, _>(beat.sockets.min(i32::MAX as usize) as i32)
+    .bind::<Integer, _>(beat.rooms.min(i32::MAX as usize) as i32)
+    .bind::<Text, _>(beat.redis)
     .execute(&mut conn)
     .await?;
     Ok(())
@@ -102,7 +116,7 @@ pub async fn list(
 ) -> Result<Vec<NodeView>, DbError> {
     let mut conn = get(pool).await?;
     let sql = format!(
-        "SELECT id, version, started_at, heartbeat_at, sockets, rooms, stopped_at, \
+        "SELECT id, version, started_at, heartbeat_at, sockets, rooms, redis, stopped_at, \
              {alive} AS alive \
          FROM nodes WHERE heartbeat_at > now() - make_interval(secs => $2) \
          ORDER BY started_at DESC, id LIMIT $3",

@@ -36,6 +36,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
     ("dashboard.js", JS, include_str!("../console/dashboard.js")),
     ("dom.js", JS, include_str!("../console/dom.js")),
+    ("nodes.js", JS, include_str!("../console/nodes.js")),
     ("groups.js", JS, include_str!("../console/groups.js")),
     ("live.js", JS, include_str!("../console/live.js")),
     ("members.js", JS, include_str!("../console/members.js")),

@@ -674,6 +674,18 @@ async fn an_operator_picks_a_church_on_the_dashboard_and_pauses_only_its_sending
         .for_element(Locator::XPath(&room_cell))
         .await
         .unwrap();
+    // The nodes sharing the database: this one, alive, without Redis.
+    let node = browser
+        .client
+        .wait()
+        .for_element(Locator::XPath(&format!(
+            "//table[@aria-labelledby='nodes-h']//tr[td[1][normalize-space()='{}']]",
+            app.state.node.id
+        )))
+        .await
+        .unwrap();
+    let cells = node.text().await.unwrap();
+    assert!(cells.contains("alive") && cells.contains("off"), "{cells}");
     assert!(
         browser
             .client
