@@ -12,6 +12,18 @@ use super::helpers::spawn_app_with;
 
 const WAIT: Duration = Duration::from_secs(15);
 
+/// `path` on the server at `base`, as `token` sees it.
+async fn get_at(http: &reqwest::Client, base: &str, path: &str, token: &str) -> Value {
+    http.get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_node_leaves_the_firsts_sends_alone_until_it_stops() {
     let app = spawn_app_with(&[
@@ -31,15 +43,7 @@ async fn a_second_node_leaves_the_firsts_sends_alone_until_it_stops() {
     // A second node on the same database starts while the first has every send on the wire.
     let second = app.another_server().await;
     let http = reqwest::Client::new();
-    let listed: Value = http
-        .get(format!("{}/api/admin/nodes", second.url))
-        .bearer_auth(&operator)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_at(&http, &second.url, "/api/admin/nodes", &operator).await;
     let nodes = listed["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 2, "{listed}");
     assert!(nodes.iter().all(|n| n["alive"] == true), "{listed}");
@@ -66,15 +70,7 @@ async fn a_second_node_leaves_the_firsts_sends_alone_until_it_stops() {
     app.stop();
     let deadline = tokio::time::Instant::now() + WAIT;
     let letters = loop {
-        let letters: Value = http
-            .get(format!("{}/api/admin/dlq", second.url))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let letters: Value = get_at(&http, &second.url, "/api/admin/dlq", &admin).await;
         if letters["total"] == members {
             break letters;
         }
@@ -91,15 +87,7 @@ async fn a_second_node_leaves_the_firsts_sends_alone_until_it_stops() {
         "{letters}"
     );
     assert_eq!(app.telnyx.requests().len(), members);
-    let listed: Value = http
-        .get(format!("{}/api/admin/nodes", second.url))
-        .bearer_auth(&operator)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_at(&http, &second.url, "/api/admin/nodes", &operator).await;
     let first = listed["nodes"]
         .as_array()
         .unwrap()
@@ -175,15 +163,7 @@ async fn an_operators_breaker_order_holds_on_every_node_and_after_a_start() {
     let state_at = |url: String| {
         let (http, operator) = (http.clone(), operator.clone());
         async move {
-            let snapshot: Value = http
-                .get(format!("{url}/api/admin/breaker"))
-                .bearer_auth(&operator)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let snapshot = get_at(&http, &url, "/api/admin/breaker", &operator).await;
             snapshot["state"].as_str().unwrap().to_owned()
         }
     };
